@@ -1,0 +1,119 @@
+"""CityHive's command line.
+
+python -m app run        set up the database, migrate, load demo data once, serve (make run)
+python -m app serve      serve only
+python -m app migrate    apply migrations
+python -m app seed       load the demo data into an empty database
+python -m app db start|stop|status|url    the local PostGIS cluster under DATA_DIR
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+import structlog
+from aiohttp import web
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app import migrate
+from app.db import ClusterError, local_cluster, make_engine, with_database
+from app.main import create_app
+from app.observability import configure_logging
+from app.seed import load_demo_data
+from app.settings import Settings, describe_errors
+
+log = structlog.get_logger("cityhive")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m app", description="CityHive")
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="provision, migrate, seed once and serve")
+    commands.add_parser("serve", help="serve the app")
+    commands.add_parser("migrate", help="apply database migrations")
+    commands.add_parser("seed", help="load demo data into an empty database")
+    db = commands.add_parser("db", help="the local PostGIS cluster")
+    db.add_argument("action", choices=["start", "stop", "status", "url"])
+    args = parser.parse_args(argv)
+
+    try:
+        settings = Settings()
+    except ValidationError as error:
+        print(describe_errors(error), file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+    try:
+        return COMMANDS[args.command](settings, args)
+    except ClusterError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def run(settings: Settings, args: argparse.Namespace) -> int:
+    settings = with_database(settings)
+    migrate.upgrade(settings.async_database_url)
+    if settings.demo_data:
+        asyncio.run(seed_once(settings))
+    return serve(settings, args)
+
+
+def serve(settings: Settings, args: argparse.Namespace) -> int:
+    settings = with_database(settings).with_secret()
+    log.info("serving", url=f"http://{settings.host}:{settings.port}")
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        access_log=None,
+        print=None,
+    )
+    return 0
+
+
+def migrate_command(settings: Settings, args: argparse.Namespace) -> int:
+    migrate.upgrade(with_database(settings).async_database_url)
+    return 0
+
+
+def seed(settings: Settings, args: argparse.Namespace) -> int:
+    asyncio.run(seed_once(with_database(settings)))
+    return 0
+
+
+async def seed_once(settings: Settings) -> None:
+    engine = make_engine(settings.async_database_url)
+    try:
+        async with AsyncSession(engine, expire_on_commit=False) as db:
+            await load_demo_data(db)
+    finally:
+        await engine.dispose()
+
+
+def database(settings: Settings, args: argparse.Namespace) -> int:
+    cluster = local_cluster(settings.data_dir, settings.local_pg_port)
+    if args.action == "start":
+        with_database(settings)
+    elif args.action == "stop":
+        cluster.stop()
+    elif args.action == "status":
+        running = cluster.is_running()
+        print("running" if running else "stopped")
+        return 0 if running else 3
+    else:
+        print(with_database(settings).database_url)
+    return 0
+
+
+COMMANDS = {
+    "run": run,
+    "serve": serve,
+    "migrate": migrate_command,
+    "seed": seed,
+    "db": database,
+}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,13 @@
+from aiohttp import web
+
+from app.accounts import views
+
+routes = web.RouteTableDef()
+
+routes.get("/signup", name="signup")(views.signup_form)
+routes.post("/signup")(views.signup)
+routes.get("/login", name="login")(views.login_form)
+routes.post("/login")(views.login_submit)
+routes.post("/logout", name="logout")(views.logout_submit)
+routes.get("/profile", name="profile")(views.profile)
+routes.post("/profile")(views.profile_update)

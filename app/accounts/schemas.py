@@ -1,0 +1,33 @@
+"""What the account forms accept."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Password = Annotated[str, Field(min_length=12, max_length=128)]
+
+
+def _lower(value: str) -> str:
+    return value.lower()
+
+
+Email = Annotated[EmailStr, AfterValidator(_lower)]
+
+
+class SignUp(BaseModel):
+    name: Name
+    email: Email
+    password: Password
+
+
+class LogIn(BaseModel):
+    email: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1)]
+    password: Annotated[str, Field(min_length=1)]
+
+
+class Profile(BaseModel):
+    name: Name
+    email: Email

@@ -1,0 +1,148 @@
+"""Sign up, log in, log out and the profile page."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from aiohttp import web
+
+from app.accounts import queries
+from app.accounts.passwords import hash_password, verify_password
+from app.accounts.schemas import LogIn, Profile, SignUp
+from app.keys import db_key, settings_key
+from app.web.auth import login, login_required, logout, safe_next, user_of
+from app.web.forms import Form, read_form
+from app.web.htmx import redirect, render
+
+WRONG_CREDENTIALS = "That email and password do not match an account."
+
+
+def signup_page(request: web.Request, form: Form[SignUp], status: int = 200) -> web.Response:
+    return render(
+        request,
+        "accounts/signup.html",
+        {"form": form, "next": safe_next(request.query.get("next"))},
+        partial="partials/accounts/signup_form.html",
+        status=status,
+    )
+
+
+async def signup_form(request: web.Request) -> web.Response:
+    if request.get("user") is not None:
+        return redirect(request, "/")
+    return signup_page(request, Form(values={}))
+
+
+async def signup(request: web.Request) -> web.Response:
+    form = await read_form(request, SignUp)
+    if form.data is not None:
+        async with request.app[db_key]() as db:
+            try:
+                user = await queries.create_user(
+                    db,
+                    name=form.data.name,
+                    email=form.data.email,
+                    password_hash=await hash_password(form.data.password),
+                )
+            except queries.EmailTaken:
+                form.add_error("email", "An account with this email already exists. Log in?")
+            else:
+                await login(request, user)
+                return redirect(request, safe_next(request.query.get("next")))
+    form.values.pop("password", None)
+    return signup_page(request, form, status=422)
+
+
+def login_page(
+    request: web.Request, form: Form[LogIn], status: int = 200, *, message: str = ""
+) -> web.Response:
+    return render(
+        request,
+        "accounts/login.html",
+        {"form": form, "message": message, "next": safe_next(request.query.get("next"))},
+        partial="partials/accounts/login_form.html",
+        status=status,
+    )
+
+
+async def login_form(request: web.Request) -> web.Response:
+    if request.get("user") is not None:
+        return redirect(request, safe_next(request.query.get("next")))
+    return login_page(request, Form(values={}))
+
+
+async def login_submit(request: web.Request) -> web.Response:
+    form = await read_form(request, LogIn)
+    form.values.pop("password", None)
+    if form.data is None:
+        return login_page(request, form, status=422)
+    settings = request.app[settings_key]
+    address = request.remote or "0.0.0.0"  # noqa: S104 - a key for counting, not a bind address
+    async with request.app[db_key]() as db:
+        wait = await queries.retry_after(
+            db,
+            email=form.data.email,
+            address=address,
+            window=timedelta(seconds=settings.login_window_seconds),
+            max_per_account=settings.login_max_failures_per_account,
+            max_per_address=settings.login_max_failures_per_address,
+        )
+        if wait:
+            minutes = max(1, round(wait / 60))
+            response = login_page(
+                request,
+                form,
+                status=429,
+                message=f"Too many failed log-ins. Try again in {minutes} min.",
+            )
+            response.headers["Retry-After"] = str(wait)
+            return response
+        user = await queries.user_by_email(db, form.data.email)
+        if not await verify_password(user and user.password_hash, form.data.password):
+            await queries.record_failure(db, email=form.data.email, address=address)
+            return login_page(request, form, status=422, message=WRONG_CREDENTIALS)
+        assert user is not None
+        await queries.clear_failures(db, email=form.data.email)
+    await login(request, user)
+    return redirect(request, safe_next(request.query.get("next")))
+
+
+async def logout_submit(request: web.Request) -> web.Response:
+    await logout(request)
+    return redirect(request, "/")
+
+
+def profile_page(
+    request: web.Request, form: Form[Profile], hives: int, status: int = 200
+) -> web.Response:
+    return render(
+        request,
+        "accounts/profile.html",
+        {"form": form, "hive_count": hives, "saved": request.query.get("saved") == "1"},
+        partial="partials/accounts/profile_form.html",
+        status=status,
+    )
+
+
+@login_required
+async def profile(request: web.Request) -> web.Response:
+    user = user_of(request)
+    async with request.app[db_key]() as db:
+        hives = await queries.hive_count(db, user)
+    return profile_page(request, Form(values={"name": user.name, "email": user.email}), hives)
+
+
+@login_required
+async def profile_update(request: web.Request) -> web.Response:
+    user = user_of(request)
+    form = await read_form(request, Profile)
+    async with request.app[db_key]() as db:
+        if form.data is not None:
+            try:
+                await queries.update_profile(db, user, name=form.data.name, email=form.data.email)
+            except queries.EmailTaken:
+                form.add_error("email", "Another account already uses this email.")
+            else:
+                return redirect(request, "/profile?saved=1")
+        hives = await queries.hive_count(db, user)
+    return profile_page(request, form, hives, status=422)

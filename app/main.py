@@ -1,0 +1,76 @@
+"""create_app(settings): the wiring, in the order a request meets it."""
+
+from __future__ import annotations
+
+import hashlib
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+from aiohttp_session import session_middleware
+from aiohttp_session.cookie_storage import EncryptedCookieStorage
+
+from app.accounts.routes import routes as account_routes
+from app.db import database_ctx
+from app.home.routes import routes as home_routes
+from app.keys import settings_key, static_key
+from app.ops.routes import routes as ops_routes
+from app.settings import ROOT, Settings
+from app.web.assets import StaticAssets
+from app.web.auth import current_user_middleware
+from app.web.csrf import csrf_middleware
+from app.web.errors import error_middleware
+from app.web.middlewares import add_response_headers, request_log_middleware
+
+TEMPLATES = ROOT / "templates"
+STATIC = ROOT / "static"
+SESSION_COOKIE = "cityhive_session"
+
+
+def create_app(settings: Settings) -> web.Application:
+    """The whole app. `settings` must carry a DATABASE_URL and a SECRET_KEY."""
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        middlewares=[
+            request_log_middleware,  # a request id, one log line per request
+            error_middleware,  # error pages in both shapes, JSON problems on the API
+            session_middleware(session_storage(settings)),
+            csrf_middleware,  # every unsafe request carries the session's token
+            current_user_middleware,  # request["user"]
+        ],
+    )
+    app[settings_key] = settings
+    app[static_key] = assets = StaticAssets(STATIC)
+
+    env = aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=jinja2.select_autoescape(default=True),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["static"] = assets.url
+
+    app.cleanup_ctx.append(database_ctx)
+    app.on_response_prepare.append(add_response_headers)
+
+    app.router.add_routes(ops_routes)
+    app.router.add_routes(home_routes)
+    app.router.add_routes(account_routes)
+    app.router.add_static("/static", STATIC, name="static")
+    return app
+
+
+def session_storage(settings: Settings) -> EncryptedCookieStorage:
+    """Sessions live in an encrypted, authenticated cookie (Fernet), keyed from SECRET_KEY."""
+    assert settings.secret_key is not None
+    secret = settings.secret_key.get_secret_value().encode()
+    return EncryptedCookieStorage(
+        hashlib.sha256(b"cityhive-session:" + secret).digest(),  # 32 bytes for Fernet
+        cookie_name=SESSION_COOKIE,
+        max_age=settings.session_max_age,
+        httponly=True,
+        samesite="Lax",
+        secure=settings.cookie_secure,
+    )

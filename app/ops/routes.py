@@ -1,0 +1,8 @@
+from aiohttp import web
+
+from app.ops import views
+
+routes = web.RouteTableDef()
+
+routes.get("/health/live", name="health_live")(views.live)
+routes.get("/health/ready", name="health_ready")(views.ready)

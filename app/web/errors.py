@@ -1,0 +1,65 @@
+"""Error pages in both shapes: a full page, or the fragment for htmx; JSON for the API."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import structlog
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from app.web.htmx import render
+
+log = structlog.get_logger(__name__)
+
+TITLES = {
+    400: "Bad request",
+    401: "Please log in",
+    403: "Not allowed",
+    404: "Page not found",
+    405: "Not allowed here",
+    413: "Too large",
+    422: "Please check the form",
+    429: "Too many attempts",
+    500: "Something went wrong",
+    503: "Unavailable",
+}
+KEPT_HEADERS = ("Allow", "Retry-After", "Location", "HX-Redirect", "WWW-Authenticate")
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        return error_response(request, exc.status, exc.reason, exc.headers)
+    except Exception:
+        log.exception("unhandled_error", path=request.path)
+        return error_response(request, 500, "The error was logged; please try again.", {})
+
+
+def error_response(
+    request: web.Request, status: int, reason: str, headers: Mapping[str, str]
+) -> web.StreamResponse:
+    title = TITLES.get(status, "Error")
+    detail = reason if reason and reason != web.Response(status=status).reason else ""
+    if request.path.startswith("/api/"):
+        response: web.StreamResponse = web.json_response(
+            {"type": "about:blank", "title": title, "status": status, "detail": detail},
+            status=status,
+            content_type="application/problem+json",
+        )
+    else:
+        response = render(
+            request,
+            "errors/error.html",
+            {"status": status, "title": title, "detail": detail},
+            partial="partials/errors/error.html",
+            status=status,
+        )
+    for name in KEPT_HEADERS:
+        if value := headers.get(name):
+            response.headers[name] = value
+    return response
