@@ -9,7 +9,7 @@ from aiohttp import web
 from app.accounts import queries
 from app.accounts.passwords import hash_password, verify_password
 from app.accounts.schemas import LogIn, Profile, SignUp
-from app.keys import db_key, settings_key
+from app.keys import db_key, settings_key, user_key
 from app.web.auth import login, login_required, logout, safe_next, user_of
 from app.web.forms import Form, read_form
 from app.web.htmx import redirect, render
@@ -28,7 +28,7 @@ def signup_page(request: web.Request, form: Form[SignUp], status: int = 200) -> 
 
 
 async def signup_form(request: web.Request) -> web.Response:
-    if request.get("user") is not None:
+    if request.get(user_key) is not None:
         return redirect(request, "/")
     return signup_page(request, Form(values={}))
 
@@ -66,7 +66,7 @@ def login_page(
 
 
 async def login_form(request: web.Request) -> web.Response:
-    if request.get("user") is not None:
+    if request.get(user_key) is not None:
         return redirect(request, safe_next(request.query.get("next")))
     return login_page(request, Form(values={}))
 

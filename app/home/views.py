@@ -5,12 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from app.home import queries
-from app.keys import db_key
+from app.keys import db_key, user_key
 from app.web.htmx import render
 
 
 async def home(request: web.Request) -> web.Response:
-    user = request.get("user")
+    user = request.get(user_key)
     if user is None:
         return render(request, "home/welcome.html", partial="partials/home/welcome.html")
     async with request.app[db_key]() as db:

@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from aiohttp_session import get_session, new_session
 
-from app.keys import db_key
+from app.keys import csrf_token_key, db_key, user_key
 from app.models import User
 from app.web.csrf import new_token
 from app.web.htmx import htmx
@@ -32,7 +32,7 @@ async def current_user_middleware(request: web.Request, handler: Handler) -> web
             user = await db.get(User, user_id)
         if user is None:  # the account is gone: forget it
             session.pop(USER_ID, None)
-    request["user"] = user
+    request[user_key] = user
     return await handler(request)
 
 
@@ -40,14 +40,14 @@ async def login(request: web.Request, user: User) -> None:
     session = await new_session(request)
     session[USER_ID] = user.id
     session["signed_in_at"] = int(time.time())
-    request["csrf_token"] = new_token(session)
-    request["user"] = user
+    request[csrf_token_key] = new_token(session)
+    request[user_key] = user
 
 
 async def logout(request: web.Request) -> None:
     session = await get_session(request)
     session.invalidate()
-    request["user"] = None
+    request[user_key] = None
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -70,7 +70,7 @@ def login_required(
 
     @functools.wraps(view)
     async def wrapper(request: web.Request) -> web.StreamResponse:
-        if request.get("user") is not None:
+        if request.get(user_key) is not None:
             return await view(request)
         if htmx(request).request and not htmx(request).boosted:
             raise web.HTTPUnauthorized(headers={"HX-Redirect": login_url(request)})
@@ -81,6 +81,6 @@ def login_required(
 
 def user_of(request: web.Request) -> User:
     """The signed-in user, in a view behind @login_required."""
-    user = request["user"]
+    user = request[user_key]
     assert isinstance(user, User)
     return user

@@ -6,11 +6,13 @@ from typing import Any
 
 from aiohttp import web
 
+from app.keys import csrf_token_key, user_key
+
 
 def template_context(request: web.Request) -> dict[str, Any]:
     return {
         "request": request,
-        "user": request.get("user"),
-        "csrf_token": request.get("csrf_token", ""),
+        "user": request.get(user_key),
+        "csrf_token": request.get(csrf_token_key, ""),
         "current_path": request.path,
     }

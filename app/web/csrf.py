@@ -13,6 +13,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from aiohttp_session import Session, get_session
 
+from app.keys import csrf_token_key
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 EXEMPT_PREFIXES = ("/api/",)
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
@@ -32,7 +34,7 @@ def new_token(session: Session) -> str:
 async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     session = await get_session(request)
     token = session.get(SESSION_KEY) or new_token(session)
-    request["csrf_token"] = token
+    request[csrf_token_key] = token
     if request.method not in SAFE_METHODS and not request.path.startswith(EXEMPT_PREFIXES):
         sent = request.headers.get("X-CSRF-Token")
         if sent is None and request.content_type in FORM_TYPES:

@@ -10,6 +10,7 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from app.keys import request_id_key
 from app.web.assets import STATIC_PREFIX
 
 log = structlog.get_logger("cityhive.request")
@@ -36,7 +37,7 @@ async def request_log_middleware(request: web.Request, handler: Handler) -> web.
     """Give the request an id (the caller's X-Request-ID if sane), log it once when answered."""
     sent = request.headers.get("X-Request-ID", "")
     request_id = sent if REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
-    request["request_id"] = request_id
+    request[request_id_key] = request_id
     structlog.contextvars.bind_contextvars(request_id=request_id)
     started = time.perf_counter()
     status = 500
@@ -63,7 +64,7 @@ async def add_response_headers(request: web.Request, response: web.StreamRespons
     """on_response_prepare: security headers, the request id and static caching, on everything."""
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
-    if request_id := request.get("request_id"):
+    if request_id := request.get(request_id_key):
         response.headers["X-Request-ID"] = request_id
     if request.path.startswith(STATIC_PREFIX):
         versioned = "v" in request.query and response.status == 200

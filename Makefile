@@ -1,0 +1,66 @@
+# CityHive: `make run` serves the app, `make test` checks everything. Each does its own set-up.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+UV_VERSION := 0.9.30
+# uv from the PATH, or one installed for this project under .tools/ the first time.
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+export UV_NO_PROGRESS := 1
+
+.PHONY: help run test lint format unit e2e deps system-deps browser bench db-start db-stop clean
+
+help:
+	@echo "make run    serve CityHive at http://localhost:8080 (HOST, PORT, DATABASE_URL optional)"
+	@echo "make test   lint, unit and end-to-end tests against a throwaway PostGIS database"
+	@echo "make bench  benchmarks, results in docs/benchmarks.md"
+
+run: deps
+	$(UV) run --locked python -m app run
+
+test: deps browser lint
+	$(UV) run --locked pytest --cov --cov-report=term-missing:skip-covered
+
+lint: deps
+	$(UV) run --locked ruff check .
+	$(UV) run --locked ruff format --check .
+
+format: deps
+	$(UV) run --locked ruff check --fix .
+	$(UV) run --locked ruff format .
+
+unit: deps
+	$(UV) run --locked pytest tests/unit
+
+e2e: deps browser
+	$(UV) run --locked pytest tests/e2e
+
+bench: deps
+	$(UV) run --locked python bench/home_page.py
+
+deps: system-deps $(UV)
+	$(UV) sync --locked
+
+system-deps:
+	@bash scripts/system-deps.sh $(if $(filter test e2e,$(MAKECMDGOALS)),--browser)
+
+# The system Chromium where there is one; elsewhere Playwright's own build.
+browser: deps
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
+		echo "Using the system Chromium for the end-to-end tests"; \
+	else \
+		$(UV) run --locked playwright install $(if $(filter 0,$(shell id -u)),--with-deps) chromium; \
+	fi
+
+.tools/bin/uv:
+	python3 -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+db-start: deps
+	$(UV) run --locked python -m app db start
+
+db-stop: deps
+	$(UV) run --locked python -m app db stop
+
+clean:
+	-$(UV) run --locked python -m app db stop
+	rm -rf .data .venv .tools .pytest_cache .ruff_cache .coverage htmlcov

@@ -1,0 +1,107 @@
+"""In-process tests: the whole app through aiohttp's test client, on a real PostGIS database."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from aiohttp.test_utils import TestClient
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from app.accounts.passwords import hash_password
+from app.db import make_engine
+from app.main import create_app
+from app.models import Base, User
+from app.settings import Settings
+from tests.conftest import throwaway_database
+
+PASSWORD = "correct horse battery"
+CSRF_FIELD = re.compile(r'name="_csrf" value="([^"]+)"')
+
+
+@pytest.fixture(scope="session")
+def database_url(database_server_url: str) -> Iterator[str]:
+    with throwaway_database(database_server_url, "cityhive_test") as url:
+        yield url
+
+
+@pytest.fixture
+async def clean_database(database_url: str) -> None:
+    """Each test starts from empty tables (the schema stays as the migrations built it)."""
+    tables = ", ".join(
+        f'"{table.name}"'
+        for table in Base.metadata.sorted_tables
+        if table.name != "spatial_ref_sys"
+    )
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def settings(database_url: str, clean_database: None, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        secret_key=SecretStr("test-secret-" + "k" * 32),
+        data_dir=tmp_path,
+        demo_data=False,
+        log_level="WARNING",
+    )
+
+
+@pytest.fixture
+async def client(aiohttp_client, settings: Settings) -> TestClient:
+    return await aiohttp_client(create_app(settings))
+
+
+@pytest.fixture
+async def db(settings: Settings) -> AsyncIterator[AsyncSession]:
+    """A session of the tests' own, to set up data and to check what was stored."""
+    engine = make_engine(settings.async_database_url)
+    async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+        yield session
+    await engine.dispose()
+
+
+async def make_user(
+    db: AsyncSession, *, name: str = "Ada Beekeeper", email: str = "ada@example.org"
+) -> User:
+    user = User(name=name, email=email, password_hash=await hash_password(PASSWORD))
+    db.add(user)
+    await db.commit()
+    return user
+
+
+@pytest.fixture
+async def user(db: AsyncSession) -> User:
+    return await make_user(db)
+
+
+async def csrf_token(client: TestClient, path: str = "/login") -> str:
+    """The CSRF token of the client's session, as a page's form carries it."""
+    response = await client.get(path)
+    match = CSRF_FIELD.search(await response.text())
+    assert match, f"no CSRF field on {path}"
+    return match.group(1)
+
+
+async def log_in(client: TestClient, email: str = "ada@example.org") -> None:
+    token = await csrf_token(client)
+    response = await client.post(
+        "/login",
+        data={"email": email, "password": PASSWORD, "_csrf": token},
+        allow_redirects=False,
+    )
+    assert response.status == 303, await response.text()
+
+
+@pytest.fixture
+async def logged_in(client: TestClient, user: User) -> TestClient:
+    await log_in(client, user.email)
+    return client
