@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
+import pwd
 import re
 import secrets
 import shutil
@@ -41,12 +43,15 @@ class ClusterError(RuntimeError):
     """The local cluster cannot be set up; the message says what to do."""
 
 
-def postgres_bin_dir() -> Path:
-    """The bin/ of the newest installed PostgreSQL whose PostGIS extension is installed too."""
+def postgres_bin_dir(installs: Path = Path("/usr/lib/postgresql")) -> Path:
+    """The bin/ of the newest installed PostgreSQL whose PostGIS extension is installed too.
+
+    PG_BIN names one; else Debian's /usr/lib/postgresql/<major>/bin; else pg_ctl on the PATH.
+    """
     candidates = []
     if configured := os.environ.get("PG_BIN"):
         candidates.append(Path(configured))
-    for lib in sorted(Path("/usr/lib/postgresql").glob("*"), key=_version_key, reverse=True):
+    for lib in sorted(installs.glob("*"), key=_version_key, reverse=True):
         candidates.append(lib / "bin")
     if pg_ctl := shutil.which("pg_ctl"):
         candidates.append(Path(pg_ctl).parent)
@@ -55,7 +60,7 @@ def postgres_bin_dir() -> Path:
             return bin_dir
     raise ClusterError(
         "PostgreSQL with PostGIS was not found. On Debian or Ubuntu: "
-        "sudo apt-get install postgresql-15 postgresql-15-postgis-3 "
+        "sudo apt-get install postgresql postgresql-postgis "
         "(or set DATABASE_URL to a PostGIS database you run yourself)"
     )
 
@@ -79,15 +84,12 @@ class LocalCluster:
 
     root: Path
     port: int
+    password_file: Path
     user: str = "cityhive"
 
     @property
     def pgdata(self) -> Path:
         return self.root / "pgdata"
-
-    @property
-    def password_file(self) -> Path:
-        return self.root.parent / "postgres-password"
 
     def url(self, database: str = "cityhive") -> str:
         password = self.password_file.read_text().strip()
@@ -134,7 +136,6 @@ class LocalCluster:
             self.password_file.write_text(secrets.token_urlsafe(24))
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
-            self._check_reachable_by_postgres()
         self.root.chmod(0o700)
         pwfile = self.root / "initdb-password"
         pwfile.touch(mode=0o600)
@@ -157,14 +158,6 @@ class LocalCluster:
         finally:
             pwfile.unlink()
 
-    def _check_reachable_by_postgres(self) -> None:
-        probe = self._run("test", "-w", self.root, check=False)
-        if probe.returncode != 0:
-            raise ClusterError(
-                f"the postgres user cannot reach {self.root}: a parent folder is not "
-                "searchable by others. Set DATA_DIR to a folder it can reach, or DATABASE_URL."
-            )
-
     def _run(self, *args: object, check: bool = True) -> subprocess.CompletedProcess[str]:
         command = [str(arg) for arg in args]
         if os.geteuid() == 0:
@@ -178,7 +171,28 @@ class LocalCluster:
 
 
 def local_cluster(data_dir: Path, port: int) -> LocalCluster:
-    return LocalCluster(root=data_dir / "postgres", port=port)
+    """The cluster for DATA_DIR: its data in DATA_DIR/postgres, its password beside it.
+
+    As root the cluster runs as `postgres`, who must be able to reach DATA_DIR. When a parent
+    folder shuts it out (a private checkout), the data goes under the postgres user's home
+    instead, in a folder named after DATA_DIR, so each checkout still has its own cluster.
+    """
+    data_dir.mkdir(parents=True, exist_ok=True)
+    root = data_dir / "postgres"
+    if os.geteuid() == 0 and not _postgres_can_reach(data_dir):
+        digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:12]
+        root = Path(pwd.getpwnam("postgres").pw_dir) / f"cityhive-{digest}"
+        log.warning("local_postgres_outside_data_dir", data_dir=str(data_dir), pgdata=str(root))
+    return LocalCluster(root=root, port=port, password_file=data_dir / "postgres-password")
+
+
+def _postgres_can_reach(folder: Path) -> bool:
+    probe = subprocess.run(  # noqa: S603 - fixed programs, the path is ours
+        ["runuser", "-u", "postgres", "--", "test", "-x", str(folder)],  # noqa: S607
+        capture_output=True,
+        check=False,
+    )
+    return probe.returncode == 0
 
 
 async def create_database_if_missing(url: str) -> bool:

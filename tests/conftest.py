@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -41,3 +42,10 @@ def throwaway_database(server_url: str, prefix: str) -> Iterator[str]:
         yield url
     finally:
         asyncio.run(drop_database(url))
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

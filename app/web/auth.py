@@ -60,7 +60,7 @@ def safe_next(target: str | None, default: str = "/") -> str:
 def login_url(request: web.Request) -> str:
     """The log-in page, coming back to this page (or home, from a form post) afterwards."""
     back = request.path_qs if request.method == "GET" else "/"
-    return "/login?" + urlencode({"next": back})
+    return "/login?" + urlencode({"next": back}, safe="/")
 
 
 def login_required(

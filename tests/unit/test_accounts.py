@@ -1,0 +1,193 @@
+"""Sign up, log in, log out, profile: the forms, their errors, and who may see what."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.models import User
+from tests.unit.conftest import PASSWORD, csrf_token, log_in, make_user
+
+SIGNUP = {"name": "Ada Beekeeper", "email": "Ada@Example.org", "password": PASSWORD}
+
+
+async def signup(client, **fields: str):
+    data = {**SIGNUP, **fields, "_csrf": await csrf_token(client, "/signup")}
+    return await client.post("/signup", data=data, allow_redirects=False)
+
+
+async def users(db) -> list[User]:
+    return list((await db.scalars(select(User).order_by(User.id))).all())
+
+
+async def test_sign_up_creates_the_account_and_logs_in(client, db):
+    response = await signup(client)
+    assert response.status == 303
+    assert response.headers["Location"] == "/"
+    home = await (await client.get("/")).text()
+    assert "Hello, Ada Beekeeper" in home
+    [user] = await users(db)
+    assert user.email == "ada@example.org"
+    assert user.password_hash.startswith("$argon2id$v=19$m=19456,t=2,p=1$")
+    assert PASSWORD not in user.password_hash
+
+
+async def test_sign_up_with_bad_fields_rerenders_the_form_with_messages(client, db):
+    response = await signup(client, name="  ", email="not-an-email", password="short")
+    body = await response.text()
+    assert response.status == 422
+    assert body.startswith("<!doctype html>")
+    assert 'id="name-error"' in body
+    assert "An email address must have an @-sign." in body
+    assert "String should have at least 12 characters." in body
+    assert 'value="not-an-email"' in body  # what was typed is kept...
+    assert "short" not in body  # ...but never the password
+    assert await users(db) == []
+
+
+async def test_sign_up_errors_for_htmx_are_the_form_fragment(client):
+    token = await csrf_token(client, "/signup")
+    response = await client.post(
+        "/signup",
+        data={"name": "Ada", "email": "", "password": PASSWORD, "_csrf": token},
+        headers={"HX-Request": "true"},
+    )
+    body = await response.text()
+    assert response.status == 422
+    assert body.lstrip().startswith('<form id="signup-form"')
+    assert 'aria-invalid="true"' in body
+    assert "<html" not in body
+
+
+async def test_sign_up_in_place_success_sends_htmx_to_the_home_page(client):
+    token = await csrf_token(client, "/signup")
+    response = await client.post(
+        "/signup", data={**SIGNUP, "_csrf": token}, headers={"HX-Request": "true"}
+    )
+    assert response.status == 204
+    assert response.headers["HX-Redirect"] == "/"
+
+
+async def test_an_email_is_taken_whatever_its_case(client, db):
+    await make_user(db, email="ada@example.org")
+    response = await signup(client, email="ADA@example.ORG")
+    assert response.status == 422
+    assert "An account with this email already exists." in await response.text()
+    assert len(await users(db)) == 1
+
+
+async def test_sign_up_returns_to_where_the_visitor_was_going(client):
+    token = await csrf_token(client, "/signup?next=/profile")
+    response = await client.post(
+        "/signup?next=/profile", data={**SIGNUP, "_csrf": token}, allow_redirects=False
+    )
+    assert response.headers["Location"] == "/profile"
+
+
+async def test_log_in_and_out(client, user):
+    await log_in(client, "ADA@example.org")
+    assert "Hello, Ada Beekeeper" in await (await client.get("/")).text()
+    token = await csrf_token(client, "/profile")
+    response = await client.post("/logout", data={"_csrf": token}, allow_redirects=False)
+    assert (response.status, response.headers["Location"]) == (303, "/")
+    assert "Beekeeping for the city" in await (await client.get("/")).text()
+
+
+async def test_logging_in_starts_a_new_session_with_a_new_csrf_token(client, user):
+    before = await csrf_token(client)
+    cookie_before = client.session.cookie_jar.filter_cookies(client.make_url("/"))
+    await log_in(client)
+    after = await csrf_token(client, "/profile")
+    cookie_after = client.session.cookie_jar.filter_cookies(client.make_url("/"))
+    assert before != after
+    assert cookie_before["cityhive_session"].value != cookie_after["cityhive_session"].value
+
+
+async def test_wrong_password_and_unknown_email_get_the_same_message(client, user):
+    token = await csrf_token(client)
+    answers = []
+    for email, password in [("ada@example.org", "wrong password!"), ("bob@example.org", PASSWORD)]:
+        response = await client.post(
+            "/login", data={"email": email, "password": password, "_csrf": token}
+        )
+        answers.append((response.status, await response.text()))
+    for status, body in answers:
+        assert status == 422
+        assert "That email and password do not match an account." in body
+        assert "Hello," not in body
+    assert 'value="ada@example.org"' in answers[0][1]
+
+
+async def test_log_in_goes_back_to_the_page_asked_for_but_never_off_site(client, user):
+    token = await csrf_token(client)
+    data = {"email": user.email, "password": PASSWORD, "_csrf": token}
+    response = await client.post("/login?next=/profile", data=data, allow_redirects=False)
+    assert response.headers["Location"] == "/profile"
+    await client.post("/logout", data={"_csrf": await csrf_token(client, "/profile")})
+    for hostile in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+        token = await csrf_token(client)
+        data["_csrf"] = token
+        response = await client.post(
+            "/login", params={"next": hostile}, data=data, allow_redirects=False
+        )
+        assert response.headers["Location"] == "/"
+        await client.post("/logout", data={"_csrf": await csrf_token(client, "/profile")})
+
+
+async def test_log_in_page_when_logged_in_goes_home(logged_in):
+    for path in ("/login", "/signup"):
+        response = await logged_in.get(path, allow_redirects=False)
+        assert (response.status, response.headers["Location"]) == (303, "/")
+
+
+async def test_profile_needs_a_log_in_and_comes_back_after_it(client):
+    response = await client.get("/profile", allow_redirects=False)
+    assert response.status == 303
+    assert response.headers["Location"] == "/login?next=/profile"
+    login_page = await (await client.get(response.headers["Location"])).text()
+    assert 'action="/login?next=/profile"' in login_page
+
+
+async def test_profile_for_htmx_without_a_session_redirects_the_whole_page(client):
+    response = await client.get("/profile", headers={"HX-Request": "true"})
+    assert response.status == 401
+    assert response.headers["HX-Redirect"] == "/login?next=/profile"
+
+
+async def test_profile_shows_and_saves_the_users_details(logged_in, db, user):
+    page = await (await logged_in.get("/profile")).text()
+    assert 'value="Ada Beekeeper"' in page
+    assert 'value="ada@example.org"' in page
+    token = await csrf_token(logged_in, "/profile")
+    response = await logged_in.post(
+        "/profile",
+        data={"name": "Ada L.", "email": "ada.l@example.org", "_csrf": token},
+        allow_redirects=False,
+    )
+    assert response.headers["Location"] == "/profile?saved=1"
+    assert "Your profile was saved." in await (await logged_in.get("/profile?saved=1")).text()
+    await db.refresh(user)
+    assert (user.name, user.email) == ("Ada L.", "ada.l@example.org")
+
+
+async def test_profile_refuses_bad_or_taken_details_and_changes_nothing(logged_in, db, user):
+    await make_user(db, name="Bob", email="bob@example.org")
+    token = await csrf_token(logged_in, "/profile")
+    taken = await logged_in.post(
+        "/profile", data={"name": "Ada", "email": "BOB@example.org", "_csrf": token}
+    )
+    assert taken.status == 422
+    assert "Another account already uses this email." in await taken.text()
+    invalid = await logged_in.post("/profile", data={"name": "", "email": "x", "_csrf": token})
+    assert invalid.status == 422
+    body = await invalid.text()
+    assert 'id="name-error"' in body
+    assert 'id="email-error"' in body
+    await db.refresh(user)
+    assert (user.name, user.email) == ("Ada Beekeeper", "ada@example.org")
+
+
+async def test_missing_fields_say_they_are_required(client):
+    token = await csrf_token(client, "/signup")
+    response = await client.post("/signup", data={"_csrf": token})
+    assert response.status == 422
+    assert (await response.text()).count("This field is required.") >= 3
