@@ -41,7 +41,8 @@ deps: system-deps $(UV)
 	$(UV) sync --locked
 
 system-deps:
-	@bash scripts/system-deps.sh $(if $(filter test e2e,$(MAKECMDGOALS)),--browser)
+	@bash scripts/system-deps.sh $(if $(filter test e2e,$(MAKECMDGOALS)),--browser) \
+		$(if $(filter bench,$(MAKECMDGOALS)),--bench)
 
 # The system Chromium where there is one; elsewhere Playwright's own build.
 browser: deps

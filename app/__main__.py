@@ -53,11 +53,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    settings = with_database(settings)
-    migrate.upgrade(settings.async_database_url)
-    if settings.demo_data:
-        asyncio.run(seed_once(settings))
-    return serve(settings, args)
+    """Everything `make run` promises; a local cluster started here is stopped on the way out."""
+    started_here = None
+    if settings.database_url is None:
+        cluster = local_cluster(settings.data_dir, settings.local_pg_port)
+        started_here = cluster if cluster.ensure_running() else None
+    try:
+        settings = with_database(settings)
+        migrate.upgrade(settings.async_database_url)
+        if settings.demo_data:
+            asyncio.run(seed_once(settings))
+        return serve(settings, args)
+    finally:
+        if started_here is not None:
+            started_here.stop()
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:

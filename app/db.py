@@ -10,7 +10,8 @@ import re
 import secrets
 import shutil
 import subprocess
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -184,6 +185,21 @@ def local_cluster(data_dir: Path, port: int) -> LocalCluster:
         root = Path(pwd.getpwnam("postgres").pw_dir) / f"cityhive-{digest}"
         log.warning("local_postgres_outside_data_dir", data_dir=str(data_dir), pgdata=str(root))
     return LocalCluster(root=root, port=port, password_file=data_dir / "postgres-password")
+
+
+@contextmanager
+def local_server(settings: Settings) -> Iterator[str]:
+    """The local cluster, as a URL to its `postgres` database, for making databases on it.
+
+    Started if it was not running, and then stopped again on the way out.
+    """
+    cluster = local_cluster(settings.data_dir, settings.local_pg_port)
+    started_here = cluster.ensure_running()
+    try:
+        yield cluster.url("postgres")
+    finally:
+        if started_here:
+            cluster.stop()
 
 
 def _postgres_can_reach(folder: Path) -> bool:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make sure the system packages CityHive needs are here: PostgreSQL with PostGIS (for the local
-# database) and, with --browser, a Chromium for the end-to-end tests.
+# database); with --browser, a Chromium for the end-to-end tests; with --bench, wrk.
 #
 # As root on Debian or Ubuntu, missing packages are installed with apt-get. Anywhere else this
 # says exactly what to install and stops. Nothing is done when DATABASE_URL is set and
@@ -8,7 +8,13 @@
 set -euo pipefail
 
 want_browser=0
-[ "${1:-}" = "--browser" ] && want_browser=1
+want_bench=0
+for arg in "$@"; do
+  case "$arg" in
+    --browser) want_browser=1 ;;
+    --bench) want_bench=1 ;;
+  esac
+done
 
 have_postgis() {
   local bin
@@ -38,6 +44,10 @@ fi
 # browser is used instead (see the Makefile's browser step).
 if [ "$want_browser" = 1 ] && ! have_chromium && grep -qi '^ID=debian' /etc/os-release 2>/dev/null; then
   missing+=(chromium)
+fi
+
+if [ "$want_bench" = 1 ] && ! command -v wrk >/dev/null 2>&1; then
+  missing+=(wrk)
 fi
 
 [ ${#missing[@]} -eq 0 ] && exit 0

@@ -6,42 +6,32 @@ else the local cluster under .data/, started (and created the first time) as `ma
 
 from __future__ import annotations
 
-import asyncio
 import os
-import secrets
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy.engine import make_url
 
-from app import migrate
-from app.db import create_database_if_missing, drop_database, local_cluster
+from app.db import local_server
+from app.migrate import throwaway_database
 from app.settings import Settings
+
+__all__ = ["free_port", "throwaway_database", "wait_until_ready"]
+
+READY_TIMEOUT_SECONDS = 30.0
 
 
 @pytest.fixture(scope="session")
-def database_server_url() -> str:
+def database_server_url() -> Iterator[str]:
     if url := os.environ.get("TEST_DATABASE_URL"):
-        return url
-    settings = Settings()
-    cluster = local_cluster(settings.data_dir, settings.local_pg_port)
-    cluster.ensure_running()
-    return cluster.url("postgres")
-
-
-@contextmanager
-def throwaway_database(server_url: str, prefix: str) -> Iterator[str]:
-    """A new database built by the migrations, dropped afterwards."""
-    name = f"{prefix}_{os.getpid()}_{secrets.token_hex(3)}"
-    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    asyncio.run(create_database_if_missing(url))
-    try:
-        migrate.upgrade(url.replace("postgresql://", "postgresql+asyncpg://", 1))
         yield url
-    finally:
-        asyncio.run(drop_database(url))
+        return
+    with local_server(Settings()) as url:
+        yield url
 
 
 def free_port() -> int:
@@ -49,3 +39,32 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def wait_until_ready(process: subprocess.Popen, base_url: str, output: Callable[[], str]) -> None:
+    """Poll /health/ready until it answers 200; fail with the server's output if it dies."""
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    last_problem = "no answer yet"
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(
+                f"the server exited with code {process.returncode} before it was ready\n"
+                + output(),
+                pytrace=False,
+            )
+        try:
+            with urllib.request.urlopen(f"{base_url}/health/ready", timeout=2) as response:
+                if response.status == 200:
+                    return
+                last_problem = f"status {response.status}"
+        except urllib.error.HTTPError as error:
+            last_problem = f"status {error.code}"
+            error.close()
+        except OSError as error:
+            last_problem = repr(error)
+        time.sleep(0.1)  # polling another process: there is no event to wait for
+    pytest.fail(
+        f"the server was not ready after {READY_TIMEOUT_SECONDS:.0f} s ({last_problem})\n"
+        + output(),
+        pytrace=False,
+    )

@@ -18,16 +18,18 @@ Email = Annotated[EmailStr, AfterValidator(_lower)]
 
 
 class SignUp(BaseModel):
-    name: Name
-    email: Email
-    password: Password
+    name: Name = Field(title="Your name")
+    email: Email = Field(title="Email")
+    password: Password = Field(title="Password")
 
 
 class LogIn(BaseModel):
-    email: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1)]
-    password: Annotated[str, Field(min_length=1)]
+    email: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1)] = (
+        Field(title="Email")
+    )
+    password: Annotated[str, Field(min_length=1)] = Field(title="Password")
 
 
 class Profile(BaseModel):
-    name: Name
-    email: Email
+    name: Name = Field(title="Name")
+    email: Email = Field(title="Email")

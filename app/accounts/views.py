@@ -29,7 +29,7 @@ def signup_page(request: web.Request, form: Form[SignUp], status: int = 200) -> 
 
 async def signup_form(request: web.Request) -> web.Response:
     if request.get(user_key) is not None:
-        return redirect(request, "/")
+        return redirect(request, safe_next(request.query.get("next")))
     return signup_page(request, Form(values={}))
 
 

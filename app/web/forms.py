@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 IGNORED_FIELDS = frozenset({"_csrf"})
 
@@ -17,6 +18,7 @@ class Form[M: BaseModel]:
     values: dict[str, str]
     data: M | None = None
     errors: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
 
     @property
     def valid(self) -> bool:
@@ -39,10 +41,12 @@ async def read_form[M: BaseModel](request: web.Request, schema: type[M]) -> Form
 
 
 def validate[M: BaseModel](values: dict[str, str], schema: type[M]) -> Form[M]:
+    """The form checked against its schema; each field's `title` names it in the error summary."""
+    labels = {name: info.title or name for name, info in schema.model_fields.items()}
     try:
-        return Form(values=values, data=schema.model_validate(values))
+        return Form(values=values, data=schema.model_validate(values), labels=labels)
     except ValidationError as error:
-        return Form(values=values, errors=field_errors(error))
+        return Form(values=values, errors=field_errors(error), labels=labels)
 
 
 def field_errors(error: ValidationError) -> dict[str, str]:
@@ -54,12 +58,15 @@ def field_errors(error: ValidationError) -> dict[str, str]:
     return errors
 
 
-def _humane(item: object) -> str:
-    assert isinstance(item, dict)
-    kind, message = item["type"], str(item["msg"])
-    if kind == "missing":
+def _humane(item: ErrorDetails) -> str:
+    kind, context = item["type"], item.get("ctx", {})
+    if kind == "missing" or (kind == "string_too_short" and context.get("min_length") == 1):
         return "This field is required."
-    if kind == "value_error":
-        message = message.removeprefix("Value error, ")
+    if kind == "string_too_short":
+        return f"Use at least {context['min_length']} characters."
+    if kind == "string_too_long":
+        return f"Use at most {context['max_length']} characters."
+    message = str(item["msg"]).removeprefix("Value error, ")
+    message = message.removeprefix("value is not a valid email address: ")
     message = message[0].upper() + message[1:]
     return message if message.endswith(".") else message + "."

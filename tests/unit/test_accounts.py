@@ -38,7 +38,8 @@ async def test_sign_up_with_bad_fields_rerenders_the_form_with_messages(client, 
     assert body.startswith("<!doctype html>")
     assert 'id="name-error"' in body
     assert "An email address must have an @-sign." in body
-    assert "String should have at least 12 characters." in body
+    assert "Use at least 12 characters." in body
+    assert '<a href="#email">Email: An email address must have an @-sign.</a>' in body
     assert 'value="not-an-email"' in body  # what was typed is kept...
     assert "short" not in body  # ...but never the password
     assert await users(db) == []
