@@ -44,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValidationError as error:
         print(describe_errors(error), file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    serving = args.command in ("run", "serve")
+    configure_logging(settings.log_level, sys.stdout if serving else sys.stderr)
     try:
         return COMMANDS[args.command](settings, args)
     except ClusterError as error:

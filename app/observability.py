@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 import structlog
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level, force=True)
+def configure_logging(level: str, stream: TextIO = sys.stdout) -> None:
+    """JSON lines to `stream`: stdout for the server, stderr for commands whose output is data."""
+    logging.basicConfig(format="%(message)s", stream=stream, level=level, force=True)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -19,5 +21,5 @@ def configure_logging(level: str) -> None:
             structlog.processors.JSONRenderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
+        logger_factory=structlog.PrintLoggerFactory(stream),
     )
