@@ -23,6 +23,7 @@ test: deps browser lint
 lint: deps
 	$(UV) run --locked ruff check .
 	$(UV) run --locked ruff format --check .
+	$(UV) run --locked mypy
 
 format: deps
 	$(UV) run --locked ruff check --fix .

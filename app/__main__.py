@@ -54,20 +54,16 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    """Everything `make run` promises; a local cluster started here is stopped on the way out."""
-    started_here = None
-    if settings.database_url is None:
-        cluster = local_cluster(settings.data_dir, settings.local_pg_port)
-        started_here = cluster if cluster.ensure_running() else None
-    try:
-        settings = with_database(settings)
-        migrate.upgrade(settings.async_database_url)
-        if settings.demo_data:
-            asyncio.run(seed_once(settings))
-        return serve(settings, args)
-    finally:
-        if started_here is not None:
-            started_here.stop()
+    """Everything `make run` promises: a database, its migrations, demo data once, the server.
+
+    A local cluster started here keeps running afterwards (`python -m app db stop` stops it):
+    tests or another server may be using it.
+    """
+    settings = with_database(settings)
+    migrate.upgrade(settings.async_database_url)
+    if settings.demo_data:
+        asyncio.run(seed_once(settings))
+    return serve(settings, args)
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:

@@ -10,8 +10,7 @@ import re
 import secrets
 import shutil
 import subprocess
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -187,19 +186,11 @@ def local_cluster(data_dir: Path, port: int) -> LocalCluster:
     return LocalCluster(root=root, port=port, password_file=data_dir / "postgres-password")
 
 
-@contextmanager
-def local_server(settings: Settings) -> Iterator[str]:
-    """The local cluster, as a URL to its `postgres` database, for making databases on it.
-
-    Started if it was not running, and then stopped again on the way out.
-    """
+def local_server_url(settings: Settings) -> str:
+    """The local cluster, running, as a URL to its `postgres` database (to create others on)."""
     cluster = local_cluster(settings.data_dir, settings.local_pg_port)
-    started_here = cluster.ensure_running()
-    try:
-        yield cluster.url("postgres")
-    finally:
-        if started_here:
-            cluster.stop()
+    cluster.ensure_running()
+    return cluster.url("postgres")
 
 
 def _postgres_can_reach(folder: Path) -> bool:

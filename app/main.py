@@ -12,15 +12,22 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from app.accounts.routes import routes as account_routes
 from app.db import database_ctx
+from app.hives.routes import routes as hive_routes
 from app.home.routes import routes as home_routes
-from app.keys import settings_key, static_key
+from app.keys import metrics_key, response_headers_key, settings_key, static_key
+from app.metrics import Metrics
 from app.ops.routes import routes as ops_routes
 from app.settings import ROOT, Settings
 from app.web.assets import StaticAssets
 from app.web.auth import current_user_middleware
 from app.web.csrf import csrf_middleware
 from app.web.errors import error_middleware
-from app.web.middlewares import add_response_headers, request_log_middleware
+from app.web.middlewares import (
+    add_response_headers,
+    client_address_middleware,
+    observe_requests_middleware,
+    security_headers,
+)
 
 TEMPLATES = ROOT / "templates"
 STATIC = ROOT / "static"
@@ -32,7 +39,8 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         middlewares=[
-            request_log_middleware,  # a request id, one log line per request
+            client_address_middleware(settings.trusted_proxies),  # the client behind a proxy
+            observe_requests_middleware,  # a request id, one log line and the metrics per request
             error_middleware,  # error pages in both shapes, JSON problems on the API
             session_middleware(session_storage(settings)),
             csrf_middleware,  # every unsafe request carries the session's token
@@ -41,6 +49,8 @@ def create_app(settings: Settings) -> web.Application:
     )
     app[settings_key] = settings
     app[static_key] = assets = StaticAssets(STATIC)
+    app[metrics_key] = Metrics()
+    app[response_headers_key] = security_headers(settings.tile_origin)
 
     env = aiohttp_jinja2.setup(
         app,
@@ -58,6 +68,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(ops_routes)
     app.router.add_routes(home_routes)
     app.router.add_routes(account_routes)
+    app.router.add_routes(hive_routes)
     app.router.add_static("/static", STATIC, name="static")
     return app
 

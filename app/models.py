@@ -66,7 +66,8 @@ class ColonyOrigin(enum.StrEnum):
     swarm = "swarm"
     package = "package"
     nucleus = "nucleus"
-    split = "split"
+    # Enum keeps str.split working on members; mypy sees the name as overriding it.
+    split = "split"  # type: ignore[assignment]
 
 
 class HiveStatus(enum.StrEnum):

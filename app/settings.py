@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import secrets
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, IPvAnyNetwork, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+def _loopback_networks() -> list[IPv4Network | IPv6Network]:
+    return [IPv4Network("127.0.0.1/32"), IPv6Network("::1/128")]
 
 
 class Settings(BaseSettings):
@@ -35,6 +40,33 @@ class Settings(BaseSettings):
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)
     demo_data: bool = True
+    tile_url: str = Field(
+        default="https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        description="Map tiles, as a Leaflet URL template.",
+    )
+    tile_attribution: str = (
+        '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
+    )
+    map_feature_cap: int = Field(
+        default=2000, ge=1, description="Most hives in one GeoJSON answer (it says when it is cut)."
+    )
+    metrics_allowed_networks: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=_loopback_networks,
+        description="Comma-separated CIDR networks that may read /metrics.",
+    )
+
+    trusted_proxies: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated CIDR networks of reverse proxies whose X-Forwarded-For "
+        "names the real client (e.g. 127.0.0.1/32 behind a local nginx).",
+    )
+
+    @field_validator("metrics_allowed_networks", "trusted_proxies", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("database_url")
     @classmethod
@@ -52,6 +84,21 @@ class Settings(BaseSettings):
         if value is not None and len(value.get_secret_value()) < 32:
             raise ValueError("must be at least 32 characters")
         return value
+
+    @field_validator("tile_url")
+    @classmethod
+    def _tile_template(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://", "/")) or "{z}" not in value:
+            raise ValueError("must be an http(s) or /path URL template with {z}, {x} and {y}")
+        return value
+
+    @property
+    def tile_origin(self) -> str:
+        """Where tiles come from, for the Content-Security-Policy ('self' for our own)."""
+        if self.tile_url.startswith("/"):
+            return "'self'"
+        scheme, rest = self.tile_url.split("://", 1)
+        return f"{scheme}://{rest.split('/', 1)[0].replace('{s}', '*')}"
 
     @property
     def async_database_url(self) -> str:

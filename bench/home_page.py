@@ -5,8 +5,7 @@
 One run, loopback only, about two and a half minutes with the defaults:
 
 1. a throwaway database migrated to head, on TEST_DATABASE_URL's or DATABASE_URL's server when
-   one is set, else on the local cluster under DATA_DIR (started as `make test` starts it, and
-   stopped again at the end if this started it);
+   one is set, else on the local cluster under DATA_DIR (started as `make test` starts it);
 2. the real app, `python -m app serve`, twice: at LOG_LEVEL=WARNING (no per-request log line)
    and at LOG_LEVEL=INFO (one JSON line per request, as in production), its output to a file;
 3. a bare aiohttp server (this file, `bare-server`) answering "/" with the bytes the real app
@@ -180,16 +179,14 @@ def wait_ready(servers: Sequence[Server], path: str) -> None:
 @contextlib.contextmanager
 def bench_database() -> Iterator[str]:
     """A throwaway database migrated to head, on the tests' server, the app's, or the local
-    cluster (stopped afterwards if this started it)."""
-    from app.db import local_server
+    cluster."""
+    from app.db import local_server_url
     from app.migrate import throwaway_database
     from app.settings import Settings
 
-    with contextlib.ExitStack() as stack:
-        server_url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
-        if not server_url:
-            server_url = stack.enter_context(local_server(Settings()))
-        yield stack.enter_context(throwaway_database(server_url, "cityhive_bench"))
+    server_url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    with throwaway_database(server_url or local_server_url(Settings()), "cityhive_bench") as url:
+        yield url
 
 
 # --- wrk --------------------------------------------------------------------------------------

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
 from alembic import context
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.schema import SchemaItem
 
 from app.models import Base
 from app.settings import Settings
@@ -17,14 +19,21 @@ target_metadata = Base.metadata
 
 def database_url() -> str:
     """The URL the caller gave (python -m app migrate), or DATABASE_URL, or the local cluster."""
-    if url := config.attributes.get("database_url"):
+    # app.migrate puts a str here; Config.attributes holds Any.
+    if url := cast("str | None", config.attributes.get("database_url")):
         return url
     from app.db import with_database
 
     return with_database(Settings()).async_database_url
 
 
-def include_object(obj, name, type_, reflected, compare_to):
+def include_object(
+    obj: SchemaItem,
+    name: str | None,
+    type_: str,
+    reflected: bool,
+    compare_to: SchemaItem | None,
+) -> bool:
     # PostGIS owns these tables; they are not ours to create or drop.
     return not (type_ == "table" and name == "spatial_ref_sys")
 

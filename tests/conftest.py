@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from app.db import local_server
+from app.db import local_server_url
 from app.migrate import throwaway_database
 from app.settings import Settings
 
@@ -30,8 +30,7 @@ def database_server_url() -> Iterator[str]:
     if url := os.environ.get("TEST_DATABASE_URL"):
         yield url
         return
-    with local_server(Settings()) as url:
-        yield url
+    yield local_server_url(Settings())
 
 
 def free_port() -> int:

@@ -9,7 +9,7 @@ from aiohttp import web
 from app.accounts import queries
 from app.accounts.passwords import hash_password, verify_password
 from app.accounts.schemas import LogIn, Profile, SignUp
-from app.keys import db_key, settings_key, user_key
+from app.keys import db_key, metrics_key, settings_key, user_key
 from app.web.auth import login, login_required, logout, safe_next, user_of
 from app.web.forms import Form, read_form
 from app.web.htmx import redirect, render
@@ -76,7 +76,7 @@ async def login_submit(request: web.Request) -> web.Response:
     form.values.pop("password", None)
     if form.data is None:
         return login_page(request, form, status=422)
-    settings = request.app[settings_key]
+    settings, metrics = request.app[settings_key], request.app[metrics_key]
     address = request.remote or "0.0.0.0"  # noqa: S104 - a key for counting, not a bind address
     async with request.app[db_key]() as db:
         wait = await queries.retry_after(
@@ -96,14 +96,19 @@ async def login_submit(request: web.Request) -> web.Response:
                 message=f"Too many failed log-ins. Try again in {minutes} min.",
             )
             response.headers["Retry-After"] = str(wait)
+            metrics.logins.labels("throttled").inc()
             return response
         user = await queries.user_by_email(db, form.data.email)
-        if not await verify_password(user and user.password_hash, form.data.password):
+        if not await verify_password(
+            user.password_hash if user is not None else None, form.data.password
+        ):
             await queries.record_failure(db, email=form.data.email, address=address)
+            metrics.logins.labels("failure").inc()
             return login_page(request, form, status=422, message=WRONG_CREDENTIALS)
         assert user is not None
         await queries.clear_failures(db, email=form.data.email)
     await login(request, user)
+    metrics.logins.labels("success").inc()
     return redirect(request, safe_next(request.query.get("next")))
 
 

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from ipaddress import ip_address
 
 import structlog
 from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
+from sqlalchemy.pool import QueuePool
 
-from app.keys import engine_key
+from app.keys import engine_key, metrics_key, settings_key
 
 log = structlog.get_logger(__name__)
 READY_TIMEOUT_SECONDS = 2.0
@@ -31,3 +34,24 @@ async def ready(request: web.Request) -> web.Response:
             {"status": "unavailable", "checks": {"database": "unreachable"}}, status=503
         )
     return web.json_response({"status": "ok", "checks": {"database": "ok"}})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text format, for the configured networks only (default: this machine)."""
+    allowed = request.app[settings_key].metrics_allowed_networks
+    try:
+        address = ip_address(request.remote or "")
+    except ValueError:
+        address = None
+    if address is None or not any(address in network for network in allowed):
+        raise web.HTTPForbidden(reason="Metrics are not served to this address.")
+    app_metrics = request.app[metrics_key]
+    pool = request.app[engine_key].pool
+    if isinstance(pool, QueuePool):
+        app_metrics.pool_connections.labels("in_use").set(pool.checkedout())
+        app_metrics.pool_connections.labels("idle").set(pool.checkedin())
+        app_metrics.pool_size.set(pool.size())
+    return web.Response(
+        body=generate_latest(app_metrics.registry),
+        headers={"Content-Type": CONTENT_TYPE_LATEST},
+    )

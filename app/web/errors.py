@@ -45,7 +45,7 @@ def error_response(
 ) -> web.StreamResponse:
     title = TITLES.get(status, "Error")
     detail = reason if reason and reason != web.Response(status=status).reason else ""
-    if request.path.startswith("/api/"):
+    if request.path.startswith("/api/") or request.path.endswith((".json", ".geojson")):
         response: web.StreamResponse = web.json_response(
             {"type": "about:blank", "title": title, "status": status, "detail": detail},
             status=status,

@@ -5,40 +5,82 @@ from __future__ import annotations
 import re
 import time
 import uuid
+from collections.abc import Sequence
+from ipaddress import IPv4Network, IPv6Network, ip_address
 
 import structlog
 from aiohttp import web
-from aiohttp.typedefs import Handler
+from aiohttp.typedefs import Handler, Middleware
 
-from app.keys import request_id_key
+from app.keys import metrics_key, request_id_key, response_headers_key
+from app.metrics import route_label
 from app.web.assets import STATIC_PREFIX
 
 log = structlog.get_logger("cityhive.request")
 
 REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{8,64}")
 
+
 SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
-        "form-action 'self'; frame-ancestors 'none'; manifest-src 'self'; worker-src 'self'"
-    ),
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
     "X-Frame-Options": "DENY",
     "Permissions-Policy": "geolocation=(self), camera=(), microphone=(), payment=()",
     "Cross-Origin-Opener-Policy": "same-origin",
 }
+
+
+def security_headers(tile_origin: str) -> dict[str, str]:
+    """The headers every response carries; map tiles are the only images from elsewhere."""
+    images = "'self' data:" if tile_origin == "'self'" else f"'self' data: {tile_origin}"
+    return {
+        "Content-Security-Policy": (
+            f"default-src 'self'; script-src 'self'; style-src 'self'; img-src {images}; "
+            "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'self'; "
+            "form-action 'self'; frame-ancestors 'none'; manifest-src 'self'; worker-src 'self'"
+        ),
+    } | SECURITY_HEADERS
+
+
 IMMUTABLE = "public, max-age=31536000, immutable"
 
 
+def client_address_middleware(trusted: Sequence[IPv4Network | IPv6Network]) -> Middleware:
+    """Behind trusted reverse proxies, the client is the nearest untrusted X-Forwarded-For hop.
+
+    Without trusted proxies nothing changes: request.remote is the connection's peer, and a
+    forged X-Forwarded-For is ignored.
+    """
+
+    def is_trusted(address: str) -> bool:
+        try:
+            ip = ip_address(address.strip())
+        except ValueError:
+            return False
+        return any(ip in network for network in trusted)
+
+    @web.middleware
+    async def client_address(request: web.Request, handler: Handler) -> web.StreamResponse:
+        if trusted and request.remote and is_trusted(request.remote):
+            hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
+            for hop in reversed([hop for hop in hops if hop]):
+                if not is_trusted(hop):
+                    return await handler(request.clone(remote=hop))
+        return await handler(request)
+
+    return client_address
+
+
 @web.middleware
-async def request_log_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Give the request an id (the caller's X-Request-ID if sane), log it once when answered."""
+async def observe_requests_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Give the request an id (the caller's X-Request-ID if sane); when it is answered, log one
+    line and count it in the metrics."""
     sent = request.headers.get("X-Request-ID", "")
     request_id = sent if REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
     request[request_id_key] = request_id
     structlog.contextvars.bind_contextvars(request_id=request_id)
+    metrics = request.app[metrics_key]
+    metrics.in_flight.inc()
     started = time.perf_counter()
     status = 500
     try:
@@ -49,12 +91,17 @@ async def request_log_middleware(request: web.Request, handler: Handler) -> web.
         status = exc.status
         raise
     finally:
+        elapsed = time.perf_counter() - started
+        metrics.in_flight.dec()
+        route = route_label(request)
+        metrics.requests.labels(route, request.method, str(status)).inc()
+        metrics.latency.labels(route, request.method).observe(elapsed)
         log.info(
             "request",
             method=request.method,
             path=request.path,
             status=status,
-            duration_ms=round((time.perf_counter() - started) * 1000, 2),
+            duration_ms=round(elapsed * 1000, 2),
             remote=request.remote,
         )
         structlog.contextvars.unbind_contextvars("request_id")
@@ -62,7 +109,7 @@ async def request_log_middleware(request: web.Request, handler: Handler) -> web.
 
 async def add_response_headers(request: web.Request, response: web.StreamResponse) -> None:
     """on_response_prepare: security headers, the request id and static caching, on everything."""
-    for name, value in SECURITY_HEADERS.items():
+    for name, value in request.app[response_headers_key].items():
         response.headers.setdefault(name, value)
     if request_id := request.get(request_id_key):
         response.headers["X-Request-ID"] = request_id

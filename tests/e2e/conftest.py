@@ -13,8 +13,10 @@ import re
 import secrets
 import shutil
 import string
+import struct
 import subprocess
 import sys
+import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -45,6 +47,30 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+
+# Map tiles come from the internet, which tests must not need: a local stub answers for the
+# default tile server with one plain 256 x 256 PNG.
+TILE_HOST = "tile.openstreetmap.org"
+
+
+def plain_png(size: int = 256, rgb: tuple[int, int, int] = (232, 230, 222)) -> bytes:
+    """A one-colour PNG: what the tile stub answers for every tile."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
+
+    rows = b"".join(b"\x00" + bytes(rgb) * size for _ in range(size))
+    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows, 9))
+        + chunk(b"IEND", b"")
+    )
+
+
+TILE_PNG = plain_png()
 
 # The app answers a form with mistakes with 422 and a throttled log-in with 429, on purpose, and
 # Chromium logs every 4xx response as a console error. Those two are the page working; any other
@@ -151,6 +177,7 @@ class PageProblems:
         self.console_errors: list[str] = []
         self.page_errors: list[str] = []
         self.blocked: list[str] = []
+        self.tiles = 0
 
     def on_console(self, message: ConsoleMessage) -> None:
         if message.type == "error" and not EXPECTED_CONSOLE_ERRORS.match(message.text):
@@ -165,6 +192,9 @@ class PageProblems:
         url = route.request.url
         if origin_of(url) == self.origin:
             route.continue_()
+        elif urlsplit(url).hostname == TILE_HOST:
+            self.tiles += 1
+            route.fulfill(status=200, content_type="image/png", body=TILE_PNG)
         else:
             self.blocked.append(url)
             route.abort()

@@ -121,3 +121,36 @@ async def test_a_body_over_the_limit_is_refused_with_413(aiohttp_client, db, set
     assert response.status == 413
     assert "Too large" in await response.text()
     assert await user_count(db) == 0
+
+
+async def failures_by_address(db) -> dict[str, int]:
+    rows = await db.execute(
+        select(func.host(LoginAttempt.address), func.count()).group_by(LoginAttempt.address)
+    )
+    return dict(rows.all())
+
+
+async def test_behind_a_trusted_proxy_the_forwarded_client_is_counted(aiohttp_client, db, settings):
+    from ipaddress import ip_network
+
+    from app.main import create_app
+
+    proxied = settings.model_copy(update={"trusted_proxies": [ip_network("127.0.0.0/8")]})
+    client = await aiohttp_client(create_app(proxied))
+    token = await csrf_token(client)
+    await client.post(
+        "/login",
+        data={"email": "x@example.org", "password": "guess", "_csrf": token},
+        headers={"X-Forwarded-For": "198.51.100.7, 127.0.0.1"},
+    )
+    assert await failures_by_address(db) == {"198.51.100.7": 1}
+
+
+async def test_without_trusted_proxies_a_forged_forwarded_header_is_ignored(client, db):
+    token = await csrf_token(client)
+    await client.post(
+        "/login",
+        data={"email": "x@example.org", "password": "guess", "_csrf": token},
+        headers={"X-Forwarded-For": "198.51.100.7"},
+    )
+    assert await failures_by_address(db) == {"127.0.0.1": 1}

@@ -1,0 +1,166 @@
+"""The hives' SQL. Every query is scoped to the owner: another user's hive simply is not found."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select, delete, func, or_, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.hives.schemas import Bbox, HiveForm, HiveListQuery
+from app.models import Hive
+
+PER_PAGE = 20
+
+SORTS: dict[str, Any] = {
+    "name": (Hive.name, Hive.id),
+    "site": (Hive.site.nulls_last(), Hive.name, Hive.id),
+    "status": (Hive.status, Hive.name, Hive.id),
+    "installed": (Hive.installed_on.nulls_last(), Hive.name, Hive.id),
+    "-name": (Hive.name.desc(), Hive.id),
+    "-site": (Hive.site.desc().nulls_last(), Hive.name, Hive.id),
+    "-status": (Hive.status.desc(), Hive.name, Hive.id),
+    "-installed": (Hive.installed_on.desc().nulls_last(), Hive.name, Hive.id),
+}
+
+
+@dataclass(frozen=True)
+class HiveView:
+    """A hive with its coordinates read out of the geometry."""
+
+    hive: Hive
+    latitude: float
+    longitude: float
+
+
+def _point(latitude: float, longitude: float) -> Any:
+    return func.ST_SetSRID(func.ST_MakePoint(longitude, latitude), 4326)
+
+
+def _with_coordinates(owner_id: int) -> Select[Hive, float, float]:
+    return select(Hive, func.ST_Y(Hive.location), func.ST_X(Hive.location)).where(
+        Hive.owner_id == owner_id
+    )
+
+
+async def hive_of(db: AsyncSession, owner_id: int, hive_id: int) -> HiveView | None:
+    row = (await db.execute(_with_coordinates(owner_id).where(Hive.id == hive_id))).first()
+    return None if row is None else HiveView(row[0], row[1], row[2])
+
+
+def _values(form: HiveForm) -> dict[str, Any]:
+    values = form.model_dump(exclude={"latitude", "longitude"})
+    values["location"] = _point(form.latitude, form.longitude)
+    return values
+
+
+async def create_hive(db: AsyncSession, owner_id: int, form: HiveForm) -> int:
+    hive = Hive(owner_id=owner_id, **_values(form))
+    db.add(hive)
+    await db.commit()
+    return hive.id
+
+
+async def update_hive(db: AsyncSession, owner_id: int, hive_id: int, form: HiveForm) -> bool:
+    result = await db.execute(
+        update(Hive)
+        .where(Hive.id == hive_id, Hive.owner_id == owner_id)
+        .values(**_values(form), updated_at=func.now())
+    )
+    await db.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def delete_hive(db: AsyncSession, owner_id: int, hive_id: int) -> bool:
+    result = await db.execute(delete(Hive).where(Hive.id == hive_id, Hive.owner_id == owner_id))
+    await db.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class HivePage:
+    hives: list[HiveView]
+    total: int
+    page: int
+    pages: int
+
+
+async def list_hives(db: AsyncSession, owner_id: int, query: HiveListQuery) -> HivePage:
+    """One page of the owner's hives matching the search and filters, in the chosen order."""
+    selection = _with_coordinates(owner_id)
+    if query.q:
+        pattern = _contains(query.q)
+        selection = selection.where(
+            or_(Hive.name.ilike(pattern), Hive.site.ilike(pattern), Hive.notes.ilike(pattern))
+        )
+    if query.site:
+        selection = selection.where(Hive.site == query.site)
+    if query.status is not None:
+        selection = selection.where(Hive.status == query.status)
+    total = await db.scalar(select(func.count()).select_from(selection.subquery())) or 0
+    pages = max(1, -(-total // PER_PAGE))
+    page = min(query.page, pages)
+    rows = await db.execute(
+        selection.order_by(*SORTS[query.sort]).limit(PER_PAGE).offset((page - 1) * PER_PAGE)
+    )
+    hives = [HiveView(hive, latitude, longitude) for hive, latitude, longitude in rows]
+    return HivePage(hives=hives, total=total, page=page, pages=pages)
+
+
+def _contains(words: str) -> str:
+    """An ILIKE pattern matching `words` anywhere, with LIKE's wildcards taken literally."""
+    escaped = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+async def sites_of(db: AsyncSession, owner_id: int) -> list[str]:
+    rows = await db.scalars(
+        select(Hive.site).where(Hive.owner_id == owner_id, Hive.site.is_not(None)).distinct()
+    )
+    return sorted(site for site in rows if site)
+
+
+# The FeatureCollection is built by PostGIS and sent on as text: one statement, no Python
+# objects per hive. `&&` against the envelope uses the GiST index on location.
+GEOJSON = text(
+    """
+    WITH matched AS (
+        SELECT id, name, site, status, location
+        FROM hives
+        WHERE owner_id = :owner_id
+          AND (CAST(:west AS float8) IS NULL
+               OR location && ST_MakeEnvelope(:west, :south, :east, :north, 4326))
+        ORDER BY id
+        LIMIT :cap + 1
+    ), numbered AS (
+        SELECT *, row_number() OVER (ORDER BY id) AS n FROM matched
+    )
+    SELECT json_build_object(
+        'type', 'FeatureCollection',
+        'features', COALESCE(
+            json_agg(
+                json_build_object(
+                    'type', 'Feature',
+                    'id', id,
+                    'geometry', ST_AsGeoJSON(location, 6)::json,
+                    'properties', json_build_object('name', name, 'site', site, 'status', status)
+                ) ORDER BY id
+            ) FILTER (WHERE n <= :cap),
+            '[]'::json
+        ),
+        'numberReturned', LEAST(count(*), :cap),
+        'truncated', count(*) > :cap
+    )::text
+    FROM numbered
+    """
+)
+
+
+async def hives_geojson(db: AsyncSession, owner_id: int, bbox: Bbox | None, cap: int) -> str:
+    edges = (
+        {"west": bbox.west, "south": bbox.south, "east": bbox.east, "north": bbox.north}
+        if bbox is not None
+        else {"west": None, "south": None, "east": None, "north": None}
+    )
+    return str(await db.scalar(GEOJSON, {"owner_id": owner_id, "cap": cap, **edges}))

@@ -1,0 +1,114 @@
+"""What the hive form accepts, and the list's query string."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+from app.models import ColonyOrigin, FrameType, HiveStatus
+
+
+def _blank_is_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+def _decimal_comma(value: object) -> object:
+    """Phones in many locales type 51,5203: read it as 51.5203."""
+    return value.strip().replace(",", ".") if isinstance(value, str) else value
+
+
+Optional = BeforeValidator(_blank_is_none)
+Coordinate = BeforeValidator(_decimal_comma)
+
+SiteName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+
+FRAME_TYPE_LABELS = {
+    FrameType.langstroth: "Langstroth",
+    FrameType.dadant: "Dadant",
+    FrameType.national: "National",
+    FrameType.warre: "Warré",
+    FrameType.top_bar: "Top bar",
+    FrameType.other: "Other",
+}
+ORIGIN_LABELS = {
+    ColonyOrigin.swarm: "Swarm",
+    ColonyOrigin.package: "Package",
+    ColonyOrigin.nucleus: "Nucleus",
+    ColonyOrigin.split: "Split",
+}
+STATUS_LABELS = {
+    HiveStatus.active: "Active",
+    HiveStatus.dead_out: "Dead-out",
+    HiveStatus.sold: "Sold",
+    HiveStatus.merged: "Merged",
+}
+
+
+class HiveForm(BaseModel):
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = (
+        Field(title="Name")
+    )
+    latitude: Annotated[float, Coordinate, Field(ge=-90, le=90)] = Field(title="Latitude")
+    longitude: Annotated[float, Coordinate, Field(ge=-180, le=180)] = Field(title="Longitude")
+    site: Annotated[SiteName | None, Optional] = Field(default=None, title="Apiary or site")
+    frame_type: FrameType = Field(title="Frame type")
+    origin: Annotated[ColonyOrigin | None, Optional] = Field(default=None, title="Colony origin")
+    status: HiveStatus = Field(default=HiveStatus.active, title="Status")
+    installed_on: Annotated[date | None, Optional] = Field(default=None, title="Installed on")
+    notes: Annotated[str, StringConstraints(max_length=5000)] = Field(default="", title="Notes")
+
+    @field_validator("installed_on")
+    @classmethod
+    def _not_in_the_future(cls, value: date | None) -> date | None:
+        if value is not None and value > date.today():
+            raise ValueError("The installation date cannot be in the future")
+        return value
+
+    @field_validator("longitude")
+    @classmethod
+    def _not_null_island(cls, value: float, info: ValidationInfo) -> float:
+        if value == 0 and info.data.get("latitude") == 0:
+            raise ValueError("Latitude and longitude are both 0: choose where the hive stands")
+        return value
+
+
+SortKey = Literal["name", "site", "status", "installed", "-name", "-site", "-status", "-installed"]
+
+
+class HiveListQuery(BaseModel):
+    """The list's state, all of it in the URL: search, filters, sort and page."""
+
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
+    site: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
+    status: Annotated[HiveStatus | None, Optional] = None
+    sort: SortKey = "name"
+    page: Annotated[int, Field(ge=1, le=10_000)] = 1
+
+
+class Bbox(BaseModel):
+    """A bounding box west, south, east, north in degrees (WGS 84)."""
+
+    west: Annotated[float, Field(ge=-180, le=180)]
+    south: Annotated[float, Field(ge=-90, le=90)]
+    east: Annotated[float, Field(ge=-180, le=180)]
+    north: Annotated[float, Field(ge=-90, le=90)]
+
+    @classmethod
+    def parse(cls, text: str) -> Bbox:
+        parts = text.split(",")
+        if len(parts) != 4:
+            raise ValueError("bbox must be four numbers: west,south,east,north")
+        west, south, east, north = parts
+        box = cls.model_validate({"west": west, "south": south, "east": east, "north": north})
+        if box.west > box.east or box.south > box.north:
+            raise ValueError("bbox must have west <= east and south <= north")
+        return box

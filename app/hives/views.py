@@ -1,0 +1,229 @@
+"""Hives: the list, the page, the form, the map and the GeoJSON behind it.
+
+A hive is its owner's alone: for anyone else, signed in or not, its pages do not exist (404).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from app.hives import queries
+from app.hives.schemas import (
+    FRAME_TYPE_LABELS,
+    ORIGIN_LABELS,
+    STATUS_LABELS,
+    Bbox,
+    HiveForm,
+    HiveListQuery,
+)
+from app.keys import db_key, settings_key, user_key
+from app.models import User
+from app.web.auth import login_required, user_of
+from app.web.forms import Form, read_form
+from app.web.htmx import htmx, push_url, redirect, render
+
+GEOJSON = "application/geo+json"
+
+
+def map_settings(request: web.Request) -> dict[str, Any]:
+    settings = request.app[settings_key]
+    return {"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution}
+
+
+def choices() -> dict[str, Any]:
+    return {
+        "frame_types": FRAME_TYPE_LABELS,
+        "origins": ORIGIN_LABELS,
+        "statuses": STATUS_LABELS,
+    }
+
+
+async def owned_hive(request: web.Request) -> queries.HiveView:
+    """The hive in the URL if the signed-in user owns it; otherwise there is no such page."""
+    user: User | None = request.get(user_key)
+    if user is None:
+        raise web.HTTPNotFound()
+    async with request.app[db_key]() as db:
+        found = await queries.hive_of(db, user.id, int(request.match_info["id"]))
+    if found is None:
+        raise web.HTTPNotFound()
+    return found
+
+
+def list_query(request: web.Request) -> HiveListQuery:
+    """The list's state from the URL; a value that makes no sense falls back to its default."""
+    values = {key: request.query[key] for key in HiveListQuery.model_fields if key in request.query}
+    try:
+        return HiveListQuery.model_validate(values)
+    except ValidationError as error:
+        for item in error.errors():
+            values.pop(str(item["loc"][0]), None)
+        return HiveListQuery.model_validate(values)
+
+
+def page_url(query: HiveListQuery, page: int) -> str:
+    state = query.model_dump(exclude_defaults=True) | {"page": page}
+    if page == 1:
+        state.pop("page")
+    return "/hives" + (f"?{urlencode(state)}" if state else "")
+
+
+@login_required
+async def hive_list(request: web.Request) -> web.Response:
+    user = user_of(request)
+    query = list_query(request)
+    async with request.app[db_key]() as db:
+        page = await queries.list_hives(db, user.id, query)
+        sites = await queries.sites_of(db, user.id)
+    context = {
+        "query": query,
+        "result": page,
+        "sites": sites,
+        "statuses": STATUS_LABELS,
+        "previous_url": page_url(query, page.page - 1) if page.page > 1 else None,
+        "next_url": page_url(query, page.page + 1) if page.page < page.pages else None,
+    }
+    response = render(request, "hives/list.html", context, partial="partials/hives/results.html")
+    if htmx(request).wants_fragment:  # the address bar shows the list's state, tidily
+        push_url(response, page_url(query, page.page))
+    return response
+
+
+def form_page(
+    request: web.Request,
+    form: Form[HiveForm],
+    *,
+    hive: queries.HiveView | None = None,
+    status: int = 200,
+) -> web.Response:
+    action = "/hives" if hive is None else f"/hives/{hive.hive.id}/edit"
+    return render(
+        request,
+        "hives/form.html",
+        {"form": form, "hive": hive, "action": action, **choices(), **map_settings(request)},
+        partial="partials/hives/form.html",
+        status=status,
+    )
+
+
+@login_required
+async def hive_new(request: web.Request) -> web.Response:
+    return form_page(request, Form(values={"status": "active", "frame_type": "langstroth"}))
+
+
+@login_required
+async def hive_create(request: web.Request) -> web.Response:
+    form = await read_form(request, HiveForm)
+    if form.data is None:
+        return form_page(request, form, status=422)
+    async with request.app[db_key]() as db:
+        hive_id = await queries.create_hive(db, user_of(request).id, form.data)
+    return redirect(request, f"/hives/{hive_id}")
+
+
+async def hive_detail(request: web.Request) -> web.Response:
+    found = await owned_hive(request)
+    return render(
+        request,
+        "hives/detail.html",
+        {"found": found, "hive": found.hive, **choices(), **map_settings(request)},
+        partial="partials/hives/detail.html",
+    )
+
+
+async def hive_card(request: web.Request) -> web.Response:
+    """The map popup's card: a summary that links to the hive's page."""
+    found = await owned_hive(request)
+    return render(
+        request,
+        "hives/card.html",
+        {"hive": found.hive, "statuses": STATUS_LABELS},
+        partial="partials/hives/card.html",
+    )
+
+
+def edit_values(found: queries.HiveView) -> dict[str, str]:
+    hive = found.hive
+    return {
+        "name": hive.name,
+        "latitude": f"{found.latitude:.6f}",
+        "longitude": f"{found.longitude:.6f}",
+        "site": hive.site or "",
+        "frame_type": hive.frame_type.value,
+        "origin": hive.origin.value if hive.origin else "",
+        "status": hive.status.value,
+        "installed_on": hive.installed_on.isoformat() if hive.installed_on else "",
+        "notes": hive.notes,
+    }
+
+
+async def hive_edit(request: web.Request) -> web.Response:
+    found = await owned_hive(request)
+    return form_page(request, Form(values=edit_values(found)), hive=found)
+
+
+async def hive_update(request: web.Request) -> web.Response:
+    found = await owned_hive(request)
+    form = await read_form(request, HiveForm)
+    if form.data is None:
+        return form_page(request, form, hive=found, status=422)
+    async with request.app[db_key]() as db:
+        await queries.update_hive(db, found.hive.owner_id, found.hive.id, form.data)
+    return redirect(request, f"/hives/{found.hive.id}")
+
+
+async def hive_delete_confirm(request: web.Request) -> web.Response:
+    found = await owned_hive(request)
+    return render(
+        request,
+        "hives/delete.html",
+        {"hive": found.hive},
+        partial="partials/hives/delete.html",
+    )
+
+
+async def hive_delete(request: web.Request) -> web.Response:
+    found = await owned_hive(request)
+    async with request.app[db_key]() as db:
+        await queries.delete_hive(db, found.hive.owner_id, found.hive.id)
+    return redirect(request, "/hives")
+
+
+@login_required
+async def hive_map(request: web.Request) -> web.Response:
+    return render(
+        request, "hives/map.html", map_settings(request), partial="partials/hives/map.html"
+    )
+
+
+async def hives_geojson(request: web.Request) -> web.Response:
+    """The signed-in user's hives in the bounding box, as GeoJSON built by PostGIS."""
+    user: User | None = request.get(user_key)
+    if user is None:
+        raise web.HTTPUnauthorized(reason="Log in to see your hives.")
+    bbox = None
+    if "bbox" in request.query:
+        try:
+            bbox = Bbox.parse(request.query["bbox"])
+        except (ValueError, ValidationError) as error:
+            raise web.HTTPBadRequest(reason=f"Invalid bbox: {bbox_problem(error)}") from None
+    async with request.app[db_key]() as db:
+        collection = await queries.hives_geojson(
+            db, user.id, bbox, request.app[settings_key].map_feature_cap
+        )
+    return web.Response(
+        text=collection,
+        content_type=GEOJSON,
+        headers={"Cache-Control": "private, no-cache", "Vary": "Cookie"},
+    )
+
+
+def bbox_problem(error: Exception) -> str:
+    if isinstance(error, ValidationError):
+        first = error.errors()[0]
+        return f"{first['loc'][0]}: {first['msg']}"
+    return str(error)

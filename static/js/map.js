@@ -1,0 +1,345 @@
+// CityHive maps: Leaflet (+ Leaflet.markercluster) on every element with a data-map attribute.
+//   data-map="hives"   the map page: hives of the visible area, fetched as GeoJSON, clustered
+//   data-map="point"   one hive's position on its page
+//   data-map="picker"  hive form: tap, drag or locate to fill the latitude/longitude inputs
+// Maps start through htmx.onLoad (so swapped-in content gets them too) and are removed before
+// htmx snapshots the page for history. No inline code or styles here: the CSP forbids them.
+(function () {
+  "use strict";
+  if (typeof L === "undefined" || typeof htmx === "undefined") return;
+
+  var MESSAGES = {
+    truncated: "Showing the first {n} hives in this area: zoom in to see them all.",
+    failed: "Could not load your hives. Check your connection.",
+    noLocation: "Could not find your location.",
+    locating: "Locating…",
+    loading: "Loading…",
+    cardFailed: "Could not load this hive."
+  };
+  var live = [];       // {element, map, saved}: the maps this script created
+  var suspended = [];  // elements whose map was removed for a history snapshot
+
+  // ---- helpers ----
+
+  function toNumber(value) {
+    if (value === null || value === undefined || String(value).trim() === "") return null;
+    var n = Number(value);
+    return isFinite(n) ? n : null;
+  }
+
+  function validLatLng(lat, lon) {
+    return lat !== null && lon !== null && Math.abs(lat) <= 90 && Math.abs(lon) <= 180 ? L.latLng(lat, lon) : null;
+  }
+
+  function parseCenter(text) {
+    var parts = String(text || "").split(",");
+    return validLatLng(toNumber(parts[0]), toNumber(parts[1])) || L.latLng(20, 0);
+  }
+
+  function round6(n, limit) {
+    return Math.round(Math.max(-limit, Math.min(limit, n)) * 1e6) / 1e6;
+  }
+
+  function fire(input, type) {
+    input.dispatchEvent(new Event(type, { bubbles: true }));
+  }
+
+  // Geolocation for a button: "Locating…" while waiting, then back.
+  function locate(button, onFound, onFail) {
+    if (!navigator.geolocation) { onFail(); return; }
+    if (button.getAttribute("aria-busy") === "true") return;
+    var text = button.textContent, label = button.getAttribute("aria-label");
+    button.textContent = MESSAGES.locating;
+    if (label) button.setAttribute("aria-label", MESSAGES.locating);
+    button.setAttribute("aria-busy", "true");
+    function done() {
+      button.textContent = text;
+      if (label) button.setAttribute("aria-label", label);
+      button.removeAttribute("aria-busy");
+    }
+    navigator.geolocation.getCurrentPosition(
+      function (position) { done(); onFound(L.latLng(position.coords.latitude, position.coords.longitude)); },
+      function () { done(); onFail(); },
+      { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 }
+    );
+  }
+
+  // ---- map life cycle ----
+
+  function createMap(element, options) {
+    if (element.dataset.leafletImages) L.Icon.Default.imagePath = element.dataset.leafletImages;
+    // Leaflet adds classes and a tabindex: remember the originals so a history snapshot is clean.
+    var saved = ["class", "tabindex", "style"].map(function (name) { return [name, element.getAttribute(name)]; });
+    var map = L.map(element, options);
+    if (element.dataset.tileUrl) {
+      L.tileLayer(element.dataset.tileUrl, {
+        attribution: element.dataset.tileAttribution || "",  // HTML, from our own settings
+        maxZoom: 19,
+        // Our pages send no Referer cross-origin; OpenStreetMap's tile policy wants one (origin only).
+        referrerPolicy: "strict-origin-when-cross-origin"
+      }).addTo(map);
+    }
+    live.push({ element: element, map: map, saved: saved });
+    return map;
+  }
+
+  function removeMap(entry) {
+    entry.map.remove();  // fires "unload": each map type cleans up its own timers and listeners
+    entry.saved.forEach(function (pair) {
+      if (pair[1] === null) entry.element.removeAttribute(pair[0]);
+      else entry.element.setAttribute(pair[0], pair[1]);
+    });
+  }
+
+  // ---- data-map="hives" ----
+
+  var LocateControl = L.Control.extend({
+    options: { position: "topleft" },
+    onAdd: function () {
+      var container = L.DomUtil.create("div", "leaflet-bar map-locate");
+      var button = L.DomUtil.create("button", "map-locate__button", container);
+      button.type = "button";
+      button.textContent = "Locate me";
+      button.setAttribute("aria-label", "Locate me: centre the map on my position");
+      L.DomEvent.disableClickPropagation(container);
+      L.DomEvent.on(button, "click", function () { this.options.onClick(button); }, this);
+      return container;
+    }
+  });
+
+  // What a GeoJSON feature says about a hive, or null; GeoJSON is [lon, lat], Leaflet [lat, lon].
+  function readHive(feature) {
+    var geometry = (feature && feature.geometry) || {};
+    var c = geometry.coordinates || [];
+    var latlng = geometry.type === "Point" ? validLatLng(toNumber(c[1]), toNumber(c[0])) : null;
+    if (!latlng || feature.id === undefined || feature.id === null) return null;
+    var name = String((feature.properties && feature.properties.name) || "Hive");
+    return { id: String(feature.id), latlng: latlng, name: name, signature: [latlng.lat, latlng.lng, name].join("|") };
+  }
+
+  function hiveMarker(hive, cardUrl) {
+    var marker = L.marker(hive.latlng, { alt: hive.name, riseOnHover: true });
+    var label = document.createElement("span");
+    label.textContent = hive.name;  // a node, never HTML: names are user data
+    marker.bindTooltip(label);
+
+    var content = document.createElement("div");
+    content.className = "map-popup";
+    content.textContent = MESSAGES.loading;
+    marker.bindPopup(content, { minWidth: 200, maxWidth: 300 });
+    function failed() { content.textContent = MESSAGES.cardFailed; }
+    function fitted() { if (marker.isPopupOpen()) marker.getPopup().update(); }  // re-measure, re-pan
+    marker.on("popupopen", function () {
+      var url = cardUrl.replace("{id}", encodeURIComponent(hive.id));
+      htmx.ajax("GET", url, { source: content, target: content, swap: "innerHTML" })
+        .then(fitted, function () { failed(); fitted(); });  // rejected: no network, timeout
+    });
+    content.addEventListener("htmx:responseError", failed);  // an error status resolves, unswapped
+    marker.signature = hive.signature;
+    return marker;
+  }
+
+  function bboxQuery(map) {
+    var b = map.getBounds();
+    var box = [round6(b.getWest(), 180), round6(b.getSouth(), 90), round6(b.getEast(), 180), round6(b.getNorth(), 90)];
+    return "bbox=" + box.join(",");
+  }
+
+  function initHivesMap(element) {
+    var map = createMap(element, {}).setView(parseCenter(element.dataset.center), toNumber(element.dataset.zoom) || 11);
+    var cluster = L.markerClusterGroup({ showCoverageOnHover: false }).addTo(map);
+    var next = element.nextElementSibling;
+    var notice = next && next.matches("[data-map-notice]") ? next
+      : element.parentElement && element.parentElement.querySelector("[data-map-notice]");
+    if (notice && !notice.hasAttribute("role")) notice.setAttribute("role", "status");
+    var markers = {};  // feature id -> marker, so a refresh keeps unchanged markers (and open popups)
+    var state = { timer: null, controller: null, fitted: element.dataset.fit !== "true", you: null };
+    var geojsonUrl = element.dataset.geojsonUrl, cardUrl = element.dataset.cardUrl || "";
+
+    function say(message) {
+      if (!notice) return;
+      notice.textContent = message || "";
+      notice.hidden = !message;
+    }
+
+    // Replace the cluster's markers with the collection's, touching only those that changed.
+    function show(collection) {
+      var fresh = {}, added = [], removed = [];
+      (collection.features || []).map(readHive).forEach(function (hive) {
+        if (!hive || fresh[hive.id]) return;
+        var old = markers[hive.id];
+        fresh[hive.id] = old && old.signature === hive.signature ? old : hiveMarker(hive, cardUrl);
+        if (fresh[hive.id] !== old) added.push(fresh[hive.id]);
+      });
+      Object.keys(markers).forEach(function (id) { if (fresh[id] !== markers[id]) removed.push(markers[id]); });
+      markers = fresh;
+      cluster.removeLayers(removed);
+      cluster.addLayers(added);
+      var count = toNumber(collection.numberReturned);
+      say(collection.truncated ? MESSAGES.truncated.replace("{n}", count === null ? added.length : count) : "");
+      if (!state.fitted) {
+        state.fitted = true;
+        if (Object.keys(markers).length) map.fitBounds(cluster.getBounds(), { maxZoom: 16, padding: [24, 24] });
+      }
+    }
+
+    function load() {
+      if (state.controller) state.controller.abort();
+      var controller = state.controller = new AbortController();
+      // Until the map has been fitted to the hives, ask for all of them (up to the cap), not just
+      // those in the default view: the map cannot fit to hives it has not seen.
+      var url = state.fitted ? geojsonUrl + (geojsonUrl.indexOf("?") < 0 ? "?" : "&") + bboxQuery(map) : geojsonUrl;
+      fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" }, signal: controller.signal })
+        .then(function (response) {
+          if (!response.ok) throw new Error("HTTP " + response.status);
+          return response.json();
+        })
+        .then(show)
+        .catch(function (error) { if (error.name !== "AbortError") say(MESSAGES.failed); });
+    }
+
+    function showPosition(latlng) {
+      map.setView(latlng, 16);
+      if (state.you) state.you.setLatLng(latlng);
+      else state.you = L.circleMarker(latlng, { radius: 9, color: "#fff", weight: 3, fillColor: "#1d4ed8", fillOpacity: 1 }).addTo(map);
+    }
+
+    map.addControl(new LocateControl({
+      onClick: function (button) { locate(button, showPosition, function () { say(MESSAGES.noLocation); }); }
+    }));
+    map.on("moveend", function () {
+      clearTimeout(state.timer);
+      state.timer = setTimeout(load, 250);
+    });
+    map.on("unload", function () {
+      clearTimeout(state.timer);
+      if (state.controller) state.controller.abort();
+    });
+    load();
+  }
+
+  // ---- data-map="point" ----
+
+  function initPointMap(element) {
+    var latlng = validLatLng(toNumber(element.dataset.lat), toNumber(element.dataset.lon));
+    if (!latlng) return;
+    var map = createMap(element, { scrollWheelZoom: false }).setView(latlng, 16);
+    L.marker(latlng, { alt: element.getAttribute("aria-label") || "Hive", keyboard: false }).addTo(map);
+  }
+
+  // ---- data-map="picker" and its "Use my location" button ----
+
+  function findInputs(scope, selectors) {
+    var parts = String(selectors || "").split(",");
+    var lat = parts[0] && scope.querySelector(parts[0].trim());
+    var lon = parts[1] && scope.querySelector(parts[1].trim());
+    return lat && lon ? { lat: lat, lon: lon } : null;
+  }
+
+  function writeInputs(inputs, latlng) {
+    inputs.lat.value = round6(latlng.lat, 90).toFixed(6);
+    inputs.lon.value = round6(latlng.lng, 180).toFixed(6);
+    [inputs.lat, inputs.lon].forEach(function (input) { fire(input, "input"); fire(input, "change"); });
+  }
+
+  function readInputs(inputs) {
+    return validLatLng(toNumber(inputs.lat.value), toNumber(inputs.lon.value));
+  }
+
+  function initPicker(element) {
+    var scope = element.closest("form") || document;
+    var inputs = findInputs(scope, element.dataset.latInput + "," + element.dataset.lonInput);
+    if (!inputs) return;
+    var map = createMap(element, {});
+    var marker = null, writing = false;
+
+    function place(latlng) {
+      if (marker) { marker.setLatLng(latlng); return; }
+      marker = L.marker(latlng, { draggable: true, alt: "Hive position: drag to move" }).addTo(map);
+      marker.on("dragend", function () { write(marker.getLatLng().wrap()); });
+    }
+    function write(latlng) {
+      writing = true;  // our own change events must not re-centre the map
+      try { writeInputs(inputs, latlng); } finally { writing = false; }
+    }
+    function onInputChange() {
+      var latlng = readInputs(inputs);
+      if (writing || !latlng) return;
+      place(latlng);
+      // No animation: Leaflet ignores a setView made while a zoom animation runs (lat, then lon).
+      map.setView(latlng, Math.max(map.getZoom(), 16), { animate: false });
+    }
+
+    var start = readInputs(inputs);
+    if (start) { map.setView(start, 16); place(start); }
+    else map.setView(parseCenter(element.dataset.center), toNumber(element.dataset.zoom) || 12);
+    map.on("click", function (event) {
+      var latlng = event.latlng.wrap();
+      place(latlng);
+      write(latlng);
+    });
+    inputs.lat.addEventListener("change", onInputChange);
+    inputs.lon.addEventListener("change", onInputChange);
+    map.on("unload", function () {
+      inputs.lat.removeEventListener("change", onInputChange);
+      inputs.lon.removeEventListener("change", onInputChange);
+    });
+  }
+
+  // Fills the inputs it names; a picker on the same inputs follows their change events.
+  function initLocateButton(button) {
+    if (button.cityhiveLocate || !navigator.geolocation) return;
+    button.cityhiveLocate = true;
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var scope = button.closest("form") || document;
+      var inputs = findInputs(scope, button.dataset.locateInto);
+      var error = scope.querySelector("[data-locate-error]");
+      if (!inputs) return;
+      locate(button, function (latlng) {
+        if (error) error.textContent = "";
+        button.removeAttribute("title");
+        writeInputs(inputs, latlng);
+      }, function () {
+        if (error) { error.textContent = MESSAGES.noLocation; error.hidden = false; }
+        else button.title = MESSAGES.noLocation;
+      });
+    });
+  }
+
+  // ---- wiring ----
+
+  var INIT = { hives: initHivesMap, point: initPointMap, picker: initPicker };
+
+  function initElement(element) {
+    var init = INIT[element.dataset.map];
+    if (!init || live.some(function (entry) { return entry.element === element; })) return;
+    try { init(element); } catch (error) { console.error("map: could not start", element, error); }
+  }
+
+  function within(root, selector) {
+    var found = Array.prototype.slice.call(root.querySelectorAll ? root.querySelectorAll(selector) : []);
+    if (root.matches && root.matches(selector)) found.unshift(root);
+    return found;
+  }
+
+  htmx.onLoad(function (root) {
+    // Maps removed for a history snapshot but still on the page (a partial swap) come back.
+    suspended.splice(0).forEach(function (element) { if (element.isConnected) initElement(element); });
+    within(root, "[data-map]").forEach(initElement);
+    within(root, "[data-locate-into]").forEach(initLocateButton);
+  });
+
+  document.addEventListener("htmx:beforeHistorySave", function () {
+    live.splice(0).forEach(function (entry) { suspended.push(entry.element); removeMap(entry); });
+  });
+
+  // Content swapped away takes its maps with it.
+  document.addEventListener("htmx:beforeCleanupElement", function (event) {
+    live = live.filter(function (entry) {
+      if (entry.element !== event.target) return true;
+      removeMap(entry);
+      return false;
+    });
+  });
+})();

@@ -1,0 +1,100 @@
+"""The map's GeoJSON: built by PostGIS, filtered by bbox, capped, only the owner's hives."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, text
+
+from app.main import create_app
+from app.models import Hive
+from tests.unit.conftest import log_in, make_user
+
+
+def hive(owner_id: int, name: str, lon: float, lat: float, **fields) -> Hive:
+    return Hive(
+        owner_id=owner_id,
+        name=name,
+        location=func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326),
+        frame_type="national",
+        **fields,
+    )
+
+
+async def geojson(client, query: str = ""):
+    response = await client.get(f"/hives.geojson{query}")
+    return response, json.loads(await response.text())
+
+
+async def test_features_are_lon_lat_rounded_and_typed_as_geojson(logged_in, db, user):
+    db.add(hive(user.id, "Queen <Mab>", -0.093712345, 51.520298765, site="Roof"))
+    await db.commit()
+    response, collection = await geojson(logged_in)
+    assert response.status == 200
+    assert response.content_type == "application/geo+json"
+    assert collection["type"] == "FeatureCollection"
+    [feature] = collection["features"]
+    assert feature["geometry"] == {"type": "Point", "coordinates": [-0.093712, 51.520299]}
+    assert feature["properties"] == {"name": "Queen <Mab>", "site": "Roof", "status": "active"}
+    assert isinstance(feature["id"], int)
+    assert (collection["numberReturned"], collection["truncated"]) == (1, False)
+
+
+async def test_the_bbox_selects_what_the_map_shows(logged_in, db, user):
+    db.add_all(
+        [
+            hive(user.id, "London", -0.1, 51.5),
+            hive(user.id, "Paris", 2.35, 48.85),
+            hive(user.id, "On the edge", 0.0, 52.0),
+        ]
+    )
+    await db.commit()
+    _, london = await geojson(logged_in, "?bbox=-0.5,51.0,0.0,52.0")
+    assert sorted(f["properties"]["name"] for f in london["features"]) == ["London", "On the edge"]
+    _, nothing = await geojson(logged_in, "?bbox=10,10,11,11")
+    assert nothing["features"] == []
+    assert nothing["truncated"] is False
+
+
+async def test_a_bad_bbox_is_a_clear_400(logged_in):
+    for bad in ("1,2,3", "a,b,c,d", "0,0,-1,1", "-200,0,0,1"):
+        response, problem = await geojson(logged_in, f"?bbox={bad}")
+        assert response.status == 400
+        assert response.content_type == "application/problem+json"
+        assert problem["detail"].startswith("Invalid bbox")
+
+
+async def test_too_many_hives_are_capped_and_the_answer_says_so(aiohttp_client, settings, db):
+    user = await make_user(db)
+    db.add_all(hive(user.id, f"Hive {n}", -0.1 + n / 1000, 51.5) for n in range(7))
+    await db.commit()
+    client = await aiohttp_client(create_app(settings.model_copy(update={"map_feature_cap": 5})))
+    await log_in(client)
+    _, collection = await geojson(client)
+    assert len(collection["features"]) == 5
+    assert (collection["numberReturned"], collection["truncated"]) == (5, True)
+
+
+async def test_other_peoples_hives_are_never_in_it(logged_in, db, user):
+    other = await make_user(db, name="Bob", email="bob@example.org")
+    db.add_all([hive(user.id, "Mine", -0.1, 51.5), hive(other.id, "Bobs", -0.1, 51.5)])
+    await db.commit()
+    _, collection = await geojson(logged_in, "?bbox=-1,51,1,52")
+    assert [f["properties"]["name"] for f in collection["features"]] == ["Mine"]
+
+
+async def test_the_bbox_filter_uses_the_spatial_index(db, user):
+    db.add_all(hive(user.id, f"H{n}", -0.1 + n / 10000, 51.5) for n in range(2000))
+    await db.commit()
+    await db.execute(text("ANALYZE hives"))
+    await db.execute(text("SET enable_seqscan = off"))
+    plan = "\n".join(
+        await db.scalars(
+            text(
+                "EXPLAIN SELECT id FROM hives WHERE owner_id = :owner "
+                "AND location && ST_MakeEnvelope(-0.1, 51.49, -0.09, 51.51, 4326)"
+            ),
+            {"owner": user.id},
+        )
+    )
+    assert "ix_hives_location" in plan
