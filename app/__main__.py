@@ -22,7 +22,7 @@ from app import migrate
 from app.db import ClusterError, local_cluster, make_engine, with_database
 from app.main import create_app
 from app.observability import configure_logging
-from app.seed import load_demo_data
+from app.seed import add_city_hives, load_demo_data
 from app.settings import Settings, describe_errors
 
 log = structlog.get_logger("cityhive")
@@ -34,7 +34,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("run", help="provision, migrate, seed once and serve")
     commands.add_parser("serve", help="serve the app")
     commands.add_parser("migrate", help="apply database migrations")
-    commands.add_parser("seed", help="load demo data into an empty database")
+    seed_parser = commands.add_parser(
+        "seed", help="the demo beekeeper into an empty database; --hives N adds N Berlin hives"
+    )
+    seed_parser.add_argument("--hives", type=int, default=0, metavar="N")
     db = commands.add_parser("db", help="the local PostGIS cluster")
     db.add_argument("action", choices=["start", "stop", "status", "url"])
     args = parser.parse_args(argv)
@@ -85,15 +88,20 @@ def migrate_command(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def seed(settings: Settings, args: argparse.Namespace) -> int:
-    asyncio.run(seed_once(with_database(settings)))
+    if args.hives < 0:
+        print("error: --hives must be 0 or more", file=sys.stderr)
+        return 2
+    asyncio.run(seed_once(with_database(settings), city_hives=args.hives))
     return 0
 
 
-async def seed_once(settings: Settings) -> None:
+async def seed_once(settings: Settings, city_hives: int = 0) -> None:
     engine = make_engine(settings.async_database_url)
     try:
         async with AsyncSession(engine, expire_on_commit=False) as db:
             await load_demo_data(db)
+            if city_hives:
+                await add_city_hives(db, city_hives)
     finally:
         await engine.dispose()
 

@@ -11,6 +11,7 @@ from aiohttp_session import session_middleware
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from app.accounts.routes import routes as account_routes
+from app.api.routes import routes as api_routes
 from app.db import database_ctx
 from app.hives.routes import routes as hive_routes
 from app.home.routes import routes as home_routes
@@ -69,6 +70,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(home_routes)
     app.router.add_routes(account_routes)
     app.router.add_routes(hive_routes)
+    app.router.add_routes(api_routes)
     app.router.add_static("/static", STATIC, name="static")
     return app
 

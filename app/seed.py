@@ -1,11 +1,18 @@
-"""Demo data for a first start: one beekeeper with hives on two London sites."""
+"""Demo data: a believable Berlin.
+
+`load_demo_data` gives an empty database one demo beekeeper whose hives stand on a rooftop, in a
+community garden and in an allotment colony. `add_city_hives` adds any number of other
+beekeepers' hives (100,000 in a few seconds) around places where Berlin's bees really live:
+parks, allotment colonies, community gardens and rooftops.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+import random
+from datetime import date, timedelta
 
 import structlog
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.passwords import hash_password
@@ -18,12 +25,60 @@ DEMO_PASSWORD = "demo-beekeeper-2026"  # noqa: S105 - documented in the README, 
 
 DEMO_HIVES = [
     # name, site, lon, lat, frame type, origin, installed
-    ("Queen Mab", "Roof of the Barbican", -0.0937, 51.5202, "national", "nucleus", "2024-05-11"),
-    ("Sunny", "Roof of the Barbican", -0.0935, 51.5203, "national", "swarm", "2025-06-02"),
-    ("Hackney Wick", "Hackney allotment", -0.0253, 51.5433, "langstroth", "package", "2023-04-20"),
-    ("Marigold", "Hackney allotment", -0.0251, 51.5435, "langstroth", "split", "2025-07-14"),
-    ("Old Warré", "Hackney allotment", -0.0256, 51.5431, "warre", "swarm", "2022-06-30"),
+    (
+        "Königin Luise",
+        "Roof of the Kulturbrauerei",
+        13.4133,
+        52.5390,
+        "dadant",
+        "nucleus",
+        "2024-05-11",
+    ),
+    ("Spree", "Roof of the Kulturbrauerei", 13.4135, 52.5391, "dadant", "swarm", "2025-06-02"),
+    ("Moritz", "Prinzessinnengarten", 13.4105, 52.4985, "langstroth", "package", "2023-04-20"),
+    ("Linde", "Prinzessinnengarten", 13.4107, 52.4987, "langstroth", "split", "2025-07-14"),
+    ("Alte Warré", "Kolonie Feldblume", 13.3745, 52.4640, "warre", "swarm", "2022-06-30"),
 ]
+
+# Where hives stand in Berlin: (place, lon, lat, spread in metres).
+BERLIN_PLACES = [
+    ("Tempelhofer Feld", 13.4040, 52.4730, 900),
+    ("Großer Tiergarten", 13.3500, 52.5145, 900),
+    ("Volkspark Friedrichshain", 13.4340, 52.5280, 400),
+    ("Treptower Park", 13.4700, 52.4880, 600),
+    ("Volkspark Hasenheide", 13.4170, 52.4850, 350),
+    ("Mauerpark", 13.4030, 52.5430, 250),
+    ("Görlitzer Park", 13.4370, 52.4960, 250),
+    ("Park am Gleisdreieck", 13.3740, 52.4960, 350),
+    ("Volkspark Humboldthain", 13.3840, 52.5450, 300),
+    ("Viktoriapark", 13.3810, 52.4880, 250),
+    ("Schlosspark Charlottenburg", 13.2950, 52.5230, 450),
+    ("Volkspark Wilmersdorf", 13.3230, 52.4850, 350),
+    ("Britzer Garten", 13.4230, 52.4310, 600),
+    ("Volkspark Rehberge", 13.3380, 52.5530, 450),
+    ("Schillerpark", 13.3520, 52.5600, 300),
+    ("Stadtpark Steglitz", 13.3210, 52.4510, 300),
+    ("Plänterwald", 13.4820, 52.4800, 700),
+    ("Wuhlheide", 13.5450, 52.4600, 900),
+    ("Kolonie Feldblume", 13.3745, 52.4640, 200),
+    ("Kolonie Famos", 13.4390, 52.4700, 200),
+    ("Kleingartenanlage Bornholm", 13.4040, 52.5540, 300),
+    ("Kolonie Ruhwald", 13.2700, 52.5170, 250),
+    ("Prinzessinnengarten", 13.4105, 52.4985, 80),
+    ("Himmelbeet", 13.3460, 52.5470, 80),
+    ("Allmende-Kontor", 13.4010, 52.4770, 100),
+    ("Kulturbrauerei roof", 13.4133, 52.5390, 60),
+    ("Roofs of Kreuzberg", 13.4030, 52.4990, 900),
+    ("Roofs of Prenzlauer Berg", 13.4200, 52.5380, 900),
+    ("Roofs of Neukölln", 13.4350, 52.4800, 900),
+    ("Roofs of Mitte", 13.3950, 52.5200, 900),
+    ("Roofs of Schöneberg", 13.3520, 52.4850, 800),
+    ("Roofs of Friedrichshain", 13.4550, 52.5130, 800),
+    ("Roofs of Wedding", 13.3600, 52.5500, 800),
+    ("Roofs of Charlottenburg", 13.3050, 52.5050, 900),
+]
+HIVES_PER_BEEKEEPER = 8
+METRES_PER_DEGREE = 111_320.0
 
 
 async def load_demo_data(db: AsyncSession) -> bool:
@@ -52,3 +107,57 @@ async def load_demo_data(db: AsyncSession) -> bool:
     await db.commit()
     log.info("demo_data_loaded", email=DEMO_EMAIL, hives=len(DEMO_HIVES))
     return True
+
+
+async def add_city_hives(db: AsyncSession, count: int, *, seed: int = 2026) -> int:
+    """Add `count` hives of generated beekeepers around Berlin's green places; returns count.
+
+    The same `seed` gives the same city. Every generated beekeeper can log in with the demo
+    password (one hash, computed once: this is demo data).
+    """
+    rng = random.Random(seed)  # noqa: S311 - places for demo hives, not secrets
+    password_hash = await hash_password(DEMO_PASSWORD)
+    first = (await db.scalar(select(func.coalesce(func.max(User.id), 0)))) or 0
+    beekeepers = max(1, -(-count // HIVES_PER_BEEKEEPER))
+    user_ids = list(
+        await db.scalars(
+            text(
+                "INSERT INTO users (name, email, password_hash) "
+                "SELECT 'Beekeeper ' || n, 'beekeeper' || n || '@city.example', :hash "
+                "FROM generate_series(CAST(:first AS int), CAST(:last AS int)) AS n RETURNING id"
+            ),
+            {"hash": password_hash, "first": first + 1, "last": first + beekeepers},
+        )
+    )
+    columns: dict[str, list[object]] = {
+        key: [] for key in ("owner", "name", "site", "lon", "lat", "frame", "origin", "installed")
+    }
+    frames = [f.value for f in FrameType]
+    origins = [o.value for o in ColonyOrigin]
+    for index in range(count):
+        place, lon, lat, spread = BERLIN_PLACES[rng.randrange(len(BERLIN_PLACES))]
+        east, north = rng.gauss(0, spread / 2), rng.gauss(0, spread / 2)
+        columns["owner"].append(user_ids[index // HIVES_PER_BEEKEEPER])
+        columns["name"].append(f"Hive {index % HIVES_PER_BEEKEEPER + 1}")
+        columns["site"].append(place)
+        columns["lon"].append(lon + east / (METRES_PER_DEGREE * 0.6088))  # cos(52.5°)
+        columns["lat"].append(lat + north / METRES_PER_DEGREE)
+        columns["frame"].append(rng.choice(frames))
+        columns["origin"].append(rng.choice(origins))
+        columns["installed"].append(date(2026, 6, 1) - timedelta(days=rng.randrange(2000)))
+    await db.execute(
+        text(
+            "INSERT INTO hives (owner_id, name, site, location, frame_type, origin, installed_on) "
+            "SELECT owner, name, site, ST_SetSRID(ST_MakePoint(lon, lat), 4326), "
+            "CAST(frame AS frame_type), CAST(origin AS colony_origin), installed "
+            "FROM unnest(CAST(:owner AS int[]), CAST(:name AS text[]), CAST(:site AS text[]), "
+            "CAST(:lon AS float8[]), CAST(:lat AS float8[]), CAST(:frame AS text[]), "
+            "CAST(:origin AS text[]), CAST(:installed AS date[])) "
+            "AS t(owner, name, site, lon, lat, frame, origin, installed)"
+        ),
+        columns,
+    )
+    await db.commit()
+    await db.execute(text("ANALYZE hives"))
+    log.info("city_hives_added", hives=count, beekeepers=beekeepers)
+    return count

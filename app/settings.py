@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     tile_attribution: str = (
         '&copy; <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors'
     )
+    map_center: str = Field(
+        default="52.5200,13.4050",
+        pattern=r"^-?\d{1,2}(\.\d+)?,-?\d{1,3}(\.\d+)?$",
+        description="latitude,longitude where maps open before they know the user's hives.",
+    )
     map_feature_cap: int = Field(
         default=2000, ge=1, description="Most hives in one GeoJSON answer (it says when it is cut)."
     )

@@ -9,10 +9,14 @@ from aiohttp import web
 from app.accounts import queries
 from app.accounts.passwords import hash_password, verify_password
 from app.accounts.schemas import LogIn, Profile, SignUp
+from app.api import queries as key_queries
+from app.api.auth import new_key
+from app.api.schemas import ApiKeyForm
 from app.keys import db_key, metrics_key, settings_key, user_key
+from app.models import User
 from app.web.auth import login, login_required, logout, safe_next, user_of
 from app.web.forms import Form, read_form
-from app.web.htmx import redirect, render
+from app.web.htmx import htmx, redirect, render
 
 WRONG_CREDENTIALS = "That email and password do not match an account."
 
@@ -117,37 +121,100 @@ async def logout_submit(request: web.Request) -> web.Response:
     return redirect(request, "/")
 
 
-def profile_page(
-    request: web.Request, form: Form[Profile], hives: int, status: int = 200
+async def profile_page(
+    request: web.Request,
+    form: Form[Profile],
+    status: int = 200,
+    *,
+    key_form: Form[ApiKeyForm] | None = None,
+    new_key: str | None = None,
+    notice: str = "",
+    partial: str = "partials/accounts/profile_form.html",
 ) -> web.Response:
+    """The profile page: details, then API keys; `partial` is the section htmx gets alone."""
+    user = user_of(request)
+    async with request.app[db_key]() as db:
+        hives = await queries.hive_count(db, user)
+        keys = await key_queries.keys_of(db, user.id)
     return render(
         request,
         "accounts/profile.html",
-        {"form": form, "hive_count": hives, "saved": request.query.get("saved") == "1"},
-        partial="partials/accounts/profile_form.html",
+        {
+            "form": form,
+            "hive_count": hives,
+            "saved": request.query.get("saved") == "1",
+            "api_keys": keys,
+            "key_form": key_form or Form(values={}),
+            "new_key": new_key,
+            "key_notice": notice,
+        },
+        partial=partial,
         status=status,
     )
 
 
+def details_of(user: User) -> Form[Profile]:
+    return Form(values={"name": user.name, "email": user.email})
+
+
 @login_required
 async def profile(request: web.Request) -> web.Response:
-    user = user_of(request)
-    async with request.app[db_key]() as db:
-        hives = await queries.hive_count(db, user)
-    return profile_page(request, Form(values={"name": user.name, "email": user.email}), hives)
+    return await profile_page(request, details_of(user_of(request)))
 
 
 @login_required
 async def profile_update(request: web.Request) -> web.Response:
     user = user_of(request)
     form = await read_form(request, Profile)
-    async with request.app[db_key]() as db:
-        if form.data is not None:
+    if form.data is not None:
+        async with request.app[db_key]() as db:
             try:
                 await queries.update_profile(db, user, name=form.data.name, email=form.data.email)
             except queries.EmailTaken:
                 form.add_error("email", "Another account already uses this email.")
             else:
                 return redirect(request, "/profile?saved=1")
-        hives = await queries.hive_count(db, user)
-    return profile_page(request, form, hives, status=422)
+    return await profile_page(request, form, status=422)
+
+
+API_KEYS_PARTIAL = "partials/accounts/api_keys.html"
+
+
+@login_required
+async def api_key_create(request: web.Request) -> web.Response:
+    """Make a key and show it in this response, once: it is never stored or shown again."""
+    user = user_of(request)
+    form = await read_form(request, ApiKeyForm)
+    if form.data is None:
+        return await profile_page(
+            request, details_of(user), 422, key_form=form, partial=API_KEYS_PARTIAL
+        )
+    made = new_key()
+    async with request.app[db_key]() as db:
+        await key_queries.create_key(
+            db, user.id, name=form.data.key_name, prefix=made.prefix, key_hash=made.hash
+        )
+    response = await profile_page(
+        request, details_of(user), 201, new_key=made.key, partial=API_KEYS_PARTIAL
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+async def api_key_revoke(request: web.Request) -> web.Response:
+    user = user_of(request)
+    async with request.app[db_key]() as db:
+        if not await key_queries.revoke_key(db, user.id, int(request.match_info["id"])):
+            raise web.HTTPNotFound()
+    if htmx(request).wants_fragment:
+        return await profile_page(
+            request, details_of(user), notice="The key was revoked.", partial=API_KEYS_PARTIAL
+        )
+    return redirect(request, "/profile#api-keys")
+
+
+@login_required
+async def api_keys_page(request: web.Request) -> web.Response:
+    """The keys live on the profile page (a reload after creating a key lands here)."""
+    return redirect(request, "/profile#api-keys")

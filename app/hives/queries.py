@@ -122,17 +122,19 @@ async def sites_of(db: AsyncSession, owner_id: int) -> list[str]:
 
 
 # The FeatureCollection is built by PostGIS and sent on as text: one statement, no Python
-# objects per hive. `&&` against the envelope uses the GiST index on location.
+# objects per hive. `&&` against the envelope uses the GiST index on location; `inside` is
+# MATERIALIZED so that the cap's ORDER BY id LIMIT cannot lure the planner into walking the
+# primary key and filtering a whole city's hives instead.
 GEOJSON = text(
     """
-    WITH matched AS (
+    WITH inside AS MATERIALIZED (
         SELECT id, name, site, status, location
         FROM hives
         WHERE owner_id = :owner_id
           AND (CAST(:west AS float8) IS NULL
                OR location && ST_MakeEnvelope(:west, :south, :east, :north, 4326))
-        ORDER BY id
-        LIMIT :cap + 1
+    ), matched AS (
+        SELECT * FROM inside ORDER BY id LIMIT :cap + 1
     ), numbered AS (
         SELECT *, row_number() OVER (ORDER BY id) AS n FROM matched
     )

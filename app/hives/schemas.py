@@ -94,6 +94,10 @@ class HiveListQuery(BaseModel):
     page: Annotated[int, Field(ge=1, le=10_000)] = 1
 
 
+# The largest box the map may ask for, in square degrees: about a continent (Europe is ~1,400).
+MAX_BBOX_AREA = 2500
+
+
 class Bbox(BaseModel):
     """A bounding box west, south, east, north in degrees (WGS 84)."""
 
@@ -111,4 +115,6 @@ class Bbox(BaseModel):
         box = cls.model_validate({"west": west, "south": south, "east": east, "north": north})
         if box.west > box.east or box.south > box.north:
             raise ValueError("bbox must have west <= east and south <= north")
+        if (box.east - box.west) * (box.north - box.south) > MAX_BBOX_AREA:
+            raise ValueError(f"bbox covers more than {MAX_BBOX_AREA} square degrees: zoom in")
         return box

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from app.hives import queries
 from app.hives.schemas import (
     FRAME_TYPE_LABELS,
+    MAX_BBOX_AREA,
     ORIGIN_LABELS,
     STATUS_LABELS,
     Bbox,
@@ -31,7 +32,11 @@ GEOJSON = "application/geo+json"
 
 def map_settings(request: web.Request) -> dict[str, Any]:
     settings = request.app[settings_key]
-    return {"tile_url": settings.tile_url, "tile_attribution": settings.tile_attribution}
+    return {
+        "tile_url": settings.tile_url,
+        "tile_attribution": settings.tile_attribution,
+        "map_center": settings.map_center,
+    }
 
 
 def choices() -> dict[str, Any]:
@@ -195,9 +200,8 @@ async def hive_delete(request: web.Request) -> web.Response:
 
 @login_required
 async def hive_map(request: web.Request) -> web.Response:
-    return render(
-        request, "hives/map.html", map_settings(request), partial="partials/hives/map.html"
-    )
+    context = map_settings(request) | {"max_bbox_area": MAX_BBOX_AREA}
+    return render(request, "hives/map.html", context, partial="partials/hives/map.html")
 
 
 async def hives_geojson(request: web.Request) -> web.Response:
@@ -210,7 +214,9 @@ async def hives_geojson(request: web.Request) -> web.Response:
         try:
             bbox = Bbox.parse(request.query["bbox"])
         except (ValueError, ValidationError) as error:
-            raise web.HTTPBadRequest(reason=f"Invalid bbox: {bbox_problem(error)}") from None
+            raise web.HTTPUnprocessableEntity(
+                reason=f"Invalid bbox: {bbox_problem(error)}"
+            ) from None
     async with request.app[db_key]() as db:
         collection = await queries.hives_geojson(
             db, user.id, bbox, request.app[settings_key].map_feature_cap

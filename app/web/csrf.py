@@ -32,10 +32,12 @@ def new_token(session: Session) -> str:
 
 @web.middleware
 async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.path.startswith(EXEMPT_PREFIXES):  # no token, so no session cookie, on the API
+        return await handler(request)
     session = await get_session(request)
     token = session.get(SESSION_KEY) or new_token(session)
     request[csrf_token_key] = token
-    if request.method not in SAFE_METHODS and not request.path.startswith(EXEMPT_PREFIXES):
+    if request.method not in SAFE_METHODS:
         sent = request.headers.get("X-CSRF-Token")
         if sent is None and request.content_type in FORM_TYPES:
             field = (await request.post()).get("_csrf")

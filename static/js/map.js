@@ -14,7 +14,8 @@
     noLocation: "Could not find your location.",
     locating: "Locating…",
     loading: "Loading…",
-    cardFailed: "Could not load this hive."
+    cardFailed: "Could not load this hive.",
+    zoomIn: "Zoom in to see your hives in this area."
   };
   var live = [];       // {element, map, saved}: the maps this script created
   var suspended = [];  // elements whose map was removed for a history snapshot
@@ -139,10 +140,15 @@
     return marker;
   }
 
-  function bboxQuery(map) {
+  function visibleBox(map) {
     var b = map.getBounds();
-    var box = [round6(b.getWest(), 180), round6(b.getSouth(), 90), round6(b.getEast(), 180), round6(b.getNorth(), 90)];
-    return "bbox=" + box.join(",");
+    return [round6(b.getWest(), 180), round6(b.getSouth(), 90), round6(b.getEast(), 180), round6(b.getNorth(), 90)];
+  }
+
+  // The server refuses boxes larger than data-max-bbox-area square degrees (a continent).
+  function tooLarge(box, element) {
+    var limit = toNumber(element.dataset.maxBboxArea);
+    return limit !== null && (box[2] - box[0]) * (box[3] - box[1]) > limit;
   }
 
   function initHivesMap(element) {
@@ -188,7 +194,9 @@
       var controller = state.controller = new AbortController();
       // Until the map has been fitted to the hives, ask for all of them (up to the cap), not just
       // those in the default view: the map cannot fit to hives it has not seen.
-      var url = state.fitted ? geojsonUrl + (geojsonUrl.indexOf("?") < 0 ? "?" : "&") + bboxQuery(map) : geojsonUrl;
+      var box = visibleBox(map);
+      if (state.fitted && tooLarge(box, element)) { say(MESSAGES.zoomIn); return; }
+      var url = state.fitted ? geojsonUrl + (geojsonUrl.indexOf("?") < 0 ? "?" : "&") + "bbox=" + box.join(",") : geojsonUrl;
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" }, signal: controller.signal })
         .then(function (response) {
           if (!response.ok) throw new Error("HTTP " + response.status);

@@ -185,15 +185,15 @@ def test_profile_asks_for_a_log_in_comes_back_and_saves(desktop_page: Page) -> N
     expect(page.get_by_role("heading", level=1)).to_have_text("Your profile")
     assert path_of(page.url) == "/profile"
     expect(page.get_by_label("Email")).to_have_value(email)
-    expect(page.get_by_label("Name")).to_have_value("Ada")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Ada")
     expect(nav(page).get_by_role("link", name="Profile")).to_have_attribute("aria-current", "page")
 
-    page.get_by_label("Name").fill("Ada King")
+    page.get_by_label("Name", exact=True).fill("Ada King")
     page.get_by_role("button", name="Save").click()
     expect(page.get_by_role("status").filter(has_text="saved")).to_have_text(
         "Your profile was saved."
     )
-    expect(page.get_by_label("Name")).to_have_value("Ada King")
+    expect(page.get_by_label("Name", exact=True)).to_have_value("Ada King")
 
     nav(page).get_by_role("link", name="Home").click()
     expect_signed_in(page, "Ada King")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -60,13 +61,22 @@ async def client(aiohttp_client, settings: Settings) -> TestClient:
     return await aiohttp_client(create_app(settings))
 
 
+@asynccontextmanager
+async def engine_session(url: str) -> AsyncIterator[AsyncSession]:
+    """A session on its own engine, disposed of afterwards."""
+    engine = make_engine(url.replace("postgresql://", "postgresql+asyncpg://", 1))
+    try:
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+            yield session
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture
 async def db(settings: Settings) -> AsyncIterator[AsyncSession]:
     """A session of the tests' own, to set up data and to check what was stored."""
-    engine = make_engine(settings.async_database_url)
-    async with async_sessionmaker(engine, expire_on_commit=False)() as session:
+    async with engine_session(settings.async_database_url) as session:
         yield session
-    await engine.dispose()
 
 
 async def make_user(

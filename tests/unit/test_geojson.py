@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 
+from geojson_pydantic import FeatureCollection
 from sqlalchemy import func, text
 
+from app.hives.queries import GEOJSON
 from app.main import create_app
 from app.models import Hive
+from app.seed import add_city_hives
 from tests.unit.conftest import log_in, make_user
+
+KREUZBERG = {"west": 13.39, "south": 52.49, "east": 13.42, "north": 52.505}
 
 
 def hive(owner_id: int, name: str, lon: float, lat: float, **fields) -> Hive:
@@ -38,6 +43,8 @@ async def test_features_are_lon_lat_rounded_and_typed_as_geojson(logged_in, db, 
     assert feature["properties"] == {"name": "Queen <Mab>", "site": "Roof", "status": "active"}
     assert isinstance(feature["id"], int)
     assert (collection["numberReturned"], collection["truncated"]) == (1, False)
+    parsed = FeatureCollection.model_validate(collection)  # RFC 7946's structure and types
+    assert parsed.features[0].geometry.coordinates.longitude == -0.093712
 
 
 async def test_the_bbox_selects_what_the_map_shows(logged_in, db, user):
@@ -56,12 +63,14 @@ async def test_the_bbox_selects_what_the_map_shows(logged_in, db, user):
     assert nothing["truncated"] is False
 
 
-async def test_a_bad_bbox_is_a_clear_400(logged_in):
-    for bad in ("1,2,3", "a,b,c,d", "0,0,-1,1", "-200,0,0,1"):
+async def test_a_bad_bbox_is_a_clear_422(logged_in):
+    for bad in ("1,2,3", "a,b,c,d", "0,0,-1,1", "-200,0,0,1", "-60,-30,60,30"):
         response, problem = await geojson(logged_in, f"?bbox={bad}")
-        assert response.status == 400
+        assert response.status == 422
         assert response.content_type == "application/problem+json"
         assert problem["detail"].startswith("Invalid bbox")
+    _, too_large = await geojson(logged_in, "?bbox=-60,-30,60,30")
+    assert "zoom in" in too_large["detail"]
 
 
 async def test_too_many_hives_are_capped_and_the_answer_says_so(aiohttp_client, settings, db):
@@ -83,18 +92,36 @@ async def test_other_peoples_hives_are_never_in_it(logged_in, db, user):
     assert [f["properties"]["name"] for f in collection["features"]] == ["Mine"]
 
 
-async def test_the_bbox_filter_uses_the_spatial_index(db, user):
-    db.add_all(hive(user.id, f"H{n}", -0.1 + n / 10000, 51.5) for n in range(2000))
+async def test_at_100000_hives_the_bbox_query_uses_the_spatial_index(db, user):
+    # One account with the whole city's hives (a city association's, say): the owner filter
+    # narrows nothing, so only the bounding box can make the query fast.
+    await add_city_hives(db, 100_000)
+    await db.execute(text("UPDATE hives SET owner_id = :owner"), {"owner": user.id})
     await db.commit()
     await db.execute(text("ANALYZE hives"))
-    await db.execute(text("SET enable_seqscan = off"))
     plan = "\n".join(
         await db.scalars(
-            text(
-                "EXPLAIN SELECT id FROM hives WHERE owner_id = :owner "
-                "AND location && ST_MakeEnvelope(-0.1, 51.49, -0.09, 51.51, 4326)"
-            ),
-            {"owner": user.id},
+            text("EXPLAIN " + GEOJSON.text),
+            {"owner_id": user.id, "cap": 2000, **KREUZBERG},
         )
     )
-    assert "ix_hives_location" in plan
+    assert "ix_hives_location" in plan, plan
+
+
+async def test_the_bbox_returns_exactly_the_hives_inside(logged_in, db, user):
+    await add_city_hives(db, 2_000, seed=7)
+    await db.execute(text("UPDATE hives SET owner_id = :owner"), {"owner": user.id})
+    await db.commit()
+    inside = set(
+        await db.scalars(
+            text(
+                "SELECT id FROM hives WHERE ST_X(location) BETWEEN :west AND :east "
+                "AND ST_Y(location) BETWEEN :south AND :north"
+            ),
+            KREUZBERG,
+        )
+    )
+    bbox = ",".join(str(KREUZBERG[edge]) for edge in ("west", "south", "east", "north"))
+    _, collection = await geojson(logged_in, f"?bbox={bbox}")
+    assert 0 < len(inside) < 2_000
+    assert {feature["id"] for feature in collection["features"]} == inside

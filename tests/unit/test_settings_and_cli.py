@@ -11,14 +11,14 @@ import pytest
 import structlog
 from pydantic import ValidationError
 from sqlalchemy import func, select, text
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.__main__ import main
 from app.accounts.passwords import verify_password
-from app.db import local_cluster, make_engine
+from app.db import local_cluster
 from app.models import Hive, User
 from app.seed import DEMO_EMAIL, DEMO_HIVES, DEMO_PASSWORD
 from app.settings import Settings, describe_errors
+from tests.unit.conftest import engine_session
 
 
 @pytest.fixture(autouse=True)
@@ -87,21 +87,46 @@ def test_migrate_and_seed_commands_load_the_demo_once(monkeypatch, database_url,
     assert main(["seed"]) == 0  # a second time adds nothing
 
     async def stored() -> tuple[int, int, bool, str]:
-        engine = make_engine(Settings().async_database_url)
-        async with AsyncSession(engine) as db:
+        async with engine_session(Settings().async_database_url) as db:
             users = await db.scalar(select(func.count()).select_from(User))
             hives = await db.scalar(select(func.count()).select_from(Hive))
             demo = await db.scalar(select(User).where(User.email == DEMO_EMAIL))
             assert demo is not None
             password_ok = await verify_password(demo.password_hash, DEMO_PASSWORD)
             srid = await db.scalar(text("SELECT DISTINCT ST_SRID(location) FROM hives"))
-        await engine.dispose()
         return users, hives, password_ok, srid
 
     users, hives, password_ok, srid = asyncio.run(stored())
     assert (users, hives) == (1, len(DEMO_HIVES))
     assert password_ok
     assert srid == 4326
+
+    assert main(["seed", "--hives", "20"]) == 0  # a city around the demo beekeeper
+    users, hives, _, _ = asyncio.run(stored())
+    assert (users, hives) == (1 + 3, len(DEMO_HIVES) + 20)  # 8 hives per beekeeper
+    assert main(["seed", "--hives", "-1"]) == 2
+
+
+def test_city_hives_stand_in_berlins_green_places(monkeypatch, database_url, clean_database):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    assert main(["seed", "--hives", "400"]) == 0
+
+    async def spread() -> tuple[float, float, float, float, int]:
+        async with engine_session(Settings().async_database_url) as db:
+            row = (
+                await db.execute(
+                    text(
+                        "SELECT min(ST_X(location)), max(ST_X(location)), min(ST_Y(location)), "
+                        "max(ST_Y(location)), count(DISTINCT site) FROM hives"
+                    )
+                )
+            ).one()
+        return tuple(row)  # type: ignore[return-value]
+
+    west, east, south, north, sites = asyncio.run(spread())
+    assert 13.2 < west < east < 13.6  # all within Berlin
+    assert 52.4 < south < north < 52.6
+    assert sites > 20  # spread over many parks, gardens and roofs
 
 
 def test_db_url_command_prints_the_configured_database(monkeypatch, capsys, database_url):

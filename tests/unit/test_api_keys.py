@@ -1,0 +1,174 @@
+"""API keys on the profile page: made, shown once, listed by prefix, revoked."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+from sqlalchemy import select
+
+from app.api import queries
+from app.api.auth import new_key
+from app.models import ApiKey
+from tests.unit.conftest import csrf_token, log_in, make_user
+
+KEY = re.compile(r"ch_[A-Za-z0-9_-]{43}")
+HTMX = {"HX-Request": "true"}
+
+
+async def create(client, name: str = "Scale on the roof", **headers: str):
+    token = await csrf_token(client, "/profile")
+    return await client.post(
+        "/profile/api-keys",
+        data={"key_name": name, "_csrf": token},
+        headers=headers,
+        allow_redirects=False,
+    )
+
+
+async def stored_keys(db) -> list[ApiKey]:
+    query = select(ApiKey).order_by(ApiKey.id).execution_options(populate_existing=True)
+    return list(await db.scalars(query))
+
+
+async def test_a_new_key_is_shown_once_and_only_its_hash_is_kept(logged_in, db, user):
+    response = await create(logged_in)
+    page = await response.text()
+    assert response.status == 201
+    assert "<html" in page  # without JavaScript: the whole profile page
+    assert "Copy your new key now" in page
+    assert response.headers["Cache-Control"] == "no-store"
+    shown = KEY.findall(page)
+    assert len(set(shown)) == 1
+    key = shown[0]
+
+    [stored] = await stored_keys(db)
+    assert (stored.user_id, stored.name, stored.prefix) == (user.id, "Scale on the roof", key[:8])
+    assert stored.hash == hashlib.sha256(key.encode()).hexdigest()
+    assert key not in (stored.name, stored.prefix, stored.hash)
+    assert (stored.last_used_at, stored.revoked_at) == (None, None)
+
+    later = await (await logged_in.get("/profile")).text()
+    assert key not in later
+    assert "Copy your new key now" not in later
+    assert f"<code>{key[:8]}…</code>" in later
+    assert "Scale on the roof" in later
+    assert "Never" in later
+
+
+async def test_htmx_gets_the_key_section_alone(logged_in):
+    token = await csrf_token(logged_in, "/profile")
+    response = await logged_in.post(
+        "/profile/api-keys",
+        data={"key_name": "Sensor"},
+        headers={**HTMX, "X-CSRF-Token": token},
+    )
+    body = await response.text()
+    assert response.status == 201
+    assert body.lstrip().startswith('<section id="api-keys"')
+    assert "<html" not in body
+    assert KEY.search(body)
+    assert "HX-Request" in response.headers["Vary"]
+
+
+async def test_the_profile_page_has_the_key_section(logged_in):
+    page = await (await logged_in.get("/profile")).text()
+    assert '<section id="api-keys"' in page
+    assert "You have no API keys yet." in page
+    assert 'action="/profile/api-keys" method="post"' in page
+    assert 'hx-post="/profile/api-keys" hx-target="#api-keys"' in page
+
+
+async def test_a_key_needs_a_name(logged_in, db):
+    for name, message in [("  ", "This field is required."), ("x" * 101, "at most 100")]:
+        for headers in ({}, HTMX):
+            response = await create(logged_in, name, **headers)
+            body = await response.text()
+            assert response.status == 422
+            assert 'id="key_name-error"' in body
+            assert message in body
+            assert not KEY.search(body)
+    assert await stored_keys(db) == []
+
+
+async def test_key_forms_without_the_csrf_token_are_refused(logged_in, db, user):
+    response = await logged_in.post("/profile/api-keys", data={"key_name": "Sneaky"})
+    assert response.status == 403
+    assert await stored_keys(db) == []
+    made = new_key()
+    key = await queries.create_key(db, user.id, name="Mine", prefix=made.prefix, key_hash=made.hash)
+    response = await logged_in.post(f"/profile/api-keys/{key.id}/revoke", data={})
+    assert response.status == 403
+    [stored] = await stored_keys(db)
+    assert stored.revoked_at is None
+
+
+async def test_revoking_a_key_without_javascript(logged_in, db, user):
+    await create(logged_in)
+    [key] = await stored_keys(db)
+    token = await csrf_token(logged_in, "/profile")
+    response = await logged_in.post(
+        f"/profile/api-keys/{key.id}/revoke", data={"_csrf": token}, allow_redirects=False
+    )
+    assert response.status == 303
+    assert response.headers["Location"] == "/profile#api-keys"
+    [key] = await stored_keys(db)
+    assert key.revoked_at is not None
+    page = await (await logged_in.get("/profile")).text()
+    assert "Revoked " in page
+    assert f"/profile/api-keys/{key.id}/revoke" not in page
+    # revoking twice finds nothing to revoke
+    again = await logged_in.post(f"/profile/api-keys/{key.id}/revoke", data={"_csrf": token})
+    assert again.status == 404
+
+
+async def test_revoking_a_key_with_htmx_swaps_the_section(logged_in, db):
+    await create(logged_in, "Old scale")
+    [key] = await stored_keys(db)
+    page = await (await logged_in.get("/profile")).text()
+    assert 'hx-confirm="Revoke the key “Old scale”?' in page
+    token = await csrf_token(logged_in, "/profile")
+    response = await logged_in.post(
+        f"/profile/api-keys/{key.id}/revoke", headers={**HTMX, "X-CSRF-Token": token}
+    )
+    body = await response.text()
+    assert response.status == 200
+    assert body.lstrip().startswith('<section id="api-keys"')
+    assert "The key was revoked." in body
+    assert "Revoked " in body
+
+
+async def test_nobody_revokes_another_users_key(logged_in, db, aiohttp_client, client):
+    other = await make_user(db, name="Bob", email="bob@example.org")
+    made = new_key()
+    key = await queries.create_key(
+        db, other.id, name="Bob's", prefix=made.prefix, key_hash=made.hash
+    )
+    token = await csrf_token(logged_in, "/profile")
+    response = await logged_in.post(f"/profile/api-keys/{key.id}/revoke", data={"_csrf": token})
+    assert response.status == 404
+    [stored] = await stored_keys(db)
+    assert stored.revoked_at is None
+    assert "Bob&#39;s" not in await (await logged_in.get("/profile")).text()
+
+
+async def test_keys_are_for_signed_in_users(client):
+    response = await client.get("/profile/api-keys", allow_redirects=False)
+    assert response.status == 303
+    assert response.headers["Location"].startswith("/login?next=")
+
+
+async def test_a_reload_after_creating_a_key_lands_on_the_profile(logged_in):
+    response = await logged_in.get("/profile/api-keys", allow_redirects=False)
+    assert response.status == 303
+    assert response.headers["Location"] == "/profile#api-keys"
+
+
+async def test_each_user_sees_only_their_keys(client, db, user):
+    other = await make_user(db, name="Bob", email="bob@example.org")
+    made = new_key()
+    await queries.create_key(db, other.id, name="Bob key", prefix=made.prefix, key_hash=made.hash)
+    await log_in(client, user.email)
+    page = await (await client.get("/profile")).text()
+    assert "Bob key" not in page
+    assert made.prefix not in page
