@@ -36,7 +36,7 @@ e2e: deps browser
 	$(UV) run --locked pytest tests/e2e
 
 bench: deps
-	$(UV) run --locked python bench/home_page.py
+	$(UV) run --locked python bench/home_page.py && $(UV) run --locked python bench/geojson.py
 
 deps: system-deps $(UV)
 	$(UV) sync --locked

@@ -25,36 +25,47 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import os
-import platform
-import re
 import secrets
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import metadata
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-DOC = ROOT / "docs" / "benchmarks.md"
+from _common import (
+    DOC,
+    HOST,
+    ROOT,
+    SESSION_COOKIE,
+    Load,
+    Reply,
+    Server,
+    Target,
+    bench_database,
+    busy,
+    cookie_from,
+    get,
+    interleaved,
+    load_average,
+    machine_facts,
+    server,
+    wait_ready,
+    write_section,
+)
+
 BEGIN = "<!-- bench:home_page -->"
 END = "<!-- /bench:home_page -->"
-HOST = "127.0.0.1"
-SESSION_COOKIE = "cityhive_session"  # app.main.SESSION_COOKIE
 FRAGMENT = {"HX-Request": "true"}
 SHAPES = {"full": {}, "fragment": FRAGMENT}
 NAMES = {"full": "full page", "fragment": "fragment"}
 LEVELS = ("WARNING", "INFO")
-START_TIMEOUT = 90.0
+PACKAGES = ("aiohttp", "aiohttp-jinja2", "aiohttp-session", "cryptography", "jinja2", "structlog")
 
 
 # --- the bare reference ---------------------------------------------------------------------
@@ -77,241 +88,6 @@ def serve_bare(port: int, shapes_dir: Path) -> None:
     app = web.Application()
     app.router.add_get("/", home)
     web.run_app(app, host=HOST, port=port, access_log=None, print=None)
-
-
-# --- processes --------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
-
-
-@dataclass
-class Reply:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-    def all(self, name: str) -> list[str]:
-        return [v for k, v in self.headers if k.lower() == name.lower()]
-
-    @property
-    def content_type(self) -> str | None:
-        return next(iter(self.all("Content-Type")), None)
-
-
-def get(port: int, headers: Mapping[str, str] | None = None, path: str = "/") -> Reply:
-    conn = http.client.HTTPConnection(HOST, port, timeout=5)
-    try:
-        conn.request("GET", path, headers=dict(headers or {}))
-        response = conn.getresponse()
-        return Reply(response.status, response.getheaders(), response.read())
-    finally:
-        conn.close()
-
-
-@dataclass
-class Server:
-    name: str
-    port: int
-    process: subprocess.Popen[bytes]
-    log_path: Path
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU time of the server process so far (it has no children)."""
-        stat = Path(f"/proc/{self.process.pid}/stat").read_text()
-        fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)"; utime, stime: 14, 15
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def log_tail(self, lines: int = 30) -> str:
-        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
-        return "\n".join(text.splitlines()[-lines:])
-
-
-@contextlib.contextmanager
-def server(
-    name: str, command: Sequence[str], env: Mapping[str, str], logs: Path
-) -> Iterator[Server]:
-    """A server subprocess on a free port (given as PORT or --port), stopped whatever happens."""
-    port = free_port()
-    log_path = logs / f"{name}.log"
-    command = [arg.replace("{port}", str(port)) for arg in command]
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env={**env, "PORT": str(port)},
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        yield Server(name, port, process, log_path)
-    finally:
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
-
-
-def wait_ready(servers: Sequence[Server], path: str) -> None:
-    """Poll each server until `path` answers 200; fail with the server's output if it doesn't."""
-    deadline = time.monotonic() + START_TIMEOUT
-    for started in servers:
-        while True:
-            if started.process.poll() is not None:
-                raise SystemExit(f"{started.name} exited:\n{started.log_tail()}")
-            with contextlib.suppress(OSError, http.client.HTTPException):
-                if get(started.port, path=path).status == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise SystemExit(f"{started.name} not ready in time:\n{started.log_tail()}")
-            time.sleep(0.2)
-
-
-# --- the database -----------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def bench_database() -> Iterator[str]:
-    """A throwaway database migrated to head, on the tests' server, the app's, or the local
-    cluster."""
-    from app.db import local_server_url
-    from app.migrate import throwaway_database
-    from app.settings import Settings
-
-    server_url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
-    with throwaway_database(server_url or local_server_url(Settings()), "cityhive_bench") as url:
-        yield url
-
-
-# --- wrk --------------------------------------------------------------------------------------
-
-UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3, "m": 60e3, "h": 3600e3}
-
-
-@dataclass(frozen=True)
-class Load:
-    threads: int
-    connections: int
-    duration: int
-    warmup: int
-    rounds: int
-
-    def command(self, seconds: int, port: int, headers: Mapping[str, str]) -> list[str]:
-        command = ["wrk", f"-t{self.threads}", f"-c{self.connections}", f"-d{seconds}s"]
-        command.append("--latency")
-        for name, value in headers.items():
-            command += ["-H", f"{name}: {value}"]
-        return [*command, f"http://{HOST}:{port}/"]
-
-
-@dataclass(frozen=True)
-class Run:
-    requests_per_second: float
-    p50_ms: float
-    p99_ms: float
-    requests: int
-    errors: int  # socket errors and non-2xx/3xx responses
-    cpu_seconds: float  # the server's, during the run
-
-    @property
-    def cpu_us_per_request(self) -> float:
-        return self.cpu_seconds / max(self.requests, 1) * 1e6
-
-
-def wrk(command: Sequence[str], timeout: float) -> str:
-    done = subprocess.run(command, capture_output=True, text=True, timeout=timeout, check=False)
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}{done.stderr}")
-    return done.stdout
-
-
-def parse_wrk(output: str) -> dict[str, float]:
-    """Requests/sec, the 50% and 99% latencies in ms, the request and error counts."""
-
-    def found(pattern: str) -> re.Match[str]:
-        match = re.search(pattern, output, re.M)
-        if match is None:
-            raise SystemExit(f"no {pattern!r} in wrk's output:\n{output}")
-        return match
-
-    def latency(percent: int) -> float:
-        match = found(rf"^\s*{percent}%\s+([\d.]+)(us|ms|s|m|h)\s*$")
-        return float(match.group(1)) * UNITS[match.group(2)]
-
-    socket_errors = re.search(
-        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
-    )
-    bad_status = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    errors = sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
-    return {
-        "rps": float(found(r"^Requests/sec:\s+([\d.]+)").group(1)),
-        "p50": latency(50),
-        "p99": latency(99),
-        "requests": int(found(r"(\d+) requests in").group(1)),
-        "errors": errors + (int(bad_status.group(1)) if bad_status else 0),
-    }
-
-
-@dataclass
-class Target:
-    key: str  # e.g. "app-full-INFO-new"
-    label: str
-    shape: str
-    server: Server
-    headers: dict[str, str]
-    reference: str | None  # the bare target to compare with; None: this is the bare one
-    runs: list[Run] = field(default_factory=list)
-
-    def warm_up(self, load: Load) -> None:
-        wrk(load.command(load.warmup, self.server.port, self.headers), load.warmup + 30)
-
-    def measure(self, load: Load) -> Run:
-        command = load.command(load.duration, self.server.port, self.headers)
-        before = self.server.cpu_seconds()
-        output = wrk(command, load.duration + 30)
-        cpu = self.server.cpu_seconds() - before
-        numbers = parse_wrk(output)
-        run = Run(
-            requests_per_second=numbers["rps"],
-            p50_ms=numbers["p50"],
-            p99_ms=numbers["p99"],
-            requests=int(numbers["requests"]),
-            errors=int(numbers["errors"]),
-            cpu_seconds=cpu,
-        )
-        if run.errors:
-            print(f"warning: {self.label}: {run.errors} errors or non-2xx responses\n{output}")
-        self.runs.append(run)
-        return run
-
-    # Medians of the rounds: one round disturbed by another tenant moves them little.
-    @property
-    def rps(self) -> float:
-        return statistics.median(r.requests_per_second for r in self.runs)
-
-    @property
-    def p50(self) -> float:
-        return statistics.median(r.p50_ms for r in self.runs)
-
-    @property
-    def p99(self) -> float:
-        return statistics.median(r.p99_ms for r in self.runs)
-
-    @property
-    def cpu_us(self) -> float:
-        return statistics.median(r.cpu_us_per_request for r in self.runs)
-
-    @property
-    def cpu_spread(self) -> float:
-        """How far apart the rounds' CPU per request were."""
-        each = [r.cpu_us_per_request for r in self.runs]
-        return max(each) - min(each)
 
 
 # --- the run ----------------------------------------------------------------------------------
@@ -341,10 +117,8 @@ def record_shapes(app: Server, shapes_dir: Path) -> dict[str, Reply]:
 
 
 def session_cookie(reply: Reply) -> str:
-    for value in reply.all("Set-Cookie"):
-        name, _, rest = value.partition("=")
-        if name.strip() == SESSION_COOKIE:
-            return f"{SESSION_COOKIE}={rest.split(';', 1)[0]}"
+    if cookie := cookie_from(reply):
+        return cookie
     raise SystemExit(f"GET / set no {SESSION_COOKIE} cookie: {reply.headers}")
 
 
@@ -398,7 +172,7 @@ def plan(bare: Server, apps: Mapping[str, Server], cookies: Mapping[str, str]) -
 def run(load: Load) -> Report:
     """Set up, warm up, measure every target `load.rounds` times, tear down."""
     started = time.monotonic()
-    machine = machine_facts()
+    machine = machine_facts(PACKAGES)
     logs = Path(tempfile.mkdtemp(prefix="cityhive-bench-"))
     try:
         with contextlib.ExitStack() as stack:
@@ -426,20 +200,7 @@ def run(load: Load) -> Report:
                 check_targets(shapes, bare, app, cookies[level])
 
             targets = plan(bare, apps, cookies)
-            print(f"warm-up: {load.warmup} s per target ...", flush=True)
-            for target in targets:
-                target.warm_up(load)
-            runs = len(targets) * load.rounds
-            for number in range(runs):
-                round_, index = divmod(number, len(targets))
-                target = targets[index if round_ % 2 == 0 else -1 - index]
-                result = target.measure(load)
-                print(
-                    f"[{number + 1:2}/{runs}] {target.label:48} "
-                    f"{result.requests_per_second:7.0f} req/s  p50 {result.p50_ms:6.2f} ms  "
-                    f"p99 {result.p99_ms:6.2f} ms  {result.cpu_us_per_request:5.0f} µs CPU/req",
-                    flush=True,
-                )
+            interleaved(targets, load)
             log_text = apps["INFO"].log_path.read_text(errors="replace")
             return Report(
                 load=load,
@@ -451,29 +212,10 @@ def run(load: Load) -> Report:
             )
     finally:
         shutil.rmtree(logs, ignore_errors=True)
-        machine["load average at the end"] = " ".join(Path("/proc/loadavg").read_text().split()[:3])
+        machine["load average at the end"] = load_average()
 
 
 # --- the report -------------------------------------------------------------------------------
-
-
-def machine_facts() -> dict[str, str]:
-    cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = re.search(r"^model name\s*:\s*(.+)$", cpuinfo, re.M)
-    memory = re.search(r"^MemTotal:\s+(\d+) kB", Path("/proc/meminfo").read_text(), re.M)
-    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
-    packages = ("aiohttp", "aiohttp-jinja2", "aiohttp-session", "cryptography", "jinja2")
-    return {
-        "CPUs (nproc)": str(len(os.sched_getaffinity(0))),
-        "CPU": model.group(1).strip() if model else platform.machine(),
-        "memory": f"{int(memory.group(1)) / 1024**2:.1f} GiB" if memory else "unknown",
-        "kernel": f"{platform.system()} {platform.release()}",
-        "Python": platform.python_version(),
-        "packages": ", ".join(f"{name} {metadata.version(name)}" for name in packages)
-        + f", structlog {metadata.version('structlog')}",
-        "wrk": (wrk_version.stdout + wrk_version.stderr).split(" Copyright")[0].strip(),
-        "load average at the start": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
-    }
 
 
 def table(report: Report) -> list[str]:
@@ -556,28 +298,12 @@ def interpretation(report: Report) -> list[str]:
     ]
 
 
-def busy(machine: Mapping[str, str]) -> list[str]:
-    """A warning when other work shared the CPUs: the 1-minute load average was high before
-    the run, or above what the server and wrk make (about one per CPU here) at its end."""
-    cpus = int(machine["CPUs (nproc)"])
-    before = float(machine["load average at the start"].split()[0])
-    after = float(machine.get("load average at the end", "0").split()[0])
-    if before <= cpus / 2 and after <= cpus * 1.5:
-        return []
-    return [
-        "",
-        f"The load average reached {max(before, after):.1f} on {cpus} CPUs: other work shared "
-        "the machine during this run, so the absolute numbers are lower and noisier than on a "
-        "quiet machine.",
-    ]
-
-
 def section(report: Report) -> str:
     load = report.load
     when = datetime.now(UTC).strftime("%a %d %b %Y %H:%M UTC")
     facts = "\n".join(f"- {name}: {value}" for name, value in report.machine.items())
     bare_rounds = "; ".join(
-        f"{t.shape} " + ", ".join(f"{r.requests_per_second:,.0f}" for r in t.runs)
+        f"{t.group} " + ", ".join(f"{r.requests_per_second:,.0f}" for r in t.runs)
         for t in report.targets
         if t.reference is None
     )
@@ -630,17 +356,6 @@ def section(report: Report) -> str:
     )
 
 
-def write_section(text: str, path: Path = DOC) -> None:
-    """Replace the marked section and keep the rest; a new file gets a title first."""
-    old = path.read_text() if path.exists() else "# Benchmarks\n"
-    marked = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END), re.S)
-    if marked.search(old):
-        new = marked.sub(lambda _: text, old, count=1)
-    else:
-        new = old.rstrip("\n") + "\n\n" + text + "\n"
-    path.write_text(new)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--duration", type=int, default=3, help="seconds per measured run")
@@ -669,7 +384,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = run(Load(args.threads, args.connections, args.duration, args.warmup, args.rounds))
     print("\n" + "\n".join(table(report)) + "\n\n" + "\n".join(interpretation(report)))
     if not args.no_write:
-        write_section(section(report), args.doc)
+        write_section(section(report), BEGIN, END, args.doc)
         print(f"wrote {args.doc}")
     return 0
 

@@ -124,15 +124,14 @@ async def sites_of(db: AsyncSession, owner_id: int) -> list[str]:
 # The FeatureCollection is built by PostGIS and sent on as text: one statement, no Python
 # objects per hive. `&&` against the envelope uses the GiST index on location; `inside` is
 # MATERIALIZED so that the cap's ORDER BY id LIMIT cannot lure the planner into walking the
-# primary key and filtering a whole city's hives instead.
-GEOJSON = text(
-    """
+# primary key and filtering a whole city's hives instead. With and without a box are two
+# statements, not one with an `IS NULL OR` branch: a prepared statement's generic plan (used
+# after five runs on a pooled connection) could not use the index through such a branch.
+_FEATURE_COLLECTION = """
     WITH inside AS MATERIALIZED (
         SELECT id, name, site, status, location
         FROM hives
-        WHERE owner_id = :owner_id
-          AND (CAST(:west AS float8) IS NULL
-               OR location && ST_MakeEnvelope(:west, :south, :east, :north, 4326))
+        WHERE owner_id = :owner_id {within}
     ), matched AS (
         SELECT * FROM inside ORDER BY id LIMIT :cap + 1
     ), numbered AS (
@@ -155,14 +154,20 @@ GEOJSON = text(
         'truncated', count(*) > :cap
     )::text
     FROM numbered
-    """
+"""
+GEOJSON = text(
+    _FEATURE_COLLECTION.format(
+        within="AND location && ST_MakeEnvelope(:west, :south, :east, :north, 4326)"
+    )
 )
+GEOJSON_ALL = text(_FEATURE_COLLECTION.format(within=""))
 
 
 async def hives_geojson(db: AsyncSession, owner_id: int, bbox: Bbox | None, cap: int) -> str:
-    edges = (
-        {"west": bbox.west, "south": bbox.south, "east": bbox.east, "north": bbox.north}
-        if bbox is not None
-        else {"west": None, "south": None, "east": None, "north": None}
-    )
-    return str(await db.scalar(GEOJSON, {"owner_id": owner_id, "cap": cap, **edges}))
+    """The owner's hives in `bbox` (all of them without one), at most `cap`, as GeoJSON text."""
+    if bbox is None:
+        collection = await db.scalar(GEOJSON_ALL, {"owner_id": owner_id, "cap": cap})
+    else:
+        edges = {"west": bbox.west, "south": bbox.south, "east": bbox.east, "north": bbox.north}
+        collection = await db.scalar(GEOJSON, {"owner_id": owner_id, "cap": cap, **edges})
+    return str(collection)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 
+import asyncpg
 from geojson_pydantic import FeatureCollection
 from sqlalchemy import func, text
 
@@ -92,13 +94,26 @@ async def test_other_peoples_hives_are_never_in_it(logged_in, db, user):
     assert [f["properties"]["name"] for f in collection["features"]] == ["Mine"]
 
 
-async def test_at_100000_hives_the_bbox_query_uses_the_spatial_index(db, user):
+def as_positional(sql: str) -> tuple[str, list[str]]:
+    """`sql` with its :name parameters numbered $1, $2, ... as PREPARE wants, and the names."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match[1] not in names:
+            names.append(match[1])
+        return f"${names.index(match[1]) + 1}"
+
+    return re.sub(r"(?<![:\w]):([a-z_]+)", number, sql), names
+
+
+async def test_at_100000_hives_the_bbox_query_uses_the_spatial_index(db, user, database_url):
     # One account with the whole city's hives (a city association's, say): the owner filter
     # narrows nothing, so only the bounding box can make the query fast.
     await add_city_hives(db, 100_000)
     await db.execute(text("UPDATE hives SET owner_id = :owner"), {"owner": user.id})
     await db.commit()
     await db.execute(text("ANALYZE hives"))
+    await db.commit()
     plan = "\n".join(
         await db.scalars(
             text("EXPLAIN " + GEOJSON.text),
@@ -106,6 +121,28 @@ async def test_at_100000_hives_the_bbox_query_uses_the_spatial_index(db, user):
         )
     )
     assert "ix_hives_location" in plan, plan
+
+    # A pooled connection runs the statement prepared, and after five runs PostgreSQL may use
+    # a generic plan, made without the box's values: that plan must use the index too.
+    names: list[str] = []
+    positional = re.sub(
+        r"(?<![:\w]):([a-z_]+)",
+        lambda m: (
+            f"${(names.append(m[1]) if m[1] not in names else None) or names.index(m[1]) + 1}"
+        ),
+        GEOJSON.text,
+    )
+    values = {"owner_id": user.id, "cap": 2000, **KREUZBERG}
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute("SET plan_cache_mode = force_generic_plan")
+        await conn.execute(f"PREPARE map_in_box AS {positional}")
+        arguments = ", ".join(repr(values[name]) for name in names)
+        rows = await conn.fetch(f"EXPLAIN EXECUTE map_in_box({arguments})")
+        generic = "\n".join(row[0] for row in rows)
+    finally:
+        await conn.close()
+    assert "ix_hives_location" in generic, generic
 
 
 async def test_the_bbox_returns_exactly_the_hives_inside(logged_in, db, user):
