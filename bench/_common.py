@@ -6,6 +6,7 @@ Imported by the scripts beside it (`python bench/X.py` puts bench/ first on sys.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import http.client
 import os
@@ -419,3 +420,18 @@ def write_section(text: str, begin: str, end: str, path: Path = DOC) -> None:
     else:
         new = old.rstrip("\n") + "\n\n" + text + "\n"
     path.write_text(new)
+
+
+def load_arguments(
+    description: str, *, duration: int, rounds: int, warmup: int, connections: int
+) -> argparse.ArgumentParser:
+    """The options every benchmark takes, with the benchmark's own defaults."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--duration", type=int, default=duration, help="seconds per measured run")
+    parser.add_argument("--rounds", type=int, default=rounds, help="measured runs per target")
+    parser.add_argument("--warmup", type=int, default=warmup, help="seconds of warm-up per target")
+    parser.add_argument("--connections", type=int, default=connections, help="wrk connections")
+    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
+    parser.add_argument("--doc", type=Path, default=DOC, help="the results file to update")
+    parser.add_argument("--no-write", action="store_true", help="leave the results file alone")
+    return parser

@@ -30,7 +30,6 @@ It prints a table and rewrites the `<!-- bench:geojson -->` section of docs/benc
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import json
@@ -52,7 +51,6 @@ from typing import Any
 from urllib.parse import urlencode
 
 from _common import (
-    DOC,
     HOST,
     ROOT,
     Load,
@@ -64,6 +62,7 @@ from _common import (
     cookie_from,
     get,
     interleaved,
+    load_arguments,
     load_average,
     machine_facts,
     process_cpu_seconds,
@@ -975,14 +974,9 @@ def section(report: Report) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--duration", type=int, default=6, help="seconds per measured run")
-    parser.add_argument("--rounds", type=int, default=3, help="measured runs per target")
-    parser.add_argument("--warmup", type=int, default=8, help="seconds of warm-up per target")
-    parser.add_argument("--connections", type=int, default=8, help="wrk connections")
-    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
-    parser.add_argument("--doc", type=Path, default=DOC, help="the results file to update")
-    parser.add_argument("--no-write", action="store_true", help="leave the results file alone")
+    parser = load_arguments(
+        __doc__.split("\n", 1)[0], duration=6, rounds=3, warmup=8, connections=8
+    )
     commands = parser.add_subparsers(dest="command")
     bare = commands.add_parser("bare-server", help="(used by the benchmark) the bare handlers")
     bare.add_argument("--port", type=int, required=True)

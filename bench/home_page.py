@@ -23,7 +23,6 @@ The machine is shared and noisy: compare ratios to the bare reference, not raw r
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import os
 import secrets
@@ -39,7 +38,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from _common import (
-    DOC,
     HOST,
     ROOT,
     SESSION_COOKIE,
@@ -52,6 +50,7 @@ from _common import (
     cookie_from,
     get,
     interleaved,
+    load_arguments,
     load_average,
     machine_facts,
     server,
@@ -357,14 +356,9 @@ def section(report: Report) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--duration", type=int, default=3, help="seconds per measured run")
-    parser.add_argument("--rounds", type=int, default=4, help="measured runs per target")
-    parser.add_argument("--warmup", type=int, default=1, help="seconds of warm-up per target")
-    parser.add_argument("--connections", type=int, default=32, help="wrk connections")
-    parser.add_argument("--threads", type=int, default=1, help="wrk threads")
-    parser.add_argument("--doc", type=Path, default=DOC, help="the results file to update")
-    parser.add_argument("--no-write", action="store_true", help="leave the results file alone")
+    parser = load_arguments(
+        __doc__.split("\n", 1)[0], duration=3, rounds=4, warmup=1, connections=32
+    )
     commands = parser.add_subparsers(dest="command")
     bare = commands.add_parser("bare-server", help="(used by the benchmark) the bare reference")
     bare.add_argument("--port", type=int, required=True)
