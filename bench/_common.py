@@ -12,9 +12,12 @@ import http.client
 import os
 import platform
 import re
+import shutil
+import signal
 import socket
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -435,3 +438,25 @@ def load_arguments(
     parser.add_argument("--doc", type=Path, default=DOC, help="the results file to update")
     parser.add_argument("--no-write", action="store_true", help="leave the results file alone")
     return parser
+
+
+def measure_and_report[R](
+    args: argparse.Namespace,
+    run: Callable[[], R],
+    summary: Callable[[R], list[str]],
+    section: Callable[[R], str],
+    markers: tuple[str, str],
+) -> int:
+    """What every benchmark does once its options are read: check for wrk, measure, print the
+    summary and rewrite its own section of the results file (unless --no-write)."""
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (Debian and Ubuntu: apt-get install wrk)", file=sys.stderr)
+        return 2
+    # TERM (a timeout, kill) unwinds like Ctrl-C, so the servers and the database go too.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    report = run()
+    print("\n" + "\n".join(summary(report)))
+    if not args.no_write:
+        write_section(section(report), *markers, args.doc)
+        print(f"wrote {args.doc}")
+    return 0

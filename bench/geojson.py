@@ -37,7 +37,6 @@ import os
 import re
 import secrets
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -65,11 +64,11 @@ from _common import (
     load_arguments,
     load_average,
     machine_facts,
+    measure_and_report,
     process_cpu_seconds,
     request,
     server,
     wait_ready,
-    write_section,
 )
 
 BEGIN = "<!-- bench:geojson -->"
@@ -973,6 +972,10 @@ def section(report: Report) -> str:
     )
 
 
+def summary(report: Report) -> list[str]:
+    return [*table(report), "", *interpretation(report)]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = load_arguments(
         __doc__.split("\n", 1)[0], duration=6, rounds=3, warmup=8, connections=8
@@ -988,19 +991,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "bare-server":
         serve_bare(args.port, args.owner, args.cap)
         return 0
-    if shutil.which("wrk") is None:
-        print("wrk is not installed (Debian and Ubuntu: apt-get install wrk)", file=sys.stderr)
-        return 2
-    # TERM (a timeout, kill) unwinds like Ctrl-C, so the servers and the database go too.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-
     load = Load(args.threads, args.connections, args.duration, args.warmup, args.rounds, 60)
-    report = run(load)
-    print("\n" + "\n".join(table(report)) + "\n\n" + "\n".join(interpretation(report)))
-    if not args.no_write:
-        write_section(section(report), BEGIN, END, args.doc)
-        print(f"wrote {args.doc}")
-    return 0
+    return measure_and_report(args, lambda: run(load), summary, section, (BEGIN, END))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ import contextlib
 import os
 import secrets
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -53,9 +52,9 @@ from _common import (
     load_arguments,
     load_average,
     machine_facts,
+    measure_and_report,
     server,
     wait_ready,
-    write_section,
 )
 
 BEGIN = "<!-- bench:home_page -->"
@@ -288,7 +287,7 @@ def interpretation(report: Report) -> list[str]:
         f"{bare['full']:,.0f} µs for the full page ({app['full'] / bare['full']:.1f}x), "
         f"{app['fragment']:,.0f} µs against {bare['fragment']:,.0f} µs for the fragment "
         f"({app['fragment'] / bare['fragment']:.1f}x). {layout_said} The gap to bare is "
-        "Jinja rendering, the session cookie, the five middlewares and the extra response "
+        "Jinja rendering, the session cookie, the six middlewares and the extra response "
         "headers.",
         "- A new visitor (a new CSRF token, a new Fernet-encrypted cookie and Set-Cookie) "
         f"against a returning one (decrypting the cookie): {change(session)}. The INFO request "
@@ -355,6 +354,10 @@ def section(report: Report) -> str:
     )
 
 
+def summary(report: Report) -> list[str]:
+    return [*table(report), "", *interpretation(report)]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = load_arguments(
         __doc__.split("\n", 1)[0], duration=3, rounds=4, warmup=1, connections=32
@@ -368,19 +371,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "bare-server":
         serve_bare(args.port, args.shapes)
         return 0
-    if shutil.which("wrk") is None:
-        print("wrk is not installed (Debian and Ubuntu: apt-get install wrk)", file=sys.stderr)
-        return 2
     sys.path.insert(0, str(ROOT))  # import app as `python -m app` does
-    # TERM (a timeout, kill) unwinds like Ctrl-C, so the servers and the database go too.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
-
-    report = run(Load(args.threads, args.connections, args.duration, args.warmup, args.rounds))
-    print("\n" + "\n".join(table(report)) + "\n\n" + "\n".join(interpretation(report)))
-    if not args.no_write:
-        write_section(section(report), BEGIN, END, args.doc)
-        print(f"wrote {args.doc}")
-    return 0
+    load = Load(args.threads, args.connections, args.duration, args.warmup, args.rounds)
+    return measure_and_report(args, lambda: run(load), summary, section, (BEGIN, END))
 
 
 if __name__ == "__main__":

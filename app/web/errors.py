@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from http import HTTPStatus
 
 import structlog
 from aiohttp import web
@@ -44,7 +45,7 @@ def error_response(
     request: web.Request, status: int, reason: str, headers: Mapping[str, str]
 ) -> web.StreamResponse:
     title = TITLES.get(status, "Error")
-    detail = reason if reason and reason != web.Response(status=status).reason else ""
+    detail = reason if reason and reason != _standard_reason(status) else ""
     if request.path.startswith("/api/") or request.path.endswith((".json", ".geojson")):
         response: web.StreamResponse = web.json_response(
             {"type": "about:blank", "title": title, "status": status, "detail": detail},
@@ -63,3 +64,12 @@ def error_response(
         if value := headers.get(name):
             response.headers[name] = value
     return response
+
+
+def _standard_reason(status: int) -> str:
+    """HTTP's own phrase for `status` ("Not Found"): an exception that only says that adds
+    nothing to the page's title."""
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
