@@ -12,13 +12,18 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from app.accounts.routes import routes as account_routes
 from app.api.routes import routes as api_routes
+from app.city.routes import routes as city_routes
 from app.db import database_ctx
 from app.hives.routes import routes as hive_routes
 from app.home.routes import routes as home_routes
+from app.inspections.routes import routes as inspection_routes
 from app.keys import metrics_key, response_headers_key, settings_key, static_key
 from app.metrics import Metrics
 from app.ops.routes import routes as ops_routes
+from app.pwa.routes import routes as pwa_routes
+from app.sensors.routes import routes as sensor_routes
 from app.settings import ROOT, Settings
+from app.swarms.routes import routes as swarm_routes
 from app.web.assets import StaticAssets
 from app.web.auth import current_user_middleware
 from app.web.csrf import csrf_middleware
@@ -70,6 +75,11 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(home_routes)
     app.router.add_routes(account_routes)
     app.router.add_routes(hive_routes)
+    app.router.add_routes(inspection_routes)  # inspections, harvests, today, exports, calendar
+    app.router.add_routes(sensor_routes)  # sensors, readings ingestion, charts, alerts
+    app.router.add_routes(swarm_routes)  # public swarm reports and their collectors
+    app.router.add_routes(city_routes)  # density map, forage pressure, city statistics
+    app.router.add_routes(pwa_routes)  # manifest, service worker, offline page
     app.router.add_routes(api_routes)
     app.router.add_static("/static", STATIC, name="static")
     return app

@@ -123,3 +123,15 @@ class ApiKey(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_api_keys_hash", "hash", unique=True),)
+
+
+# --- Field log: inspections, harvests, idempotency (issue 4) -------------------------------
+
+
+# --- Sensors: sensors, readings, alerts (issue 5) ------------------------------------------
+
+
+# --- City layer: swarm reports and collectors (issue 7) ------------------------------------
+
+
+# --- Session security (issue 8) ------------------------------------------------------------
