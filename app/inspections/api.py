@@ -1,0 +1,305 @@
+"""The field log in the JSON API: a key's owner lists and creates inspections and harvests.
+
+The same schemas as the forms check the bodies. A create with an `Idempotency-Key` header that
+was seen before answers the first response again (same status, same body) and creates nothing.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, field_validator
+
+from app.api.auth import api_owner
+from app.api.problems import Problem, api_view, read_json
+from app.hives.queries import hive_of
+from app.inspections import queries
+from app.inspections.schemas import (
+    HarvestDetails,
+    HarvestForm,
+    HiveId,
+    HoneyKg,
+    InspectionForm,
+    mites_per_100,
+)
+from app.keys import db_key, settings_key
+from app.models import Harvest, Inspection, QueenCells, Temperament, VarroaMethod
+from app.web import idempotency
+from app.web.paths import MAX_ID, path_id
+
+MAX_LISTED = 500
+# A hive id as a JSON object's key: 1 to 2147483647 (PostgreSQL's integer), in decimal.
+ID_TEXT = (
+    "^([1-9][0-9]{0,8}|1[0-9]{9}|20[0-9]{8}|21[0-3][0-9]{7}|214[0-6][0-9]{6}|2147[0-3][0-9]{5}"
+    "|21474[0-7][0-9]{4}|214748[0-2][0-9]{3}|2147483[0-5][0-9]{2}|21474836[0-3][0-9]"
+    "|214748364[0-7])$"
+)
+
+
+class InspectionIn(InspectionForm):
+    """A recorded inspection: the checklist, for the hive `hive_id`."""
+
+    model_config = ConfigDict(extra="forbid", title="InspectionIn")
+    hive_id: int = Field(gt=0, le=2**31 - 1)
+
+
+class InspectionOut(BaseModel):
+    id: int
+    hive_id: int
+    scheduled_for: date | None
+    done_at: datetime | None
+    frames_of_bees: int | None
+    queen_seen: bool | None
+    eggs_seen: bool | None
+    larvae_seen: bool | None
+    capped_brood_seen: bool | None
+    queen_cells: QueenCells | None
+    queen_cell_count: int | None
+    brood_pattern: int | None
+    temperament: Temperament | None
+    honey_frames: Decimal | None
+    pollen_frames: Decimal | None
+    varroa_count: int | None
+    varroa_method: VarroaMethod | None
+    varroa_sample: int | None
+    mites_per_100_bees: float | None
+    treatment_product: str
+    treatment_dose: str
+    feeding_kind: str
+    feeding_amount: str
+    weight_kg: Decimal | None
+    actions: list[str]
+    weather_temp_c: Decimal | None
+    weather_conditions: str
+    notes: str
+
+    @classmethod
+    def of(cls, inspection: Inspection) -> InspectionOut:
+        values = {
+            name: getattr(inspection, name)
+            for name in cls.model_fields
+            if name != "mites_per_100_bees"
+        }
+        values["mites_per_100_bees"] = mites_per_100(
+            inspection.varroa_count, inspection.varroa_method, inspection.varroa_sample
+        )
+        return cls(**values)
+
+
+class EvenHarvestIn(HarvestDetails):
+    """Honey from `hive_ids`, `total_kg` of it, shared equally between them."""
+
+    model_config = ConfigDict(extra="forbid", title="EvenHarvestIn")
+    split: Literal["even"]
+    hive_ids: list[HiveId] = Field(
+        min_length=1, max_length=500, json_schema_extra={"uniqueItems": True}
+    )
+    total_kg: HoneyKg
+
+    @field_validator("hive_ids")
+    @classmethod
+    def _each_once(cls, value: list[int]) -> list[int]:
+        if len(set(value)) != len(value):
+            raise ValueError("Name each hive once")
+        return value
+
+    def as_form(self) -> HarvestForm:
+        details = self.model_dump(exclude={"split", "hive_ids", "total_kg"})
+        return HarvestForm.model_construct(
+            **details, split="even", hive_ids=sorted(self.hive_ids), total_kg=self.total_kg
+        )
+
+
+class WeightHarvestIn(HarvestDetails):
+    """Honey by hive: `kg_by_hive` maps each hive's id to the kg it gave."""
+
+    model_config = ConfigDict(extra="forbid", title="WeightHarvestIn")
+    split: Literal["weight"]
+    kg_by_hive: dict[HiveId, HoneyKg] = Field(
+        min_length=1, max_length=500, json_schema_extra={"propertyNames": {"pattern": ID_TEXT}}
+    )
+
+    def as_form(self) -> HarvestForm:
+        details = self.model_dump(exclude={"split", "kg_by_hive"})
+        return HarvestForm.model_construct(
+            **details, split="weight", hive_ids=sorted(self.kg_by_hive), kg_by_hive=self.kg_by_hive
+        )
+
+
+class HarvestIn(
+    RootModel[Annotated[EvenHarvestIn | WeightHarvestIn, Field(discriminator="split")]]
+):
+    """A harvest from one or several hives, shared "even"ly or by "weight"."""
+
+    model_config = ConfigDict(title="HarvestIn")
+
+
+class HarvestOut(BaseModel):
+    id: int
+    harvested_on: date
+    total_kg: Decimal
+    frames: int | None
+    moisture_pct: Decimal | None
+    honey_kind: str
+    quality: dict[str, Any]
+    notes: str
+    shares: dict[int, Decimal]
+
+    @classmethod
+    def of(cls, harvest: Harvest, shares: dict[int, Decimal]) -> HarvestOut:
+        return cls(
+            id=harvest.id,
+            harvested_on=harvest.harvested_on,
+            total_kg=harvest.total_kg,
+            frames=harvest.frames,
+            moisture_pct=harvest.moisture_pct,
+            honey_kind=harvest.honey_kind,
+            quality=harvest.quality,
+            notes=harvest.notes,
+            shares=shares,
+        )
+
+
+class InspectionList(BaseModel):
+    items: list[InspectionOut]
+
+
+class HarvestList(BaseModel):
+    items: list[HarvestOut]
+
+
+def parse[M: BaseModel](schema: type[M], data: Any) -> M:
+    """The body read as JSON, strictly: "5" is not a number, nor 0 a date."""
+    try:
+        return schema.model_validate_json(json.dumps(data), strict=True)
+    except ValidationError as error:
+        raise Problem.invalid(error, "body") from error
+
+
+def request_key(request: web.Request) -> str | None:
+    try:
+        return idempotency.key_of(request)
+    except idempotency.BadKey as error:
+        raise Problem(
+            422,
+            str(error),
+            errors=[
+                {
+                    "location": ["header", "Idempotency-Key"],
+                    "message": str(error),
+                    "type": "value_error",
+                }
+            ],
+        ) from error
+
+
+def json_answer(body: str, status: int, location: str) -> web.Response:
+    response = web.Response(text=body, status=status, content_type="application/json")
+    if location:
+        response.headers["Location"] = location
+    return response
+
+
+@api_view
+async def inspection_list(request: web.Request) -> web.Response:
+    owner_id = await api_owner(request)
+    hive = request.query.get("hive_id", "")
+    hive_id = int(hive) if hive.isdigit() and int(hive) <= MAX_ID else None
+    async with request.app[db_key]() as db:
+        if hive and (hive_id is None or await hive_of(db, owner_id, hive_id) is None):
+            raise Problem(404, f"You have no hive {hive}.")
+        rows = await queries.inspections_of(db, owner_id, hive_id, MAX_LISTED)
+    return json_answer(
+        InspectionList(items=[InspectionOut.of(row) for row in rows]).model_dump_json(), 200, ""
+    )
+
+
+@api_view
+async def inspection_create(request: web.Request) -> web.Response:
+    owner_id = await api_owner(request)
+    key = request_key(request)
+    data = parse(InspectionIn, await read_json(request))
+    async with request.app[db_key]() as db, db.begin():
+        if await hive_of(db, owner_id, data.hive_id) is None:
+            raise Problem(404, f"You have no hive {data.hive_id}.")
+        guard = idempotency.attempt(request, owner_id, key)
+        first = await guard.first_answer(db)
+        if first is not None:
+            return json_answer(first.body, first.status, first.location)
+        if data.done_at.tzinfo is None:  # a time without a zone is the city's
+            zone = request.app[settings_key].zone
+            data = data.model_copy(update={"done_at": data.done_at.replace(tzinfo=zone)})
+        new_id = await queries.record(db, data.hive_id, data)
+        inspection = await db.get_one(Inspection, new_id)
+        body = InspectionOut.of(inspection).model_dump_json()
+        location = f"/api/v1/inspections/{new_id}"
+        await guard.remember(
+            db,
+            status=201,
+            location=location,
+            body=body,
+        )
+    return json_answer(body, 201, location)
+
+
+@api_view
+async def inspection_detail(request: web.Request) -> web.Response:
+    owner_id = await api_owner(request)
+    inspection_id = path_id(request)
+    async with request.app[db_key]() as db:
+        found = await queries.inspection_of(db, owner_id, inspection_id)
+    if found is None:
+        raise Problem(404, f"You have no inspection {inspection_id}.")
+    return json_answer(InspectionOut.of(found[0]).model_dump_json(), 200, "")
+
+
+@api_view
+async def harvest_list(request: web.Request) -> web.Response:
+    owner_id = await api_owner(request)
+    async with request.app[db_key]() as db:
+        rows = await queries.harvests_with_shares(db, owner_id, MAX_LISTED)
+    items = [HarvestOut.of(harvest, shares) for harvest, shares in rows]
+    return json_answer(HarvestList(items=items).model_dump_json(), 200, "")
+
+
+@api_view
+async def harvest_create(request: web.Request) -> web.Response:
+    owner_id = await api_owner(request)
+    key = request_key(request)
+    data = parse(HarvestIn, await read_json(request)).root.as_form()
+    async with request.app[db_key]() as db, db.begin():
+        owned = await queries.owned_hive_ids(db, owner_id, data.hive_ids)
+        missing = sorted(set(data.hive_ids) - owned)
+        if missing:
+            raise Problem(404, f"You have no hive {missing[0]}.")
+        guard = idempotency.attempt(request, owner_id, key)
+        first = await guard.first_answer(db)
+        if first is not None:
+            return json_answer(first.body, first.status, first.location)
+        new_id = await queries.create_harvest(db, owner_id, data)
+        harvest = await db.get_one(Harvest, new_id)
+        body = HarvestOut.of(harvest, data.shares()).model_dump_json()
+        location = f"/api/v1/harvests/{new_id}"
+        await guard.remember(
+            db,
+            status=201,
+            location=location,
+            body=body,
+        )
+    return json_answer(body, 201, location)
+
+
+@api_view
+async def harvest_detail(request: web.Request) -> web.Response:
+    owner_id = await api_owner(request)
+    harvest_id = path_id(request)
+    async with request.app[db_key]() as db:
+        found = await queries.harvest_of(db, owner_id, harvest_id)
+    if found is None:
+        raise Problem(404, f"You have no harvest {harvest_id}.")
+    shares = {hive_id: kg for hive_id, _, kg in found.shares}
+    return json_answer(HarvestOut.of(found.harvest, shares).model_dump_json(), 200, "")

@@ -1,0 +1,128 @@
+"""A private iCalendar feed of scheduled inspections, for a phone's calendar to subscribe to.
+
+The URL's secret is the only credential (calendar apps send no cookies), so it is long, kept
+only as a SHA-256, and can be replaced at any time, which ends the old URL.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Iterable
+from datetime import UTC, date, datetime, timedelta
+
+from aiohttp import web
+
+from app.inspections import queries
+from app.keys import db_key, settings_key
+from app.models import Inspection
+from app.web.auth import login_required, user_of
+from app.web.htmx import render
+
+PRODUCT_ID = "-//CityHive//Inspections//EN"
+# Past schedules stay in the feed for a while, so an overdue visit does not vanish.
+KEEP_PAST = timedelta(days=60)
+
+
+def escape(text: str) -> str:
+    """RFC 5545 TEXT: backslash, semicolon, comma and newlines escaped."""
+    return (
+        text.replace("\\", "\\\\")
+        .replace(";", "\\;")
+        .replace(",", "\\,")
+        .replace("\r\n", "\\n")
+        .replace("\n", "\\n")
+    )
+
+
+def fold(line: str) -> str:
+    """Content lines longer than 75 octets continue on the next line after a space."""
+    data = line.encode()
+    if len(data) <= 75:
+        return line
+    parts, start, limit = [], 0, 75
+    while start < len(data):
+        end = min(start + limit, len(data))
+        while end < len(data) and (data[end] & 0xC0) == 0x80:  # never split a UTF-8 character
+            end -= 1
+        parts.append(data[start:end].decode())
+        start, limit = end, 74
+    return "\r\n ".join(parts)
+
+
+def calendar(
+    events: Iterable[tuple[Inspection, str]], base_url: str, now: datetime, host: str
+) -> str:
+    stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    lines = [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        f"PRODID:{PRODUCT_ID}",
+        "CALSCALE:GREGORIAN",
+        "METHOD:PUBLISH",
+        "X-WR-CALNAME:CityHive inspections",
+        "REFRESH-INTERVAL;VALUE=DURATION:PT6H",
+    ]
+    for inspection, hive_name in events:
+        day: date = inspection.scheduled_for  # type: ignore[assignment]
+        lines += [
+            "BEGIN:VEVENT",
+            f"UID:inspection-{inspection.id}@{host}",
+            f"DTSTAMP:{stamp}",
+            f"DTSTART;VALUE=DATE:{day:%Y%m%d}",
+            f"DTEND;VALUE=DATE:{day + timedelta(days=1):%Y%m%d}",
+            f"SUMMARY:{escape(f'Inspect {hive_name}')}",
+            f"URL:{base_url}/hives/{inspection.hive_id}/inspections/new?schedule={inspection.id}",
+        ]
+        if inspection.schedule_note:
+            lines.append(f"DESCRIPTION:{escape(inspection.schedule_note)}")
+        lines.append("END:VEVENT")
+    lines.append("END:VCALENDAR")
+    return "".join(fold(line) + "\r\n" for line in lines)
+
+
+async def feed(request: web.Request) -> web.Response:
+    secret = request.match_info["secret"]
+    async with request.app[db_key]() as db:
+        owner = await queries.calendar_owner(db, secret)
+        if owner is None:
+            raise web.HTTPNotFound()
+        today = datetime.now(request.app[settings_key].zone).date()
+        events = await queries.scheduled_for_calendar(db, owner, today - KEEP_PAST)
+    base_url = f"{request.scheme}://{request.host}"
+    body = calendar(events, base_url, datetime.now(UTC), request.host.split(":")[0])
+    return web.Response(
+        text=body,
+        content_type="text/calendar",
+        headers={"Cache-Control": "private, max-age=300", "Referrer-Policy": "no-referrer"},
+    )
+
+
+@login_required
+async def calendar_page(request: web.Request) -> web.Response:
+    async with request.app[db_key]() as db:
+        current = await queries.calendar_feed_of(db, user_of(request).id)
+    return render(
+        request,
+        "inspections/calendar.html",
+        {"feed": current, "new_url": None},
+        partial="partials/inspections/calendar.html",
+    )
+
+
+@login_required
+async def calendar_rotate(request: web.Request) -> web.Response:
+    """A new secret URL, shown once; the previous URL stops working."""
+    secret = secrets.token_urlsafe(32)
+    async with request.app[db_key]() as db, db.begin():
+        await queries.set_calendar_secret(db, user_of(request).id, secret)
+    async with request.app[db_key]() as db:
+        current = await queries.calendar_feed_of(db, user_of(request).id)
+    url = f"{request.scheme}://{request.host}/calendar/{secret}.ics"
+    response = render(
+        request,
+        "inspections/calendar.html",
+        {"feed": current, "new_url": url},
+        partial="partials/inspections/calendar.html",
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

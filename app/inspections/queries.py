@@ -1,0 +1,523 @@
+"""The field log's SQL: inspections, harvests, the Today view, the timeline, the calendar.
+
+Every query is scoped to the owner through the hive: another user's records are not found.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, Protocol
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.inspections.schemas import HarvestForm, InspectionForm, ScheduleForm, mites_per_100
+from app.models import (
+    CalendarFeed,
+    Harvest,
+    HarvestShare,
+    Hive,
+    HiveStatus,
+    Inspection,
+    QueenCells,
+    VarroaMethod,
+)
+
+# Natural drop is counted per day on the board; above this many mites a day, treat.
+NATURAL_DROP_PER_DAY_LIMIT = 10.0
+
+
+def season_of(day: date) -> tuple[date, date]:
+    """A beekeeping season is the calendar year (northern hemisphere)."""
+    return date(day.year, 1, 1), date(day.year, 12, 31)
+
+
+# --- Inspections ---------------------------------------------------------------------------
+
+
+async def inspection_of(
+    db: AsyncSession, owner_id: int, inspection_id: int
+) -> tuple[Inspection, Hive] | None:
+    row = (
+        await db.execute(
+            select(Inspection, Hive)
+            .join(Hive, Hive.id == Inspection.hive_id)
+            .where(Inspection.id == inspection_id, Hive.owner_id == owner_id)
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
+
+
+async def open_schedule_of(db: AsyncSession, hive_id: int, schedule_id: int) -> Inspection | None:
+    return (
+        await db.execute(
+            select(Inspection).where(
+                Inspection.id == schedule_id,
+                Inspection.hive_id == hive_id,
+                Inspection.done_at.is_(None),
+            )
+        )
+    ).scalar_one_or_none()
+
+
+async def previous_inspection(db: AsyncSession, hive_id: int) -> Inspection | None:
+    """The hive's latest recorded inspection: what the beekeeper saw last time."""
+    return (
+        await db.execute(
+            select(Inspection)
+            .where(Inspection.hive_id == hive_id, Inspection.done_at.is_not(None))
+            .order_by(Inspection.done_at.desc(), Inspection.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+
+
+async def inspections_of(
+    db: AsyncSession, owner_id: int, hive_id: int | None, limit: int
+) -> list[Inspection]:
+    """The owner's inspections (of one hive, if given), newest first."""
+    query = (
+        select(Inspection)
+        .join(Hive, Hive.id == Inspection.hive_id)
+        .where(Hive.owner_id == owner_id)
+        .order_by(Inspection.id.desc())
+        .limit(limit)
+    )
+    if hive_id is not None:
+        query = query.where(Inspection.hive_id == hive_id)
+    return list(await db.scalars(query))
+
+
+async def schedule(db: AsyncSession, hive_id: int, form: ScheduleForm) -> int:
+    inspection = Inspection(
+        hive_id=hive_id, scheduled_for=form.scheduled_for, schedule_note=form.schedule_note
+    )
+    db.add(inspection)
+    await db.flush()
+    return inspection.id
+
+
+def _checklist(form: InspectionForm) -> dict[str, Any]:
+    values = form.model_dump(exclude={"next_inspection_on"})
+    values["weather_conditions"] = form.weather_conditions or ""
+    values["actions"] = list(dict.fromkeys(form.actions))
+    return values
+
+
+async def record(
+    db: AsyncSession, hive_id: int, form: InspectionForm, schedule_id: int | None = None
+) -> int:
+    """Record an inspection (filling in its schedule, if any) and schedule the next one."""
+    scheduled = None if schedule_id is None else await open_schedule_of(db, hive_id, schedule_id)
+    if scheduled is None:
+        scheduled = Inspection(hive_id=hive_id)
+        db.add(scheduled)
+    for name, value in _checklist(form).items():
+        setattr(scheduled, name, value)
+    if form.next_inspection_on is not None:
+        await _schedule_once(db, hive_id, form.next_inspection_on)
+    await db.flush()
+    return scheduled.id
+
+
+async def _schedule_once(db: AsyncSession, hive_id: int, day: date) -> None:
+    """Schedule `day` unless the hive already has an open schedule that day."""
+    exists = await db.scalar(
+        select(Inspection.id).where(
+            Inspection.hive_id == hive_id,
+            Inspection.done_at.is_(None),
+            Inspection.scheduled_for == day,
+        )
+    )
+    if exists is None:
+        db.add(Inspection(hive_id=hive_id, scheduled_for=day))
+
+
+async def mark_done(db: AsyncSession, inspection: Inspection, at: datetime) -> None:
+    await db.execute(
+        update(Inspection)
+        .where(Inspection.id == inspection.id, Inspection.done_at.is_(None))
+        .values(done_at=at)
+    )
+
+
+async def reschedule(db: AsyncSession, inspection: Inspection, day: date) -> None:
+    await db.execute(
+        update(Inspection)
+        .where(Inspection.id == inspection.id, Inspection.done_at.is_(None))
+        .values(scheduled_for=day)
+    )
+
+
+async def delete_inspection(db: AsyncSession, inspection: Inspection) -> None:
+    await db.execute(delete(Inspection).where(Inspection.id == inspection.id))
+
+
+class Checked(Protocol):
+    """What `worries` reads of an inspection: a stored one, or Today's glance at one."""
+
+    queen_seen: bool | None
+    eggs_seen: bool | None
+    queen_cells: QueenCells | None
+    queen_cell_count: int | None
+    varroa_count: int | None
+    varroa_method: VarroaMethod | None
+    varroa_sample: int | None
+
+
+def worries(inspection: Checked, varroa_limit: float) -> list[str]:
+    """What a beekeeper should not miss in an inspection, in words."""
+    found: list[str] = []
+    if inspection.queen_seen is False and inspection.eggs_seen is False:
+        found.append("No queen and no eggs seen")
+    if inspection.queen_cells not in (None, QueenCells.none):
+        count = inspection.queen_cell_count
+        kind = inspection.queen_cells.value if inspection.queen_cells else ""
+        found.append(f"{count or 'Some'} {kind} queen cell{'' if count == 1 else 's'}")
+    load = mites_per_100(
+        inspection.varroa_count, inspection.varroa_method, inspection.varroa_sample
+    )
+    if load is not None and load > varroa_limit:
+        found.append(f"Varroa {load:g} per 100 bees")
+    if (
+        inspection.varroa_method is VarroaMethod.natural_drop
+        and inspection.varroa_count is not None
+        and inspection.varroa_sample
+        and inspection.varroa_count / inspection.varroa_sample > NATURAL_DROP_PER_DAY_LIMIT
+    ):
+        per_day = inspection.varroa_count / inspection.varroa_sample
+        found.append(f"Varroa drop {per_day:.0f} a day")
+    return found
+
+
+# --- Harvests -----------------------------------------------------------------------------
+
+
+async def active_hives_of(db: AsyncSession, owner_id: int) -> list[Hive]:
+    rows = await db.scalars(
+        select(Hive)
+        .where(Hive.owner_id == owner_id, Hive.status == HiveStatus.active)
+        .order_by(Hive.site.nulls_last(), Hive.name)
+    )
+    return list(rows)
+
+
+async def owned_hive_ids(db: AsyncSession, owner_id: int, hive_ids: list[int]) -> set[int]:
+    rows = await db.scalars(select(Hive.id).where(Hive.owner_id == owner_id, Hive.id.in_(hive_ids)))
+    return set(rows)
+
+
+async def create_harvest(db: AsyncSession, owner_id: int, form: HarvestForm) -> int:
+    shares = form.shares()
+    harvest = Harvest(
+        owner_id=owner_id,
+        harvested_on=form.harvested_on,
+        total_kg=sum(shares.values(), Decimal(0)),
+        frames=form.frames,
+        moisture_pct=form.moisture_pct,
+        honey_kind=form.honey_kind,
+        quality=form.quality,
+        notes=form.notes,
+    )
+    db.add(harvest)
+    await db.flush()
+    db.add_all(HarvestShare(harvest_id=harvest.id, hive_id=h, kg=kg) for h, kg in shares.items())
+    await db.flush()
+    return harvest.id
+
+
+@dataclass
+class HarvestView:
+    harvest: Harvest
+    shares: list[tuple[int, str, Decimal]]  # hive id, hive name, kg
+
+
+async def harvest_of(db: AsyncSession, owner_id: int, harvest_id: int) -> HarvestView | None:
+    harvest = await db.scalar(
+        select(Harvest).where(Harvest.id == harvest_id, Harvest.owner_id == owner_id)
+    )
+    if harvest is None:
+        return None
+    rows = await db.execute(
+        select(Hive.id, Hive.name, HarvestShare.kg)
+        .join(Hive, Hive.id == HarvestShare.hive_id)
+        .where(HarvestShare.harvest_id == harvest_id)
+        .order_by(Hive.name)
+    )
+    return HarvestView(harvest, [(row[0], row[1], row[2]) for row in rows])
+
+
+async def delete_harvest(db: AsyncSession, harvest: Harvest) -> None:
+    await db.execute(delete(Harvest).where(Harvest.id == harvest.id))
+
+
+async def recent_harvests(db: AsyncSession, owner_id: int, limit: int = 50) -> list[Harvest]:
+    rows = await db.scalars(
+        select(Harvest)
+        .where(Harvest.owner_id == owner_id)
+        .order_by(Harvest.harvested_on.desc(), Harvest.id.desc())
+        .limit(limit)
+    )
+    return list(rows)
+
+
+async def harvests_with_shares(
+    db: AsyncSession, owner_id: int, limit: int
+) -> list[tuple[Harvest, dict[int, Decimal]]]:
+    harvests = await recent_harvests(db, owner_id, limit)
+    shares: dict[int, dict[int, Decimal]] = {harvest.id: {} for harvest in harvests}
+    rows = await db.execute(
+        select(HarvestShare.harvest_id, HarvestShare.hive_id, HarvestShare.kg).where(
+            HarvestShare.harvest_id.in_(list(shares))
+        )
+    )
+    for harvest_id, hive_id, kg in rows:
+        shares[harvest_id][hive_id] = kg
+    return [(harvest, shares[harvest.id]) for harvest in harvests]
+
+
+@dataclass
+class SeasonTotals:
+    year: int
+    overall: Decimal = Decimal(0)
+    by_hive: list[tuple[int, str, Decimal]] = field(default_factory=list)
+    by_site: list[tuple[str, Decimal]] = field(default_factory=list)
+
+
+SEASON_BY_HIVE = text(
+    """
+    SELECT hive.id, hive.name, coalesce(hive.site, '') AS site, sum(share.kg) AS kg
+    FROM harvests AS harvest
+    JOIN harvest_shares AS share ON share.harvest_id = harvest.id
+    JOIN hives AS hive ON hive.id = share.hive_id
+    WHERE harvest.owner_id = :owner_id AND harvest.harvested_on BETWEEN :first AND :last
+    GROUP BY hive.id
+    ORDER BY kg DESC, hive.name
+    """
+)
+
+
+async def season_totals(db: AsyncSession, owner_id: int, day: date) -> SeasonTotals:
+    first, last = season_of(day)
+    rows = (
+        await db.execute(SEASON_BY_HIVE, {"owner_id": owner_id, "first": first, "last": last})
+    ).all()
+    totals = SeasonTotals(year=day.year)
+    by_site: dict[str, Decimal] = {}
+    for hive_id, name, site, kg in rows:
+        totals.by_hive.append((hive_id, name, kg))
+        by_site[site] = by_site.get(site, Decimal(0)) + kg
+        totals.overall += kg
+    totals.by_site = sorted(by_site.items(), key=lambda item: (-item[1], item[0]))
+    return totals
+
+
+# --- The hive's timeline ---------------------------------------------------------------------
+
+
+@dataclass
+class TimelineEntry:
+    kind: str  # "inspection", "scheduled", "harvest"
+    day: date
+    inspection: Inspection | None = None
+    harvest_id: int | None = None
+    kg: Decimal | None = None
+    total_kg: Decimal | None = None
+
+
+async def timeline_of(db: AsyncSession, hive_id: int, limit: int = 100) -> list[TimelineEntry]:
+    """The hive's inspections (planned and done) and harvests, newest first."""
+    inspections = await db.scalars(
+        select(Inspection)
+        .where(Inspection.hive_id == hive_id)
+        .order_by(func.coalesce(func.date(Inspection.done_at), Inspection.scheduled_for).desc())
+        .limit(limit)
+    )
+    entries: list[TimelineEntry] = []
+    for inspection in inspections:
+        if inspection.done_at is not None:
+            entries.append(TimelineEntry("inspection", inspection.done_at.date(), inspection))
+        elif inspection.scheduled_for is not None:  # the table's when_known check holds
+            entries.append(TimelineEntry("scheduled", inspection.scheduled_for, inspection))
+    harvests = await db.execute(
+        select(Harvest.id, Harvest.harvested_on, HarvestShare.kg, Harvest.total_kg)
+        .join(HarvestShare, HarvestShare.harvest_id == Harvest.id)
+        .where(HarvestShare.hive_id == hive_id)
+        .order_by(Harvest.harvested_on.desc())
+        .limit(limit)
+    )
+    entries += [
+        TimelineEntry(kind="harvest", day=row[1], harvest_id=row[0], kg=row[2], total_kg=row[3])
+        for row in harvests
+    ]
+    entries.sort(key=lambda entry: entry.day, reverse=True)
+    return entries[:limit]
+
+
+# --- Today -----------------------------------------------------------------------------------
+
+# Plain SQL, so the benchmark's bare handler runs exactly these statements through asyncpg.
+TODAY_SCHEDULE = """
+    SELECT inspection.id, inspection.hive_id, hive.name AS hive_name, inspection.scheduled_for,
+           inspection.schedule_note
+    FROM inspections AS inspection
+    JOIN hives AS hive ON hive.id = inspection.hive_id
+    WHERE hive.owner_id = :owner_id AND inspection.done_at IS NULL
+      AND inspection.scheduled_for <= :horizon
+    ORDER BY inspection.scheduled_for, hive.name
+    LIMIT 200
+"""
+TODAY_LATEST = """
+    SELECT hive.id AS hive_id, hive.name AS hive_name, latest.*
+    FROM hives AS hive
+    CROSS JOIN LATERAL (
+        SELECT inspection.id, inspection.done_at, inspection.queen_seen, inspection.eggs_seen,
+               inspection.queen_cells, inspection.queen_cell_count, inspection.varroa_count,
+               inspection.varroa_method, inspection.varroa_sample
+        FROM inspections AS inspection
+        WHERE inspection.hive_id = hive.id AND inspection.done_at IS NOT NULL
+        ORDER BY inspection.done_at DESC
+        LIMIT 1
+    ) AS latest
+    WHERE hive.owner_id = :owner_id AND hive.status = 'active'
+    ORDER BY hive.name
+"""
+TODAY_SEASON = """
+    SELECT coalesce(sum(total_kg), 0) AS kg, count(*) AS harvests
+    FROM harvests
+    WHERE owner_id = :owner_id AND harvested_on BETWEEN :first AND :last
+"""
+
+
+@dataclass
+class DueInspection:
+    id: int
+    hive_id: int
+    hive_name: str
+    scheduled_for: date
+    note: str
+
+
+@dataclass
+class LatestInspection:
+    hive_id: int
+    hive_name: str
+    inspection: Glance
+    worries: list[str]
+
+
+@dataclass(slots=True)
+class Glance:
+    """What Today shows of a hive's latest inspection. A plain object: building 200 ORM
+    instances per page cost more than the rest of the Today queries (bench/today.py)."""
+
+    id: int
+    done_at: datetime
+    queen_seen: bool | None
+    eggs_seen: bool | None
+    queen_cells: QueenCells | None
+    queen_cell_count: int | None
+    varroa_count: int | None
+    varroa_method: VarroaMethod | None
+    varroa_sample: int | None
+
+
+@dataclass
+class Today:
+    day: date
+    overdue: list[DueInspection]
+    due_today: list[DueInspection]
+    this_week: list[DueInspection]
+    latest: list[LatestInspection]
+    season_kg: Decimal
+    season_harvests: int
+
+    @property
+    def flagged(self) -> list[LatestInspection]:
+        return [item for item in self.latest if item.worries]
+
+
+def split_schedule(day: date, rows: list[DueInspection]) -> tuple[list[DueInspection], ...]:
+    overdue = [row for row in rows if row.scheduled_for < day]
+    due_today = [row for row in rows if row.scheduled_for == day]
+    this_week = [row for row in rows if row.scheduled_for > day]
+    return overdue, due_today, this_week
+
+
+def latest_from_row(row: Any, varroa_limit: float) -> LatestInspection:
+    glance = Glance(
+        id=row.id,
+        done_at=row.done_at,
+        queen_seen=row.queen_seen,
+        eggs_seen=row.eggs_seen,
+        queen_cells=QueenCells(row.queen_cells) if row.queen_cells else None,
+        queen_cell_count=row.queen_cell_count,
+        varroa_count=row.varroa_count,
+        varroa_method=VarroaMethod(row.varroa_method) if row.varroa_method else None,
+        varroa_sample=row.varroa_sample,
+    )
+    return LatestInspection(row.hive_id, row.hive_name, glance, worries(glance, varroa_limit))
+
+
+async def today(db: AsyncSession, owner_id: int, day: date, varroa_limit: float) -> Today:
+    first, last = season_of(day)
+    schedule_rows = await db.execute(
+        text(TODAY_SCHEDULE), {"owner_id": owner_id, "horizon": day + timedelta(days=7)}
+    )
+    due = [DueInspection(*row) for row in schedule_rows]
+    latest_rows = await db.execute(text(TODAY_LATEST), {"owner_id": owner_id})
+    latest = [latest_from_row(row, varroa_limit) for row in latest_rows]
+    season = (
+        await db.execute(text(TODAY_SEASON), {"owner_id": owner_id, "first": first, "last": last})
+    ).one()
+    overdue, due_today, this_week = split_schedule(day, due)
+    return Today(day, overdue, due_today, this_week, latest, season.kg, season.harvests)
+
+
+# --- Calendar feed ---------------------------------------------------------------------------
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+async def calendar_feed_of(db: AsyncSession, user_id: int) -> CalendarFeed | None:
+    return await db.get(CalendarFeed, user_id)
+
+
+async def set_calendar_secret(db: AsyncSession, user_id: int, secret: str) -> None:
+    """A new secret replaces the old one: the old URL stops working at once."""
+    await db.execute(delete(CalendarFeed).where(CalendarFeed.user_id == user_id))
+    db.add(CalendarFeed(user_id=user_id, secret_hash=hash_secret(secret)))
+    await db.flush()
+
+
+async def calendar_owner(db: AsyncSession, secret: str) -> int | None:
+    return await db.scalar(
+        select(CalendarFeed.user_id).where(CalendarFeed.secret_hash == hash_secret(secret))
+    )
+
+
+async def scheduled_for_calendar(
+    db: AsyncSession, owner_id: int, since: date
+) -> list[tuple[Inspection, str]]:
+    rows = await db.execute(
+        select(Inspection, Hive.name)
+        .join(Hive, Hive.id == Inspection.hive_id)
+        .where(
+            Hive.owner_id == owner_id,
+            Inspection.done_at.is_(None),
+            Inspection.scheduled_for >= since,
+            Hive.status == HiveStatus.active,
+        )
+        .order_by(Inspection.scheduled_for)
+        .limit(1000)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,273 @@
+"""What the field log accepts: the inspection checklist, a schedule, a harvest.
+
+The same schemas check the HTML forms and the JSON API, so a rule holds everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta
+from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Annotated, Literal
+
+from pydantic import (
+    BaseModel,
+    Field,
+    PlainValidator,
+    StringConstraints,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from app.models import QueenCells, Temperament, VarroaMethod
+from app.web.forms import FORM_CONTEXT, NO_NUL
+
+ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=NO_NUL)]
+Notes = Annotated[str, StringConstraints(max_length=5000, pattern=NO_NUL)]
+
+
+def measured(low: int, high: int, places: int) -> Callable[[object, ValidationInfo], Decimal]:
+    """A measurement read as a number (or, from a form, its text), within [low, high] and kept
+    to `places` decimals: 41.257 kg is stored as 41.26, as the column holds it."""
+    step = Decimal(1).scaleb(-places)
+
+    def read(value: object, info: ValidationInfo) -> Decimal:
+        from_form = bool(info.context and info.context.get(FORM_CONTEXT))
+        if isinstance(value, bool) or not isinstance(
+            value, (int, float, Decimal, str) if from_form else (int, float, Decimal)
+        ):
+            raise PydanticCustomError("number_type", "Input should be a valid number")
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            raise PydanticCustomError("number_type", "Input should be a valid number") from None
+        if not number.is_finite():
+            raise PydanticCustomError("number_type", "Input should be a valid number")
+        if number < low:
+            raise PydanticCustomError(
+                "greater_than_equal", f"Input should be greater than or equal to {low}"
+            )
+        if number > high:
+            raise PydanticCustomError(
+                "less_than_equal", f"Input should be less than or equal to {high}"
+            )
+        return number.quantize(step, rounding=ROUND_HALF_EVEN)
+
+    return read
+
+
+def number_schema(low: int, high: int) -> WithJsonSchema:
+    return WithJsonSchema({"type": "number", "minimum": low, "maximum": high})
+
+
+Frames = Annotated[Decimal, PlainValidator(measured(0, 200, 1)), number_schema(0, 200)]
+HiveWeight = Annotated[Decimal, PlainValidator(measured(0, 1000, 2)), number_schema(0, 1000)]
+AirTemperature = Annotated[Decimal, PlainValidator(measured(-40, 60, 1)), number_schema(-40, 60)]
+HoneyKg = Annotated[Decimal, PlainValidator(measured(0, 100_000, 2)), number_schema(0, 100_000)]
+Percent = Annotated[Decimal, PlainValidator(measured(0, 100, 1)), number_schema(0, 100)]
+
+# How far ahead of the server's clock a "when" may be: a phone's clock and time zone.
+CLOCK_SLACK = timedelta(days=1)
+
+QUEEN_CELL_LABELS = {
+    QueenCells.none: "None",
+    QueenCells.swarm: "Swarm cells",
+    QueenCells.supersedure: "Supersedure cells",
+    QueenCells.emergency: "Emergency cells",
+}
+TEMPERAMENT_LABELS = {
+    Temperament.calm: "Calm",
+    Temperament.nervous: "Nervous",
+    Temperament.aggressive: "Aggressive",
+}
+VARROA_METHOD_LABELS = {
+    VarroaMethod.sugar_roll: "Sugar roll",
+    VarroaMethod.alcohol_wash: "Alcohol wash",
+    VarroaMethod.natural_drop: "Natural drop (board)",
+}
+ACTION_LABELS = {
+    "super_added": "Super added",
+    "super_removed": "Super removed",
+    "split_made": "Split made",
+    "requeened": "Requeened",
+    "united": "United",
+}
+WEATHER_LABELS = {
+    "sunny": "Sunny",
+    "partly_cloudy": "Partly cloudy",
+    "overcast": "Overcast",
+    "light_rain": "Light rain",
+    "windy": "Windy",
+}
+
+Action = Literal["super_added", "super_removed", "split_made", "requeened", "united"]
+Weather = Literal["sunny", "partly_cloudy", "overcast", "light_rain", "windy"]
+
+
+def mites_per_100(
+    count: int | None, method: VarroaMethod | None, sample: int | None
+) -> float | None:
+    """Mites per 100 bees, where the method samples bees (a roll or a wash) and says how many."""
+    if count is None or sample is None or sample <= 0 or method is VarroaMethod.natural_drop:
+        return None
+    return round(count * 100 / sample, 1)
+
+
+class InspectionForm(BaseModel):
+    """The beekeeping checklist. Only `done_at` is required: record what you looked at."""
+
+    done_at: datetime = Field(title="When")
+    frames_of_bees: Annotated[int, Field(ge=0, le=100)] | None = Field(
+        default=None, title="Frames covered with bees"
+    )
+    queen_seen: bool | None = Field(default=None, title="Queen seen")
+    eggs_seen: bool | None = Field(default=None, title="Eggs seen")
+    larvae_seen: bool | None = Field(default=None, title="Larvae seen")
+    capped_brood_seen: bool | None = Field(default=None, title="Capped brood seen")
+    queen_cells: QueenCells | None = Field(default=None, title="Queen cells")
+    queen_cell_count: Annotated[int, Field(ge=0, le=200)] | None = Field(
+        default=None, title="Number of queen cells"
+    )
+    brood_pattern: Annotated[int, Field(ge=1, le=5)] | None = Field(
+        default=None, title="Brood pattern"
+    )
+    temperament: Temperament | None = Field(default=None, title="Temperament")
+    honey_frames: Frames | None = Field(default=None, title="Honey stores (frames)")
+    pollen_frames: Frames | None = Field(default=None, title="Pollen stores (frames)")
+    varroa_count: Annotated[int, Field(ge=0, le=100_000)] | None = Field(
+        default=None, title="Varroa count"
+    )
+    varroa_method: VarroaMethod | None = Field(default=None, title="Varroa method")
+    varroa_sample: Annotated[int, Field(ge=1, le=100_000)] | None = Field(
+        default=None, title="Sample size"
+    )
+    treatment_product: ShortText = Field(default="", title="Treatment product")
+    treatment_dose: ShortText = Field(default="", title="Treatment dose")
+    feeding_kind: ShortText = Field(default="", title="Feeding")
+    feeding_amount: ShortText = Field(default="", title="Feeding amount")
+    weight_kg: HiveWeight | None = Field(default=None, title="Hive weight (kg)")
+    actions: list[Action] = Field(default_factory=list, title="Actions")
+    weather_temp_c: AirTemperature | None = Field(default=None, title="Temperature (°C)")
+    weather_conditions: Weather | None = Field(default=None, title="Weather")
+    notes: Notes = Field(default="", title="Notes")
+    next_inspection_on: date | None = Field(default=None, title="Next inspection")
+
+    @field_validator("done_at")
+    @classmethod
+    def _not_in_the_future(cls, value: datetime) -> datetime:
+        # A time without a zone is the city's local time (the view attaches the zone); any
+        # zone on earth is within 14 hours of UTC.
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC) - timedelta(hours=14)
+        if aware > datetime.now(UTC) + CLOCK_SLACK:
+            raise ValueError("An inspection cannot be recorded for a time in the future")
+        if value.year < 1900:
+            raise ValueError("Give a date after 1900")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> InspectionForm:
+        if self.varroa_count is not None and self.varroa_method is None:
+            raise ValueError("varroa_method: Say how the mites were counted")
+        if self.queen_cell_count and self.queen_cells in (None, QueenCells.none):
+            raise ValueError("queen_cells: Say which kind of queen cells you counted")
+        if self.next_inspection_on is not None and self.next_inspection_on < self.done_at.date():
+            raise ValueError("next_inspection_on: The next inspection comes after this one")
+        return self
+
+    @property
+    def mites_per_100_bees(self) -> float | None:
+        return mites_per_100(self.varroa_count, self.varroa_method, self.varroa_sample)
+
+
+class ScheduleForm(BaseModel):
+    """An inspection planned for a day."""
+
+    scheduled_for: date = Field(title="Date")
+    schedule_note: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=500, pattern=NO_NUL)
+    ] = Field(default="", title="Note")
+
+    @field_validator("scheduled_for")
+    @classmethod
+    def _sensible(cls, value: date) -> date:
+        if value.year < 2000 or value > date.today() + timedelta(days=3 * 366):
+            raise ValueError("Choose a date within the next three years")
+        return value
+
+
+SplitRule = Literal["even", "weight"]
+CENTS = Decimal("0.01")
+HiveId = Annotated[int, Field(gt=0, le=2**31 - 1)]
+
+
+QualityName = Annotated[str, StringConstraints(min_length=1, max_length=50, pattern=NO_NUL)]
+QualityValue = bool | float | Annotated[str, StringConstraints(max_length=200, pattern=NO_NUL)]
+
+
+class HarvestDetails(BaseModel):
+    """What a harvest says besides where its honey came from: the form's and the API's."""
+
+    harvested_on: date = Field(title="Date")
+    frames: Annotated[int, Field(ge=0, le=10_000)] | None = Field(
+        default=None, title="Frames taken"
+    )
+    moisture_pct: Percent | None = Field(default=None, title="Moisture (%)")
+    honey_kind: ShortText = Field(default="", title="Honey kind or colour")
+    quality: dict[QualityName, QualityValue] = Field(
+        default_factory=dict,
+        max_length=50,
+        title="Quality metrics",
+        description="Your own measures, by name: numbers, short texts or yes/no.",
+    )
+    notes: Notes = Field(default="", title="Notes")
+
+    @field_validator("harvested_on")
+    @classmethod
+    def _not_in_the_future(cls, value: date) -> date:
+        if value > date.today() + CLOCK_SLACK:
+            raise ValueError("A harvest cannot be dated in the future")
+        if value.year < 1900:
+            raise ValueError("Give a date after 1900")
+        return value
+
+
+class HarvestForm(HarvestDetails):
+    """A harvest as the form sends it: hives ticked, and the honey shared over them.
+
+    `split` "even" shares `total_kg` equally; "weight" takes each hive's kg as typed and their
+    sum is the total.
+    """
+
+    hive_ids: list[HiveId] = Field(min_length=1, max_length=500, title="Hives")
+    split: SplitRule = Field(default="even", title="Split")
+    total_kg: HoneyKg | None = Field(default=None, title="Honey (kg)")
+    kg_by_hive: dict[HiveId, HoneyKg] = Field(default_factory=dict, title="Honey per hive (kg)")
+
+    @model_validator(mode="after")
+    def _amounts(self) -> HarvestForm:
+        if len(set(self.hive_ids)) != len(self.hive_ids):
+            raise ValueError("hive_ids: Each hive once")
+        if self.split == "even" and self.total_kg is None:
+            raise ValueError("total_kg: Say how many kg were taken")
+        if self.split == "weight":
+            missing = [hive for hive in self.hive_ids if hive not in self.kg_by_hive]
+            if missing:
+                raise ValueError("kg_by_hive: Give the kg for every chosen hive")
+        return self
+
+    def shares(self) -> dict[int, Decimal]:
+        """Each hive's kg, to the hundredth; an even split gives the rounding to the first hive."""
+        if self.split == "weight":
+            return {hive: self.kg_by_hive[hive].quantize(CENTS) for hive in self.hive_ids}
+        assert self.total_kg is not None
+        count = len(self.hive_ids)
+        each = (self.total_kg / count).quantize(CENTS, rounding="ROUND_DOWN")
+        shares = dict.fromkeys(self.hive_ids, each)
+        shares[self.hive_ids[0]] += self.total_kg.quantize(CENTS) - each * count
+        return shares
+
+    def total(self) -> Decimal:
+        return sum(self.shares().values(), Decimal(0))

@@ -1,0 +1,468 @@
+"""The field log's pages: record and schedule inspections, log harvests, the calendar feed.
+
+Every create takes an Idempotency-Key (the header, or the form's hidden `idempotency_key`): a
+double tap or an offline outbox replaying its queue creates the record once, and the repeat is
+answered like the first request.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+
+from app.hives.queries import HiveView, hive_of
+from app.inspections import queries
+from app.inspections.schemas import (
+    ACTION_LABELS,
+    QUEEN_CELL_LABELS,
+    TEMPERAMENT_LABELS,
+    VARROA_METHOD_LABELS,
+    WEATHER_LABELS,
+    HarvestForm,
+    InspectionForm,
+    ScheduleForm,
+)
+from app.keys import db_key, metrics_key, settings_key
+from app.models import Hive, Inspection
+from app.web import idempotency
+from app.web.auth import login_required, safe_next, user_of
+from app.web.forms import Form, read_form, validate
+from app.web.htmx import redirect, render, vary
+from app.web.paths import MAX_ID, path_id
+
+SYNC_HEADER = "CityHive-Sync"
+
+
+def local_today(request: web.Request) -> date:
+    return datetime.now(request.app[settings_key].zone).date()
+
+
+def local_now(request: web.Request) -> datetime:
+    return datetime.now(request.app[settings_key].zone)
+
+
+def checklist_choices() -> dict[str, Any]:
+    return {
+        "queen_cell_kinds": QUEEN_CELL_LABELS,
+        "temperaments": TEMPERAMENT_LABELS,
+        "varroa_methods": VARROA_METHOD_LABELS,
+        "action_labels": ACTION_LABELS,
+        "weather_labels": WEATHER_LABELS,
+    }
+
+
+async def owned_hive(request: web.Request) -> HiveView:
+    """The hive in the URL if the signed-in user owns it; otherwise there is no such page."""
+    async with request.app[db_key]() as db:
+        found = await hive_of(db, user_of(request).id, path_id(request))
+    if found is None:
+        raise web.HTTPNotFound()
+    return found
+
+
+async def owned_inspection(request: web.Request) -> tuple[Inspection, Hive]:
+    async with request.app[db_key]() as db:
+        found = await queries.inspection_of(db, user_of(request).id, path_id(request))
+    if found is None:
+        raise web.HTTPNotFound()
+    return found
+
+
+def as_id(text: str) -> int | None:
+    """An id from a query string or form field; anything else (or too big to exist) is None."""
+    return int(text) if text.isdigit() and int(text) <= MAX_ID else None
+
+
+def fresh_key() -> str:
+    return str(uuid.uuid4())
+
+
+def key_or_422(request: web.Request, form: Form[Any]) -> str | None:
+    """The request's Idempotency-Key; a malformed one is the form's error, not a crash."""
+    try:
+        return idempotency.key_of(request, form.values.get(idempotency.FIELD))
+    except idempotency.BadKey as error:
+        form.add_error(idempotency.FIELD, str(error))
+        return None
+
+
+def count_sync(request: web.Request, kind: str) -> None:
+    """Records replayed by the offline outbox are counted, to watch sync in production."""
+    if request.headers.get(SYNC_HEADER) == "outbox":
+        request.app[metrics_key].offline_records_synced.labels(kind=kind).inc()
+
+
+def replayed(request: web.Request, first: Any) -> web.Response:
+    """The answer the first request with this key got: where its record is."""
+    return redirect(request, first.location or "/")
+
+
+# --- Recording an inspection ---------------------------------------------------------------
+
+
+def inspection_values(request: web.Request) -> dict[str, Any]:
+    """Sensible defaults: now, and the next visit in a week (last time's values sit beside)."""
+    now = local_now(request)
+    return {
+        "done_at": now.strftime("%Y-%m-%dT%H:%M"),
+        "next_inspection_on": (now.date() + timedelta(days=7)).isoformat(),
+        "idempotency_key": fresh_key(),
+        "actions": [],
+    }
+
+
+def inspection_page(
+    request: web.Request,
+    found: HiveView,
+    form: Form[InspectionForm],
+    *,
+    previous: Inspection | None,
+    schedule: Inspection | None = None,
+    status: int = 200,
+) -> web.Response:
+    return render(
+        request,
+        "inspections/record.html",
+        {
+            "form": form,
+            "hive": found.hive,
+            "previous": previous,
+            "schedule": schedule,
+            **checklist_choices(),
+        },
+        partial="partials/inspections/record.html",
+        status=status,
+    )
+
+
+@login_required
+async def inspection_new(request: web.Request) -> web.Response:
+    found = await owned_hive(request)
+    schedule = None
+    async with request.app[db_key]() as db:
+        previous = await queries.previous_inspection(db, found.hive.id)
+        schedule_id = as_id(request.query.get("schedule", ""))
+        if schedule_id is not None:
+            schedule = await queries.open_schedule_of(db, found.hive.id, schedule_id)
+    values = inspection_values(request)
+    if schedule is not None:
+        values["schedule"] = str(schedule.id)
+    return inspection_page(
+        request, found, Form(values=values), previous=previous, schedule=schedule
+    )
+
+
+def zoned(value: Any, request: web.Request) -> Any:
+    """A time typed without a zone (datetime-local) is the city's local time."""
+    if isinstance(value, datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=request.app[settings_key].zone)
+    return value
+
+
+@login_required
+async def inspection_create(request: web.Request) -> web.Response:
+    found = await owned_hive(request)
+    user = user_of(request)
+    form = await read_form(request, InspectionForm, lists=("actions",), typed=True)
+    key = key_or_422(request, form)
+    schedule_id = as_id(form.values.get("schedule", ""))
+    async with request.app[db_key]() as db:
+        if form.data is None:
+            previous = await queries.previous_inspection(db, found.hive.id)
+            return inspection_page(request, found, form, previous=previous, status=422)
+        data = form.data.model_copy(update={"done_at": zoned(form.data.done_at, request)})
+        async with db.begin():
+            guard = idempotency.attempt(request, user.id, key)
+            first = await guard.first_answer(db)
+            if first is not None:
+                return replayed(request, first)
+            inspection_id = await queries.record(db, found.hive.id, data, schedule_id)
+            location = f"/hives/{found.hive.id}#inspection-{inspection_id}"
+            await guard.remember(db, status=303, location=location)
+    count_sync(request, "inspection")
+    return redirect(request, location)
+
+
+# --- Scheduling ---------------------------------------------------------------------------
+
+
+def schedule_page(
+    request: web.Request, found: HiveView, form: Form[ScheduleForm], status: int = 200
+) -> web.Response:
+    return render(
+        request,
+        "inspections/schedule.html",
+        {"form": form, "hive": found.hive},
+        partial="partials/inspections/schedule.html",
+        status=status,
+    )
+
+
+@login_required
+async def schedule_new(request: web.Request) -> web.Response:
+    found = await owned_hive(request)
+    values = {
+        "scheduled_for": (local_today(request) + timedelta(days=7)).isoformat(),
+        "idempotency_key": fresh_key(),
+    }
+    return schedule_page(request, found, Form(values=values))
+
+
+@login_required
+async def schedule_create(request: web.Request) -> web.Response:
+    found = await owned_hive(request)
+    user = user_of(request)
+    form = await read_form(request, ScheduleForm, typed=True)
+    key = key_or_422(request, form)
+    if form.data is None:
+        return schedule_page(request, found, form, status=422)
+    async with request.app[db_key]() as db, db.begin():
+        guard = idempotency.attempt(request, user.id, key)
+        first = await guard.first_answer(db)
+        if first is not None:
+            return replayed(request, first)
+        await queries.schedule(db, found.hive.id, form.data)
+        location = f"/hives/{found.hive.id}"
+        await guard.remember(db, status=303, location=location)
+    return redirect(request, location)
+
+
+# --- One inspection: its page, done, rescheduled, deleted -----------------------------------
+
+
+@login_required
+async def inspection_detail(request: web.Request) -> web.Response:
+    inspection, hive = await owned_inspection(request)
+    return render(
+        request,
+        "inspections/detail.html",
+        {
+            "inspection": inspection,
+            "hive": hive,
+            "worries": queries.worries(inspection, request.app[settings_key].varroa_alert_per_100),
+            **checklist_choices(),
+        },
+        partial="partials/inspections/detail.html",
+    )
+
+
+def back_to(request: web.Request, posted: Any, default: str) -> web.Response:
+    """Where an in-place action returns: `next`, if it is ours.
+
+    A plain 303, for htmx too: htmx follows it with its headers, so a Today list that posted
+    "done" gets the Today fragment back and swaps it in place.
+    """
+    response = web.Response(
+        status=303, headers={"Location": safe_next(posted.get("next"), default)}
+    )
+    vary(response, "HX-Request")
+    return response
+
+
+@login_required
+async def inspection_done(request: web.Request) -> web.Response:
+    inspection, hive = await owned_inspection(request)
+    posted = await request.post()
+    async with request.app[db_key]() as db, db.begin():
+        await queries.mark_done(db, inspection, local_now(request))
+    return back_to(request, posted, f"/hives/{hive.id}")
+
+
+@login_required
+async def inspection_reschedule(request: web.Request) -> web.Response:
+    inspection, hive = await owned_inspection(request)
+    posted = await request.post()
+    form = validate(
+        {
+            "scheduled_for": str(posted.get("scheduled_for", "")),
+            "schedule_note": inspection.schedule_note,
+        },
+        ScheduleForm,
+        typed=True,
+    )
+    if form.data is None or inspection.done_at is not None:
+        if inspection.done_at is not None:
+            form.add_error("scheduled_for", "This inspection is already done.")
+        return render(
+            request,
+            "inspections/reschedule.html",
+            {"form": form, "inspection": inspection, "hive": hive, "next": posted.get("next", "")},
+            partial="partials/inspections/reschedule.html",
+            status=422,
+        )
+    async with request.app[db_key]() as db, db.begin():
+        await queries.reschedule(db, inspection, form.data.scheduled_for)
+    return back_to(request, posted, f"/hives/{hive.id}")
+
+
+@login_required
+async def inspection_reschedule_form(request: web.Request) -> web.Response:
+    inspection, hive = await owned_inspection(request)
+    values = {
+        "scheduled_for": inspection.scheduled_for.isoformat() if inspection.scheduled_for else ""
+    }
+    return render(
+        request,
+        "inspections/reschedule.html",
+        {
+            "form": Form(values=values),
+            "inspection": inspection,
+            "hive": hive,
+            "next": request.query.get("next", ""),
+        },
+        partial="partials/inspections/reschedule.html",
+    )
+
+
+@login_required
+async def inspection_delete(request: web.Request) -> web.Response:
+    inspection, hive = await owned_inspection(request)
+    async with request.app[db_key]() as db, db.begin():
+        await queries.delete_inspection(db, inspection)
+    return redirect(request, f"/hives/{hive.id}")
+
+
+# --- Harvests -----------------------------------------------------------------------------
+
+
+async def active_hives(request: web.Request) -> list[Hive]:
+    async with request.app[db_key]() as db:
+        return await queries.active_hives_of(db, user_of(request).id)
+
+
+def harvest_page(
+    request: web.Request, form: Form[HarvestForm], hives: list[Hive], status: int = 200
+) -> web.Response:
+    chosen = [hive for hive in hives if str(hive.id) in form.values.get("hive_ids", [])]
+    return render(
+        request,
+        "inspections/harvest_form.html",
+        {"form": form, "hives": hives, "only_hive": chosen[0] if len(chosen) == 1 else None},
+        partial="partials/inspections/harvest_form.html",
+        status=status,
+    )
+
+
+@login_required
+async def harvest_new(request: web.Request) -> web.Response:
+    hives = await active_hives(request)
+    chosen = [h for h in request.query.getall("hive", []) if h.isdigit()]
+    values: dict[str, Any] = {
+        "harvested_on": local_today(request).isoformat(),
+        "hive_ids": chosen,
+        "split": "even",
+        "idempotency_key": fresh_key(),
+    }
+    return harvest_page(request, Form(values=values), hives)
+
+
+QUALITY_AS_JSON = 'Write the metrics as a JSON object, e.g. {"hmf_mg_kg": 8}'
+
+
+def harvest_form(values: dict[str, Any]) -> Form[HarvestForm]:
+    """The harvest form checked; its quality metrics are typed as JSON text."""
+    quality_text = str(values.get("quality", "")).strip()
+    given = dict(values)
+    quality: Any = {}
+    if quality_text:
+        try:
+            quality = json.loads(quality_text)
+        except ValueError:
+            quality = None
+    given["quality"] = quality
+    form = validate(given, HarvestForm, typed=True)
+    form.values["quality"] = quality_text
+    if not isinstance(quality, dict):
+        form.add_error("quality", QUALITY_AS_JSON)
+    return form
+
+
+def harvest_input(posted: Any) -> dict[str, Any]:
+    """The harvest form's fields as the schema reads them: `kg_<hive>` become `kg_by_hive`."""
+    values: dict[str, Any] = {
+        name: value
+        for name, value in posted.items()
+        if isinstance(value, str) and name != "_csrf" and not name.startswith("kg_")
+    }
+    values["hive_ids"] = [h for h in posted.getall("hive_ids", []) if isinstance(h, str)]
+    kg_by_hive: dict[str, str] = {}
+    for name, value in posted.items():
+        if name.startswith("kg_") and isinstance(value, str) and value.strip():
+            kg_by_hive[name.removeprefix("kg_")] = value.strip().replace(",", ".")
+        if name.startswith("kg_") and isinstance(value, str):
+            values[name] = value
+    values["kg_by_hive"] = kg_by_hive
+    return values
+
+
+@login_required
+async def harvest_create(request: web.Request) -> web.Response:
+    user = user_of(request)
+    posted = await request.post()
+    form = harvest_form(harvest_input(posted))
+    key = key_or_422(request, form)
+    hives = await active_hives(request)
+    if form.data is None:
+        return harvest_page(request, form, hives, status=422)
+    async with request.app[db_key]() as db, db.begin():
+        owned = await queries.owned_hive_ids(db, user.id, form.data.hive_ids)
+        if owned != set(form.data.hive_ids):
+            raise web.HTTPNotFound()  # a hive that is not yours does not exist
+        guard = idempotency.attempt(request, user.id, key)
+        first = await guard.first_answer(db)
+        if first is not None:
+            return replayed(request, first)
+        harvest_id = await queries.create_harvest(db, user.id, form.data)
+        location = f"/harvests/{harvest_id}"
+        await guard.remember(db, status=303, location=location)
+    count_sync(request, "harvest")
+    return redirect(request, location)
+
+
+@login_required
+async def harvest_list(request: web.Request) -> web.Response:
+    user = user_of(request)
+    year = request.query.get("season", "")
+    day = local_today(request)
+    if year.isdigit() and 1900 <= int(year) <= day.year:
+        day = date(int(year), 12, 31)
+    async with request.app[db_key]() as db:
+        totals = await queries.season_totals(db, user.id, day)
+        harvests = await queries.recent_harvests(db, user.id)
+    return render(
+        request,
+        "inspections/harvests.html",
+        {"totals": totals, "harvests": harvests, "this_year": local_today(request).year},
+        partial="partials/inspections/harvests.html",
+    )
+
+
+async def owned_harvest(request: web.Request) -> queries.HarvestView:
+    async with request.app[db_key]() as db:
+        found = await queries.harvest_of(db, user_of(request).id, path_id(request))
+    if found is None:
+        raise web.HTTPNotFound()
+    return found
+
+
+@login_required
+async def harvest_detail(request: web.Request) -> web.Response:
+    found = await owned_harvest(request)
+    return render(
+        request,
+        "inspections/harvest.html",
+        {"harvest": found.harvest, "shares": found.shares},
+        partial="partials/inspections/harvest.html",
+    )
+
+
+@login_required
+async def harvest_delete(request: web.Request) -> web.Response:
+    found = await owned_harvest(request)
+    async with request.app[db_key]() as db, db.begin():
+        await queries.delete_harvest(db, found.harvest)
+    return redirect(request, "/harvests")
