@@ -1,0 +1,409 @@
+"""Alerts, computed as readings arrive: a swarm, a temperature or humidity out of range, a low
+battery; and, from a periodic check, a device gone quiet.
+
+Each is raised once per event. A lasting condition (too hot, low battery, offline) is one alert
+until it clears: the partial unique index `ix_alerts_one_active` refuses a second while the
+first is unresolved, acknowledged or not. A swarm is an instant: a weight drop of at least X kg
+within Y minutes. Every reading of the drop, and those for Y minutes after it, satisfy that
+test, so they are one event: one alert per Y-minute window, checked under a per-sensor lock.
+Only readings new to the database are looked at, so a replayed batch raises nothing.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import asyncpg
+import structlog
+from aiohttp import web
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.keys import db_key, metrics_key
+from app.models import AlertKind, SensorKind, SensorPlacement
+from app.sensors.ingest import OwnedSensor, Stored
+from app.sensors.schemas import DEFAULT_RULES, KINDS, Rules
+
+log = structlog.get_logger(__name__)
+
+SWARM_LOCK = 5  # the first key of pg_advisory_xact_lock(int, int): the swarm check's own
+
+
+@dataclass(frozen=True)
+class Raised:
+    """A new alert, as the webhook and the toast tell of it."""
+
+    id: int
+    kind: AlertKind
+    owner_id: int
+    hive_id: int
+    hive_name: str
+    sensor_id: int | None
+    message: str
+    started_at: datetime
+    raised_at: datetime
+
+
+# --- lasting conditions: a range and its way back ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limits:
+    """An allowed range (None: no limit on that side), and how far back inside it a reading
+    must be for the condition to count as cleared (so a value hovering at a limit does not
+    raise an alert with every other reading)."""
+
+    low: float | None
+    high: float | None
+    margin: float
+
+    def outside(self, value: float) -> bool:
+        return (self.low is not None and value < self.low) or (
+            self.high is not None and value > self.high
+        )
+
+    def well_inside(self, value: float) -> bool:
+        return (self.low is None or value >= self.low + self.margin) and (
+            self.high is None or value <= self.high - self.margin
+        )
+
+
+def limits_of(sensor: OwnedSensor) -> tuple[AlertKind, Limits] | None:
+    """The lasting condition watched on this sensor, if any. Temperature and humidity are
+    watched inside the hive only: outside, they are the weather."""
+    rules = sensor.rules
+    if sensor.kind == SensorKind.battery:
+        return AlertKind.battery, Limits(rules.battery_min_volts, None, 0.1)
+    if sensor.placement != SensorPlacement.inside:
+        return None
+    if sensor.kind == SensorKind.temperature:
+        return AlertKind.temperature, Limits(rules.temperature_min, rules.temperature_max, 1.0)
+    if sensor.kind == SensorKind.humidity:
+        return AlertKind.humidity, Limits(rules.humidity_min, rules.humidity_max, 3.0)
+    return None
+
+
+@dataclass(frozen=True)
+class Episode:
+    """A stretch of readings outside the range: when it began, its first value, and when it
+    cleared (None: it goes on)."""
+
+    started_at: datetime
+    value: float
+    cleared_at: datetime | None
+
+
+Point = tuple[datetime, float]  # a reading of one sensor: when, what
+
+
+def episodes(
+    points: Sequence[Point], limits: Limits, active: bool
+) -> tuple[datetime | None, list[Episode]]:
+    """Walk a sensor's new readings in time order from the current state (`active`: an alert
+    is open).
+
+    Returns when the open alert cleared (None: it did not, or there was none) and the new
+    episodes, the last of which may go on.
+    """
+    cleared_open: datetime | None = None
+    found: list[Episode] = []
+    start: Point | None = None
+    for at, value in points:
+        if active:
+            if limits.well_inside(value):
+                active = False
+                if start is None:
+                    cleared_open = at
+                else:
+                    found.append(Episode(start[0], start[1], at))
+                    start = None
+        elif limits.outside(value):
+            active, start = True, (at, value)
+    if start is not None:
+        found.append(Episode(start[0], start[1], None))
+    return cleared_open, found
+
+
+def condition_message(kind: AlertKind, sensor: OwnedSensor, value: float, limits: Limits) -> str:
+    info = KINDS[sensor.kind]
+    shown = f"{value:.{info.decimals}f} {info.unit}"
+    if kind == AlertKind.battery:
+        return f"Battery at {shown} (below {limits.low:g} V): charge or replace it."
+    if limits.high is not None and value > limits.high:
+        return f"{info.label} inside reached {shown} (above {limits.high:g} {info.unit})."
+    return f"{info.label} inside fell to {shown} (below {limits.low:g} {info.unit})."
+
+
+# The checks below run on the ingest request's own asyncpg connection: reads on their own,
+# writes (only when something changes) in one transaction.
+RAISE = """
+    INSERT INTO alerts (hive_id, sensor_id, kind, message, started_at, resolved_at)
+    VALUES ($1, $2, $3::alert_kind, $4, $5, $6)
+    ON CONFLICT (hive_id, kind, sensor_id) WHERE resolved_at IS NULL DO NOTHING
+    RETURNING id, raised_at
+"""
+RESOLVE = """
+    UPDATE alerts SET resolved_at = $1
+    WHERE sensor_id = $2 AND kind = $3::alert_kind AND resolved_at IS NULL
+"""
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a lasting condition's new readings call for: clear the open alert, raise new ones."""
+
+    sensor: OwnedSensor
+    kind: AlertKind
+    limits: Limits
+    cleared: datetime | None
+    found: list[Episode]
+
+
+async def _apply(pg: asyncpg.Connection, owner_id: int, change: Change) -> list[Raised]:
+    sensor, kind = change.sensor, change.kind
+    if change.cleared is not None:
+        await pg.execute(RESOLVE, change.cleared, sensor.id, kind.value)
+    raised = []
+    for episode in change.found:
+        message = condition_message(kind, sensor, episode.value, change.limits)
+        row = await pg.fetchrow(
+            RAISE,
+            sensor.hive_id,
+            sensor.id,
+            kind.value,
+            message,
+            episode.started_at,
+            episode.cleared_at,
+        )
+        if row is not None:
+            raised.append(_raised(row, kind, owner_id, sensor, message, episode.started_at))
+    return raised
+
+
+def _raised(
+    row: asyncpg.Record,
+    kind: AlertKind,
+    owner_id: int,
+    sensor: OwnedSensor,
+    message: str,
+    at: datetime,
+) -> Raised:
+    """A Raised from RAISE's or RAISE_SWARM's returned row (id, raised_at)."""
+    return Raised(
+        id=row["id"],
+        kind=kind,
+        owner_id=owner_id,
+        hive_id=sensor.hive_id,
+        hive_name=sensor.hive_name,
+        sensor_id=sensor.id,
+        message=message,
+        started_at=at,
+        raised_at=row["raised_at"],
+    )
+
+
+# --- swarms -------------------------------------------------------------------------------------
+
+# For each reading from the batch's first minus the window on: the heaviest reading of the
+# window before it (itself included). A drop is that peak minus the reading.
+# $1 sensor, $2 window, $3 first and $4 last new reading, $5 the drop that counts.
+DROPS = """
+    SELECT recorded_at, value, peak
+    FROM (
+        SELECT recorded_at, value,
+               max(value) OVER (ORDER BY recorded_at
+                                RANGE BETWEEN $2::interval PRECEDING AND CURRENT ROW) AS peak
+        FROM readings
+        WHERE sensor_id = $1 AND recorded_at >= $3::timestamptz - $2::interval
+          AND recorded_at <= $4
+    ) AS series
+    WHERE recorded_at >= $3 AND peak - value >= $5
+    ORDER BY recorded_at
+"""
+LOCK_SWARMS = "SELECT pg_advisory_xact_lock($1, $2)"
+# $1 hive, $2 sensor, $3 message, $4 when, $5 window: no swarm of this scale that close.
+RAISE_SWARM = """
+    INSERT INTO alerts (hive_id, sensor_id, kind, message, started_at, resolved_at)
+    SELECT $1, $2, 'swarm', $3, $4, $4
+    WHERE NOT EXISTS (
+        SELECT 1 FROM alerts
+        WHERE sensor_id = $2 AND kind = 'swarm'
+          AND started_at > $4::timestamptz - $5::interval
+          AND started_at < $4::timestamptz + $5::interval
+    )
+    RETURNING id, raised_at
+"""
+
+
+def swarm_message(peak: float, value: float, rules: Rules) -> str:
+    return (
+        f"Weight fell {peak - value:.1f} kg within {rules.swarm_window_minutes} minutes "
+        f"(from {peak:.1f} to {value:.1f} kg): a swarm?"
+    )
+
+
+async def _drops(
+    pg: asyncpg.Connection, sensor: OwnedSensor, points: Sequence[Point]
+) -> list[asyncpg.Record]:
+    rules = sensor.rules
+    window = timedelta(minutes=rules.swarm_window_minutes)
+    return list(
+        await pg.fetch(DROPS, sensor.id, window, points[0][0], points[-1][0], rules.swarm_drop_kg)
+    )
+
+
+async def _swarms(
+    pg: asyncpg.Connection, owner_id: int, sensor: OwnedSensor, drops: Sequence[asyncpg.Record]
+) -> list[Raised]:
+    """One alert per drop. The lock keeps two batches of the same scale, checked at once, from
+    both raising the same swarm."""
+    rules = sensor.rules
+    window = timedelta(minutes=rules.swarm_window_minutes)
+    await pg.execute(LOCK_SWARMS, SWARM_LOCK, sensor.id)
+    raised = []
+    last_event: datetime | None = None
+    for at, value, peak in drops:
+        if last_event is not None and at - last_event < window:
+            continue  # the same drop, seen again from a later reading
+        last_event = at
+        message = swarm_message(peak, value, rules)
+        row = await pg.fetchrow(RAISE_SWARM, sensor.hive_id, sensor.id, message, at, window)
+        if row is not None:
+            raised.append(_raised(row, AlertKind.swarm, owner_id, sensor, message, at))
+    return raised
+
+
+# --- after a batch ------------------------------------------------------------------------------
+
+RESOLVE_OFFLINE = """
+    UPDATE alerts SET resolved_at = now()
+    WHERE hive_id = ANY($1::integer[]) AND kind = 'offline' AND sensor_id IS NULL
+      AND resolved_at IS NULL
+"""
+
+
+async def after_readings(
+    pg: asyncpg.Connection,
+    owner_id: int,
+    sensors: Mapping[int, OwnedSensor],
+    stored: Stored,
+) -> list[Raised]:
+    """Raise and clear the alerts that the newly stored readings call for.
+
+    When nothing changes, this costs one pass over the readings and one query per scale: the
+    alert state came with the sensors (OwnedSensor.active_alerts, hive_offline). What changes
+    is written in one transaction.
+    """
+    watched: dict[int, tuple[AlertKind, Limits] | None] = {}  # None: a scale, for swarms
+    for sensor_id, sensor in sensors.items():
+        condition = limits_of(sensor)
+        if condition is not None or sensor.kind == SensorKind.weight:
+            watched[sensor_id] = condition
+    points: dict[int, list[Point]] = defaultdict(list)
+    for sensor_id, at, value in zip(stored.sensor_ids, stored.times, stored.values, strict=True):
+        if sensor_id in watched:
+            points[sensor_id].append((at, value))
+    back_online = sorted(
+        {sensors[s].hive_id for s in set(stored.sensor_ids) if sensors[s].hive_offline}
+    )
+    swarms: dict[int, list[asyncpg.Record]] = {}
+    changes: list[Change] = []
+    for sensor_id, series in points.items():
+        sensor = sensors[sensor_id]
+        series.sort()
+        watching = watched[sensor_id]
+        if watching is None:
+            if drops := await _drops(pg, sensor, series):
+                swarms[sensor_id] = drops
+            continue
+        kind, limits = watching
+        cleared, found = episodes(series, limits, kind in sensor.active_alerts)
+        if cleared is not None or found:
+            changes.append(Change(sensor, kind, limits, cleared, found))
+    if not (back_online or swarms or changes):
+        return []
+    raised: list[Raised] = []
+    async with pg.transaction():
+        if back_online:
+            await pg.execute(RESOLVE_OFFLINE, back_online)
+        for sensor_id, drops in swarms.items():
+            raised += await _swarms(pg, owner_id, sensors[sensor_id], drops)
+        for change in changes:
+            raised += await _apply(pg, owner_id, change)
+    return raised
+
+
+# --- devices gone quiet -------------------------------------------------------------------------
+
+RAISE_OFFLINE = text(
+    """
+    WITH devices AS (
+        SELECT s.hive_id, max(s.last_reading_at) AS last_reading_at
+        FROM sensors s
+        GROUP BY s.hive_id
+    ), silent AS (
+        SELECT d.hive_id, d.last_reading_at,
+               COALESCE(r.offline_hours, :default_hours) AS hours
+        FROM devices d
+        LEFT JOIN alert_rules r ON r.hive_id = d.hive_id
+        WHERE d.last_reading_at
+              < CAST(:now AS timestamptz)
+                - make_interval(hours => COALESCE(r.offline_hours, :default_hours))
+    ), raised AS (
+        INSERT INTO alerts (hive_id, sensor_id, kind, message, started_at)
+        SELECT hive_id, NULL, 'offline',
+               'No readings for more than '
+               || CASE WHEN hours = 1 THEN 'an hour' ELSE hours || ' hours' END
+               || ': is the device offline?',
+               last_reading_at
+        FROM silent
+        ON CONFLICT (hive_id, kind, sensor_id) WHERE resolved_at IS NULL DO NOTHING
+        RETURNING id, hive_id, message, started_at, raised_at
+    )
+    SELECT raised.id, h.owner_id, raised.hive_id, h.name, raised.message, raised.started_at,
+           raised.raised_at
+    FROM raised JOIN hives h ON h.id = raised.hive_id
+    ORDER BY raised.id
+    """
+)
+
+
+async def check_offline(db: AsyncSession, now: datetime) -> list[Raised]:
+    """Raise an offline alert for each hive whose sensors have all been silent for longer than
+    its rule allows (hives whose sensors never sent anything are not offline: never online)."""
+    rows = await db.execute(
+        RAISE_OFFLINE, {"now": now, "default_hours": DEFAULT_RULES.offline_hours}
+    )
+    raised = [
+        Raised(
+            id=alert_id,
+            kind=AlertKind.offline,
+            owner_id=owner_id,
+            hive_id=hive_id,
+            hive_name=hive_name,
+            sensor_id=None,
+            message=message,
+            started_at=started_at,
+            raised_at=raised_at,
+        )
+        for alert_id, owner_id, hive_id, hive_name, message, started_at, raised_at in rows
+    ]
+    await db.commit()
+    return raised
+
+
+def count(app: web.Application, raised: Sequence[Raised]) -> None:
+    metrics = app[metrics_key]
+    for alert in raised:
+        metrics.alerts_raised.labels(alert.kind.value).inc()
+        log.info("alert_raised", alert_id=alert.id, kind=alert.kind.value, hive_id=alert.hive_id)
+
+
+async def raise_offline_alerts(app: web.Application, now: datetime) -> list[Raised]:
+    async with app[db_key]() as db:
+        raised = await check_offline(db, now)
+    count(app, raised)
+    return raised

@@ -1,0 +1,218 @@
+"""The sensors' part of the OpenAPI document: readings in, sensors and alerts out, and the alert
+webhook. app/api/openapi.py puts these into the one document."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel
+
+from app.sensors.schemas import (
+    MAX_BATCH,
+    AlertList,
+    AlertOut,
+    DeviceReadingsIn,
+    ReadingsBatch,
+    ReadingsRefused,
+    ReadingsStored,
+    SensorList,
+)
+
+MODELS: list[type[BaseModel]] = [
+    ReadingsBatch,
+    ReadingsStored,
+    ReadingsRefused,
+    DeviceReadingsIn,
+    SensorList,
+    AlertList,
+    AlertOut,
+]
+
+PROBLEM_JSON = "application/problem+json"
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _json(schema: str, description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
+
+
+def _problem(description: str, schema: str = "ProblemOut") -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": _ref(schema)}}}
+
+
+UNAUTHORIZED = _problem("No API key, or an unknown or revoked one.")
+REFUSED = _problem(
+    "Some readings were refused: `errors` names each one and why, `batch` says whether the "
+    "valid ones were stored (`valid_stored`) or nothing was (`nothing_stored`). A malformed "
+    "body is a plain validation problem.",
+    "ReadingsRefused",
+)
+REFUSED["content"][PROBLEM_JSON]["schema"] = {
+    "anyOf": [_ref("ReadingsRefused"), _ref("ValidationProblem")]
+}
+STORED = _json(
+    "ReadingsStored",
+    "Every reading was accepted: `stored` new ones, `duplicates` already there (each sensor "
+    "and instant is kept once, so a batch may be sent again safely).",
+)
+
+READINGS_EXAMPLE = {
+    "readings": [
+        {"sensor_id": 12, "recorded_at": "2026-06-01T10:00:00Z", "value": 41.82},
+        {"sensor_id": 12, "recorded_at": "2026-06-01T10:05:00Z", "value": 41.79},
+        {"sensor_id": 13, "recorded_at": "2026-06-01T12:05:00+02:00", "value": 34.6},
+    ]
+}
+
+
+def paths() -> dict[str, Any]:
+    return {
+        "/api/v1/readings": {
+            "post": {
+                "operationId": "postReadings",
+                "summary": f"Store a batch of sensor readings (up to {MAX_BATCH:,})",
+                "description": (
+                    "Readings of your sensors. Each is checked: the sensor is yours, the time "
+                    "has a time zone and is neither before 2000 nor more than a day ahead, the "
+                    "value is finite and inside the sensor kind's physical range (weight -10 to "
+                    "500 kg, temperature -50 to 80 °C, humidity 0 to 100 %, sound 0 to 150 dB, "
+                    "battery 0 to 30 V, pressure 300 to 1100 hPa). Valid readings are stored "
+                    "in one statement; with `all_or_nothing`, a batch with any refusal stores "
+                    "none. Alerts (swarm, temperature, humidity, battery) are computed from the "
+                    "new readings."
+                ),
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": _ref("ReadingsBatch"),
+                            "examples": {"batch": {"value": READINGS_EXAMPLE}},
+                        }
+                    },
+                },
+                "responses": {
+                    "200": STORED,
+                    "401": UNAUTHORIZED,
+                    "413": _problem(
+                        f"More than {MAX_BATCH:,} readings, or a body larger than "
+                        "READINGS_MAX_BODY_BYTES: nothing was stored."
+                    ),
+                    "422": REFUSED,
+                },
+            }
+        },
+        "/api/v1/devices/{hive_id}/readings": {
+            "parameters": [
+                {
+                    "name": "hive_id",
+                    "in": "path",
+                    "required": True,
+                    "description": "The hive whose device is posting.",
+                    "schema": {"type": "integer", "minimum": 1},
+                }
+            ],
+            "post": {
+                "operationId": "postDeviceReadings",
+                "summary": "One flat post from a hive's device",
+                "description": (
+                    "For simple firmware (and BEEP-style devices): `name=value` fields, as a "
+                    "form, a flat JSON object or the query string. Names map to the hive's "
+                    "sensors by kind: `weight_kg`, `weight`, `w`; `t`, `temp` (`t_i` inside, "
+                    "`t_o` outside); `h` (`h_i`, `h_o`); `s`, `s_tot` (sound); `bv`, `vbat` "
+                    "(battery); `p` (pressure); or `sensor_<id>` for one sensor exactly. A "
+                    "name matching no kind (`rssi`, say) is ignored and listed in `ignored`. "
+                    "`time`: ISO 8601 with a time zone or Unix seconds, default now. The key "
+                    "goes in a header or, for devices that cannot send one, in `key`."
+                ),
+                "security": [{"apiKey": []}, {}],
+                "requestBody": {
+                    "required": False,
+                    "content": {
+                        "application/x-www-form-urlencoded": {
+                            "schema": _ref("DeviceReadingsIn"),
+                            "examples": {
+                                "device": {
+                                    "value": {"t": 12.5, "t_i": 34.8, "weight_kg": 42.1, "bv": 3.92}
+                                }
+                            },
+                        },
+                        "application/json": {"schema": _ref("DeviceReadingsIn")},
+                    },
+                },
+                "responses": {
+                    "200": STORED,
+                    "401": UNAUTHORIZED,
+                    "404": _problem("You have no hive with this id."),
+                    "422": REFUSED,
+                },
+            },
+        },
+        "/api/v1/sensors": {
+            "get": {
+                "operationId": "listSensors",
+                "summary": "Your sensors, with their newest reading",
+                "parameters": [
+                    {
+                        "name": "hive",
+                        "in": "query",
+                        "required": False,
+                        "description": "Only this hive's sensors.",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+                    }
+                ],
+                "responses": {
+                    "200": _json("SensorList", "Your sensors, by hive, kind and name."),
+                    "401": UNAUTHORIZED,
+                    "422": _problem("The hive is not a number.", "ValidationProblem"),
+                },
+            }
+        },
+        "/api/v1/alerts": {
+            "get": {
+                "operationId": "listAlerts",
+                "summary": "Your alerts not yet acknowledged, newest first",
+                "responses": {
+                    "200": _json("AlertList", "The open alerts."),
+                    "401": UNAUTHORIZED,
+                },
+            }
+        },
+    }
+
+
+def webhooks() -> dict[str, Any]:
+    """What CityHive posts to the webhook URL set on the Alerts page."""
+    return {
+        "alertRaised": {
+            "post": {
+                "operationId": "alertRaised",
+                "summary": "A new alert, posted to your webhook",
+                "description": (
+                    "Sent once per alert, in the background, with a timeout; an answer other "
+                    "than 2xx (and no answer) is retried a few times, except 4xx other than 408 "
+                    "and 429. Redirects are not followed; private and loopback addresses are "
+                    "refused."
+                ),
+                "security": [],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "properties": {
+                                    "event": {"const": "alert.raised"},
+                                    "alert": _ref("AlertOut"),
+                                },
+                                "required": ["event", "alert"],
+                            }
+                        }
+                    },
+                },
+                "responses": {"2XX": {"description": "Received."}},
+            }
+        }
+    }

@@ -1,0 +1,434 @@
+"""The sensors' SQL: sensors on a hive, the charts' downsampling, alerts, rules, the webhook.
+
+Every query is scoped to the owner: another user's sensor or alert is simply not found.
+Storing readings is in ingest.py (raw asyncpg, one statement per batch); raising alerts is in
+alerts.py.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import (
+    Alert,
+    AlertKind,
+    AlertRules,
+    AlertWebhook,
+    Hive,
+    Sensor,
+)
+from app.sensors.schemas import (
+    ALERT_LABELS,
+    DEFAULT_RULES,
+    KINDS,
+    RANGES,
+    AlertRulesForm,
+    ChartRange,
+    KindInfo,
+    Rules,
+    SensorForm,
+    SensorRenameForm,
+    chart_range,
+)
+
+# --- sensors --------------------------------------------------------------------------------
+
+
+async def sensors_of_hive(db: AsyncSession, owner_id: int, hive_id: int) -> list[Sensor]:
+    rows = await db.scalars(
+        select(Sensor)
+        .join(Hive, Hive.id == Sensor.hive_id)
+        .where(Sensor.hive_id == hive_id, Hive.owner_id == owner_id)
+        .order_by(Sensor.kind, Sensor.name)
+    )
+    return list(rows)
+
+
+async def sensors_of_owner(
+    db: AsyncSession, owner_id: int, hive_id: int | None = None
+) -> list[Sensor]:
+    selection = (
+        select(Sensor)
+        .join(Hive, Hive.id == Sensor.hive_id)
+        .where(Hive.owner_id == owner_id)
+        .order_by(Sensor.hive_id, Sensor.kind, Sensor.name)
+    )
+    if hive_id is not None:
+        selection = selection.where(Sensor.hive_id == hive_id)
+    return list(await db.scalars(selection))
+
+
+async def sensor_of(db: AsyncSession, owner_id: int, hive_id: int, sensor_id: int) -> Sensor | None:
+    return await db.scalar(
+        select(Sensor)
+        .join(Hive, Hive.id == Sensor.hive_id)
+        .where(Sensor.id == sensor_id, Sensor.hive_id == hive_id, Hive.owner_id == owner_id)
+    )
+
+
+async def name_taken(db: AsyncSession, hive_id: int, name: str, but: int | None = None) -> bool:
+    selection = select(Sensor.id).where(Sensor.hive_id == hive_id, Sensor.name == name)
+    if but is not None:
+        selection = selection.where(Sensor.id != but)
+    return await db.scalar(selection) is not None
+
+
+async def add_sensor(db: AsyncSession, hive_id: int, form: SensorForm) -> int:
+    sensor = Sensor(hive_id=hive_id, name=form.name, kind=form.kind, placement=form.placement)
+    db.add(sensor)
+    await db.commit()
+    return sensor.id
+
+
+async def rename_sensor(db: AsyncSession, sensor_id: int, form: SensorRenameForm) -> None:
+    await db.execute(
+        update(Sensor)
+        .where(Sensor.id == sensor_id)
+        .values(name=form.name, placement=form.placement)
+    )
+    await db.commit()
+
+
+async def remove_sensor(db: AsyncSession, sensor_id: int) -> None:
+    """The sensor, its readings (through the foreign key) and its alerts go together."""
+    await db.execute(delete(Sensor).where(Sensor.id == sensor_id))
+    await db.commit()
+
+
+# --- the hive page's sensors panel ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Latest:
+    """A sensor and its newest reading, as the panel shows it."""
+
+    sensor: Sensor
+    info: KindInfo
+    age: timedelta | None
+
+    @property
+    def value_text(self) -> str:
+        if self.sensor.last_value is None:
+            return "No readings yet"
+        return f"{self.sensor.last_value:.{self.info.decimals}f} {self.info.unit}"
+
+    @property
+    def age_text(self) -> str:
+        return age_text(self.age)
+
+
+def age_text(age: timedelta | None) -> str:
+    """How long ago, in the largest unit that reads naturally ("5 minutes ago")."""
+    if age is None:
+        return ""
+    minutes = int(age.total_seconds() // 60)
+    if minutes < 2:
+        return "just now"
+    if minutes < 120:
+        return f"{minutes} minutes ago"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} hours ago"
+    return f"{hours // 24} days ago"
+
+
+@dataclass
+class Series:
+    """One sensor's readings over a range, downsampled: per bucket its start, min, max, mean."""
+
+    sensor_id: int
+    times: list[int] = field(default_factory=list)  # Unix seconds
+    low: list[float] = field(default_factory=list)
+    high: list[float] = field(default_factory=list)
+    mean: list[float] = field(default_factory=list)
+    readings: int = 0
+    weighted_mean: float = 0.0
+
+    @property
+    def summary(self) -> tuple[float, float, float] | None:
+        """Lowest, mean and highest over the range (the mean of readings, not of buckets)."""
+        if not self.times:
+            return None
+        return min(self.low), self.weighted_mean, max(self.high)
+
+
+# Buckets start at fixed instants (multiples of the bucket since 2000-01-01 UTC), so a chart
+# shows the same points whenever it is drawn. The primary key (sensor_id, recorded_at) serves
+# the range; each month's partition outside it is skipped.
+DOWNSAMPLED = text(
+    """
+    SELECT sensor_id,
+           extract(epoch FROM date_bin(:bucket, recorded_at, TIMESTAMPTZ '2000-01-01 00:00Z'))
+               ::bigint AS bucket_start,
+           min(value) AS low, max(value) AS high, avg(value) AS mean, count(*) AS readings
+    FROM readings
+    WHERE sensor_id = ANY(:sensor_ids) AND recorded_at >= :since AND recorded_at < :until
+    GROUP BY sensor_id, bucket_start
+    ORDER BY sensor_id, bucket_start
+    """
+)
+
+
+async def downsampled(
+    db: AsyncSession, sensor_ids: Sequence[int], chart: ChartRange, now: datetime
+) -> dict[int, Series]:
+    """Each sensor's series over the range ending now: at most span / bucket points."""
+    series = {sensor_id: Series(sensor_id) for sensor_id in sensor_ids}
+    if not sensor_ids:
+        return series
+    rows = await db.execute(
+        DOWNSAMPLED,
+        {
+            "bucket": chart.bucket,
+            "sensor_ids": list(sensor_ids),
+            "since": now - chart.span,
+            "until": now + timedelta(days=1),  # the latest readings, from a clock a little fast
+        },
+    )
+    totals: dict[int, float] = {}
+    for sensor_id, start, low, high, mean, count in rows:
+        one = series[sensor_id]
+        one.times.append(int(start))
+        one.low.append(low)
+        one.high.append(high)
+        one.mean.append(mean)
+        one.readings += count
+        totals[sensor_id] = totals.get(sensor_id, 0.0) + mean * count
+    for sensor_id, total in totals.items():
+        series[sensor_id].weighted_mean = total / series[sensor_id].readings
+    return series
+
+
+@dataclass(frozen=True)
+class AlertView:
+    id: int
+    kind: AlertKind
+    message: str
+    hive_id: int
+    hive_name: str
+    sensor_id: int | None
+    sensor_name: str | None
+    started_at: datetime
+    raised_at: datetime
+    resolved_at: datetime | None
+    acknowledged_at: datetime | None
+
+    @property
+    def label(self) -> str:
+        return ALERT_LABELS[self.kind]
+
+
+def _alerts_selection(owner_id: int):  # type: ignore[no-untyped-def]  # a long Select[...]
+    return (
+        select(
+            Alert.id,
+            Alert.kind,
+            Alert.message,
+            Alert.hive_id,
+            Hive.name,
+            Alert.sensor_id,
+            Sensor.name,
+            Alert.started_at,
+            Alert.raised_at,
+            Alert.resolved_at,
+            Alert.acknowledged_at,
+        )
+        .join(Hive, Hive.id == Alert.hive_id)
+        .outerjoin(Sensor, Sensor.id == Alert.sensor_id)
+        .where(Hive.owner_id == owner_id)
+    )
+
+
+async def open_alerts_of(
+    db: AsyncSession, user_id: int, hive_id: int | None = None
+) -> list[AlertView]:
+    """The user's unacknowledged alerts, newest first, with their hive's name (Today, the hive
+    page, the alerts page)."""
+    selection = _alerts_selection(user_id).where(Alert.acknowledged_at.is_(None))
+    if hive_id is not None:
+        selection = selection.where(Alert.hive_id == hive_id)
+    rows = await db.execute(selection.order_by(Alert.raised_at.desc(), Alert.id.desc()))
+    return [AlertView(*row) for row in rows]
+
+
+async def recent_acknowledged_alerts(
+    db: AsyncSession, user_id: int, limit: int = 20
+) -> list[AlertView]:
+    rows = await db.execute(
+        _alerts_selection(user_id)
+        .where(Alert.acknowledged_at.is_not(None))
+        .order_by(Alert.acknowledged_at.desc(), Alert.id.desc())
+        .limit(limit)
+    )
+    return [AlertView(*row) for row in rows]
+
+
+async def alert_of(db: AsyncSession, user_id: int, alert_id: int) -> AlertView | None:
+    row = (await db.execute(_alerts_selection(user_id).where(Alert.id == alert_id))).first()
+    return None if row is None else AlertView(*row)
+
+
+async def acknowledge_alert(db: AsyncSession, user_id: int, alert_id: int) -> bool:
+    """Acknowledge one of the user's alerts; False if there is no such alert of theirs."""
+    owned = select(Hive.id).where(Hive.owner_id == user_id).scalar_subquery()
+    result = await db.execute(
+        update(Alert)
+        .where(Alert.id == alert_id, Alert.hive_id.in_(owned))
+        .values(acknowledged_at=func.coalesce(Alert.acknowledged_at, func.now()))
+    )
+    await db.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def alerts_raised_since(
+    db: AsyncSession, user_id: int, *, after_id: int | None, since: datetime
+) -> tuple[int, int]:
+    """How many of the user's open alerts are newer than `after_id` (or, not knowing one, were
+    raised after `since`), and the newest alert id of theirs (0: none)."""
+    newer = Alert.id > after_id if after_id is not None else Alert.raised_at > since
+    row = (
+        await db.execute(
+            select(
+                func.count().filter(newer, Alert.acknowledged_at.is_(None)),
+                func.coalesce(func.max(Alert.id), 0),
+            )
+            .join(Hive, Hive.id == Alert.hive_id)
+            .where(Hive.owner_id == user_id)
+        )
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+@dataclass(frozen=True)
+class SensorPanel:
+    """What the hive page shows of its sensors: the latest values, the charts, open alerts."""
+
+    hive_id: int
+    chart: ChartRange
+    latest: list[Latest]
+    series: dict[int, Series]
+    alerts: list[AlertView]
+
+    @property
+    def ranges(self) -> list[ChartRange]:
+        return list(RANGES.values())
+
+    def summary_text(self, latest: Latest) -> str:
+        """The range in words: what the chart shows, for those who cannot see it."""
+        series = self.series[latest.sensor.id]
+        if series.summary is None:
+            return "no readings."
+        low, mean, high = series.summary
+        unit, decimals = latest.info.unit, latest.info.decimals
+        noun = "reading" if series.readings == 1 else "readings"
+        return (
+            f"lowest {low:.{decimals}f} {unit}, mean {mean:.{decimals}f} {unit}, "
+            f"highest {high:.{decimals}f} {unit} ({series.readings:,} {noun})."
+        )
+
+    def chart_data(self, latest: Latest) -> str:
+        """A sensor's series as compact JSON for charts.js: times and min, max, mean."""
+        series = self.series[latest.sensor.id]
+        digits = latest.info.decimals + 1
+        return json.dumps(
+            {
+                "label": f"{latest.sensor.name} ({latest.info.unit})",
+                "unit": latest.info.unit,
+                "decimals": latest.info.decimals,
+                "t": series.times,
+                "min": [round(v, digits) for v in series.low],
+                "max": [round(v, digits) for v in series.high],
+                "mean": [round(v, digits) for v in series.mean],
+            },
+            separators=(",", ":"),
+        )
+
+
+async def sensor_panel(
+    db: AsyncSession,
+    owner_id: int,
+    hive_id: int,
+    range_key: str | None,
+    now: datetime | None = None,
+) -> SensorPanel:
+    """The hive page's sensors panel for the range a URL asks for (?range=7d; else 24 h)."""
+    now = now or datetime.now(UTC)
+    chart = chart_range(range_key)
+    sensors = await sensors_of_hive(db, owner_id, hive_id)
+    latest = [
+        Latest(
+            sensor,
+            KINDS[sensor.kind],
+            now - sensor.last_reading_at if sensor.last_reading_at else None,
+        )
+        for sensor in sensors
+    ]
+    series = await downsampled(db, [sensor.id for sensor in sensors], chart, now)
+    alerts = await open_alerts_of(db, owner_id, hive_id)
+    return SensorPanel(hive_id, chart, latest, series, alerts)
+
+
+# --- alert rules and the webhook ----------------------------------------------------------------
+
+
+async def rules_of(db: AsyncSession, hive_id: int) -> Rules:
+    stored = await db.get(AlertRules, hive_id, populate_existing=True)
+    if stored is None:
+        return DEFAULT_RULES
+    return Rules(
+        swarm_drop_kg=stored.swarm_drop_kg,
+        swarm_window_minutes=stored.swarm_window_minutes,
+        temperature_min=stored.temperature_min,
+        temperature_max=stored.temperature_max,
+        humidity_min=stored.humidity_min,
+        humidity_max=stored.humidity_max,
+        offline_hours=stored.offline_hours,
+        battery_min_volts=stored.battery_min_volts,
+    )
+
+
+async def save_rules(db: AsyncSession, hive_id: int, form: AlertRulesForm) -> None:
+    values = form.model_dump()
+    await db.execute(
+        insert(AlertRules)
+        .values(hive_id=hive_id, **values)
+        .on_conflict_do_update(index_elements=[AlertRules.hive_id], set_=values)
+    )
+    await db.commit()
+
+
+async def webhook_of(db: AsyncSession, user_id: int) -> AlertWebhook | None:
+    return await db.get(AlertWebhook, user_id, populate_existing=True)
+
+
+async def save_webhook(db: AsyncSession, user_id: int, url: str) -> None:
+    """Set the user's webhook URL; an empty one removes it."""
+    if not url:
+        await db.execute(delete(AlertWebhook).where(AlertWebhook.user_id == user_id))
+    else:
+        await db.execute(
+            insert(AlertWebhook)
+            .values(user_id=user_id, url=url, last_outcome="")
+            .on_conflict_do_update(
+                index_elements=[AlertWebhook.user_id],
+                set_={"url": url, "last_outcome": "", "last_attempt_at": None},
+            )
+        )
+    await db.commit()
+
+
+async def note_delivery(db: AsyncSession, user_id: int, url: str, outcome: str) -> None:
+    """How the last delivery to this URL went (nothing, if the user has changed it since)."""
+    await db.execute(
+        update(AlertWebhook)
+        .where(AlertWebhook.user_id == user_id, AlertWebhook.url == url)
+        .values(last_attempt_at=func.now(), last_outcome=outcome[:200])
+    )
+    await db.commit()

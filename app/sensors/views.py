@@ -1,0 +1,312 @@
+"""Sensors and alerts as pages: a hive's sensors (add, rename, remove), its alert rules, its
+charts, and the user's alerts with their webhook.
+
+A hive and its sensors are their owner's alone: for anyone else these pages do not exist (404).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiohttp import web
+from aiohttp_session import get_session
+
+from app.hives import queries as hive_queries
+from app.keys import db_key, settings_key
+from app.models import Sensor
+from app.sensors import queries
+from app.sensors.schemas import (
+    ALERT_LABELS,
+    DEFAULT_RULES,
+    KINDS,
+    PLACEMENT_LABELS,
+    AlertRulesForm,
+    Rules,
+    SensorForm,
+    SensorRenameForm,
+    WebhookForm,
+    chart_range,
+)
+from app.sensors.webhooks import url_problem
+from app.web.auth import login_required, safe_next, user_of
+from app.web.forms import Form, read_form
+from app.web.htmx import htmx, push_url, redirect, render, trigger_client_event
+from app.web.paths import path_id
+
+POLL_KEY = "alerts_seen"  # the newest alert id a session's toast has told of
+POLL_INTERVAL = timedelta(seconds=60)  # base.html polls this often
+
+
+async def owned_hive(request: web.Request) -> hive_queries.HiveView:
+    async with request.app[db_key]() as db:
+        found = await hive_queries.hive_of(db, user_of(request).id, path_id(request))
+    if found is None:
+        raise web.HTTPNotFound()
+    return found
+
+
+async def owned_sensor(request: web.Request) -> tuple[hive_queries.HiveView, Sensor]:
+    found = await owned_hive(request)
+    async with request.app[db_key]() as db:
+        sensor = await queries.sensor_of(
+            db, user_of(request).id, found.hive.id, path_id(request, "sensor_id")
+        )
+    if sensor is None:
+        raise web.HTTPNotFound()
+    return found, sensor
+
+
+def labels() -> dict[str, Any]:
+    return {
+        "kinds": KINDS,
+        "kinds_labels": {kind: info.label for kind, info in KINDS.items()},
+        "placements": PLACEMENT_LABELS,
+        "alert_labels": ALERT_LABELS,
+    }
+
+
+# --- a hive's sensors -----------------------------------------------------------------------
+
+
+async def sensors_page(
+    request: web.Request,
+    found: hive_queries.HiveView,
+    form: Form[SensorForm] | None = None,
+    status: int = 200,
+) -> web.Response:
+    async with request.app[db_key]() as db:
+        sensors = await queries.sensors_of_hive(db, user_of(request).id, found.hive.id)
+        rules = await queries.rules_of(db, found.hive.id)
+    context = {
+        "hive": found.hive,
+        "sensors": sensors,
+        "rules": rules,
+        "form": form or Form(values={"kind": "weight", "placement": "inside"}),
+        "base_url": f"{request.scheme}://{request.host}",
+        **labels(),
+    }
+    return render(
+        request, "sensors/list.html", context, partial="partials/sensors/list.html", status=status
+    )
+
+
+@login_required
+async def sensor_list(request: web.Request) -> web.Response:
+    return await sensors_page(request, await owned_hive(request))
+
+
+@login_required
+async def sensor_add(request: web.Request) -> web.Response:
+    found = await owned_hive(request)
+    form = await read_form(request, SensorForm)
+    if form.data is not None:
+        async with request.app[db_key]() as db:
+            if await queries.name_taken(db, found.hive.id, form.data.name):
+                form.add_error("name", "This hive already has a sensor with this name.")
+            else:
+                await queries.add_sensor(db, found.hive.id, form.data)
+                return redirect(request, f"/hives/{found.hive.id}/sensors")
+    return await sensors_page(request, found, form, status=422)
+
+
+def edit_page(
+    request: web.Request,
+    found: hive_queries.HiveView,
+    sensor: Sensor,
+    form: Form[SensorRenameForm],
+    status: int = 200,
+) -> web.Response:
+    return render(
+        request,
+        "sensors/edit.html",
+        {"hive": found.hive, "sensor": sensor, "form": form, **labels()},
+        partial="partials/sensors/edit.html",
+        status=status,
+    )
+
+
+@login_required
+async def sensor_edit(request: web.Request) -> web.Response:
+    found, sensor = await owned_sensor(request)
+    values = {"name": sensor.name, "placement": sensor.placement.value}
+    return edit_page(request, found, sensor, Form(values=values))
+
+
+@login_required
+async def sensor_update(request: web.Request) -> web.Response:
+    found, sensor = await owned_sensor(request)
+    form = await read_form(request, SensorRenameForm)
+    if form.data is not None:
+        async with request.app[db_key]() as db:
+            if await queries.name_taken(db, found.hive.id, form.data.name, but=sensor.id):
+                form.add_error("name", "This hive already has a sensor with this name.")
+            else:
+                await queries.rename_sensor(db, sensor.id, form.data)
+                return redirect(request, f"/hives/{found.hive.id}/sensors")
+    return edit_page(request, found, sensor, form, status=422)
+
+
+@login_required
+async def sensor_delete_confirm(request: web.Request) -> web.Response:
+    found, sensor = await owned_sensor(request)
+    return render(
+        request,
+        "sensors/delete.html",
+        {"hive": found.hive, "sensor": sensor},
+        partial="partials/sensors/delete.html",
+    )
+
+
+@login_required
+async def sensor_delete(request: web.Request) -> web.Response:
+    found, sensor = await owned_sensor(request)
+    async with request.app[db_key]() as db:
+        await queries.remove_sensor(db, sensor.id)
+    return redirect(request, f"/hives/{found.hive.id}/sensors")
+
+
+# --- alert rules ----------------------------------------------------------------------------
+
+
+def rule_values(rules: Rules) -> dict[str, str]:
+    return {name: "" if value is None else f"{value:g}" for name, value in rules.__dict__.items()}
+
+
+def rules_page(
+    request: web.Request,
+    found: hive_queries.HiveView,
+    form: Form[AlertRulesForm],
+    status: int = 200,
+) -> web.Response:
+    return render(
+        request,
+        "sensors/rules.html",
+        {"hive": found.hive, "form": form, "defaults": rule_values(DEFAULT_RULES)},
+        partial="partials/sensors/rules.html",
+        status=status,
+    )
+
+
+@login_required
+async def rules_edit(request: web.Request) -> web.Response:
+    found = await owned_hive(request)
+    async with request.app[db_key]() as db:
+        rules = await queries.rules_of(db, found.hive.id)
+    return rules_page(request, found, Form(values=rule_values(rules)))
+
+
+@login_required
+async def rules_update(request: web.Request) -> web.Response:
+    found = await owned_hive(request)
+    form = await read_form(request, AlertRulesForm)
+    if form.data is None:
+        return rules_page(request, found, form, status=422)
+    async with request.app[db_key]() as db:
+        await queries.save_rules(db, found.hive.id, form.data)
+    return redirect(request, f"/hives/{found.hive.id}/sensors")
+
+
+# --- charts ---------------------------------------------------------------------------------
+
+
+@login_required
+async def hive_charts(request: web.Request) -> web.Response:
+    """The hive page's sensors panel for a range: the fragment that the range links swap in,
+    or a page of its own. The address bar shows the hive page with the range, which loads as
+    a full page too."""
+    found = await owned_hive(request)
+    chart = chart_range(request.query.get("range"))
+    async with request.app[db_key]() as db:
+        panel = await queries.sensor_panel(db, user_of(request).id, found.hive.id, chart.key)
+    response = render(
+        request,
+        "sensors/charts.html",
+        {"hive": found.hive, "sensor_panel": panel, **labels()},
+        partial="partials/sensors/panel.html",
+    )
+    if htmx(request).wants_fragment:
+        push_url(response, f"/hives/{found.hive.id}?range={chart.key}")
+    return response
+
+
+# --- alerts ---------------------------------------------------------------------------------
+
+
+async def alerts_page(
+    request: web.Request, form: Form[WebhookForm] | None = None, status: int = 200
+) -> web.Response:
+    user = user_of(request)
+    async with request.app[db_key]() as db:
+        open_alerts = await queries.open_alerts_of(db, user.id)
+        acknowledged = await queries.recent_acknowledged_alerts(db, user.id)
+        hook = await queries.webhook_of(db, user.id)
+    if form is None:
+        form = Form(values={"url": hook.url if hook else ""})
+    context = {"alerts": open_alerts, "acknowledged": acknowledged, "hook": hook, "form": form}
+    return render(request, "sensors/alerts.html", context, status=status)
+
+
+@login_required
+async def alert_list(request: web.Request) -> web.Response:
+    return await alerts_page(request)
+
+
+@login_required
+async def webhook_update(request: web.Request) -> web.Response:
+    form = await read_form(request, WebhookForm)
+    if form.data is not None and form.data.url:
+        allow_private = request.app[settings_key].webhook_allow_private_addresses
+        if problem := url_problem(form.data.url, allow_private):
+            form.add_error("url", problem)
+    if form.data is None:
+        return await alerts_page(request, form, status=422)
+    async with request.app[db_key]() as db:
+        await queries.save_webhook(db, user_of(request).id, form.data.url)
+    return redirect(request, "/alerts")
+
+
+@login_required
+async def alert_acknowledge(request: web.Request) -> web.Response:
+    """Acknowledge an alert. In place for htmx (the item, now acknowledged); otherwise back to
+    the page the form was on."""
+    user = user_of(request)
+    alert_id = path_id(request, "alert_id")
+    async with request.app[db_key]() as db:
+        if not await queries.acknowledge_alert(db, user.id, alert_id):
+            raise web.HTTPNotFound()
+        alert = await queries.alert_of(db, user.id, alert_id)
+    posted = await request.post()
+    back = posted.get("next")
+    if htmx(request).wants_fragment and alert is not None:
+        response = render(
+            request, "partials/sensors/alert_item.html", {"alert": alert, "back": back or "/"}
+        )
+        trigger_client_event(response, "cityhive:toast", {"message": "Alert acknowledged."})
+        return response
+    return redirect(request, safe_next(back if isinstance(back, str) else None, "/alerts"))
+
+
+@login_required
+async def alerts_poll(request: web.Request) -> web.Response:
+    """What base.html polls every minute: 204, naming new alerts in HX-Trigger when there are
+    any. Nothing new costs one indexed count and no session write."""
+    user = user_of(request)
+    session = await get_session(request)
+    seen = session.get(POLL_KEY)
+    async with request.app[db_key]() as db:
+        new, newest = await queries.alerts_raised_since(
+            db,
+            user.id,
+            after_id=seen if isinstance(seen, int) else None,
+            since=datetime.now(UTC) - 2 * POLL_INTERVAL,
+        )
+    response = web.Response(status=204, headers={"Cache-Control": "no-store"})
+    if newest != seen:
+        session[POLL_KEY] = newest
+    if new:
+        message = "A new alert" if new == 1 else f"{new} new alerts"
+        trigger_client_event(
+            response, "cityhive:alerts", {"count": new, "message": f"{message}: see Alerts."}
+        )
+    return response

@@ -1,0 +1,532 @@
+"""Alerts: raised as readings arrive (swarm, temperature, humidity, battery), by the periodic
+offline check, once per event; acknowledged by the user; posted to their webhook; told of in a
+toast."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import UTC, datetime, timedelta
+
+import aiohttp_jinja2
+import pytest
+from aiohttp import web
+from sqlalchemy import select, text
+
+from app.main import create_app
+from app.models import Alert, AlertKind, AlertRules, SensorKind, SensorPlacement
+from app.sensors.alerts import Limits, episodes
+from app.sensors.maintenance import make_partitions, upkeep
+from app.sensors.queries import open_alerts_of
+from app.sensors.webhooks import (
+    AddressRefused,
+    PublicResolver,
+    client_session,
+    deliveries_key,
+    post,
+    url_problem,
+    webhook_client_key,
+)
+from tests.unit.conftest import csrf_token, log_in, make_user
+from tests.unit.test_sensors import NOW, api_key, make_hive, make_sensor, reading
+
+# --- set-up ----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def hive(db, user) -> int:
+    return await make_hive(db, user.id)
+
+
+@pytest.fixture
+async def auth(db, user) -> dict[str, str]:
+    headers, _ = await api_key(db, user.id)
+    return headers
+
+
+async def send(client, auth, readings: list) -> dict:
+    response = await client.post("/api/v1/readings", json={"readings": readings}, headers=auth)
+    assert response.status == 200, await response.text()
+    return await response.json()
+
+
+async def alerts(db, kind: AlertKind | None = None) -> list[Alert]:
+    selection = select(Alert).order_by(Alert.id).execution_options(populate_existing=True)
+    if kind is not None:
+        selection = selection.where(Alert.kind == kind)
+    return list(await db.scalars(selection))
+
+
+def weights(start: float, minutes: range, drops: dict[int, float] | None = None):
+    """A hive's weight every 5 minutes, wobbling by a few grams (wind, bees coming and going).
+    `drops` maps minutes-ago to kg: from then on the hive is that much lighter, lost over two
+    5-minute steps (a swarm leaving takes about ten minutes)."""
+    noise = random.Random(5)
+    series = []
+    for ago in minutes:
+        value = start + noise.uniform(-0.05, 0.05)
+        for drop_at, drop in (drops or {}).items():
+            if ago <= drop_at:
+                value -= drop * min(1.0, (drop_at - ago + 5) / 10)
+        series.append((ago, round(value, 3)))
+    return series
+
+
+async def finish_deliveries(app: web.Application) -> None:
+    """Wait for the background webhook deliveries in flight."""
+    while pending := set(app[deliveries_key]):
+        await asyncio.wait(pending, timeout=10)
+
+
+# --- swarms ------------------------------------------------------------------------------------
+
+
+async def test_a_two_kilo_drop_in_ten_minutes_raises_exactly_one_swarm_alert(
+    client, db, auth, hive
+):
+    scale = await make_sensor(db, hive, SensorKind.weight, name="Scale")
+    series = weights(45.0, range(180, -1, -5), {90: 2.0})
+    batch = [reading(scale, ago, value) for ago, value in series]
+    # Two batches, the second overlapping the first: the drop is seen from many readings.
+    await send(client, auth, batch[:22])
+    await send(client, auth, batch[15:])
+    await send(client, auth, batch)  # a replay
+    [swarm] = await alerts(db)
+    assert swarm.kind == AlertKind.swarm
+    assert (swarm.hive_id, swarm.sensor_id) == (hive, scale)
+    assert swarm.started_at == NOW - timedelta(minutes=85)
+    assert swarm.message.startswith("Weight fell 2.0 kg within 30 minutes (from 45.0 to 43.0")
+    assert swarm.message.endswith(": a swarm?")
+    assert swarm.acknowledged_at is None
+    metrics = await (await client.get("/metrics")).text()
+    assert 'cityhive_alerts_raised_total{kind="swarm"} 1.0' in metrics
+
+
+async def test_slow_losses_and_small_drops_are_not_swarms(client, db, auth, hive):
+    scale = await make_sensor(db, hive, SensorKind.weight, name="Scale")
+    # 3 kg over three hours (honey eaten, water evaporated), and a lid lifted for a minute.
+    slow = [reading(scale, ago, 45.0 - (180 - ago) / 60) for ago in range(180, -1, -5)]
+    await send(client, auth, slow)
+    small = weights(45.0, range(180, -1, -5), {60: 1.2})
+    other = await make_sensor(db, hive, SensorKind.weight, name="Scale two")
+    await send(client, auth, [reading(other, ago, value) for ago, value in small])
+    assert await alerts(db) == []
+
+
+async def test_two_swarms_hours_apart_are_two_alerts(client, db, auth, hive):
+    scale = await make_sensor(db, hive, SensorKind.weight, name="Scale")
+    series = weights(45.0, range(300, -1, -5), {240: 2.0, 60: 1.8})
+    await send(client, auth, [reading(scale, ago, value) for ago, value in series])
+    swarms = await alerts(db, AlertKind.swarm)
+    assert [alert.started_at for alert in swarms] == [
+        NOW - timedelta(minutes=235),
+        NOW - timedelta(minutes=55),
+    ]
+
+
+async def test_the_hives_own_swarm_rule_applies(client, db, auth, hive):
+    db.add(
+        AlertRules(
+            hive_id=hive,
+            swarm_drop_kg=2.5,
+            swarm_window_minutes=30,
+            temperature_min=None,
+            temperature_max=None,
+            humidity_min=None,
+            humidity_max=None,
+            offline_hours=3,
+            battery_min_volts=3.4,
+        )
+    )
+    await db.commit()
+    scale = await make_sensor(db, hive, SensorKind.weight, name="Scale")
+    series = weights(45.0, range(120, -1, -5), {60: 2.0})
+    await send(client, auth, [reading(scale, ago, value) for ago, value in series])
+    assert await alerts(db) == []
+
+
+# --- lasting conditions ------------------------------------------------------------------------
+
+
+async def test_too_hot_inside_is_one_alert_until_it_cools_down(client, db, auth, hive):
+    brood = await make_sensor(db, hive, SensorKind.temperature, name="Brood")
+    air = await make_sensor(db, hive, SensorKind.temperature, SensorPlacement.outside, name="Air")
+    temperatures = [34.5, 35.0, 41.0, 42.5, 40.5, 41.0, 39.5, 38.0, 35.0, 34.8]
+    await send(client, auth, [reading(brood, 100 - 5 * i, t) for i, t in enumerate(temperatures)])
+    await send(client, auth, [reading(air, 100 - 5 * i, 45.0) for i in range(10)])  # weather
+    [hot] = await alerts(db)
+    assert (hot.kind, hot.sensor_id) == (AlertKind.temperature, brood)
+    assert hot.message == "Temperature inside reached 41.0 °C (above 40 °C)."
+    assert hot.started_at == NOW - timedelta(minutes=90)
+    assert hot.resolved_at == NOW - timedelta(minutes=65)  # 38.0: a degree under the limit
+
+    # Hot again, in two batches: a second alert, open while it lasts.
+    await send(client, auth, [reading(brood, 3, 41.5)])
+    await send(client, auth, [reading(brood, 2, 43.0), reading(brood, 1, 39.5)])
+    first, second = await alerts(db)
+    assert first.id == hot.id
+    assert (second.started_at, second.resolved_at) == (NOW - timedelta(minutes=3), None)
+    # Cooling down clears it.
+    await send(client, auth, [reading(brood, 0, 35.0)])
+    assert (await alerts(db))[1].resolved_at == NOW
+
+
+async def test_too_dry_or_low_battery_raise_their_own_alerts(client, db, auth, hive):
+    humidity = await make_sensor(db, hive, SensorKind.humidity, name="Humidity")
+    battery = await make_sensor(
+        db, hive, SensorKind.battery, SensorPlacement.outside, name="Battery"
+    )
+    await send(
+        client,
+        auth,
+        [reading(humidity, 10, 55.0), reading(humidity, 5, 22.0), reading(battery, 5, 3.31)],
+    )
+    dry, low = sorted(await alerts(db), key=lambda alert: alert.kind.value)[::-1]
+    assert (dry.kind, dry.message) == (
+        AlertKind.humidity,
+        "Humidity inside fell to 22 % (below 30 %).",
+    )
+    assert (low.kind, low.message) == (
+        AlertKind.battery,
+        "Battery at 3.31 V (below 3.4 V): charge or replace it.",
+    )
+    await send(client, auth, [reading(battery, 4, 3.45)])  # not yet well above the limit
+    assert (await alerts(db, AlertKind.battery))[0].resolved_at is None
+    await send(client, auth, [reading(battery, 3, 3.9)])  # charged
+    assert (await alerts(db, AlertKind.battery))[0].resolved_at == NOW - timedelta(minutes=3)
+
+
+def test_episodes_need_a_margin_to_clear():
+    limits = Limits(low=None, high=40.0, margin=1.0)
+
+    def at(minute: int, value: float) -> tuple[datetime, float]:
+        return NOW + timedelta(minutes=minute), value
+
+    hovering = [at(0, 40.5), at(1, 39.8), at(2, 40.2), at(3, 39.5)]
+    cleared, found = episodes(hovering, limits, active=False)
+    assert cleared is None
+    assert found == [episodes_of(NOW, 40.5, None)]
+    cleared, found = episodes([at(0, 38.0), at(1, 41.0)], limits, active=True)
+    assert cleared == NOW
+    assert found == [episodes_of(NOW + timedelta(minutes=1), 41.0, None)]
+
+
+def episodes_of(start: datetime, value: float, cleared: datetime | None):
+    from app.sensors.alerts import Episode
+
+    return Episode(start, value, cleared)
+
+
+# --- offline -----------------------------------------------------------------------------------
+
+
+async def test_a_device_gone_quiet_raises_one_offline_alert_until_it_is_back(
+    client, db, user, auth, hive
+):
+    scale = await make_sensor(db, hive, SensorKind.weight, name="Scale")
+    probe = await make_sensor(db, hive, SensorKind.temperature, name="Brood")
+    quiet = await make_hive(db, user.id, "Never wired")
+    await make_sensor(db, quiet, SensorKind.weight, name="Scale")  # no readings ever
+    await send(client, auth, [reading(scale, 60, 45.0), reading(probe, 30, 35.0)])
+
+    later = datetime.now(UTC) + timedelta(hours=2)
+    assert await upkeep(client.app, later) == []  # silent for 2.5 hours: not yet
+    much_later = datetime.now(UTC) + timedelta(hours=4)
+    [raised] = await upkeep(client.app, much_later)
+    assert (raised.kind, raised.hive_id, raised.sensor_id) == (AlertKind.offline, hive, None)
+    assert raised.message == "No readings for more than 3 hours: is the device offline?"
+    assert raised.started_at == NOW - timedelta(minutes=30)  # the last reading
+    assert await upkeep(client.app, much_later + timedelta(hours=1)) == []  # once per event
+
+    await send(client, auth, [reading(probe, 0, 35.0)])  # back
+    [offline] = await alerts(db, AlertKind.offline)
+    assert offline.resolved_at is not None
+    assert await upkeep(client.app, datetime.now(UTC) + timedelta(hours=1)) == []
+
+
+async def test_the_offline_check_runs_by_itself(aiohttp_client, settings, db, user, hive):
+    frequent = settings.model_copy(update={"sensor_check_seconds": 0.05})
+    client = await aiohttp_client(create_app(frequent))
+    headers, _ = await api_key(db, user.id)
+    scale = await make_sensor(db, hive, SensorKind.weight, name="Scale")
+    await send(client, headers, [reading(scale, 5 * 60, 45.0)])  # five hours ago
+    for _ in range(100):
+        if await alerts(db, AlertKind.offline):
+            break
+        await asyncio.sleep(0.05)
+    [offline] = await alerts(db, AlertKind.offline)
+    assert offline.hive_id == hive
+
+
+async def test_the_upkeep_keeps_partitions_ahead(client, db):
+    ahead = datetime.now(UTC) + timedelta(days=500)
+    made = await make_partitions(client.app, ahead)
+    assert made >= 4
+    name = f"readings_p{(ahead + timedelta(days=92)).strftime('%Y_%m')}"
+    assert await db.scalar(text("SELECT to_regclass(:name)::text"), {"name": name}) == name
+    assert await make_partitions(client.app, ahead) == 0
+
+
+# --- seeing and acknowledging ------------------------------------------------------------------
+
+
+@pytest.fixture
+async def swarm(client, db, auth, hive) -> Alert:
+    scale = await make_sensor(db, hive, SensorKind.weight, name="Scale")
+    series = weights(45.0, range(60, -1, -5), {30: 2.0})
+    await send(client, auth, [reading(scale, ago, value) for ago, value in series])
+    [alert] = await alerts(db)
+    return alert
+
+
+async def test_open_alerts_are_listed_newest_first_with_their_hive(
+    logged_in, db, auth, user, hive, swarm
+):
+    probe = await make_sensor(db, hive, SensorKind.temperature, name="Brood")
+    await send(logged_in, auth, [reading(probe, 1, 45.0)])
+    listed = await open_alerts_of(db, user.id)
+    assert [(a.kind, a.hive_name) for a in listed] == [
+        (AlertKind.temperature, "Rooftop One"),
+        (AlertKind.swarm, "Rooftop One"),
+    ]
+    assert [a.sensor_name for a in listed] == ["Brood", "Scale"]
+    other = await make_user(db, name="Bea", email="bea@example.org")
+    assert await open_alerts_of(db, other.id) == []
+
+    env = aiohttp_jinja2.get_env(logged_in.app)
+    section = env.get_template("partials/sensors/today_alerts.html").render(
+        alerts=listed, csrf_token="token", current_path="/"
+    )
+    assert section.count('<li class="alert-item') == 2
+    assert f'action="/alerts/{swarm.id}/acknowledge"' in section
+    assert 'name="_csrf" value="token"' in section
+    assert 'Acknowledge<span class="visually-hidden"> the swarm alert of Rooftop One' in section
+    empty = env.get_template("partials/sensors/today_alerts.html").render(
+        alerts=[], csrf_token="token", current_path="/"
+    )
+    assert "No alerts: your sensors are quiet." in empty
+
+    page = await (await logged_in.get(f"/hives/{hive}")).text()
+    assert "Weight fell 2.0 kg" in page
+    api = await (await logged_in.get("/api/v1/alerts", headers=auth)).json()
+    assert [item["kind"] for item in api["items"]] == ["temperature", "swarm"]
+    assert api["items"][1]["path"] == f"/hives/{hive}"
+
+
+async def test_acknowledging_without_javascript_goes_back_to_the_page(
+    logged_in, db, user, hive, swarm
+):
+    token = await csrf_token(logged_in, "/alerts")
+    response = await logged_in.post(
+        f"/alerts/{swarm.id}/acknowledge",
+        data={"_csrf": token, "next": f"/hives/{hive}"},
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    assert response.headers["Location"] == f"/hives/{hive}"
+    assert (await alerts(db))[0].acknowledged_at is not None
+    assert await open_alerts_of(db, user.id) == []
+    page = await (await logged_in.get("/alerts")).text()
+    assert "Acknowledged lately" in page
+    assert '<p class="alert-item__done">Acknowledged</p>' in page
+    elsewhere = await logged_in.post(
+        f"/alerts/{swarm.id}/acknowledge",
+        data={"_csrf": token, "next": "https://elsewhere.example/"},
+        allow_redirects=False,
+    )
+    assert elsewhere.headers["Location"] == "/alerts"
+
+
+async def test_acknowledging_with_htmx_swaps_the_item_and_says_so(logged_in, db, swarm):
+    token = await csrf_token(logged_in, "/alerts")
+    response = await logged_in.post(
+        f"/alerts/{swarm.id}/acknowledge",
+        data={"next": "/"},
+        headers={"HX-Request": "true", "X-CSRF-Token": token},
+    )
+    body = await response.text()
+    assert response.status == 200
+    assert body.lstrip().startswith('<li class="alert-item alert-item--swarm alert-item--done">')
+    assert "<form" not in body
+    assert response.headers["HX-Trigger"] == '{"cityhive:toast":{"message":"Alert acknowledged."}}'
+
+
+async def test_nobody_else_can_acknowledge_an_alert(logged_in, db, swarm):
+    other = await make_user(db, name="Bea", email="bea@example.org")
+    await log_in(logged_in, other.email)
+    token = await csrf_token(logged_in, "/alerts")
+    response = await logged_in.post(f"/alerts/{swarm.id}/acknowledge", data={"_csrf": token})
+    assert response.status == 404
+    assert (await alerts(db))[0].acknowledged_at is None
+
+
+async def test_the_shell_polls_and_is_told_of_new_alerts_once(logged_in, db, auth, hive):
+    first = await logged_in.get("/alerts/poll", headers={"HX-Request": "true"})
+    assert first.status == 204
+    assert "HX-Trigger" not in first.headers
+    scale = await make_sensor(db, hive, SensorKind.weight, name="Scale")
+    series = weights(45.0, range(60, -1, -5), {30: 2.0})
+    await send(logged_in, auth, [reading(scale, ago, value) for ago, value in series])
+    told = await logged_in.get("/alerts/poll", headers={"HX-Request": "true"})
+    assert told.status == 204
+    assert told.headers["HX-Trigger"] == (
+        '{"cityhive:alerts":{"count":1,"message":"A new alert: see Alerts."}}'
+    )
+    again = await logged_in.get("/alerts/poll", headers={"HX-Request": "true"})
+    assert "HX-Trigger" not in again.headers
+    assert "Set-Cookie" not in again.headers  # nothing new: no session write
+
+    probe = await make_sensor(db, hive, SensorKind.temperature, name="Brood")
+    humidity = await make_sensor(db, hive, SensorKind.humidity, name="Humidity")
+    await send(logged_in, auth, [reading(probe, 1, 45.0), reading(humidity, 1, 99.0)])
+    two = await logged_in.get("/alerts/poll", headers={"HX-Request": "true"})
+    assert '"count":2,"message":"2 new alerts: see Alerts."' in two.headers["HX-Trigger"]
+
+
+async def test_a_new_session_hears_only_of_alerts_from_the_last_minutes(
+    logged_in, db, auth, hive, swarm
+):
+    await db.execute(text("UPDATE alerts SET raised_at = now() - interval '1 hour'"))
+    await db.commit()
+    response = await logged_in.get("/alerts/poll", headers={"HX-Request": "true"})
+    assert "HX-Trigger" not in response.headers
+
+
+# --- the webhook -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def receiver(aiohttp_server):
+    """A local webhook receiver: records each post; `answers` says what to answer, in turn."""
+    received: list[dict] = []
+    answers: list[int] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append(await request.json())
+        return web.Response(status=answers.pop(0) if answers else 200)
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    server = await aiohttp_server(app)
+    return server, received, answers
+
+
+@pytest.fixture
+async def webhook_client(aiohttp_client, settings, user):
+    local = settings.model_copy(update={"webhook_allow_private_addresses": True})
+    client = await aiohttp_client(create_app(local))
+    await log_in(client, user.email)
+    return client
+
+
+async def set_webhook(client, url: str):
+    token = await csrf_token(client, "/alerts")
+    return await client.post(
+        "/alerts/webhook", data={"url": url, "_csrf": token}, allow_redirects=False
+    )
+
+
+async def test_the_webhook_receives_the_alert(webhook_client, db, auth, hive, receiver):
+    server, received, _ = receiver
+    url = str(server.make_url("/hook"))
+    assert (await set_webhook(webhook_client, url)).status == 303
+    scale = await make_sensor(db, hive, SensorKind.weight, name="Scale")
+    series = weights(45.0, range(60, -1, -5), {30: 2.0})
+    await send(webhook_client, auth, [reading(scale, ago, value) for ago, value in series])
+    await finish_deliveries(webhook_client.app)
+    [swarm] = await alerts(db)
+    [body] = received
+    assert body["event"] == "alert.raised"
+    assert body["alert"] | {"raised_at": None} == {
+        "id": swarm.id,
+        "kind": "swarm",
+        "hive_id": hive,
+        "hive_name": "Rooftop One",
+        "sensor_id": scale,
+        "message": swarm.message,
+        "started_at": swarm.started_at.isoformat().replace("+00:00", "Z"),
+        "raised_at": None,
+        "path": f"/hives/{hive}",
+    }
+    page = await (await webhook_client.get("/alerts")).text()
+    assert f'value="{url}"' in page
+    assert "delivered (HTTP 200)" in page
+
+
+async def test_a_failing_webhook_is_tried_again(webhook_client, settings, receiver):
+    server, received, answers = receiver
+    answers += [503, 500]
+    local = settings.model_copy(update={"webhook_allow_private_addresses": True})
+    url = str(server.make_url("/hook"))
+    client = webhook_client.app[webhook_client_key]
+    assert await post(client, local, url, {"n": 1}) == (True, "delivered (HTTP 200)")
+    assert len(received) == 3
+    answers += [404]
+    assert await post(client, local, url, {"n": 2}) == (False, "failed: HTTP 404")
+    assert len(received) == 4  # a refusal is not retried
+
+
+async def test_a_webhook_that_does_not_answer_in_time_fails(settings, aiohttp_server):
+    async def slow(request: web.Request) -> web.Response:
+        await asyncio.sleep(2)
+        return web.Response()
+
+    app = web.Application()
+    app.router.add_post("/hook", slow)
+    server = await aiohttp_server(app)
+    impatient = settings.model_copy(
+        update={
+            "webhook_allow_private_addresses": True,
+            "webhook_timeout_seconds": 0.2,
+            "webhook_retries": 0,
+        }
+    )
+    async with client_session(impatient) as client:
+        outcome = await post(client, impatient, str(server.make_url("/hook")), {})
+    assert outcome == (False, "failed: no answer within 0.2 s")
+    closed = impatient.model_copy(update={"webhook_timeout_seconds": 5})
+    async with client_session(closed) as client:
+        port = server.port
+        await server.close()
+        outcome = await post(client, closed, f"http://127.0.0.1:{port}/hook", {})
+    assert outcome == (False, "failed: could not connect (ClientConnectorError)")
+
+
+async def test_private_addresses_are_refused_unless_allowed(logged_in, settings):
+    response = await set_webhook(logged_in, "http://127.0.0.1:8080/hook")
+    assert response.status == 422
+    assert "Private and loopback addresses are not allowed for webhooks." in await response.text()
+    for url in ("http://localhost/hook", "http://10.1.2.3/", "http://[::1]/", "http://192.168.1.9"):
+        assert url_problem(url, allow_private=False) is not None, url
+    assert url_problem("https://hooks.example.org/cityhive", allow_private=False) is None
+    assert url_problem("http://127.0.0.1/", allow_private=True) is None
+    assert url_problem("https:///no-host", allow_private=False) is not None
+    async with client_session(settings) as client:
+        assert await post(client, settings, "http://10.0.0.8/hook", {}) == (
+            False,
+            "refused: Private and loopback addresses are not allowed for webhooks.",
+        )
+    resolver = PublicResolver()
+    try:
+        with pytest.raises(AddressRefused, match="resolves only to private or loopback"):
+            await resolver.resolve("localhost", 80)
+    finally:
+        await resolver.close()
+
+
+async def test_the_webhook_form_checks_the_address_and_can_be_emptied(logged_in, db, user):
+    response = await set_webhook(logged_in, "ftp://example.org/")
+    assert response.status == 422
+    assert "Use an http:// or https:// address, or leave it empty." in await response.text()
+    assert (await set_webhook(logged_in, "https://hooks.example.org/x")).status == 303
+    page = await (await logged_in.get("/alerts")).text()
+    assert 'value="https://hooks.example.org/x"' in page
+    assert (await set_webhook(logged_in, "")).status == 303
+    count = await db.scalar(text("SELECT count(*) FROM alert_webhooks"))
+    assert count == 0
+
+
+async def test_alert_pages_need_a_log_in(client):
+    response = await client.get("/alerts", allow_redirects=False)
+    assert response.status == 303
+    assert response.headers["Location"] == "/login?next=/alerts"
