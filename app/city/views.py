@@ -1,0 +1,125 @@
+"""The city: the public density map and its GeoJSON, city statistics, and the forage pressure a
+beekeeper sees when placing a hive."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from aiohttp import web
+from aiohttp_session import get_session
+from pydantic import BaseModel, BeforeValidator, Field
+
+from app.city import queries
+from app.city.cache import density_cache
+from app.city.chart import BAR, swarm_chart
+from app.city.grid import HexGrid
+from app.keys import db_key, settings_key
+from app.settings import Settings
+from app.swarms.schemas import Latitude, Longitude
+from app.web.auth import login_required, user_of
+from app.web.forms import Form, validate
+from app.web.htmx import htmx, render
+
+GEOJSON = "application/geo+json"
+
+
+def grid_of(settings: Settings) -> HexGrid:
+    return HexGrid.for_area(settings.service_bounds)
+
+
+def map_settings(request: web.Request) -> dict[str, Any]:
+    settings = request.app[settings_key]
+    return {
+        "tile_url": settings.tile_url,
+        "tile_attribution": settings.tile_attribution,
+        "map_center": settings.map_center,
+    }
+
+
+async def city_map(request: web.Request) -> web.Response:
+    return render(
+        request,
+        "city/map.html",
+        {"minimum": queries.MINIMUM_COUNT, **map_settings(request)},
+        partial="partials/city/map.html",
+    )
+
+
+async def density_geojson(request: web.Request) -> web.Response:
+    """Colonies per hexagon for the whole service area, kept for DENSITY_CACHE_SECONDS.
+
+    The same bytes for everyone, so shared caches may keep them too, unless this answer starts
+    a session (a first visit gets one, for its CSRF token): that cookie is nobody else's.
+    """
+    settings = request.app[settings_key]
+
+    async def make() -> str:
+        async with request.app[db_key]() as db:
+            return await queries.density_geojson(db, grid_of(settings), settings.service_bounds)
+
+    collection, fresh_for = await density_cache(request.app).get(
+        settings.density_cache_seconds, make
+    )
+    scope = "private" if (await get_session(request)).new else "public"
+    return web.Response(
+        text=collection,
+        content_type=GEOJSON,
+        headers={"Cache-Control": f"{scope}, max-age={int(fresh_for)}"},
+    )
+
+
+async def city_statistics(request: web.Request) -> web.Response:
+    async with request.app[db_key]() as db:
+        stats = await queries.city_statistics(db, request.app[settings_key].service_bounds)
+    return render(
+        request,
+        "city/stats.html",
+        {"stats": stats, "chart": swarm_chart(stats.months), "bar_width": round(BAR, 1)},
+        partial="partials/city/stats.html",
+    )
+
+
+def _blank_is_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+class ForageQuery(BaseModel):
+    latitude: Latitude = Field(title="Latitude")
+    longitude: Longitude = Field(title="Longitude")
+    hive: Annotated[int | None, BeforeValidator(_blank_is_none), Field(ge=1)] = None
+
+
+@login_required
+async def forage(request: web.Request) -> web.Response:
+    """How many colonies already forage around a spot, with a warning above the threshold.
+
+    Alone (htmx) it is the hive form's live note, answered 200 whatever was typed: the hive form
+    itself says what is wrong with its coordinates. As a page it has its own form (for use
+    without JavaScript), and a 422 for coordinates it cannot read.
+    """
+    settings = request.app[settings_key]
+    query = request.query
+    values = {name: query[name] for name in ForageQuery.model_fields if name in query}
+    asked = bool(values.get("latitude", "").strip() or values.get("longitude", "").strip())
+    form = validate(values, ForageQuery) if asked else Form[ForageQuery](values=values)
+    pressure = None
+    if form.data is not None:
+        async with request.app[db_key]() as db:
+            pressure = await queries.forage_pressure(
+                db,
+                grid_of(settings),
+                latitude=form.data.latitude,
+                longitude=form.data.longitude,
+                radius_m=settings.forage_radius_m,
+                threshold_per_km2=settings.forage_threshold_per_km2,
+                exclude_hive_id=form.data.hive,
+                owner_id=user_of(request).id,
+            )
+    status = 422 if form.errors and not htmx(request).wants_fragment else 200
+    return render(
+        request,
+        "city/forage.html",
+        {"form": form, "asked": asked, "pressure": pressure},
+        partial="partials/city/forage.html",
+        status=status,
+    )

@@ -1,0 +1,138 @@
+"""What the swarm forms accept, and how their choices read on the page.
+
+Every field has a size limit, free text included: the report form is public, so it is also the
+form that spam and mischief meet first.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from datetime import timedelta
+from typing import Annotated
+
+from email_validator import EmailNotValidError, validate_email
+from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
+
+from app.models import SwarmHeight, SwarmOutcome, SwarmSize
+
+MAX_COORDINATE_CHARACTERS = 24
+MAX_DESCRIPTION = 500
+MAX_CONTACT = 254
+MAX_HANGING_ON = 100
+MAX_HONEYPOT = 200
+HONEYPOT = "homepage"  # the field people never see, and form-filling robots fill in
+DEFAULT_RADIUS_KM = 5
+
+
+def _decimal(value: object) -> object:
+    """Phones in many locales type 51,5203: read it as 51.5203. Anything longer than a
+    coordinate can be is refused before it is parsed."""
+    if isinstance(value, str):
+        value = value.strip().replace(",", ".")
+        if len(value) > MAX_COORDINATE_CHARACTERS:
+            raise ValueError("That is too long for a number here")
+    return value
+
+
+def _coordinate(value: object) -> object:
+    if isinstance(value, str) and not value.strip():
+        raise ValueError("Required: use your position, tap the map, or type it")
+    return _decimal(value)
+
+
+Coordinate = BeforeValidator(_coordinate)
+Latitude = Annotated[float, Coordinate, Field(ge=-90, le=90)]
+Longitude = Annotated[float, Coordinate, Field(ge=-180, le=180)]
+
+PHONE_CHARACTERS = re.compile(r"\+?[0-9 ()./-]+")
+
+
+def _phone_or_email(value: str) -> str:
+    """An email address as email-validator reads one, or a phone number: 6 to 15 digits
+    (E.164 allows 15), an optional leading +, and the usual separators."""
+    if "@" in value:
+        try:
+            return validate_email(value, check_deliverability=False).normalized
+        except EmailNotValidError:
+            pass
+    elif PHONE_CHARACTERS.fullmatch(value) and 6 <= sum(c.isdigit() for c in value) <= 15:
+        return value
+    raise ValueError("Give a phone number (e.g. +49 30 1234567) or an email address")
+
+
+class SeenWhen(enum.StrEnum):
+    """When the swarm was seen, as a passer-by would say it (no clock to set on a phone)."""
+
+    now = "now"
+    half_hour = "half_hour"
+    two_hours = "two_hours"
+    earlier_today = "earlier_today"
+    yesterday = "yesterday"
+
+
+SEEN_AGO = {
+    SeenWhen.now: timedelta(0),
+    SeenWhen.half_hour: timedelta(minutes=30),
+    SeenWhen.two_hours: timedelta(hours=2),
+    SeenWhen.earlier_today: timedelta(hours=5),
+    SeenWhen.yesterday: timedelta(days=1),
+}
+SEEN_LABELS = {
+    SeenWhen.now: "Just now",
+    SeenWhen.half_hour: "About half an hour ago",
+    SeenWhen.two_hours: "A couple of hours ago",
+    SeenWhen.earlier_today: "Earlier today",
+    SeenWhen.yesterday: "Yesterday",
+}
+HEIGHT_LABELS = {
+    SwarmHeight.ground: "Within reach from the ground",
+    SwarmHeight.ladder: "A ladder would reach it (2 to 4 m)",
+    SwarmHeight.high: "Higher than a ladder",
+    SwarmHeight.unknown: "Not sure",
+}
+SIZE_LABELS = {
+    SwarmSize.small: "Smaller than a football",
+    SwarmSize.medium: "About a football",
+    SwarmSize.large: "Bigger than a football",
+    SwarmSize.unknown: "Not sure",
+}
+OUTCOME_LABELS = {
+    SwarmOutcome.collected: "Collected",
+    SwarmOutcome.gone: "Gone when I came",
+    SwarmOutcome.not_honeybees: "Not honeybees",
+}
+
+
+class SwarmReportForm(BaseModel):
+    latitude: Latitude = Field(title="Latitude")
+    longitude: Longitude = Field(title="Longitude")
+    seen: SeenWhen = Field(default=SeenWhen.now, title="When did you see it?")
+    height: SwarmHeight = Field(default=SwarmHeight.unknown, title="How high is it?")
+    hanging_on: Annotated[
+        str, StringConstraints(strip_whitespace=True, max_length=MAX_HANGING_ON)
+    ] = Field(default="", title="What is it hanging on?")
+    size: SwarmSize = Field(default=SwarmSize.unknown, title="How big is it?")
+    description: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_DESCRIPTION)
+    ] = Field(title="Describe it")
+    contact: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_CONTACT),
+        AfterValidator(_phone_or_email),
+    ] = Field(title="Your phone or email")
+    homepage: Annotated[str, StringConstraints(max_length=MAX_HONEYPOT)] = Field(
+        default="", title="Leave this empty"
+    )
+
+
+class CollectorForm(BaseModel):
+    latitude: Latitude = Field(title="Latitude")
+    longitude: Longitude = Field(title="Longitude")
+    radius_km: Annotated[float, BeforeValidator(_decimal), Field(ge=0.5, le=50)] = Field(
+        default=DEFAULT_RADIUS_KM, title="Collection radius (km)"
+    )
+
+
+class CloseForm(BaseModel):
+    outcome: SwarmOutcome = Field(title="What happened?")

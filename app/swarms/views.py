@@ -1,0 +1,363 @@
+"""Swarms: the public report form and its status link; collectors, their list, map and claims.
+
+Reporting needs no account. Everything else is for signed-in beekeepers, and a reporter's
+contact is shown only to the collector who has claimed the report.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from aiohttp import web
+
+from app.keys import db_key, settings_key, user_key
+from app.models import SwarmHeight, SwarmSize, User
+from app.swarms import queries
+from app.swarms.schemas import (
+    DEFAULT_RADIUS_KM,
+    HEIGHT_LABELS,
+    HONEYPOT,
+    MAX_CONTACT,
+    MAX_DESCRIPTION,
+    MAX_HANGING_ON,
+    OUTCOME_LABELS,
+    SEEN_LABELS,
+    SIZE_LABELS,
+    CloseForm,
+    CollectorForm,
+    SeenWhen,
+    SwarmReportForm,
+)
+from app.web.auth import login_required, user_of
+from app.web.forms import Form, read_form
+from app.web.htmx import htmx, push_url, redirect, render, retarget, trigger_client_event
+from app.web.paths import path_id
+
+GEOJSON = "application/geo+json"
+# htmx lists of open reports listen for this, and fetch themselves again.
+REPORTS_CHANGED = "swarms-changed"
+
+
+def map_settings(request: web.Request) -> dict[str, Any]:
+    settings = request.app[settings_key]
+    return {
+        "tile_url": settings.tile_url,
+        "tile_attribution": settings.tile_attribution,
+        "map_center": settings.map_center,
+    }
+
+
+# --- the public report -------------------------------------------------------------------------
+
+
+def report_page(
+    request: web.Request, form: Form[SwarmReportForm], *, status: int = 200, message: str = ""
+) -> web.Response:
+    return render(
+        request,
+        "swarms/report.html",
+        {
+            "form": form,
+            "message": message,
+            "honeypot": HONEYPOT,
+            "seen_labels": SEEN_LABELS,
+            "height_labels": HEIGHT_LABELS,
+            "size_labels": SIZE_LABELS,
+            "limits": {
+                "description": MAX_DESCRIPTION,
+                "contact": MAX_CONTACT,
+                "hanging_on": MAX_HANGING_ON,
+            },
+            **map_settings(request),
+        },
+        partial="partials/swarms/report_form.html",
+        status=status,
+    )
+
+
+async def report_form(request: web.Request) -> web.Response:
+    defaults = {
+        "seen": SeenWhen.now.value,
+        "height": SwarmHeight.unknown.value,
+        "size": SwarmSize.unknown.value,
+    }
+    return report_page(request, Form(values=defaults))
+
+
+def outside_message(bounds: tuple[float, float, float, float]) -> str:
+    west, south, east, north = bounds
+    return (
+        "This place is outside the area CityHive covers "
+        f"(latitude {south:g} to {north:g}, longitude {west:g} to {east:g})."
+    )
+
+
+async def report_submit(request: web.Request) -> web.Response:
+    """Store a report and send the reporter to its status link; or say what to fix (422), or
+    how long to wait (429: this address sent its share of reports for now)."""
+    settings = request.app[settings_key]
+    form = await read_form(request, SwarmReportForm)
+    if form.values.get(HONEYPOT):
+        form.add_error(HONEYPOT, "Leave this field empty: it is here to catch robots.")
+    if form.data is not None:
+        west, south, east, north = settings.service_bounds
+        if not (west <= form.data.longitude <= east and south <= form.data.latitude <= north):
+            form.add_error("latitude", outside_message(settings.service_bounds))
+    if form.data is None:
+        return report_page(request, form, status=422)
+    address = request.remote or "0.0.0.0"  # noqa: S104 - a key for counting, not a bind address
+    async with request.app[db_key]() as db:
+        wait = await queries.retry_after(
+            db,
+            address=address,
+            window=timedelta(seconds=settings.swarm_report_window_seconds),
+            limit=settings.swarm_reports_per_address,
+        )
+        if wait:
+            minutes = max(1, round(wait / 60))
+            response = report_page(
+                request,
+                form,
+                status=429,
+                message="Thank you, but this connection has sent several reports already. "
+                f"Please try again in {minutes} min.",
+            )
+            response.headers["Retry-After"] = str(wait)
+            return response
+        token = await queries.create_report(
+            db,
+            form.data,
+            address=address,
+            expires_in=timedelta(hours=settings.swarm_report_expiry_hours),
+        )
+    return redirect(request, f"/swarms/status/{token}")
+
+
+async def report_status(request: web.Request) -> web.Response:
+    """The reporter's private page: where the report stands. The link is the only key to it."""
+    token = request.match_info["token"]
+    async with request.app[db_key]() as db:
+        found = await queries.report_by_token(db, token)
+    if found is None:
+        raise web.HTTPNotFound(reason="No swarm report has this link. Was all of it copied?")
+    response = render(
+        request,
+        "swarms/status.html",
+        {"found": found, "status_url": str(request.url.with_query(None))},
+        partial="partials/swarms/status.html",
+    )
+    response.headers["Cache-Control"] = "no-store"  # the page is its secret link's alone
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+# --- collectors --------------------------------------------------------------------------------
+
+
+def collector_values(collector: queries.CollectorView | None) -> dict[str, str]:
+    if collector is None:
+        return {"latitude": "", "longitude": "", "radius_km": f"{DEFAULT_RADIUS_KM}"}
+    return {
+        "latitude": f"{collector.latitude:.6f}",
+        "longitude": f"{collector.longitude:.6f}",
+        "radius_km": f"{collector.radius_km:g}",
+    }
+
+
+async def collect_page(
+    request: web.Request,
+    form: Form[CollectorForm] | None = None,
+    *,
+    status: int = 200,
+) -> web.Response:
+    """/swarms: the collector's settings, the open reports near them and their claims."""
+    user = user_of(request)
+    async with request.app[db_key]() as db:
+        collector = await queries.collector_of(db, user.id)
+        reports = await queries.open_reports_near(db, user.id)
+        claimed = await queries.claimed_by(db, user.id)
+    if form is None:
+        form = Form(values=collector_values(collector))
+    return render(
+        request,
+        "swarms/collect.html",
+        {
+            "form": form,
+            "collector": collector,
+            "swarm_reports": reports,
+            "claimed": claimed,
+            "saved": request.query.get("saved") == "1",
+            **map_settings(request),
+        },
+        partial=f"partials/swarms/{'collector_form' if form.errors else 'collect'}.html",
+        status=status,
+    )
+
+
+@login_required
+async def collect(request: web.Request) -> web.Response:
+    return await collect_page(request)
+
+
+@login_required
+async def collector_save(request: web.Request) -> web.Response:
+    form = await read_form(request, CollectorForm)
+    if form.data is None:
+        return await collect_page(request, form, status=422)
+    async with request.app[db_key]() as db:
+        await queries.save_collector(db, user_of(request).id, form.data)
+    return redirect(request, "/swarms?saved=1")
+
+
+@login_required
+async def collector_stop(request: web.Request) -> web.Response:
+    async with request.app[db_key]() as db:
+        await queries.stop_collecting(db, user_of(request).id)
+    return redirect(request, "/swarms")
+
+
+@login_required
+async def reports_near(request: web.Request) -> web.Response:
+    """The open reports near the collector: the list that Today shows, alone for htmx."""
+    async with request.app[db_key]() as db:
+        reports = await queries.open_reports_near(db, user_of(request).id)
+    return render(
+        request,
+        "swarms/near.html",
+        {"swarm_reports": reports},
+        partial="partials/swarms/today_reports.html",
+    )
+
+
+async def reports_geojson(request: web.Request) -> web.Response:
+    """The collector's map layer: open reports within their radius, nearest first."""
+    user: User | None = request.get(user_key)
+    if user is None:
+        raise web.HTTPUnauthorized(reason="Log in to see swarm reports.")
+    async with request.app[db_key]() as db:
+        collection = await queries.open_reports_geojson(db, user.id)
+    return web.Response(
+        text=collection,
+        content_type=GEOJSON,
+        headers={"Cache-Control": "private, no-cache", "Vary": "Cookie"},
+    )
+
+
+# --- one report: claim, release, close ---------------------------------------------------------
+
+
+def report_id(request: web.Request) -> int:
+    return path_id(request)  # beyond any stored id: 404, not a failed query
+
+
+async def report_page_for(
+    request: web.Request,
+    *,
+    close_form: Form[CloseForm] | None = None,
+    status: int = 200,
+) -> web.Response:
+    user = user_of(request)
+    async with request.app[db_key]() as db:
+        found = await queries.report_by_id(db, report_id(request))
+        collector = await queries.collector_of(db, user.id)
+    if found is None:
+        raise web.HTTPNotFound()
+    return render(
+        request,
+        "swarms/detail.html",
+        {
+            "found": found,
+            "is_claimer": found.report.claimed_by == user.id
+            and found.stage == queries.Stage.claimed,
+            "is_collector": collector is not None,
+            "close_form": close_form or Form(values={}),
+            "outcomes": OUTCOME_LABELS,
+            **map_settings(request),
+        },
+        partial="partials/swarms/detail.html",
+        status=status,
+    )
+
+
+@login_required
+async def report_detail(request: web.Request) -> web.Response:
+    return await report_page_for(request)
+
+
+REFUSALS = {
+    queries.ClaimRefused.claimed: (
+        "Already claimed",
+        "Another beekeeper claimed this swarm first. Nothing was changed.",
+    ),
+    queries.ClaimRefused.closed: ("Already closed", "This report is closed. Nothing was changed."),
+    queries.ClaimRefused.expired: (
+        "Report expired",
+        "This report expired before anyone claimed it. Nothing was changed.",
+    ),
+}
+
+
+def refused(request: web.Request, title: str, detail: str, *, status: int = 409) -> web.Response:
+    """The claim or change was refused and nothing changed: say so, and have every list of open
+    reports on the page fetch itself again.
+
+    A browser without htmx gets a page with the status. htmx gets the message for the page's
+    alert region instead, as a 200 with HX-Retarget: an error status would not be swapped (and
+    the browser logs it as a failure), while this is an answer the page shows as it is.
+    """
+    context = {"title": title, "detail": detail, "report_id": report_id(request)}
+    if htmx(request).request:
+        response = render(request, "partials/swarms/refused_alert.html", context)
+        retarget(response, "#alerts", reswap="innerHTML")
+        push_url(response, None)
+    else:
+        response = render(
+            request,
+            "swarms/refused.html",
+            context,
+            partial="partials/swarms/refused.html",
+            status=status,
+        )
+    trigger_client_event(response, REPORTS_CHANGED)
+    return response
+
+
+@login_required
+async def report_claim(request: web.Request) -> web.Response:
+    user = user_of(request)
+    async with request.app[db_key]() as db:
+        if await queries.collector_of(db, user.id) is None:
+            return refused(
+                request,
+                "Collectors only",
+                "Only swarm collectors can claim reports: set up collecting first.",
+                status=403,
+            )
+        refusal = await queries.claim(db, report_id(request), user.id)
+    if refusal == queries.ClaimRefused.missing:
+        raise web.HTTPNotFound()
+    if refusal is None or refusal == queries.ClaimRefused.yours:
+        return redirect(request, f"/swarms/{report_id(request)}")
+    return refused(request, *REFUSALS[refusal])
+
+
+@login_required
+async def report_release(request: web.Request) -> web.Response:
+    async with request.app[db_key]() as db:
+        released = await queries.release(db, report_id(request), user_of(request).id)
+    if not released:
+        return refused(request, "Not yours", "You have not claimed this report. Nothing changed.")
+    return redirect(request, f"/swarms/{report_id(request)}")
+
+
+@login_required
+async def report_close(request: web.Request) -> web.Response:
+    form = await read_form(request, CloseForm)
+    if form.data is None:
+        return await report_page_for(request, close_form=form, status=422)
+    async with request.app[db_key]() as db:
+        closed = await queries.close(db, report_id(request), user_of(request).id, form.data.outcome)
+    if not closed:
+        return refused(request, "Not yours", "You have not claimed this report. Nothing changed.")
+    return redirect(request, f"/swarms/{report_id(request)}")
