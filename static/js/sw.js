@@ -1,0 +1,290 @@
+// CityHive's service worker, served at /sw.js (scope /) by app/pwa/views.py, which puts this
+// build's settings in front of it as self.CITYHIVE_SW: {version, precache, offline, outbox,
+// tiles, tileLimit, pageLimit}. The version is a hash of everything precached, so any change to
+// the shell makes a new worker, which waits until the user accepts the reload that pwa.js offers.
+//
+// What it does, request by request (the strategies are named as in Workbox's recipes):
+//   /static/...          static resource cache: precached at install; stale-while-revalidate
+//                        (a content-hashed ?v= URL never changes, so a hit needs no revalidation;
+//                        offline, another version of the same file will do)
+//   pages                page cache: network first; after a short timeout or a failure, the copy
+//                        of that page saved the last time it loaded, else the offline page.
+//                        "Pages" are navigations and htmx's boosted and history-restore requests,
+//                        which get whole pages; plain htmx fragment requests go to the network.
+//   map tiles            their own cache, bounded: the least recently used tiles go first
+//   anything else        untouched (GeoJSON, the API, forms' POSTs, other sites)
+// The outbox (outbox.js) is sent from here too, on a Background Sync, when no page is open.
+(function () {
+  "use strict";
+
+  var CONFIG = self.CITYHIVE_SW;
+  var SHELL = "cityhive-shell-" + CONFIG.version;
+  var PAGES = "cityhive-pages-v1";
+  var TILES = "cityhive-tiles-v1";
+  var CURRENT = [SHELL, PAGES, TILES];
+  var PAGE_TIMEOUT_MS = 5000;   // then a saved copy: a phone on one bar of signal should not wait
+  var OFFLINE_REFRESH_MS = 10 * 60 * 1000;
+  var PREFETCH_FRESH_MS = 5 * 60 * 1000;
+  var SYNC_TAG = "cityhive-outbox";
+  var tilePattern = CONFIG.tiles ? new RegExp(CONFIG.tiles) : null;
+  var lastOfflineRefresh = 0;
+
+  importScripts(CONFIG.outbox);
+  var Outbox = self.CityHiveOutbox;
+
+  function noop() {}
+
+  // ---- life cycle ----
+
+  self.addEventListener("install", function (event) {
+    event.waitUntil(caches.open(SHELL).then(function (cache) {
+      return cache.addAll(CONFIG.precache.map(function (url) {
+        // Content-hashed URLs may come from the HTTP cache; the rest must be fresh.
+        return new Request(url, { credentials: "same-origin", cache: /[?&]v=/.test(url) ? "default" : "no-cache" });
+      }));
+    }));
+    // No skipWaiting(): open pages keep the worker they started with until the user reloads.
+  });
+
+  self.addEventListener("activate", function (event) {
+    event.waitUntil(Promise.all([
+      caches.keys().then(function (names) {
+        return Promise.all(names.filter(function (name) {
+          return name.indexOf("cityhive-") === 0 && CURRENT.indexOf(name) < 0;
+        }).map(function (name) { return caches.delete(name); }));
+      }),
+      self.registration.navigationPreload ? self.registration.navigationPreload.enable().catch(noop) : null
+    ]).then(function () { return self.clients.claim(); }));
+  });
+
+  self.addEventListener("message", function (event) {
+    var data = event.data || {};
+    if (data.type === "skip-waiting") {
+      self.skipWaiting();
+    } else if (data.type === "claim") {
+      // A page whose navigation began before this worker activated missed activate's claim().
+      event.waitUntil(self.clients.claim());
+    } else if (data.type === "version") {
+      reply(event, { type: "version", version: CONFIG.version });
+    } else if (data.type === "prefetch" && Array.isArray(data.urls)) {
+      event.waitUntil(prefetch(data.urls).catch(noop));
+    } else if (data.type === "forget-pages") {
+      event.waitUntil(caches.delete(PAGES).then(function () { reply(event, { type: "pages-forgotten" }); }));
+    }
+  });
+
+  function reply(event, message) {
+    if (event.ports && event.ports[0]) event.ports[0].postMessage(message);
+    else if (event.source) event.source.postMessage(message);
+  }
+
+  // ---- routing ----
+
+  self.addEventListener("fetch", function (event) {
+    var request = event.request;
+    if (request.method !== "GET") return;
+    var url = new URL(request.url);
+    if (url.origin === self.location.origin) {
+      if (url.pathname.indexOf("/static/") === 0) event.respondWith(staticFile(event, url));
+      else if (request.mode === "navigate" || wantsWholePage(request)) event.respondWith(page(event, url));
+      return;
+    }
+    if (tilePattern && tilePattern.test(request.url)) event.respondWith(tile(event, request));
+  });
+
+  // htmx asks for a whole page when boosted or restoring history (app/web/htmx.py render()).
+  function wantsWholePage(request) {
+    var headers = request.headers;
+    return headers.get("HX-Request") === "true" &&
+      (headers.get("HX-Boosted") === "true" || headers.get("HX-History-Restore-Request") === "true");
+  }
+
+  // ---- static resource cache: stale-while-revalidate ----
+
+  function staticFile(event, url) {
+    var request = event.request;
+    return caches.open(SHELL).then(function (cache) {
+      return cache.match(request).then(function (cached) {
+        if (cached && url.searchParams.has("v")) return cached;
+        var network = fetch(request).then(function (response) {
+          if (response.ok && response.type === "basic") return cache.put(request, response.clone()).then(function () { return response; });
+          return response;
+        });
+        if (cached) {
+          event.waitUntil(network.catch(noop));
+          return cached;
+        }
+        return network.catch(function (error) {
+          // Offline, and this version was never saved: any version of the same file.
+          return caches.match(url.origin + url.pathname, { ignoreSearch: true }).then(function (other) {
+            if (other) return other;
+            throw error;
+          });
+        });
+      });
+    });
+  }
+
+  // ---- page cache: network first, then the saved copy, then the offline page ----
+
+  function pageKey(url) {
+    return url.origin + url.pathname + url.search;
+  }
+
+  function delay(ms) {
+    return new Promise(function (resolve) { setTimeout(resolve, ms); });
+  }
+
+  function savable(response) {
+    var type = response.headers.get("Content-Type") || "";
+    return response.status === 200 && response.type === "basic" && !response.redirected && type.indexOf("text/html") === 0 &&
+      (response.headers.get("Cache-Control") || "").indexOf("no-store") < 0;
+  }
+
+  function savePage(key, response) {
+    return caches.open(PAGES).then(function (cache) {
+      return cache.put(key, response).then(function () { return trim(cache, CONFIG.pageLimit); });
+    });
+  }
+
+  function savedPage(key) {
+    return caches.open(PAGES).then(function (cache) { return cache.match(key, { ignoreVary: true }); });
+  }
+
+  function offlinePage() {
+    return caches.match(CONFIG.offline, { ignoreVary: true }).then(function (saved) {
+      // A new Response, with no URL of its own: the address bar (and the URL htmx pushes)
+      // stays the page that was asked for, which the user can reload when back online.
+      if (saved) return new Response(saved.body, { status: 200, statusText: "OK", headers: saved.headers });
+      return new Response("<!doctype html><title>Offline</title><h1>You are offline</h1>", {
+        status: 503, headers: { "Content-Type": "text/html; charset=utf-8" }
+      });
+    });
+  }
+
+  function page(event, url) {
+    var key = pageKey(url);
+    var preload = event.request.mode === "navigate" && event.preloadResponse ? event.preloadResponse : Promise.resolve(null);
+    // A failed preload is asked again as a plain fetch before the network counts as gone.
+    var network = preload.catch(function () { return null; }).then(function (preloaded) {
+      return preloaded || fetch(event.request);
+    }).then(function (response) {
+      if (savable(response)) event.waitUntil(savePage(key, response.clone()).catch(noop));
+      if (response.ok) refreshOfflinePage(event);
+      return response;
+    });
+    event.waitUntil(network.catch(noop));
+    var TIMED_OUT = {};
+    return Promise.race([network, delay(PAGE_TIMEOUT_MS).then(function () { return TIMED_OUT; })])
+      .then(function (answer) {
+        if (answer !== TIMED_OUT) return answer;
+        return savedPage(key).then(function (saved) { return saved || network; });
+      })
+      .catch(function () {
+        return savedPage(key).then(function (saved) { return saved || offlinePage(); });
+      });
+  }
+
+  // The offline page shows the nav of whoever was signed in when it was saved: keep it current.
+  function refreshOfflinePage(event) {
+    var now = Date.now();
+    if (now - lastOfflineRefresh < OFFLINE_REFRESH_MS) return;
+    lastOfflineRefresh = now;
+    event.waitUntil(fetch(CONFIG.offline, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
+      if (!savable(response)) return null;
+      return caches.open(SHELL).then(function (cache) { return cache.put(CONFIG.offline, response); });
+    }).catch(noop));
+  }
+
+  // A page asks for the pages it links with data-offline-prefetch (a hive's forms), so they
+  // open offline too. Each is fetched as a whole page and saved like a visited one.
+  // A copy saved in the last few minutes is kept as it is: rewriting it would only churn (and
+  // while the cache rewrites an entry, that page has no copy).
+  function prefetch(urls) {
+    return Promise.all(urls.map(function (href) {
+      var url = new URL(href, self.location.origin);
+      if (url.origin !== self.location.origin) return null;
+      return savedPage(pageKey(url)).then(function (saved) {
+        var savedAt = saved ? Date.parse(saved.headers.get("Date") || "") : NaN;
+        if (Date.now() - savedAt < PREFETCH_FRESH_MS) return null;
+        return fetch(url.href, { credentials: "same-origin", headers: { Accept: "text/html" } }).then(function (response) {
+          return savable(response) ? savePage(pageKey(url), response) : null;
+        });
+      }).catch(noop);
+    }));
+  }
+
+  // ---- map tiles: cache first, bounded, least recently used out ----
+
+  function tile(event, request) {
+    return caches.open(TILES).then(function (cache) {
+      return cache.match(request.url).then(function (cached) {
+        if (cached) {
+          // Put it back at the end of the cache's order: the order is the least recently used.
+          event.waitUntil(cache.put(request.url, cached.clone()).catch(noop));
+          return cached;
+        }
+        // CORS, so the response's status can be checked and its true size counted; tile
+        // servers send Access-Control-Allow-Origin. The Referer (our origin) is their policy.
+        return fetch(request.url, { mode: "cors", credentials: "omit", referrerPolicy: "strict-origin-when-cross-origin" })
+          .then(function (response) {
+            if (response.ok) {
+              event.waitUntil(cache.put(request.url, response.clone()).then(function () {
+                return trim(cache, CONFIG.tileLimit);
+              }).catch(noop));
+            }
+            return response;
+          }, function () {
+            return fetch(request);  // a tile server without CORS: as the page asked, not saved
+          });
+      });
+    });
+  }
+
+  // Keep the newest `limit` entries of a cache; its keys come oldest first.
+  var trimming = Promise.resolve();
+  function trim(cache, limit) {
+    trimming = trimming.then(function () {
+      return cache.keys().then(function (keys) {
+        var extra = keys.length - limit;
+        if (extra <= 0) return null;
+        return Promise.all(keys.slice(0, extra).map(function (key) { return cache.delete(key); }));
+      });
+    }).catch(noop);
+    return trimming;
+  }
+
+  // ---- Background Sync: the outbox, when the browser says the connection is back ----
+
+  self.addEventListener("sync", function (event) {
+    if (event.tag !== SYNC_TAG) return;
+    event.waitUntil(syncOutbox());
+  });
+
+  // An open page sends it (with its live CSRF token, and it redraws as records go); with none
+  // open, this worker sends it with a token fetched from the server. Rejecting asks the browser
+  // to try again later.
+  function syncOutbox() {
+    return self.clients.matchAll({ type: "window" }).then(function (windows) {
+      var flushed = windows.length ? askPage(windows[0]) : Outbox.flush({ token: Outbox.freshToken });
+      return flushed.then(function (result) {
+        if (result && result.stopped === "retry") throw new Error("The outbox could not be sent yet.");
+      });
+    });
+  }
+
+  function askPage(client) {
+    return new Promise(function (resolve) {
+      var channel = new MessageChannel();
+      var timer = setTimeout(function () { resolve(null); }, 60000);
+      channel.port1.onmessage = function (event) {
+        clearTimeout(timer);
+        resolve(event.data);
+      };
+      client.postMessage({ type: "outbox-flush" }, [channel.port2]);
+    });
+  }
+
+  // Tests and tools read the worker's own view of things from here.
+  self.cityhive = { version: CONFIG.version, caches: { shell: SHELL, pages: PAGES, tiles: TILES }, trim: trim };
+})();

@@ -1,0 +1,312 @@
+"""The installable, offline app on the server's side: the manifest meets the browsers'
+installability criteria, the service worker precaches exactly the shell the pages use and gets a
+new version whenever that shell changes, the offline page, and gzip for the shell's files."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import re
+import shutil
+import struct
+from pathlib import Path
+
+import pytest
+
+from app.main import STATIC, create_app
+from app.pwa.compression import StaticFiles
+from app.pwa.manifest import THEME_COLOUR
+from app.pwa.service_worker import precached_urls, service_worker, tile_pattern
+from app.web.assets import StaticAssets
+
+CONFIG = re.compile(r"self\.CITYHIVE_SW = (\{.*?\});\n", re.S)
+LINKED = re.compile(r'<(?:script src|link rel="stylesheet" href)="([^"]+)"')
+
+
+def png_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's signature and IHDR chunk."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    assert data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    return width, height
+
+
+def worker_settings(script: str) -> dict:
+    match = CONFIG.search(script)
+    assert match, script[:300]
+    return json.loads(match.group(1))
+
+
+# --- the manifest -----------------------------------------------------------------------------
+
+
+async def test_the_manifest_meets_the_installability_criteria(client):
+    response = await client.get("/manifest.webmanifest")
+    assert response.status == 200
+    assert response.content_type == "application/manifest+json"
+    manifest = json.loads(await response.text())
+
+    assert manifest["name"]
+    assert manifest["short_name"] == "CityHive"
+    assert len(manifest["short_name"]) <= 12  # what a launcher shows under the icon
+    assert manifest["description"]
+    assert manifest["display"] == "standalone"
+    assert manifest["scope"] == "/"
+    assert manifest["start_url"].startswith(manifest["scope"])
+    assert manifest["id"] == "/"
+    assert re.fullmatch(r"#[0-9a-f]{6}", manifest["theme_color"])
+    assert re.fullmatch(r"#[0-9a-f]{6}", manifest["background_color"])
+
+    sizes = {}
+    for icon in manifest["icons"]:
+        image = await client.get(icon["src"])
+        assert image.status == 200, icon["src"]
+        assert image.content_type == icon["type"] == "image/png"
+        width, height = png_size(await image.read())
+        assert icon["sizes"] == f"{width}x{height}"
+        sizes.setdefault(icon["purpose"], set()).add(width)
+    assert {192, 512} <= sizes["any"]
+    assert 512 in sizes["maskable"]
+
+
+async def test_the_manifest_offers_shortcuts_to_record_and_to_the_map(client):
+    manifest = json.loads(await (await client.get("/manifest.webmanifest")).text())
+    shortcuts = {shortcut["url"]: shortcut["name"] for shortcut in manifest["shortcuts"]}
+    assert shortcuts["/map"] == "Map of my hives"
+    assert "Record an inspection" in shortcuts.values()
+    for url in shortcuts:
+        assert url.startswith(manifest["scope"])
+        assert (await client.get(url, allow_redirects=False)).status in (200, 303)
+
+
+async def test_every_page_links_the_manifest_theme_colour_icon_and_offline_scripts(logged_in):
+    for path in ("/", "/hives", "/map", "/offline", "/login"):
+        page = await (await logged_in.get(path)).text()
+        assert '<link rel="manifest" href="/manifest.webmanifest">' in page, path
+        assert f'<meta name="theme-color" content="{THEME_COLOUR}">' in page, path
+        touch = re.search(r'<link rel="apple-touch-icon" href="([^"]+)">', page)
+        assert touch, path
+        assert png_size(await (await logged_in.get(touch.group(1))).read()) == (180, 180)
+        assert '<script src="/static/js/outbox.js?v=' in page
+        assert '<script src="/static/js/pwa.js?v=' in page
+        assert "data-outbox-badge" in page
+
+
+# --- the service worker -----------------------------------------------------------------------
+
+
+async def test_the_worker_is_served_from_the_root_never_from_a_cache(client):
+    response = await client.get("/sw.js")
+    assert response.status == 200
+    assert response.content_type == "text/javascript"
+    assert response.headers["Cache-Control"] == "no-cache"
+    assert response.headers["Service-Worker-Allowed"] == "/"
+    script = await response.text()
+    assert script.index("self.CITYHIVE_SW") < script.index("importScripts(CONFIG.outbox)")
+    assert worker_settings(script)["version"] == response.headers["CityHive-Version"]
+
+
+async def test_the_worker_may_fetch_map_tiles_and_nothing_else_new(client):
+    response = await client.get("/sw.js")
+    policy = response.headers["Content-Security-Policy"]
+    assert "connect-src 'self' https://tile.openstreetmap.org;" in policy
+    page_policy = (await client.get("/")).headers["Content-Security-Policy"]
+    assert policy == page_policy.replace(
+        "connect-src 'self';", "connect-src 'self' https://tile.openstreetmap.org;"
+    )
+    pattern = worker_settings(await response.text())["tiles"]
+    assert re.fullmatch(pattern, "https://tile.openstreetmap.org/12/2200/1343.png")
+    assert not re.fullmatch(pattern, "https://tile.openstreetmap.org.evil.example/1/2/3.png")
+    assert not re.fullmatch(pattern, "https://tile.openstreetmap.org/12/abc/1343.png")
+
+
+async def test_with_tiles_of_our_own_the_worker_policy_is_the_pages(aiohttp_client, settings):
+    own = settings.model_copy(update={"tile_url": "/tiles/{z}/{x}/{y}.png"})
+    client = await aiohttp_client(create_app(own))
+    worker = await client.get("/sw.js")
+    page = await client.get("/")
+    assert worker.headers["Content-Security-Policy"] == page.headers["Content-Security-Policy"]
+    assert worker_settings(await worker.text())["tiles"] == ""
+
+
+def test_tile_patterns_cover_subdomains_and_retina_tiles():
+    pattern = tile_pattern("https://{s}.tile.example.org/{z}/{x}/{y}{r}.png?key=a+b")
+    assert re.fullmatch(pattern, "https://a.tile.example.org/3/4/5.png?key=a+b")
+    assert re.fullmatch(pattern, "https://b.tile.example.org/3/4/5@2x.png?key=a+b")
+    assert not re.fullmatch(pattern, "https://a.tile.example.org/3/4/5.png?key=aab")
+    assert not re.fullmatch(pattern, "https://a.b.tile.example.org/3/4/5.png?key=a+b")
+
+
+async def test_the_worker_precaches_every_file_the_pages_load_and_the_offline_page(logged_in):
+    worker = worker_settings(await (await logged_in.get("/sw.js")).text())
+    precache = set(worker["precache"])
+    assert worker["offline"] == "/offline"
+    assert "/offline" in precache
+    assert worker["outbox"] in precache
+    for path in ("/", "/map", "/offline"):
+        page = await (await logged_in.get(path)).text()
+        for url in LINKED.findall(page):
+            assert url in precache, f"{path} loads {url}, which works offline only if precached"
+    manifest = json.loads(await (await logged_in.get("/manifest.webmanifest")).text())
+    assert {icon["src"] for icon in manifest["icons"]} <= precache
+    assert not any(url.startswith("/static/js/sw.js") for url in precache)
+    assert not any("LICENSE" in url or url.endswith(".md") for url in precache)
+    for url in precache:  # the install fails if any one of them does
+        assert (await logged_in.get(url)).status == 200, url
+
+
+def copy_of_static(tmp_path: Path) -> Path:
+    root = tmp_path / "static"
+    shutil.copytree(STATIC, root)
+    return root
+
+
+def test_the_version_changes_with_anything_precached_and_only_then(tmp_path):
+    root = copy_of_static(tmp_path)
+    tiles = "https://tile.openstreetmap.org/{z}/{x}/{y}.png"
+    first = service_worker(StaticAssets(root), tiles)
+    again = service_worker(StaticAssets(root), tiles)
+    assert again.version == first.version
+    assert again.script == first.script
+
+    (root / "css" / "app.css").write_text((root / "css" / "app.css").read_text() + "\n.x{}\n")
+    restyled = service_worker(StaticAssets(root), tiles)
+    assert restyled.version != first.version
+    assert restyled.precache != first.precache
+
+    (root / "js" / "sw.js").write_text((root / "js" / "sw.js").read_text() + "\n// changed\n")
+    assert service_worker(StaticAssets(root), tiles).version != restyled.version
+    assert service_worker(StaticAssets(root), "/tiles/{z}/{x}/{y}.png").version != (
+        service_worker(StaticAssets(root), tiles).version
+    )
+
+
+def test_a_file_added_after_start_up_is_not_precached_until_a_restart(tmp_path):
+    root = copy_of_static(tmp_path)
+    assets = StaticAssets(root)
+    (root / "js" / "later.js").write_text("// added while running\n")
+    assert not any("later.js" in url for url in precached_urls(assets))
+    assert any("later.js" in url for url in precached_urls(StaticAssets(root)))
+
+
+# --- the offline page -------------------------------------------------------------------------
+
+
+async def test_the_offline_page_says_so_and_lists_what_waits(client):
+    response = await client.get("/offline")
+    assert response.status == 200
+    assert response.headers["Vary"] == "HX-Request"
+    page = await response.text()
+    assert '<h1 id="offline-title">You are offline</h1>' in page
+    assert "data-outbox-list" in page
+    assert '<a class="button" href="/hives">' not in page  # a visitor has no hives
+
+    fragment = await (await client.get("/offline", headers={"HX-Request": "true"})).text()
+    assert fragment.lstrip().startswith('<section class="offline-page"')
+    assert "<html" not in fragment
+    boosted = await client.get("/offline", headers={"HX-Request": "true", "HX-Boosted": "true"})
+    assert "<html" in await boosted.text()
+
+
+async def test_a_beekeeper_offline_is_pointed_to_their_hives(logged_in):
+    page = await (await logged_in.get("/offline")).text()
+    assert '<a class="button" href="/hives">Your hives</a>' in page
+    assert '"X-CSRF-Token": "' in page  # the outbox reads a fresh token from this page
+
+
+# --- gzip -------------------------------------------------------------------------------------
+
+
+async def test_styles_and_scripts_are_sent_gzipped_to_browsers_that_accept_it(client):
+    page = await (await client.get("/")).text()
+    url = re.search(r'src="(/static/vendor/leaflet-1\.9\.4/leaflet\.js\?v=\w+)"', page).group(1)
+    plain = (STATIC / "vendor/leaflet-1.9.4/leaflet.js").read_bytes()
+
+    zipped = await client.get(url, headers={"Accept-Encoding": "gzip"}, auto_decompress=False)
+    assert zipped.status == 200
+    assert zipped.headers["Content-Encoding"] == "gzip"
+    assert zipped.headers["Vary"] == "Accept-Encoding"
+    assert zipped.headers["Cache-Control"] == "public, max-age=31536000, immutable"
+    assert zipped.content_type == "text/javascript"
+    body = await zipped.read()
+    assert gzip.decompress(body) == plain
+    assert len(body) < len(plain) / 3
+
+    again = await client.get(
+        url,
+        headers={"Accept-Encoding": "gzip", "If-None-Match": zipped.headers["ETag"]},
+        auto_decompress=False,
+    )
+    assert again.status == 304
+    assert await again.read() == b""
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{"Accept-Encoding": "identity"}, {"Accept-Encoding": "gzip", "Range": "bytes=0-99"}],
+)
+async def test_without_gzip_or_for_a_range_the_plain_file_is_sent(client, headers):
+    plain = (STATIC / "css/app.css").read_bytes()
+    response = await client.get("/static/css/app.css", headers=headers, auto_decompress=False)
+    assert "Content-Encoding" not in response.headers
+    body = await response.read()
+    assert body == (plain[:100] if "Range" in headers else plain)
+
+
+async def test_small_files_images_and_paths_outside_static_are_not_gzipped(client):
+    for path in ("/static/icons/favicon.svg", "/static/icons/icon-192.png"):
+        response = await client.get(path, headers={"Accept-Encoding": "gzip"})
+        assert response.status == 200
+        assert "Content-Encoding" not in response.headers, path
+    outside = await client.get("/static/%2E%2E/app/main.py", headers={"Accept-Encoding": "gzip"})
+    assert outside.status in (403, 404)
+    files = StaticFiles(STATIC)
+    assert files.compressed("../app/main.py") is None
+    assert files.compressed("css/missing.css") is None
+    assert files.compressed("css/app.css") is files.compressed("css/app.css")  # made once
+
+
+def test_a_changed_file_is_compressed_again(tmp_path):
+    (tmp_path / "a.css").write_text("body { color: red; }\n" * 100)
+    files = StaticFiles(tmp_path)
+    first = files.compressed("a.css")
+    (tmp_path / "a.css").write_text("body { color: blue; }\n" * 100)
+    second = files.compressed("a.css")
+    assert first is not None
+    assert second is not None
+    assert gzip.decompress(second.body).startswith(b"body { color: blue; }")
+    assert second.etag != first.etag
+
+
+async def test_the_manifest_and_worker_are_gzipped_too(client):
+    for path in ("/manifest.webmanifest", "/sw.js"):
+        zipped = await client.get(path, headers={"Accept-Encoding": "gzip"}, auto_decompress=False)
+        assert zipped.headers["Content-Encoding"] == "gzip", path
+        assert "Accept-Encoding" in zipped.headers["Vary"]
+        plain = await client.get(path, headers={"Accept-Encoding": "identity"})
+        assert gzip.decompress(await zipped.read()) == await plain.read()
+
+
+def test_the_committed_icons_are_the_sizes_the_manifest_names():
+    icons = STATIC / "icons"
+    assert png_size((icons / "icon-192.png").read_bytes()) == (192, 192)
+    assert png_size((icons / "icon-512.png").read_bytes()) == (512, 512)
+    assert png_size((icons / "icon-maskable-512.png").read_bytes()) == (512, 512)
+    assert png_size((icons / "apple-touch-icon.png").read_bytes()) == (180, 180)
+
+
+async def test_static_files_are_served_without_a_session(client):
+    page = await client.get("/")
+    assert "Set-Cookie" in page.headers  # a page starts a session (its forms need a token)
+    for path, encoding in (("/static/css/app.css", "gzip"), ("/static/icons/icon-192.png", None)):
+        response = await client.get(path, headers={"Accept-Encoding": "gzip"})
+        assert response.status == 200
+        assert response.headers.get("Content-Encoding") == encoding
+        assert "Set-Cookie" not in response.headers, path
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+        assert response.headers["Cache-Control"] == "no-cache"  # unversioned: revalidate
+    head = await client.head("/static/icons/icon-192.png")
+    assert head.status == 200
+    assert (await client.get("/static/js/missing.js")).status == 404
+    assert (await client.post("/static/css/app.css")).status in (403, 405)
