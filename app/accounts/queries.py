@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +40,19 @@ async def update_profile(db: AsyncSession, user: User, *, name: str, email: str)
         await db.rollback()
         raise EmailTaken(email) from error
     return fresh
+
+
+async def change_password(db: AsyncSession, user: User, *, password_hash: str) -> User:
+    """The new password, and the next session epoch: every session begun before it ends."""
+    changed: User | None = await db.scalar(
+        update(User)
+        .where(User.id == user.id)
+        .values(password_hash=password_hash, session_epoch=User.session_epoch + 1)
+        .returning(User)
+    )
+    assert changed is not None
+    await db.commit()
+    return changed
 
 
 async def hive_count(db: AsyncSession, user: User) -> int:

@@ -33,3 +33,8 @@ class LogIn(BaseModel):
 class Profile(BaseModel):
     name: Name = Field(title="Name")
     email: Email = Field(title="Email")
+
+
+class PasswordChange(BaseModel):
+    current_password: Annotated[str, Field(min_length=1)] = Field(title="Current password")
+    new_password: Password = Field(title="New password")

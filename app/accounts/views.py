@@ -1,4 +1,4 @@
-"""Sign up, log in, log out and the profile page."""
+"""Sign up, log in, log out and the profile page (details, password, API keys)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from aiohttp import web
 
 from app.accounts import queries
 from app.accounts.passwords import hash_password, verify_password
-from app.accounts.schemas import LogIn, Profile, SignUp
+from app.accounts.schemas import LogIn, PasswordChange, Profile, SignUp
 from app.api import queries as key_queries
 from app.api.auth import new_key
 from app.api.schemas import ApiKeyForm
@@ -17,6 +17,7 @@ from app.models import User
 from app.web.auth import login, login_required, logout, safe_next, user_of
 from app.web.forms import Form, read_form
 from app.web.htmx import htmx, redirect, render
+from app.web.paths import path_id
 
 WRONG_CREDENTIALS = "That email and password do not match an account."
 
@@ -129,9 +130,11 @@ async def profile_page(
     key_form: Form[ApiKeyForm] | None = None,
     new_key: str | None = None,
     notice: str = "",
+    password_form: Form[PasswordChange] | None = None,
     partial: str = "partials/accounts/profile_form.html",
 ) -> web.Response:
-    """The profile page: details, then API keys; `partial` is the section htmx gets alone."""
+    """The profile page: details, password, then API keys; `partial` is the section htmx gets
+    alone."""
     user = user_of(request)
     async with request.app[db_key]() as db:
         hives = await queries.hive_count(db, user)
@@ -147,6 +150,8 @@ async def profile_page(
             "key_form": key_form or Form(values={}),
             "new_key": new_key,
             "key_notice": notice,
+            "password_form": password_form or Form(values={}),
+            "password_changed": request.query.get("password") == "changed",
         },
         partial=partial,
         status=status,
@@ -177,6 +182,52 @@ async def profile_update(request: web.Request) -> web.Response:
     return await profile_page(request, form, status=422)
 
 
+PASSWORD_PARTIAL = "partials/accounts/password_form.html"  # noqa: S105 - a template name
+
+
+@login_required
+async def password_change(request: web.Request) -> web.Response:
+    """A new password, given the current one. It ends every other session of the account (a
+    thief's included); this one goes on in a fresh session. Wrong current passwords count as
+    failed log-ins, so a borrowed session cannot guess its way to the account."""
+    user = user_of(request)
+    form = await read_form(request, PasswordChange)
+    if form.data is None:
+        return await profile_page(
+            request, details_of(user), 422, password_form=form, partial=PASSWORD_PARTIAL
+        )
+    settings = request.app[settings_key]
+    address = request.remote or "0.0.0.0"  # noqa: S104 - a key for counting, not a bind address
+    async with request.app[db_key]() as db:
+        wait = await queries.retry_after(
+            db,
+            email=user.email,
+            address=address,
+            window=timedelta(seconds=settings.login_window_seconds),
+            max_per_account=settings.login_max_failures_per_account,
+            max_per_address=settings.login_max_failures_per_address,
+        )
+        if wait:
+            minutes = max(1, round(wait / 60))
+            form.add_error("current_password", f"Too many wrong passwords. Try in {minutes} min.")
+            response = await profile_page(
+                request, details_of(user), 429, password_form=form, partial=PASSWORD_PARTIAL
+            )
+            response.headers["Retry-After"] = str(wait)
+            return response
+        if not await verify_password(user.password_hash, form.data.current_password):
+            await queries.record_failure(db, email=user.email, address=address)
+            form.add_error("current_password", "That is not your current password.")
+            return await profile_page(
+                request, details_of(user), 422, password_form=form, partial=PASSWORD_PARTIAL
+            )
+        changed = await queries.change_password(
+            db, user, password_hash=await hash_password(form.data.new_password)
+        )
+    await login(request, changed)
+    return redirect(request, "/profile?password=changed#password")
+
+
 API_KEYS_PARTIAL = "partials/accounts/api_keys.html"
 
 
@@ -205,7 +256,7 @@ async def api_key_create(request: web.Request) -> web.Response:
 async def api_key_revoke(request: web.Request) -> web.Response:
     user = user_of(request)
     async with request.app[db_key]() as db:
-        if not await key_queries.revoke_key(db, user.id, int(request.match_info["id"])):
+        if not await key_queries.revoke_key(db, user.id, path_id(request)):
             raise web.HTTPNotFound()
     if htmx(request).wants_fragment:
         return await profile_page(

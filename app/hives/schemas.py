@@ -29,7 +29,15 @@ def _decimal_comma(value: object) -> object:
 Optional = BeforeValidator(_blank_is_none)
 Coordinate = BeforeValidator(_decimal_comma)
 
-SiteName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)]
+# Patterns, so the API's JSON Schema states the rules too. PostgreSQL text cannot hold NUL,
+# so text with one is refused here rather than by the database. A required name must have more
+# than the whitespace that strip_whitespace removes (Unicode's White_Space, spelled out so that
+# JSON Schema's regex agrees).
+NO_NUL = r"^[^\x00]*$"
+_STRIPPED = r"\t-\r\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK = rf"^[^\x00]*[^\x00{_STRIPPED}][^\x00]*$"
+
+SiteName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=NO_NUL)]
 
 FRAME_TYPE_LABELS = {
     FrameType.langstroth: "Langstroth",
@@ -54,9 +62,10 @@ STATUS_LABELS = {
 
 
 class HiveForm(BaseModel):
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = (
-        Field(title="Name")
-    )
+    name: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NOT_BLANK),
+    ] = Field(title="Name")
     latitude: Annotated[float, Coordinate, Field(ge=-90, le=90)] = Field(title="Latitude")
     longitude: Annotated[float, Coordinate, Field(ge=-180, le=180)] = Field(title="Longitude")
     site: Annotated[SiteName | None, Optional] = Field(default=None, title="Apiary or site")
@@ -64,7 +73,9 @@ class HiveForm(BaseModel):
     origin: Annotated[ColonyOrigin | None, Optional] = Field(default=None, title="Colony origin")
     status: HiveStatus = Field(default=HiveStatus.active, title="Status")
     installed_on: Annotated[date | None, Optional] = Field(default=None, title="Installed on")
-    notes: Annotated[str, StringConstraints(max_length=5000)] = Field(default="", title="Notes")
+    notes: Annotated[str, StringConstraints(max_length=5000, pattern=NO_NUL)] = Field(
+        default="", title="Notes"
+    )
 
     @field_validator("installed_on")
     @classmethod
@@ -87,8 +98,8 @@ SortKey = Literal["name", "site", "status", "installed", "-name", "-site", "-sta
 class HiveListQuery(BaseModel):
     """The list's state, all of it in the URL: search, filters, sort and page."""
 
-    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
-    site: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = ""
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=NO_NUL)] = ""
+    site: SiteName = ""
     status: Annotated[HiveStatus | None, Optional] = None
     sort: SortKey = "name"
     page: Annotated[int, Field(ge=1, le=10_000)] = 1

@@ -2,6 +2,12 @@
 
 `login()` starts a fresh session (a new cookie, a new CSRF token) so that no token or identity
 from before the log-in survives it; `logout()` ends it.
+
+A session also ends by itself: after SESSION_IDLE_SECONDS without a request, after
+SESSION_ABSOLUTE_SECONDS whatever happens, and when its user's session epoch has moved on (a
+password change raises it, ending the user's other sessions). The cookie cannot be taken back
+from a browser, so the server checks these on every request: the session names when it began,
+when it was last seen and its epoch, all inside the encrypted cookie.
 """
 
 from __future__ import annotations
@@ -13,14 +19,23 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from aiohttp_session import get_session, new_session
+from aiohttp_session import Session, get_session, new_session
 
-from app.keys import csrf_token_key, db_key, user_key
+from app.keys import csrf_token_key, db_key, settings_key, user_key
 from app.models import User
+from app.settings import Settings
 from app.web.csrf import new_token
 from app.web.htmx import htmx
 
 USER_ID = "uid"
+SIGNED_IN_AT = "signed_in_at"
+SEEN_AT = "seen_at"
+EPOCH = "epoch"
+# Last-seen moves on at most this often, so the cookie is not re-encrypted on every request.
+SEEN_EVERY_SECONDS = 60
+
+# The time source of session expiry; tests replace it with a clock they move.
+clock = time.time
 
 
 @web.middleware
@@ -28,18 +43,44 @@ async def current_user_middleware(request: web.Request, handler: Handler) -> web
     session = await get_session(request)
     user = None
     if (user_id := session.get(USER_ID)) is not None:
-        async with request.app[db_key]() as db:
-            user = await db.get(User, user_id)
-        if user is None:  # the account is gone: forget it
-            session.pop(USER_ID, None)
+        now = int(clock())
+        if not session_expired(session, now, request.app[settings_key]):
+            async with request.app[db_key]() as db:
+                user = await db.get(User, user_id)
+        # Gone: expired, the account deleted, or its password changed since this session began.
+        if user is None or user.session_epoch != session.get(EPOCH, 0):
+            user = None
+            end_session(request, session)
+        elif now - session.get(SEEN_AT, 0) >= SEEN_EVERY_SECONDS:
+            session[SEEN_AT] = now
     request[user_key] = user
     return await handler(request)
 
 
+def session_expired(session: Session, now: int, settings: Settings) -> bool:
+    signed_in: int = session.get(SIGNED_IN_AT, 0)
+    seen: int = session.get(SEEN_AT, signed_in)
+    return (
+        now - signed_in > settings.session_absolute_seconds
+        or now - seen > settings.session_idle_seconds
+    )
+
+
+def end_session(request: web.Request, session: Session) -> None:
+    """Forget who this was. Pages rendered from here on post with a new CSRF token, which the
+    emptied session keeps, so the log-in form they lead to works."""
+    session.invalidate()
+    if csrf_token_key in request:
+        request[csrf_token_key] = new_token(session)
+
+
 async def login(request: web.Request, user: User) -> None:
     session = await new_session(request)
+    now = int(clock())
     session[USER_ID] = user.id
-    session["signed_in_at"] = int(time.time())
+    session[SIGNED_IN_AT] = now
+    session[SEEN_AT] = now
+    session[EPOCH] = user.session_epoch
     request[csrf_token_key] = new_token(session)
     request[user_key] = user
 

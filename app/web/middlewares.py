@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import re
 import time
+import traceback
 import uuid
 from collections.abc import Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_address
 
+import asyncpg
 import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
+from sqlalchemy import exc as sa_exc
 
 from app.keys import metrics_key, request_id_key, response_headers_key
 from app.metrics import route_label
@@ -105,6 +108,58 @@ async def observe_requests_middleware(request: web.Request, handler: Handler) ->
             remote=request.remote,
         )
         structlog.contextvars.unbind_contextvars("request_id")
+
+
+# What the driver and the pool raise when the database is down, starting up or out of
+# connections, as opposed to a query's own errors.
+DATABASE_DOWN = (
+    asyncpg.PostgresConnectionError,  # SQLSTATE class 08
+    asyncpg.OperatorInterventionError,  # class 57: shutting down, starting up, cancelled
+    asyncpg.TooManyConnectionsError,
+    sa_exc.TimeoutError,  # no pooled connection came free in time
+)
+# The operating system's: the database's only when raised inside the driver (connection
+# refused, no answer in time). A client hanging up mid-request raises ConnectionResetError too.
+NETWORK_FAILURE = (OSError, TimeoutError)
+RETRY_AFTER_SECONDS = 5
+
+
+def database_unavailable(error: BaseException | None) -> bool:
+    """Whether `error`, or what it was raised from, says the database cannot work right now."""
+    while error is not None:
+        if isinstance(error, DATABASE_DOWN):
+            return True
+        if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+            return True
+        if isinstance(error, NETWORK_FAILURE) and _raised_in_the_driver(error):
+            return True
+        error = error.__cause__
+    return False
+
+
+def _raised_in_the_driver(error: BaseException) -> bool:
+    return any(
+        str(frame.f_globals.get("__name__", "")).startswith("asyncpg")
+        for frame, _ in traceback.walk_tb(error.__traceback__)
+    )
+
+
+@web.middleware
+async def database_outage_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """While the database is away, a request that needs it fails at once with 503 and
+    Retry-After (a page, or a problem on the API) instead of a 500. Nothing is kept broken: the
+    pool checks each connection before use, so the first request after the database is back
+    reconnects."""
+    try:
+        return await handler(request)
+    except Exception as error:
+        if not database_unavailable(error):
+            raise
+        log.warning("database_unavailable", path=request.path, error=repr(error))
+        raise web.HTTPServiceUnavailable(
+            reason="The database is not available right now. Please try again in a moment.",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        ) from error
 
 
 async def add_response_headers(request: web.Request, response: web.StreamResponse) -> None:
