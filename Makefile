@@ -7,12 +7,16 @@ UV_VERSION := 0.9.30
 UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
 export UV_NO_PROGRESS := 1
 
-.PHONY: help run test lint format unit e2e deps system-deps browser bench db-start db-stop clean
+.PHONY: help run test lint format unit e2e deps system-deps browser bench load lighthouse db-start db-stop clean
 
 help:
 	@echo "make run    serve CityHive at http://localhost:8080 (HOST, PORT, DATABASE_URL optional)"
 	@echo "make test   lint, unit and end-to-end tests against a throwaway PostGIS database"
 	@echo "make bench  benchmarks, results in docs/benchmarks.md"
+	@echo "make load   200 connections for 60 s, then the database stopped and the app killed"
+	@echo "            under load (bench/load.py, bench/faults.py); results in docs/benchmarks.md"
+	@echo "make lighthouse  Lighthouse 12.2.3 (npx) on the home, map and hive pages, mobile;"
+	@echo "            results in docs/benchmarks.md"
 
 run: deps
 	$(UV) run --locked python -m app run
@@ -35,15 +39,26 @@ unit: deps
 e2e: deps browser
 	$(UV) run --locked pytest tests/e2e
 
+# Load and faults: a few minutes; the fault run has a PostgreSQL cluster of its own.
+load: deps
+	$(UV) run --locked python bench/load.py && $(UV) run --locked python bench/faults.py
+
+# Lighthouse through npx (the npm registry, the first time) against the system Chromium.
+lighthouse: deps
+	$(UV) run --locked python bench/lighthouse.py
+
 bench: deps
-	$(UV) run --locked python bench/home_page.py && $(UV) run --locked python bench/geojson.py
+	$(UV) run --locked python bench/home_page.py && $(UV) run --locked python bench/geojson.py \
+		&& $(UV) run --locked python bench/today.py \
+		&& $(UV) run --locked python bench/ingest.py && $(UV) run --locked python bench/charts.py \
+		&& $(UV) run --locked python bench/density.py
 
 deps: system-deps $(UV)
 	$(UV) sync --locked
 
 system-deps:
 	@bash scripts/system-deps.sh $(if $(filter test e2e,$(MAKECMDGOALS)),--browser) \
-		$(if $(filter bench,$(MAKECMDGOALS)),--bench)
+		$(if $(filter bench load,$(MAKECMDGOALS)),--bench)
 
 # The system Chromium where there is one; elsewhere Playwright's own build.
 browser: deps

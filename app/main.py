@@ -20,10 +20,13 @@ from app.inspections.routes import routes as inspection_routes
 from app.keys import metrics_key, response_headers_key, settings_key, static_key
 from app.metrics import Metrics
 from app.ops.routes import routes as ops_routes
+from app.pwa.compression import static_files_middleware
 from app.pwa.routes import routes as pwa_routes
+from app.sensors.maintenance import sensor_upkeep_ctx
 from app.sensors.routes import routes as sensor_routes
 from app.settings import ROOT, Settings
 from app.swarms.routes import routes as swarm_routes
+from app.web import formatting
 from app.web.assets import StaticAssets
 from app.web.auth import current_user_middleware
 from app.web.csrf import csrf_middleware
@@ -31,6 +34,7 @@ from app.web.errors import error_middleware
 from app.web.middlewares import (
     add_response_headers,
     client_address_middleware,
+    database_outage_middleware,
     observe_requests_middleware,
     security_headers,
 )
@@ -48,6 +52,8 @@ def create_app(settings: Settings) -> web.Application:
             client_address_middleware(settings.trusted_proxies),  # the client behind a proxy
             observe_requests_middleware,  # a request id, one log line and the metrics per request
             error_middleware,  # error pages in both shapes, JSON problems on the API
+            database_outage_middleware,  # the database away: 503 at once, not a 500 or a hang
+            static_files_middleware(STATIC),  # gzipped styles and scripts; no session
             session_middleware(session_storage(settings)),
             csrf_middleware,  # every unsafe request carries the session's token
             current_user_middleware,  # request["user"]
@@ -67,8 +73,13 @@ def create_app(settings: Settings) -> web.Application:
         lstrip_blocks=True,
     )
     env.globals["static"] = assets.url
+    env.filters["local"] = formatting.local_time(settings.zone)
+    env.filters["day"] = formatting.day
+    env.filters["datetime"] = formatting.date_time
+    env.filters["number"] = formatting.number
 
     app.cleanup_ctx.append(database_ctx)
+    app.cleanup_ctx.append(sensor_upkeep_ctx)  # offline check, partitions, webhooks
     app.on_response_prepare.append(add_response_headers)
 
     app.router.add_routes(ops_routes)
@@ -86,12 +97,17 @@ def create_app(settings: Settings) -> web.Application:
 
 
 def session_storage(settings: Settings) -> EncryptedCookieStorage:
-    """Sessions live in an encrypted, authenticated cookie (Fernet), keyed from SECRET_KEY."""
+    """Sessions live in an encrypted, authenticated cookie (Fernet), keyed from SECRET_KEY.
+
+    Over HTTPS the name carries the `__Host-` prefix: browsers then keep the cookie only if it
+    is Secure, for this host alone (no Domain) and every path, so no subdomain and no plain-HTTP
+    page can plant or shadow it.
+    """
     assert settings.secret_key is not None
     secret = settings.secret_key.get_secret_value().encode()
     return EncryptedCookieStorage(
         hashlib.sha256(b"cityhive-session:" + secret).digest(),  # 32 bytes for Fernet
-        cookie_name=SESSION_COOKIE,
+        cookie_name=f"__Host-{SESSION_COOKIE}" if settings.cookie_secure else SESSION_COOKIE,
         max_age=settings.session_max_age,
         httponly=True,
         samesite="Lax",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
 
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
@@ -11,11 +13,14 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Index,
+    Numeric,
+    SmallInteger,
     String,
     Text,
     func,
+    text,
 )
-from sqlalchemy.dialects.postgresql import ENUM, INET
+from sqlalchemy.dialects.postgresql import ARRAY, ENUM, INET, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -33,6 +38,8 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    # Sessions carry the epoch they began in; raising it ends every older one (issue 8, below).
+    session_epoch: Mapped[int] = mapped_column(server_default="0")
 
     __table_args__ = (CheckConstraint("email = lower(email)", name="email_lower_case"),)
 
@@ -128,10 +135,387 @@ class ApiKey(Base):
 # --- Field log: inspections, harvests, idempotency (issue 4) -------------------------------
 
 
+class QueenCells(enum.StrEnum):
+    none = "none"
+    swarm = "swarm"
+    supersedure = "supersedure"
+    emergency = "emergency"
+
+
+class Temperament(enum.StrEnum):
+    calm = "calm"
+    nervous = "nervous"
+    aggressive = "aggressive"
+
+
+class VarroaMethod(enum.StrEnum):
+    sugar_roll = "sugar_roll"
+    alcohol_wash = "alcohol_wash"
+    natural_drop = "natural_drop"
+
+
+class Inspection(Base):
+    """A look inside a hive: scheduled (a date), then recorded with the checklist.
+
+    One row carries both: recording a scheduled inspection fills it in; an ad hoc record is born
+    done. `done_at` is null while it is only scheduled.
+    """
+
+    __tablename__ = "inspections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hive_id: Mapped[int] = mapped_column(ForeignKey("hives.id", ondelete="CASCADE"))
+    scheduled_for: Mapped[date | None]
+    schedule_note: Mapped[str] = mapped_column(String(500), server_default="")
+    done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    frames_of_bees: Mapped[int | None] = mapped_column(SmallInteger)
+    queen_seen: Mapped[bool | None]
+    eggs_seen: Mapped[bool | None]
+    larvae_seen: Mapped[bool | None]
+    capped_brood_seen: Mapped[bool | None]
+    queen_cells: Mapped[QueenCells | None] = mapped_column(_pg_enum(QueenCells, "queen_cells"))
+    queen_cell_count: Mapped[int | None] = mapped_column(SmallInteger)
+    brood_pattern: Mapped[int | None] = mapped_column(SmallInteger)
+    temperament: Mapped[Temperament | None] = mapped_column(_pg_enum(Temperament, "temperament"))
+    honey_frames: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
+    pollen_frames: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
+    varroa_count: Mapped[int | None]
+    varroa_method: Mapped[VarroaMethod | None] = mapped_column(
+        _pg_enum(VarroaMethod, "varroa_method")
+    )
+    # Bees in the sample for a roll or a wash; days on the board for a natural drop.
+    varroa_sample: Mapped[int | None]
+    treatment_product: Mapped[str] = mapped_column(String(100), server_default="")
+    treatment_dose: Mapped[str] = mapped_column(String(100), server_default="")
+    feeding_kind: Mapped[str] = mapped_column(String(100), server_default="")
+    feeding_amount: Mapped[str] = mapped_column(String(100), server_default="")
+    weight_kg: Mapped[Decimal | None] = mapped_column(Numeric(6, 2))
+    actions: Mapped[list[str]] = mapped_column(ARRAY(String(30)), server_default="{}")
+    weather_temp_c: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
+    weather_conditions: Mapped[str] = mapped_column(String(50), server_default="")
+    notes: Mapped[str] = mapped_column(Text, server_default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("scheduled_for IS NOT NULL OR done_at IS NOT NULL", name="when_known"),
+        CheckConstraint("brood_pattern BETWEEN 1 AND 5", name="brood_pattern_1_to_5"),
+        CheckConstraint("varroa_count IS NULL OR varroa_method IS NOT NULL", name="varroa_method"),
+        # The hive page's timeline and Today's "latest per hive" read this index.
+        Index("ix_inspections_hive_done", "hive_id", "done_at"),
+        # Today's due list: only the open schedule.
+        Index(
+            "ix_inspections_due",
+            "hive_id",
+            "scheduled_for",
+            postgresql_where=text("done_at IS NULL"),
+        ),
+    )
+
+
+class Harvest(Base):
+    """Honey taken on one day, from one or several hives (its shares say how much from each)."""
+
+    __tablename__ = "harvests"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    harvested_on: Mapped[date]
+    total_kg: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+    frames: Mapped[int | None]
+    moisture_pct: Mapped[Decimal | None] = mapped_column(Numeric(4, 1))
+    honey_kind: Mapped[str] = mapped_column(String(100), server_default="")
+    quality: Mapped[dict[str, Any]] = mapped_column(JSONB, server_default="{}")
+    notes: Mapped[str] = mapped_column(Text, server_default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("total_kg >= 0", name="total_kg_not_negative"),
+        Index("ix_harvests_owner_harvested_on", "owner_id", "harvested_on"),
+    )
+
+
+class HarvestShare(Base):
+    """The part of a harvest that came from one hive."""
+
+    __tablename__ = "harvest_shares"
+
+    harvest_id: Mapped[int] = mapped_column(
+        ForeignKey("harvests.id", ondelete="CASCADE"), primary_key=True
+    )
+    hive_id: Mapped[int] = mapped_column(
+        ForeignKey("hives.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    kg: Mapped[Decimal] = mapped_column(Numeric(8, 2))
+
+    __table_args__ = (CheckConstraint("kg >= 0", name="share_kg_not_negative"),)
+
+
+class IdempotentRequest(Base):
+    """A create request's key and its first answer: a repeat gets the same answer, nothing new.
+
+    The row is inserted in the same transaction as the record it guards, so a key is either
+    spent together with its record or not at all.
+    """
+
+    __tablename__ = "idempotent_requests"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    # What the key was sent to ("POST /api/v1/harvests"): the same key sent to another
+    # endpoint is another request, never answered with this one's result.
+    scope: Mapped[str] = mapped_column(String(200), primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    status: Mapped[int] = mapped_column(SmallInteger)
+    location: Mapped[str] = mapped_column(String(500), server_default="")
+    body: Mapped[str] = mapped_column(Text, server_default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class CalendarFeed(Base):
+    """A user's private iCalendar URL. Only the secret's SHA-256 is kept."""
+
+    __tablename__ = "calendar_feeds"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
 # --- Sensors: sensors, readings, alerts (issue 5) ------------------------------------------
+
+
+class SensorKind(enum.StrEnum):
+    weight = "weight"  # kg
+    temperature = "temperature"  # °C
+    humidity = "humidity"  # %
+    sound = "sound"  # dB
+    battery = "battery"  # V
+    pressure = "pressure"  # hPa
+
+
+class SensorPlacement(enum.StrEnum):
+    inside = "inside"
+    outside = "outside"
+
+
+class Sensor(Base):
+    """A probe on a hive; its id is what a device posts readings to.
+
+    The newest reading is kept on the row as well, so the hive page's latest values and the
+    offline check read one row per sensor instead of searching a billion readings.
+    """
+
+    __tablename__ = "sensors"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hive_id: Mapped[int] = mapped_column(ForeignKey("hives.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[SensorKind] = mapped_column(_pg_enum(SensorKind, "sensor_kind"))
+    placement: Mapped[SensorPlacement] = mapped_column(
+        _pg_enum(SensorPlacement, "sensor_placement")
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_reading_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_value: Mapped[float | None]
+
+    __table_args__ = (Index("ix_sensors_hive_id_name", "hive_id", "name", unique=True),)
+
+
+class Reading(Base):
+    """One value of one sensor at one instant: the table built for a billion rows.
+
+    Partitioned by month on recorded_at (the partitions are made by the migration and by
+    `create_reading_partitions()`, not by the model); the primary key (sensor_id, recorded_at)
+    is the index every chart reads and what makes a repeated reading a duplicate.
+    See docs/scaling.md.
+    """
+
+    __tablename__ = "readings"
+
+    sensor_id: Mapped[int] = mapped_column(
+        ForeignKey("sensors.id", ondelete="CASCADE"), primary_key=True
+    )
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    value: Mapped[float]
+
+    __table_args__ = {"postgresql_partition_by": "RANGE (recorded_at)"}
+
+
+class AlertKind(enum.StrEnum):
+    swarm = "swarm"
+    temperature = "temperature"
+    humidity = "humidity"
+    battery = "battery"
+    offline = "offline"
+
+
+class Alert(Base):
+    """Something a beekeeper must hear about: raised once per event, then acknowledged.
+
+    A condition that lasts (too hot, low battery, offline) is one alert while `resolved_at` is
+    null: the partial unique index refuses a second. A swarm is an instant, resolved when
+    raised; the window check in app/sensors/alerts.py keeps it to one alert per drop. Offline
+    alerts concern the hive's device as a whole, so their sensor_id is null.
+    """
+
+    __tablename__ = "alerts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hive_id: Mapped[int] = mapped_column(ForeignKey("hives.id", ondelete="CASCADE"))
+    sensor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("sensors.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[AlertKind] = mapped_column(_pg_enum(AlertKind, "alert_kind"))
+    message: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        Index("ix_alerts_hive_id_raised_at", "hive_id", "raised_at"),
+        Index(
+            "ix_alerts_one_active",
+            "hive_id",
+            "kind",
+            "sensor_id",
+            unique=True,
+            postgresql_where=text("resolved_at IS NULL"),
+            postgresql_nulls_not_distinct=True,
+        ),
+    )
+
+
+class AlertRules(Base):
+    """A hive's alert thresholds. No row: the defaults (app/sensors/schemas.py DEFAULT_RULES).
+    A null range end means no limit on that side."""
+
+    __tablename__ = "alert_rules"
+
+    hive_id: Mapped[int] = mapped_column(
+        ForeignKey("hives.id", ondelete="CASCADE"), primary_key=True
+    )
+    swarm_drop_kg: Mapped[float]
+    swarm_window_minutes: Mapped[int]
+    temperature_min: Mapped[float | None]
+    temperature_max: Mapped[float | None]
+    humidity_min: Mapped[float | None]
+    humidity_max: Mapped[float | None]
+    offline_hours: Mapped[int]
+    battery_min_volts: Mapped[float]
+
+
+class AlertWebhook(Base):
+    """Where a user's alerts are posted as JSON, and how the last delivery went."""
+
+    __tablename__ = "alert_webhooks"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    url: Mapped[str] = mapped_column(String(2000))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_outcome: Mapped[str] = mapped_column(String(200), server_default="")
 
 
 # --- City layer: swarm reports and collectors (issue 7) ------------------------------------
 
 
+class SwarmStatus(enum.StrEnum):
+    open = "open"  # waiting for a collector, until expires_at (then it counts as expired)
+    claimed = "claimed"  # a collector is on the way
+    closed = "closed"  # with an outcome
+
+
+class SwarmOutcome(enum.StrEnum):
+    collected = "collected"
+    gone = "gone"
+    not_honeybees = "not_honeybees"
+
+
+class SwarmHeight(enum.StrEnum):
+    ground = "ground"  # within reach from the ground
+    ladder = "ladder"  # a ladder would reach it
+    high = "high"  # higher than a ladder
+    unknown = "unknown"
+
+
+class SwarmSize(enum.StrEnum):
+    small = "small"  # smaller than a football
+    medium = "medium"  # about a football
+    large = "large"  # bigger than a football
+    unknown = "unknown"
+
+
+class SwarmReport(Base):
+    """A swarm someone saw, reported without an account.
+
+    The reporter keeps a status link whose secret only its SHA-256 here can match. Their contact
+    is for the collector who claims the report, and for nobody else.
+    """
+
+    __tablename__ = "swarm_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location: Mapped[WKBElement] = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=False), nullable=False
+    )
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    height: Mapped[SwarmHeight] = mapped_column(_pg_enum(SwarmHeight, "swarm_height"))
+    hanging_on: Mapped[str] = mapped_column(String(100), server_default="")
+    size: Mapped[SwarmSize] = mapped_column(_pg_enum(SwarmSize, "swarm_size"))
+    description: Mapped[str] = mapped_column(String(500))
+    contact: Mapped[str] = mapped_column(String(254))
+    status_token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    reporter_address: Mapped[str] = mapped_column(INET)
+    status: Mapped[SwarmStatus] = mapped_column(
+        _pg_enum(SwarmStatus, "swarm_status"), server_default=SwarmStatus.open.value
+    )
+    outcome: Mapped[SwarmOutcome | None] = mapped_column(_pg_enum(SwarmOutcome, "swarm_outcome"))
+    claimed_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("(status = 'closed') = (outcome IS NOT NULL)", name="closed_with_outcome"),
+        # Collectors' radius queries: `location && box` against this index, then the exact metres.
+        Index("ix_swarm_reports_location", "location", postgresql_using="gist"),
+        # The per-address rate limit counts an address's recent reports.
+        Index("ix_swarm_reports_address_created", "reporter_address", "created_at"),
+    )
+
+
+class SwarmCollector(Base):
+    """A beekeeper who collects swarms: open reports within `radius_m` of `location` are theirs
+    to claim."""
+
+    __tablename__ = "swarm_collectors"
+
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    location: Mapped[WKBElement] = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=False), nullable=False
+    )
+    radius_m: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+    __table_args__ = (
+        CheckConstraint("radius_m BETWEEN 500 AND 50000", name="radius_500_m_to_50_km"),
+    )
+
+
 # --- Session security (issue 8) ------------------------------------------------------------
+# Sessions live in the encrypted cookie, not in a table (app/web/auth.py). The one thing the
+# server keeps is User.session_epoch: a session names the epoch it began in, and a password
+# change raises the user's epoch, which ends their other sessions wherever they are.

@@ -9,14 +9,26 @@ parks, allotment colonies, community gardens and rooftops.
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import structlog
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.passwords import hash_password
-from app.models import ColonyOrigin, FrameType, Hive, User
+from app.models import (
+    ColonyOrigin,
+    FrameType,
+    Harvest,
+    HarvestShare,
+    Hive,
+    Inspection,
+    QueenCells,
+    Temperament,
+    User,
+    VarroaMethod,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -104,9 +116,53 @@ async def load_demo_data(db: AsyncSession) -> bool:
                 installed_on=date.fromisoformat(installed),
             )
         )
+    await db.flush()
+    await add_demo_field_log(db, user.id)
     await db.commit()
     log.info("demo_data_loaded", email=DEMO_EMAIL, hives=len(DEMO_HIVES))
     return True
+
+
+async def add_demo_field_log(db: AsyncSession, owner_id: int) -> None:
+    """A few weeks of inspections, one harvest and the coming schedule, so Today has content."""
+    hives = list(await db.scalars(select(Hive).where(Hive.owner_id == owner_id).order_by(Hive.id)))
+    now = datetime.now(UTC)
+    for number, hive in enumerate(hives):
+        for weeks_ago in (3, 2, 1):
+            db.add(
+                Inspection(
+                    hive_id=hive.id,
+                    done_at=now - timedelta(weeks=weeks_ago, hours=number),
+                    frames_of_bees=6 + number % 4,
+                    queen_seen=number != 1,
+                    eggs_seen=number != 1,
+                    larvae_seen=True,
+                    capped_brood_seen=True,
+                    queen_cells=QueenCells.swarm
+                    if number == 2 and weeks_ago == 1
+                    else QueenCells.none,
+                    queen_cell_count=3 if number == 2 and weeks_ago == 1 else None,
+                    brood_pattern=4,
+                    temperament=Temperament.calm,
+                    varroa_count=4 + 3 * (number == 3) * weeks_ago,
+                    varroa_method=VarroaMethod.alcohol_wash,
+                    varroa_sample=300,
+                    weight_kg=Decimal("38.5") + number + weeks_ago,
+                )
+            )
+        db.add(Inspection(hive_id=hive.id, scheduled_for=now.date() + timedelta(days=number - 1)))
+    if hives:
+        harvest = Harvest(
+            owner_id=owner_id,
+            harvested_on=now.date() - timedelta(days=10),
+            total_kg=Decimal("18.00"),
+            frames=8,
+            honey_kind="Summer blossom",
+        )
+        db.add(harvest)
+        await db.flush()
+        for hive in hives[:2]:
+            db.add(HarvestShare(harvest_id=harvest.id, hive_id=hive.id, kg=Decimal("9.00")))
 
 
 async def add_city_hives(db: AsyncSession, count: int, *, seed: int = 2026) -> int:

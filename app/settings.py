@@ -6,6 +6,7 @@ import secrets
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, IPvAnyNetwork, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -36,6 +37,12 @@ class Settings(BaseSettings):
     data_dir: Path = ROOT / ".data"
     local_pg_port: int = Field(default=54329, ge=1024, le=65535)
     session_max_age: int = Field(default=14 * 24 * 3600, ge=60, description="seconds")
+    session_idle_seconds: int = Field(
+        default=7 * 24 * 3600, ge=120, description="A session unused this long has ended."
+    )
+    session_absolute_seconds: int = Field(
+        default=30 * 24 * 3600, ge=120, description="A session this old has ended, used or not."
+    )
     login_window_seconds: int = Field(default=15 * 60, ge=1)
     login_max_failures_per_account: int = Field(default=5, ge=1)
     login_max_failures_per_address: int = Field(default=20, ge=1)
@@ -52,8 +59,58 @@ class Settings(BaseSettings):
         pattern=r"^-?\d{1,2}(\.\d+)?,-?\d{1,3}(\.\d+)?$",
         description="latitude,longitude where maps open before they know the user's hives.",
     )
+    time_zone: str = Field(
+        default="Europe/Berlin",
+        description="The city's IANA time zone: what 'today' means and how times are shown.",
+    )
+    varroa_alert_per_100: float = Field(
+        default=3.0, gt=0, description="Mites per 100 bees above which Today flags a hive."
+    )
     map_feature_cap: int = Field(
         default=2000, ge=1, description="Most hives in one GeoJSON answer (it says when it is cut)."
+    )
+    readings_max_body_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="Largest body of a readings batch (10,000 readings are about 0.8 MB).",
+    )
+    sensor_check_seconds: float = Field(
+        default=300,
+        gt=0,
+        description="How often the offline check and the partition upkeep run, in seconds.",
+    )
+    webhook_timeout_seconds: float = Field(
+        default=5, gt=0, description="How long one alert webhook delivery may take."
+    )
+    webhook_retries: int = Field(
+        default=3, ge=0, le=10, description="Further attempts after a failed webhook delivery."
+    )
+    webhook_allow_private_addresses: bool = Field(
+        default=False,
+        description="Let alert webhooks reach private and loopback addresses (tests, intranets).",
+    )
+    # The city layer (issue 7): swarm reports, the density map and forage pressure.
+    service_area: str = Field(
+        default="13.088,52.338,13.761,52.675",
+        pattern=r"^(-?\d{1,3}(\.\d+)?,){3}-?\d{1,3}(\.\d+)?$",
+        description="west,south,east,north in degrees: where swarms may be reported and the "
+        "density map is drawn (Berlin).",
+    )
+    swarm_report_expiry_hours: int = Field(
+        default=48, ge=1, le=24 * 30, description="An unclaimed swarm report closes after this."
+    )
+    swarm_reports_per_address: int = Field(
+        default=5, ge=1, description="Reports one client address may send per window (then 429)."
+    )
+    swarm_report_window_seconds: int = Field(default=3600, ge=1)
+    forage_radius_m: int = Field(
+        default=1000, ge=100, le=10_000, description="How far a colony flies for forage."
+    )
+    forage_threshold_per_km2: float = Field(
+        default=5.0, gt=0, description="Colonies per km² of forage above which to warn."
+    )
+    density_cache_seconds: int = Field(
+        default=60, ge=0, description="How long each app process keeps the density map (0: never)."
     )
     metrics_allowed_networks: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
         default_factory=_loopback_networks,
@@ -72,6 +129,19 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name") from None
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
 
     @field_validator("database_url")
     @classmethod
@@ -96,6 +166,20 @@ class Settings(BaseSettings):
         if not value.startswith(("https://", "http://", "/")) or "{z}" not in value:
             raise ValueError("must be an http(s) or /path URL template with {z}, {x} and {y}")
         return value
+
+    @field_validator("service_area")
+    @classmethod
+    def _a_real_box(cls, value: str) -> str:
+        west, south, east, north = (float(part) for part in value.split(","))
+        if not (-180 <= west < east <= 180 and -90 <= south < north <= 90):
+            raise ValueError("must be west,south,east,north with west < east and south < north")
+        return value
+
+    @property
+    def service_bounds(self) -> tuple[float, float, float, float]:
+        """SERVICE_AREA as numbers: west, south, east, north."""
+        west, south, east, north = (float(part) for part in self.service_area.split(","))
+        return west, south, east, north
 
     @property
     def tile_origin(self) -> str:

@@ -12,6 +12,7 @@ PINS=(
   "htmx.org@2.0.11 static/vendor/htmx-2.0.11 dist/htmx.min.js"
   "leaflet@1.9.4 static/vendor/leaflet-1.9.4 dist/leaflet.js dist/leaflet.css dist/images"
   "leaflet.markercluster@1.5.3 static/vendor/leaflet.markercluster-1.5.3 dist/leaflet.markercluster.js dist/MarkerCluster.css dist/MarkerCluster.Default.css"
+  "uplot@1.6.32 static/vendor/uplot-1.6.32 dist/uPlot.iife.min.js dist/uPlot.min.css"
 )
 
 # The package's licence, whatever it is called (leaflet.markercluster ships MIT-LICENCE.txt).

@@ -13,6 +13,8 @@ from app.api.problems import PROBLEM_JSON
 from app.api.schemas import HiveIn, HiveList, HiveOut, ProblemOut, ValidationProblem
 from app.hives.queries import PER_PAGE
 from app.hives.schemas import HiveListQuery
+from app.inspections import openapi as field_log_api
+from app.sensors import openapi as sensors_api
 
 REF = "#/components/schemas/{model}"
 
@@ -53,6 +55,8 @@ def _components() -> dict[str, Any]:
         ProblemOut,
         ValidationProblem,
         HiveListQuery,
+        *field_log_api.MODELS,
+        *sensors_api.MODELS,
     ]
     mode: JsonSchemaMode = "validation"
     _, top = models_json_schema([(model, mode) for model in models], ref_template=REF)
@@ -94,10 +98,19 @@ def _query_parameters(schemas: dict[str, Any]) -> list[dict[str, Any]]:
             "in": "query",
             "required": False,
             "description": described[name],
-            "schema": schema,
+            "schema": _empty_for_null(schema),
         }
         for name, schema in query["properties"].items()
     ]
+
+
+def _empty_for_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """A query string has no null: there, an empty value (`?status=`) means none, as a blank
+    filter in the list's form does."""
+    if {"type": "null"} not in schema.get("anyOf", []):
+        return schema
+    options = [o for o in schema["anyOf"] if o != {"type": "null"}] + [{"const": ""}]
+    return {k: v for k, v in schema.items() if k != "default"} | {"anyOf": options}
 
 
 @functools.cache
@@ -204,7 +217,10 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"204": {"description": "Deleted."}, **item_errors},
                 },
             },
+            **field_log_api.paths(),
+            **sensors_api.paths(),
         },
+        "webhooks": sensors_api.webhooks(),
         "components": {
             "schemas": schemas,
             "securitySchemes": {

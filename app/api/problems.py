@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from http import HTTPStatus
 from typing import Any
@@ -74,3 +75,15 @@ def api_view(
             return problem.response()
 
     return wrapper
+
+
+async def read_json(request: web.Request) -> Any:
+    body = await request.read()  # over client_max_size: 413, from aiohttp
+    try:
+        return json.loads(body)
+    except ValueError as error:  # UnicodeDecodeError included
+        raise Problem(
+            422,
+            "The request body is not valid JSON.",
+            errors=[{"location": ["body"], "message": str(error), "type": "json_invalid"}],
+        ) from error

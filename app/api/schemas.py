@@ -25,6 +25,10 @@ class HiveIn(HiveForm):
 
     model_config = ConfigDict(extra="forbid", title="HiveIn")
 
+    # JSON has null for "no date", so the form's blank-to-None step is not needed, and without
+    # it strict JSON validation reads the ISO date (and refuses a number such as 0).
+    installed_on: date | None = Field(default=None, title="Installed on")
+
 
 class HiveOut(BaseModel):
     """A hive as the API answers it. Coordinates are WGS 84 degrees."""
@@ -62,7 +66,7 @@ class HiveOut(BaseModel):
 
     def as_input(self) -> dict[str, Any]:
         """The fields a client may send, with their current values (the base of a PATCH)."""
-        return self.model_dump(include=set(HiveIn.model_fields))
+        return self.model_dump(mode="json", include=set(HiveIn.model_fields))
 
 
 class HiveList(BaseModel):

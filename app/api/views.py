@@ -13,12 +13,13 @@ from pydantic import BaseModel, ValidationError
 
 from app.api.auth import api_owner
 from app.api.openapi import openapi_document
-from app.api.problems import Problem, api_view
+from app.api.problems import Problem, api_view, read_json
 from app.api.schemas import HiveIn, HiveList, HiveOut
 from app.hives import queries
 from app.hives.schemas import HiveListQuery
 from app.keys import db_key
 from app.web.htmx import render
+from app.web.paths import path_id
 
 
 def answer(model: BaseModel, status: int = 200) -> web.Response:
@@ -26,24 +27,13 @@ def answer(model: BaseModel, status: int = 200) -> web.Response:
 
 
 def hive_id(request: web.Request) -> int:
-    return int(request.match_info["id"])
-
-
-async def read_json(request: web.Request) -> Any:
-    body = await request.read()  # over client_max_size: 413, from aiohttp
-    try:
-        return json.loads(body)
-    except ValueError as error:  # UnicodeDecodeError included
-        raise Problem(
-            422,
-            "The request body is not valid JSON.",
-            errors=[{"location": ["body"], "message": str(error), "type": "json_invalid"}],
-        ) from error
+    return path_id(request)
 
 
 def hive_input(data: Any) -> HiveIn:
+    """The body as a hive, read as JSON and strictly: 0 is not a date, "52.5" not a number."""
     try:
-        return HiveIn.model_validate(data)
+        return HiveIn.model_validate_json(json.dumps(data), strict=True)
     except ValidationError as error:
         raise Problem.invalid(error, "body") from error
 

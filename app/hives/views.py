@@ -21,11 +21,14 @@ from app.hives.schemas import (
     HiveForm,
     HiveListQuery,
 )
+from app.inspections.queries import timeline_of
 from app.keys import db_key, settings_key, user_key
 from app.models import User
+from app.sensors.queries import sensor_panel
 from app.web.auth import login_required, user_of
 from app.web.forms import Form, read_form
 from app.web.htmx import htmx, push_url, redirect, render
+from app.web.paths import path_id
 
 GEOJSON = "application/geo+json"
 
@@ -53,7 +56,7 @@ async def owned_hive(request: web.Request) -> queries.HiveView:
     if user is None:
         raise web.HTTPNotFound()
     async with request.app[db_key]() as db:
-        found = await queries.hive_of(db, user.id, int(request.match_info["id"]))
+        found = await queries.hive_of(db, user.id, path_id(request))
     if found is None:
         raise web.HTTPNotFound()
     return found
@@ -132,10 +135,22 @@ async def hive_create(request: web.Request) -> web.Response:
 
 async def hive_detail(request: web.Request) -> web.Response:
     found = await owned_hive(request)
+    async with request.app[db_key]() as db:
+        timeline = await timeline_of(db, found.hive.id)
+        sensors = await sensor_panel(
+            db, found.hive.owner_id, found.hive.id, request.query.get("range")
+        )
     return render(
         request,
         "hives/detail.html",
-        {"found": found, "hive": found.hive, **choices(), **map_settings(request)},
+        {
+            "found": found,
+            "hive": found.hive,
+            "timeline": timeline,
+            "sensor_panel": sensors,
+            **choices(),
+            **map_settings(request),
+        },
         partial="partials/hives/detail.html",
     )
 

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, get_args
 
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 IGNORED_FIELDS = frozenset({"_csrf"})
+# Validation context set for HTML forms: a schema shared with the JSON API may read typed text
+# leniently here (a blank as "none", a decimal comma) while JSON stays strict.
+FORM_CONTEXT = "html_form"
+# PostgreSQL text cannot hold NUL: text with one is refused as input, never sent to the database.
+NO_NUL = r"^[^\x00]*$"
 
 
 @dataclass
 class Form[M: BaseModel]:
     """A submitted form: `values` as typed (to re-render), `data` once valid, `errors` by field."""
 
-    values: dict[str, str]
+    values: dict[str, Any]
     data: M | None = None
     errors: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
@@ -30,23 +37,57 @@ class Form[M: BaseModel]:
         self.data = None
 
 
-async def read_form[M: BaseModel](request: web.Request, schema: type[M]) -> Form[M]:
+async def read_form[M: BaseModel](
+    request: web.Request, schema: type[M], *, lists: tuple[str, ...] = (), typed: bool = False
+) -> Form[M]:
+    """The posted form checked against `schema`; each name in `lists` keeps all its values.
+    With `typed`, the values are read as a person types them first (see `as_typed`)."""
     posted = await request.post()
-    values = {
+    values: dict[str, Any] = {
         name: value
         for name, value in posted.items()
         if isinstance(value, str) and name not in IGNORED_FIELDS
     }
-    return validate(values, schema)
+    for name in lists:
+        values[name] = [value for value in posted.getall(name, []) if isinstance(value, str)]
+    return validate(values, schema, typed=typed)
 
 
-def validate[M: BaseModel](values: dict[str, str], schema: type[M]) -> Form[M]:
+def validate[M: BaseModel](
+    values: dict[str, Any], schema: type[M], *, typed: bool = False
+) -> Form[M]:
     """The form checked against its schema; each field's `title` names it in the error summary."""
     labels = {name: info.title or name for name, info in schema.model_fields.items()}
     try:
-        return Form(values=values, data=schema.model_validate(values), labels=labels)
+        given = as_typed(values, schema) if typed else values
+        data = schema.model_validate(given, context={FORM_CONTEXT: True})
+        return Form(values=values, data=data, labels=labels)
     except ValidationError as error:
         return Form(values=values, errors=field_errors(error), labels=labels)
+
+
+def as_typed(values: dict[str, Any], schema: type[BaseModel]) -> dict[str, Any]:
+    """Form text as a person means it, so that the schema can be as strict as JSON: a blank
+    field is not given at all (its default applies, or it is required), and a number field reads
+    a decimal comma (2,5) as a point."""
+    typed: dict[str, Any] = {}
+    for name, value in values.items():
+        if isinstance(value, str):
+            value = value.strip()
+            if not value:
+                continue
+            field_info = schema.model_fields.get(name)
+            if field_info is not None and _is_number(field_info.annotation):
+                value = value.replace(",", ".")
+        typed[name] = value
+    return typed
+
+
+def _is_number(annotation: Any) -> bool:
+    """Whether a field holds a number (int, float or Decimal, possibly optional or annotated)."""
+    if annotation in (int, float, Decimal):
+        return True
+    return any(_is_number(part) for part in get_args(annotation))
 
 
 def field_errors(error: ValidationError) -> dict[str, str]:
@@ -54,7 +95,13 @@ def field_errors(error: ValidationError) -> dict[str, str]:
     errors: dict[str, str] = {}
     for item in error.errors():
         name = str(item["loc"][0]) if item["loc"] else "__all__"
-        errors.setdefault(name, _humane(item))
+        message = _humane(item)
+        if name == "__all__":  # a rule across fields names the field it is about: "field: ..."
+            raw = str(item["msg"]).removeprefix("Value error, ")
+            field_name, separator, rest = raw.partition(": ")
+            if separator and field_name.isidentifier():
+                name, message = field_name, rest
+        errors.setdefault(name, message)
     return errors
 
 

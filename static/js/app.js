@@ -33,3 +33,30 @@
     if (region) region.replaceChildren();
   });
 })();
+
+// Alert toasts. The shell's #toasts polls /alerts/poll every minute (signed in only); when
+// alerts are new, the answer's HX-Trigger names `cityhive:alerts`. An acknowledgement names
+// `cityhive:toast`. #toasts is a polite live region, so the message is read out too.
+(function () {
+  "use strict";
+  var SHOWN_MS = 10000;
+
+  function toast(message, withLink) {
+    var region = document.getElementById("toasts");
+    if (!region || !message) return;
+    var item = document.createElement("p");
+    item.className = "toast";
+    item.textContent = message + " ";
+    if (withLink) {
+      var link = document.createElement("a");
+      link.href = "/alerts";
+      link.textContent = "Open alerts";
+      item.appendChild(link);
+    }
+    region.appendChild(item);
+    setTimeout(function () { item.remove(); }, SHOWN_MS);
+  }
+
+  document.addEventListener("cityhive:alerts", function (event) { toast(event.detail.message, true); });
+  document.addEventListener("cityhive:toast", function (event) { toast(event.detail.message, false); });
+})();

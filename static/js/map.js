@@ -15,7 +15,12 @@
     locating: "Locating…",
     loading: "Loading…",
     cardFailed: "Could not load this hive.",
-    zoomIn: "Zoom in to see your hives in this area."
+    zoomIn: "Zoom in to see your hives in this area.",
+    noColonies: "No colonies on the map yet.",
+    densityFailed: "Could not load the city map. Check your connection.",
+    noSwarms: "No open swarm reports within your radius right now.",
+    swarmsFailed: "Could not load the swarm reports. Check your connection.",
+    openReport: "Open the report"
   };
   var live = [];       // {element, map, saved}: the maps this script created
   var suspended = [];  // elements whose map was removed for a history snapshot
@@ -224,6 +229,7 @@
       if (state.controller) state.controller.abort();
     });
     load();
+    if (element.dataset.swarmsUrl) addSwarmLayer(map, element.dataset.swarmsUrl).catch(function () {});  // city layer
   }
 
   // ---- data-map="point" ----
@@ -263,7 +269,8 @@
 
     function place(latlng) {
       if (marker) { marker.setLatLng(latlng); return; }
-      marker = L.marker(latlng, { draggable: true, alt: "Hive position: drag to move" }).addTo(map);
+      var label = element.dataset.markerLabel || "Hive position: drag to move";
+      marker = L.marker(latlng, { draggable: true, alt: label }).addTo(map);
       marker.on("dragend", function () { write(marker.getLatLng().wrap()); });
     }
     function write(latlng) {
@@ -315,9 +322,116 @@
     });
   }
 
+  // ---- data-map="density" and data-map="swarms" (the city layer) ----
+  //   data-map="density"  the public city map: colonies per hexagon, one GeoJSON for the city
+  //   data-map="swarms"   a collector's open swarm reports within their radius
+  // A hives map with data-swarms-url shows the collector's swarm reports as a layer of its own.
+
+  function noticeNear(element) {
+    var next = element.nextElementSibling;
+    var notice = next && next.matches("[data-map-notice]") ? next : null;
+    if (notice && !notice.hasAttribute("role")) notice.setAttribute("role", "status");
+    return function (message) {
+      if (!notice) return;
+      notice.textContent = message || "";
+      notice.hidden = !message;
+    };
+  }
+
+  // The GeoJSON at `url`, or a rejection; the map's removal aborts the request.
+  function fetchLayer(map, url) {
+    var controller = new AbortController();
+    map.on("unload", function () { controller.abort(); });
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" }, signal: controller.signal })
+      .then(function (response) {
+        if (!response.ok) throw new Error("HTTP " + response.status);
+        return response.json();
+      });
+  }
+
+  // A hexagon's band ("1-2", "3-5", ..., "21+") as a CSS class suffix; the colour is CSS's.
+  function densityBand(feature) {
+    var band = String((feature && feature.properties && feature.properties.band) || "");
+    return /^[0-9+-]+$/.test(band) ? band.replace("+", "plus") : "unknown";
+  }
+
+  function densityLabel(feature) {
+    var properties = (feature && feature.properties) || {};
+    var count = toNumber(properties.count);
+    return (count === null ? String(properties.band || "?").replace("-", "–") : String(count)) + " colonies";
+  }
+
+  function initDensityMap(element) {
+    var map = createMap(element, {}).setView(parseCenter(element.dataset.center), toNumber(element.dataset.zoom) || 11);
+    var say = noticeNear(element);
+    fetchLayer(map, element.dataset.geojsonUrl)
+      .then(function (collection) {
+        var layer = L.geoJSON(collection, {
+          style: function (feature) {
+            return { className: "density-cell density--" + densityBand(feature), weight: 1, fillOpacity: 0.6 };
+          },
+          onEachFeature: function (feature, cell) {
+            var label = document.createElement("span");
+            label.textContent = densityLabel(feature);  // a node, never HTML
+            cell.bindTooltip(label, { sticky: true });
+          }
+        }).addTo(map);
+        if (layer.getLayers().length) map.fitBounds(layer.getBounds(), { padding: [12, 12], maxZoom: 13 });
+        else say(MESSAGES.noColonies);
+      })
+      .catch(function (error) { if (error.name !== "AbortError") say(MESSAGES.densityFailed); });
+  }
+
+  function swarmPopup(feature) {
+    var properties = (feature && feature.properties) || {};
+    var content = document.createElement("div");
+    content.className = "map-popup swarm-popup";
+    var distance = toNumber(properties.distance_m);
+    var what = document.createElement("p");
+    what.textContent = "Swarm" + (distance === null ? "" : ", " + (distance < 1000 ? distance + " m" : (distance / 1000).toFixed(1) + " km") + " away");
+    content.appendChild(what);
+    var url = String(properties.url || "");
+    if (/^\/swarms\/\d+$/.test(url)) {  // only our own report pages
+      var link = document.createElement("a");
+      link.href = url;
+      link.textContent = MESSAGES.openReport;
+      content.appendChild(link);
+    }
+    return content;
+  }
+
+  // Open swarm reports as round markers on `map`; resolves to how many there were.
+  function addSwarmLayer(map, url) {
+    return fetchLayer(map, url).then(function (collection) {
+      var layer = L.geoJSON(collection, {
+        pointToLayer: function (feature, latlng) {
+          return L.circleMarker(latlng, { radius: 10, className: "swarm-marker", weight: 3, fillOpacity: 0.9 });
+        },
+        onEachFeature: function (feature, marker) { marker.bindPopup(swarmPopup(feature)); }
+      }).addTo(map);
+      return layer.getLayers().length;
+    });
+  }
+
+  function initSwarmsMap(element) {
+    var map = createMap(element, {});
+    var say = noticeNear(element);
+    var base = validLatLng(toNumber(element.dataset.lat), toNumber(element.dataset.lon));
+    var radius = toNumber(element.dataset.radius);
+    if (base && radius) {
+      map.fitBounds(base.toBounds(radius * 2));  // a view first: a circle is drawn in a view
+      L.circle(base, { radius: radius, className: "swarm-radius", interactive: false }).addTo(map);
+    } else {
+      map.setView(parseCenter(element.dataset.center), toNumber(element.dataset.zoom) || 11);
+    }
+    addSwarmLayer(map, element.dataset.geojsonUrl)
+      .then(function (count) { say(count ? "" : MESSAGES.noSwarms); })
+      .catch(function (error) { if (error.name !== "AbortError") say(MESSAGES.swarmsFailed); });
+  }
+
   // ---- wiring ----
 
-  var INIT = { hives: initHivesMap, point: initPointMap, picker: initPicker };
+  var INIT = { hives: initHivesMap, point: initPointMap, picker: initPicker, density: initDensityMap, swarms: initSwarmsMap };
 
   function initElement(element) {
     var init = INIT[element.dataset.map];

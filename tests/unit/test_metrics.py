@@ -39,7 +39,7 @@ async def test_requests_are_counted_by_route_name_not_raw_path(client):
 
 
 async def test_pool_and_in_flight_are_reported(client):
-    await client.get("/health/ready")  # opens a database connection
+    await client.get("/city/stats")  # a page that queries the database through the pool
     metrics = await scrape(client)
     in_flight = metrics["cityhive_http_requests_in_flight"]
     assert value(in_flight, "cityhive_http_requests_in_flight") == 1  # the scrape itself
