@@ -1175,8 +1175,8 @@ def interpretation(report: Report) -> list[str]:
         f"{report.sizes['full'] / 1000:,.0f} KB of HTML is the same work in both servers; what "
         "the app adds is its middleware stack (request id, log line, error and outage "
         "handling, the session cookie's decryption, CSRF, the current user's query), "
-        "SQLAlchemy around the same statements (a pool pre-ping, BEGIN and ROLLBACK, ORM "
-        "`Inspection` objects for the latest inspections) and the security headers."
+        "SQLAlchemy around the same statements (a pool pre-ping, BEGIN and ROLLBACK, its "
+        "result rows and ORM objects for the hives and alerts) and the security headers."
     )
     if report.load.rounds > 1:
         cpu = max(t.cpu_spread / t.cpu_us for t in report.targets)
