@@ -470,7 +470,7 @@ def test_a_form_saved_earlier_shows_the_time_it_is_filled_in(
              when.setAttribute("data-now", "");
              when.defaultValue = when.value = savedAt;  // as rendered when the copy was saved
              document.body.dispatchEvent(new CustomEvent("htmx:afterSettle",
-               { bubbles: true, detail: { elt: document.querySelector("form") } }));
+               { bubbles: true, detail: { elt: document.querySelector("#inspection-form") } }));
            }""",
         saved_at,
     )
@@ -486,6 +486,6 @@ def test_a_form_saved_earlier_shows_the_time_it_is_filled_in(
     when.fill("2026-01-02T08:30")  # the user's choice stays
     page.evaluate(
         """() => document.body.dispatchEvent(new CustomEvent("htmx:afterSettle",
-             { bubbles: true, detail: { elt: document.querySelector("form") } }))"""
+             { bubbles: true, detail: { elt: document.querySelector("#inspection-form") } }))"""
     )
     expect(when).to_have_value("2026-01-02T08:30")
