@@ -341,7 +341,7 @@ class Reading(Base):
     recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     value: Mapped[float]
 
-    __table_args__ = {"postgresql_partition_by": "RANGE (recorded_at)"}
+    __table_args__ = ({"postgresql_partition_by": "RANGE (recorded_at)"},)
 
 
 class AlertKind(enum.StrEnum):

@@ -207,10 +207,11 @@ def json_answer(body: str, status: int, location: str) -> web.Response:
 @api_view
 async def inspection_list(request: web.Request) -> web.Response:
     owner_id = await api_owner(request)
+    filtered = "hive_id" in request.query
     hive = request.query.get("hive_id", "")
     hive_id = int(hive) if hive.isdigit() and int(hive) <= MAX_ID else None
     async with request.app[db_key]() as db:
-        if hive and (hive_id is None or await hive_of(db, owner_id, hive_id) is None):
+        if filtered and (hive_id is None or await hive_of(db, owner_id, hive_id) is None):
             raise Problem(404, f"You have no hive {hive}.")
         rows = await queries.inspections_of(db, owner_id, hive_id, MAX_LISTED)
     return json_answer(

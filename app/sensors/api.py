@@ -238,7 +238,7 @@ def answer(
     }
     if device:
         counts["ignored"] = checked.ignored
-    if not checked.refused:
+    if not checked.refused and not checked.errors:
         return web.json_response({"batch": "stored", **counts})
     batch = "valid_stored" if kept and checked.sensor_ids else "nothing_stored"
     noun = "reading" if checked.total == 1 else "readings"
@@ -250,11 +250,14 @@ def answer(
         what = "nothing was stored (all_or_nothing)"
     else:
         what = "nothing was stored"
+    detail = f"{checked.refused} of {checked.total} {noun} {verb} refused; {what}."
+    if not checked.total:  # a device post with no readings, refused for its time, say
+        detail = f"Nothing was stored: {checked.errors[0]['message']}"
     body = {
         "type": REFUSED_TYPE,
         "title": HTTPStatus(422).phrase,
         "status": 422,
-        "detail": f"{checked.refused} of {checked.total} {noun} {verb} refused; {what}.",
+        "detail": detail,
         "batch": batch,
         **counts,
         "errors": checked.errors,

@@ -36,6 +36,16 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         if exc.status < 400:
             raise
         return error_response(request, exc.status, exc.reason, exc.headers)
+    except ConnectionResetError:
+        # The client hung up mid-request: nobody is left to answer, and nothing is wrong here.
+        log.info("client_disconnected", path=request.path)
+        raise
+    except ValueError as exc:
+        if request.content_type.startswith("multipart/") and "boundary" in str(exc):
+            # A multipart body without its boundary cannot be read as a form.
+            return error_response(request, 400, "The form's body could not be read.", {})
+        log.exception("unhandled_error", path=request.path)
+        return error_response(request, 500, "The error was logged; please try again.", {})
     except Exception:
         log.exception("unhandled_error", path=request.path)
         return error_response(request, 500, "The error was logged; please try again.", {})

@@ -61,3 +61,18 @@ async def test_a_crash_is_a_500_page_in_both_shapes_and_is_logged(aiohttp_client
     crashes = [entry for entry in logs if entry["event"] == "unhandled_error"]
     assert len(crashes) == 2
     assert crashes[0]["path"] == "/broken"
+
+
+async def test_a_multipart_body_without_its_boundary_is_a_400_not_a_crash(client):
+    page = await client.post(
+        "/login", data=b"email=a", headers={"Content-Type": "multipart/form-data"}
+    )
+    assert page.status == 400
+    assert "could not be read" in await page.text()
+    api = await client.post(
+        "/api/v1/devices/1/readings",
+        data=b"t=12.5",
+        headers={"Content-Type": "multipart/form-data", "X-API-Key": "ch_unknown"},
+    )
+    assert api.status in (400, 401)
+    assert api.content_type == "application/problem+json"

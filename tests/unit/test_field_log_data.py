@@ -276,3 +276,9 @@ async def test_an_idempotency_key_counts_per_endpoint(logged_in, db):
     assert (inspection.status, harvest.status) == (201, 201)
     assert "harvested_on" in await harvest.json()
     assert await db.scalar(select(Harvest)) is not None
+
+
+async def test_an_empty_hive_filter_finds_no_hive(logged_in):
+    headers = {"Authorization": f"Bearer {await api_key(logged_in)}"}
+    response = await logged_in.get("/api/v1/inspections?hive_id=", headers=headers)
+    assert response.status == 404

@@ -816,3 +816,14 @@ async def test_a_hive_without_sensors_invites_to_add_one(logged_in, hive):
 )
 def test_ages_read_naturally(age, text):
     assert age_text(age) == text
+
+
+async def test_a_device_post_with_a_bad_time_and_no_readings_is_refused(client, auth, hive):
+    response = await client.post(
+        f"/api/v1/devices/{hive}/readings", json={"time": []}, headers=auth
+    )
+    assert response.status == 422
+    problem = await response.json()
+    assert (problem["batch"], problem["stored"]) == ("nothing_stored", 0)
+    assert problem["detail"].startswith("Nothing was stored: ")
+    assert problem["errors"][0]["location"][-1] == "time"

@@ -1,0 +1,593 @@
+"""Who may do what: every route, HTML and API, called by four callers, against one table.
+
+The callers:
+- owner: signed in as the beekeeper who owns the hive and the API keys, sending their live key;
+- other: signed in as another beekeeper, sending that beekeeper's own live key;
+- anonymous: no account (an anonymous session, so forms pass CSRF and reach the view);
+- revoked key: no account, sending the owner's revoked key.
+
+Anything not the caller's own is 404, as if it did not exist. A private route answers what a
+private route answers: a page that needs a log-in sends anonymous visitors to it (303), the API
+says 401. Public routes (the swarm report form, the city's map, density layer and statistics,
+the PWA's manifest, service worker and offline page) answer everyone, and a secret link with a
+wrong secret (a calendar feed, a swarm report's status page) is 404 for everyone. Non-owners go
+first; then the owner's data must be exactly as it was, no response to them may carry the
+owner's private details (a zip is read inside), and every response carries the security
+headers.
+
+Every registered route must have a row: a new route fails `test_every_route_has_a_row` until
+its expectations are written down here. A feature that lands adds three things: its rows in
+MATRIX, one of each of its records to `owners_things` (so that a row's `fill` can name them in
+its path), and its tables to `owners_state` (so that no one else may change them).
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select, text
+
+from app.accounts.passwords import HASHER
+from app.api import queries as key_queries
+from app.api.auth import new_key
+from app.hives import queries as hive_queries
+from app.hives.schemas import HiveForm
+from app.inspections import queries as field_log
+from app.inspections.schemas import HarvestForm, InspectionForm, ScheduleForm
+from app.main import create_app
+from app.models import (
+    Alert,
+    AlertKind,
+    FrameType,
+    Sensor,
+    SensorKind,
+    SensorPlacement,
+    SwarmReport,
+    User,
+)
+from app.swarms import queries as swarm_queries
+from app.swarms.schemas import CollectorForm, SwarmReportForm
+from tests.unit.conftest import PASSWORD, csrf_token, log_in
+from tests.unit.test_headers import assert_security_headers
+
+PASSWORD_HASH = HASHER.hash(PASSWORD)
+OWNER_EMAIL = "owner@example.org"
+OTHER_EMAIL = "other@example.org"
+# What only the owner may ever see; no response to anyone else may contain it.
+SECRET_HIVE = "Rooftop behind the water tank"
+SECRET_NOTES = "the spare key is under the third brick"
+# The contact a swarm's reporter left: for the collector who claimed it (the owner) alone.
+SECRET_CONTACT = "mira.reporter@example.net"
+SECRETS = (SECRET_HIVE, SECRET_NOTES, SECRET_CONTACT, OWNER_EMAIL)
+# A secret link that names nothing: the calendar feed's and a swarm report's status page's.
+WRONG_SECRET = "not-the-secret-" + "x" * 24
+TODAY = date.today().isoformat()
+NEXT_WEEK = (date.today() + timedelta(days=7)).isoformat()
+
+
+@dataclass(frozen=True)
+class Redirect:
+    """A 303 whose Location starts with `to`."""
+
+    to: str
+
+    def __str__(self) -> str:
+        return f"303 → {self.to}"
+
+
+LOGIN = Redirect("/login")  # @login_required, for a visitor who is not signed in
+Expect = int | Redirect
+
+HIVE_FORM = {"name": "Intruder", "latitude": "48.1", "longitude": "11.5", "frame_type": "dadant"}
+HIVE_JSON = {"name": "Intruder", "latitude": 48.1, "longitude": 11.5, "frame_type": "dadant"}
+YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
+INSPECTION_FORM = {"done_at": f"{YESTERDAY}T10:30", "frames_of_bees": "7", "queen_seen": "true"}
+SWARM_REPORT = {
+    "latitude": "52.52",
+    "longitude": "13.405",
+    "description": "A cluster on the lime tree by the playground",
+    "contact": "+49 30 1234567",
+}
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    route: str  # as registered (aiohttp's canonical form): /hives/{id}
+    owner: Expect
+    other: Expect
+    anonymous: Expect
+    revoked_key: Expect
+    # A form post (the caller's CSRF token is added). In form values, {email} is the caller's
+    # address and {hive} (any name a row's `fill` can use) the id of the owner's thing; in JSON,
+    # a string "{hive}" becomes that id, a number.
+    form: Mapping[str, str] | None = None
+    json: Mapping[str, Any] | None = None
+    # Which of the owner's things each {parameter} of the route names.
+    fill: Mapping[str, str] = field(default_factory=lambda: {"id": "hive"})
+    path: str | None = None  # the path to call, where the route is not a template of it
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.route}"
+
+
+# fmt: off
+MATRIX = [
+    #   method   route                                  owner  other  anonymous revoked key
+    # Operations: for anyone (/metrics is fenced by network, and the tests come from loopback).
+    Row("GET",   "/health/live",                        200,   200,   200,      200),
+    Row("GET",   "/health/ready",                       200,   200,   200,      200),
+    Row("GET",   "/metrics",                            200,   200,   200,      200),
+    Row("GET",   "/static",                             200,   200,   200,      200,
+        path="/static/css/app.css"),
+    Row("GET",   "/",                                   200,   200,   200,      200),
+    # Accounts. Signed-in visitors of the log-in and sign-up pages are sent on.
+    Row("GET",   "/signup",                   Redirect("/"), Redirect("/"), 200, 200),
+    Row("POST",  "/signup",                             422,   422,   422,      422,
+        form={"name": "", "email": "not an address", "password": "short"}),
+    Row("GET",   "/login",                    Redirect("/"), Redirect("/"), 200, 200),
+    Row("POST",  "/login",                              422,   422,   422,      422,
+        form={"email": "someone@example.org", "password": "a wrong guess"}),
+    Row("POST",  "/logout",                   Redirect("/"), Redirect("/"), Redirect("/"),
+        Redirect("/"), form={}),
+    Row("GET",   "/profile",                            200,   200,   LOGIN,    LOGIN),
+    Row("POST",  "/profile",          Redirect("/profile"), Redirect("/profile"), LOGIN, LOGIN,
+        form={"name": "Renamed", "email": "{email}"}),
+    Row("POST",  "/profile/password", Redirect("/profile"), Redirect("/profile"), LOGIN, LOGIN,
+        form={"current_password": PASSWORD, "new_password": "another long passphrase"}),
+    Row("GET",   "/profile/api-keys", Redirect("/profile"), Redirect("/profile"), LOGIN, LOGIN),
+    Row("POST",  "/profile/api-keys",                   201,   201,   LOGIN,    LOGIN,
+        form={"key_name": "a new key"}),
+    Row("POST",  "/profile/api-keys/{id}/revoke", Redirect("/profile"), 404, LOGIN, LOGIN,
+        form={}, fill={"id": "key"}),
+    # Hives: the list, map and forms are the signed-in user's own; a hive is its owner's alone.
+    Row("GET",   "/hives",                              200,   200,   LOGIN,    LOGIN),
+    Row("POST",  "/hives",            Redirect("/hives/"), Redirect("/hives/"), LOGIN, LOGIN,
+        form=HIVE_FORM),
+    Row("GET",   "/hives/new",                          200,   200,   LOGIN,    LOGIN),
+    Row("GET",   "/hives.geojson",                      200,   200,   401,      401),
+    Row("GET",   "/map",                                200,   200,   LOGIN,    LOGIN),
+    Row("GET",   "/hives/{id}",                         200,   404,   404,      404),
+    Row("GET",   "/hives/{id}/card",                    200,   404,   404,      404),
+    Row("GET",   "/hives/{id}/edit",                    200,   404,   404,      404),
+    Row("POST",  "/hives/{id}/edit",      Redirect("/hives/"), 404,   404,      404,
+        form=HIVE_FORM),
+    Row("GET",   "/hives/{id}/delete",                  200,   404,   404,      404),
+    Row("POST",  "/hives/{id}/delete",     Redirect("/hives"), 404,   404,      404, form={}),
+    # The JSON API: a key names its user; without a live key, 401.
+    Row("GET",   "/api",                                200,   200,   200,      200),
+    Row("GET",   "/api/v1/openapi.json",                200,   200,   200,      200),
+    Row("GET",   "/api/v1/hives",                       200,   200,   401,      401),
+    Row("POST",  "/api/v1/hives",                       201,   201,   401,      401,
+        json=HIVE_JSON),
+    Row("GET",   "/api/v1/hives/{id}",                  200,   404,   401,      401),
+    Row("PUT",   "/api/v1/hives/{id}",                  200,   404,   401,      401,
+        json=HIVE_JSON),
+    Row("PATCH", "/api/v1/hives/{id}",                  200,   404,   401,      401,
+        json={"notes": "changed"}),
+    Row("DELETE", "/api/v1/hives/{id}",                 204,   404,   401,      401),
+    # Sensors (issue 5): a hive's sensors and rules are its owner's; alerts are the user's own.
+    Row("GET",   "/hives/{id}/sensors",                 200,   404,   LOGIN,    LOGIN),
+    Row("POST",  "/hives/{id}/sensors",   Redirect("/hives/"), 404,   LOGIN,    LOGIN,
+        form={"name": "Probe", "kind": "temperature", "placement": "inside"}),
+    Row("GET",   "/hives/{id}/sensors/{sensor_id}/edit", 200,  404,   LOGIN,    LOGIN,
+        fill={"id": "hive", "sensor_id": "sensor"}),
+    Row("POST",  "/hives/{id}/sensors/{sensor_id}/edit", Redirect("/hives/"), 404, LOGIN, LOGIN,
+        form={"name": "Renamed", "placement": "outside"},
+        fill={"id": "hive", "sensor_id": "sensor"}),
+    Row("GET",   "/hives/{id}/sensors/{sensor_id}/delete", 200, 404,  LOGIN,    LOGIN,
+        fill={"id": "hive", "sensor_id": "sensor"}),
+    Row("POST",  "/hives/{id}/sensors/{sensor_id}/delete", Redirect("/hives/"), 404, LOGIN,
+        LOGIN, form={}, fill={"id": "hive", "sensor_id": "sensor"}),
+    Row("GET",   "/hives/{id}/alert-rules",             200,   404,   LOGIN,    LOGIN),
+    Row("POST",  "/hives/{id}/alert-rules", Redirect("/hives/"), 404, LOGIN,    LOGIN,
+        form={"swarm_drop_kg": "2", "swarm_window_minutes": "20", "temperature_min": "",
+              "temperature_max": "39", "humidity_min": "", "humidity_max": "",
+              "offline_hours": "6", "battery_min_volts": "3.3"}),
+    Row("GET",   "/hives/{id}/charts",                  200,   404,   LOGIN,    LOGIN),
+    Row("GET",   "/alerts",                             200,   200,   LOGIN,    LOGIN),
+    Row("POST",  "/alerts/webhook",  Redirect("/alerts"), Redirect("/alerts"), LOGIN, LOGIN,
+        form={"url": "https://hooks.example.org/cityhive"}),
+    Row("POST",  "/alerts/{alert_id}/acknowledge", Redirect("/alerts"), 404, LOGIN, LOGIN,
+        form={}, fill={"alert_id": "alert"}),
+    Row("GET",   "/alerts/poll",                        204,   204,   LOGIN,    LOGIN),
+    Row("POST",  "/api/v1/readings",                    200,   200,   401,      401,
+        json={"readings": []}),
+    Row("POST",  "/api/v1/devices/{hive_id}/readings",  200,   404,   401,      401,
+        json={"w": 40.5}, fill={"hive_id": "hive"}),
+    Row("GET",   "/api/v1/sensors",                     200,   200,   401,      401),
+    Row("GET",   "/api/v1/alerts",                      200,   200,   401,      401),
+    # The field log (issue 4): a hive's inspections and a beekeeper's harvests, calendar feed
+    # and exports are theirs alone. The feed's secret URL is its only key: a wrong one is 404.
+    Row("GET",   "/hives/{id}/inspections/new",         200,   404,   LOGIN,    LOGIN),
+    Row("POST",  "/hives/{id}/inspections", Redirect("/hives/"), 404, LOGIN,    LOGIN,
+        form=INSPECTION_FORM),
+    Row("GET",   "/hives/{id}/inspections/schedule",    200,   404,   LOGIN,    LOGIN),
+    Row("POST",  "/hives/{id}/inspections/schedule", Redirect("/hives/"), 404, LOGIN, LOGIN,
+        form={"scheduled_for": NEXT_WEEK, "schedule_note": "Intruder's visit"}),
+    Row("GET",   "/inspections/{id}",                   200,   404,   LOGIN,    LOGIN,
+        fill={"id": "inspection"}),
+    Row("POST",  "/inspections/{id}/done", Redirect("/hives/"), 404,  LOGIN,    LOGIN,
+        form={}, fill={"id": "inspection"}),
+    Row("GET",   "/inspections/{id}/reschedule",        200,   404,   LOGIN,    LOGIN,
+        fill={"id": "inspection"}),
+    Row("POST",  "/inspections/{id}/reschedule", Redirect("/hives/"), 404, LOGIN, LOGIN,
+        form={"scheduled_for": NEXT_WEEK}, fill={"id": "inspection"}),
+    Row("POST",  "/inspections/{id}/delete", Redirect("/hives/"), 404, LOGIN,   LOGIN,
+        form={}, fill={"id": "inspection"}),
+    Row("GET",   "/harvests",                           200,   200,   LOGIN,    LOGIN),
+    # Another beekeeper naming the owner's hive in their harvest: no such hive.
+    Row("POST",  "/harvests",     Redirect("/harvests/"), 404,   LOGIN,    LOGIN,
+        form={"harvested_on": TODAY, "hive_ids": "{hive}", "split": "even", "total_kg": "9"}),
+    Row("GET",   "/harvests/new",                       200,   200,   LOGIN,    LOGIN),
+    Row("GET",   "/harvests/{id}",                      200,   404,   LOGIN,    LOGIN,
+        fill={"id": "harvest"}),
+    Row("POST",  "/harvests/{id}/delete", Redirect("/harvests"), 404, LOGIN,    LOGIN,
+        form={}, fill={"id": "harvest"}),
+    Row("GET",   "/calendar",                           200,   200,   LOGIN,    LOGIN),
+    Row("POST",  "/calendar",                           200,   200,   LOGIN,    LOGIN, form={}),
+    Row("GET",   "/calendar/{secret}.ics",              404,   404,   404,      404,
+        path=f"/calendar/{WRONG_SECRET}.ics"),
+    Row("GET",   "/exports",                            200,   200,   LOGIN,    LOGIN),
+    Row("GET",   "/exports/cityhive-export.zip",        200,   200,   LOGIN,    LOGIN),
+    Row("GET",   "/exports/{table}.csv",                200,   200,   LOGIN,    LOGIN,
+        path="/exports/hives.csv"),
+    Row("GET",   "/api/v1/inspections",                 200,   200,   401,      401),
+    Row("POST",  "/api/v1/inspections",                 201,   404,   401,      401,
+        json={"hive_id": "{hive}", "done_at": f"{YESTERDAY}T10:30:00+01:00", "frames_of_bees": 7}),
+    Row("GET",   "/api/v1/inspections/{id}",            200,   404,   401,      401,
+        fill={"id": "inspection"}),
+    Row("GET",   "/api/v1/harvests",                    200,   200,   401,      401),
+    Row("POST",  "/api/v1/harvests",                    201,   404,   401,      401,
+        json={"harvested_on": TODAY, "split": "even", "hive_ids": ["{hive}"], "total_kg": 9}),
+    Row("GET",   "/api/v1/harvests/{id}",               200,   404,   401,      401,
+        fill={"id": "harvest"}),
+    # Swarms (issue 7): anyone may report one and gets a secret status link (a wrong one is
+    # 404). Signed-in beekeepers see the open reports; a report's contact is for the collector
+    # who claimed it (the owner) alone, and only they may release or close it.
+    Row("GET",   "/swarms/report",                      200,   200,   200,      200),
+    Row("POST",  "/swarms/report", *[Redirect("/swarms/status/")] * 4, form=SWARM_REPORT),
+    Row("GET",   "/swarms/status/{token}",              404,   404,   404,      404,
+        path=f"/swarms/status/{WRONG_SECRET}"),
+    Row("GET",   "/swarms",                             200,   200,   LOGIN,    LOGIN),
+    Row("POST",  "/swarms/collector", Redirect("/swarms"), Redirect("/swarms"), LOGIN, LOGIN,
+        form={"latitude": "52.5", "longitude": "13.4", "radius_km": "3"}),
+    Row("POST",  "/swarms/collector/stop", Redirect("/swarms"), Redirect("/swarms"), LOGIN,
+        LOGIN, form={}),
+    Row("GET",   "/swarms/near",                        200,   200,   LOGIN,    LOGIN),
+    Row("GET",   "/swarms/open.geojson",                200,   200,   401,      401),
+    Row("GET",   "/swarms/{id}",                        200,   200,   LOGIN,    LOGIN,
+        fill={"id": "swarm"}),
+    # The other beekeeper is no collector (403); the owner's claim stands (409 to others).
+    Row("POST",  "/swarms/{id}/claim",    Redirect("/swarms/"), 403, LOGIN,     LOGIN,
+        form={}, fill={"id": "swarm"}),
+    Row("POST",  "/swarms/{id}/release",  Redirect("/swarms/"), 409, LOGIN,     LOGIN,
+        form={}, fill={"id": "swarm"}),
+    Row("POST",  "/swarms/{id}/close",    Redirect("/swarms/"), 409, LOGIN,     LOGIN,
+        form={"outcome": "collected"}, fill={"id": "swarm"}),
+    # The city (issue 7): public aggregates; forage pressure is for placing one's own hives.
+    Row("GET",   "/city",                               200,   200,   200,      200),
+    Row("GET",   "/city/density.geojson",               200,   200,   200,      200),
+    Row("GET",   "/city/stats",                         200,   200,   200,      200),
+    Row("GET",   "/city/forage",                        200,   200,   LOGIN,    LOGIN,
+        path="/city/forage?latitude=52.52&longitude=13.405"),
+    # The PWA (issue 6): the installable shell is the same for everyone.
+    Row("GET",   "/manifest.webmanifest",               200,   200,   200,      200),
+    Row("GET",   "/sw.js",                              200,   200,   200,      200),
+    Row("GET",   "/offline",                            200,   200,   200,      200),
+]
+# fmt: on
+
+
+# --- the callers and what the owner has -------------------------------------------------------
+
+
+@dataclass
+class Caller:
+    name: str
+    email: str
+    cookies: Any  # the session cookie, as the client's jar holds it
+    csrf: str
+    key: str | None  # sent as Authorization: Bearer
+
+
+@dataclass
+class World:
+    client: TestClient
+    owner: Caller
+    others: list[Caller]  # the other user, anonymous, the revoked key: in that order
+    owned: dict[str, int]  # the owner's things, by the name a row's `fill` uses
+    owner_id: int
+
+
+async def make_user(db, email: str) -> User:
+    user = User(name=email.split("@")[0].title(), email=email, password_hash=PASSWORD_HASH)
+    db.add(user)
+    await db.commit()
+    return user
+
+
+async def make_key(db, user: User) -> tuple[str, int]:
+    made = new_key()
+    stored = await key_queries.create_key(
+        db, user.id, name="sensor", prefix=made.prefix, key_hash=made.hash
+    )
+    return made.key, stored.id
+
+
+async def owners_things(db, owner: User) -> dict[str, int]:
+    """One of each thing a route can name, all the owner's."""
+    hive = HiveForm(
+        name=SECRET_HIVE,
+        latitude=52.52,
+        longitude=13.405,
+        frame_type=FrameType.dadant,
+        notes=SECRET_NOTES,
+    )
+    _, key = await make_key(db, owner)
+    hive_id = await hive_queries.create_hive(db, owner.id, hive)
+    sensor = Sensor(
+        hive_id=hive_id, name="Scale", kind=SensorKind.weight, placement=SensorPlacement.inside
+    )
+    db.add(sensor)
+    await db.flush()
+    now = datetime.now(UTC)
+    alert = Alert(
+        hive_id=hive_id,
+        sensor_id=sensor.id,
+        kind=AlertKind.swarm,
+        message="Weight fell 2.0 kg within 30 minutes: a swarm?",
+        started_at=now,
+        resolved_at=now,
+    )
+    db.add(alert)
+    await db.commit()
+    return {
+        "hive": hive_id,
+        "key": key,
+        "sensor": sensor.id,
+        "alert": alert.id,
+        **await field_log_of(db, owner, hive_id),
+        "swarm": await claimed_swarm(db, owner),
+    }
+
+
+async def field_log_of(db, owner: User, hive_id: int) -> dict[str, int]:
+    """A recorded inspection, a scheduled one (the `inspection` rows name), a harvest and a
+    calendar feed, all with the owner's secret notes."""
+    done_at = datetime.now(UTC) - timedelta(days=2)
+    await field_log.record(db, hive_id, InspectionForm(done_at=done_at, notes=SECRET_NOTES))
+    scheduled = await field_log.schedule(
+        db,
+        hive_id,
+        ScheduleForm(scheduled_for=date.today() + timedelta(days=3), schedule_note=SECRET_NOTES),
+    )
+    harvest = HarvestForm(
+        harvested_on=date.today(), hive_ids=[hive_id], total_kg=12, notes=SECRET_NOTES
+    )
+    harvest_id = await field_log.create_harvest(db, owner.id, harvest)
+    await field_log.set_calendar_secret(db, owner.id, "the-owners-own-calendar-secret")
+    await db.commit()
+    return {"inspection": scheduled, "harvest": harvest_id}
+
+
+async def claimed_swarm(db, owner: User) -> int:
+    """A swarm report the owner, a collector, has claimed: its contact is theirs to see."""
+    await swarm_queries.save_collector(
+        db, owner.id, CollectorForm(latitude=52.52, longitude=13.4, radius_km=5)
+    )
+    report = SwarmReportForm(
+        latitude=52.521, longitude=13.41, description="On the fence", contact=SECRET_CONTACT
+    )
+    await swarm_queries.create_report(
+        db, report, address="192.0.2.7", expires_in=timedelta(hours=48)
+    )
+    swarm_id = (await db.execute(select(SwarmReport.id))).scalar_one()
+    assert await swarm_queries.claim(db, swarm_id, owner.id) is None
+    return swarm_id
+
+
+async def session_of(client: TestClient, email: str | None) -> tuple[Any, str]:
+    """A fresh session, signed in as `email` (or anonymous): its cookies and CSRF token."""
+    client.session.cookie_jar.clear()
+    if email is not None:
+        await log_in(client, email)
+    token = await csrf_token(client, "/profile" if email else "/login")
+    return client.session.cookie_jar.filter_cookies(client.make_url("/")), token
+
+
+@pytest.fixture
+async def world(client, db) -> World:
+    owner = await make_user(db, OWNER_EMAIL)
+    other = await make_user(db, OTHER_EMAIL)
+    owned = await owners_things(db, owner)
+    owner_key, _ = await make_key(db, owner)
+    other_key, _ = await make_key(db, other)
+    revoked_key, revoked_id = await make_key(db, owner)
+    await key_queries.revoke_key(db, owner.id, revoked_id)
+
+    anonymous_session = await session_of(client, None)
+    return World(
+        client=client,
+        owner=Caller("owner", OWNER_EMAIL, *await session_of(client, OWNER_EMAIL), owner_key),
+        others=[
+            Caller("other", OTHER_EMAIL, *await session_of(client, OTHER_EMAIL), other_key),
+            Caller("anonymous", "anonymous@example.org", *anonymous_session, None),
+            Caller("revoked key", "anonymous@example.org", *anonymous_session, revoked_key),
+        ],
+        owned=owned,
+        owner_id=owner.id,
+    )
+
+
+async def call(world: World, row: Row, caller: Caller):
+    client = world.client
+    client.session.cookie_jar.clear()
+    client.session.cookie_jar.update_cookies(caller.cookies)
+    path = row.path or row.route.format(**{p: world.owned[thing] for p, thing in row.fill.items()})
+    headers = {"Authorization": f"Bearer {caller.key}"} if caller.key else {}
+    options: dict[str, Any] = {"headers": headers, "allow_redirects": False}
+    if row.form is not None:
+        filled = {
+            name: value.format(email=caller.email, **world.owned)
+            for name, value in row.form.items()
+        }
+        options["data"] = {**filled, "_csrf": caller.csrf}
+    if row.json is not None:
+        options["json"] = with_ids(row.json, world.owned)
+    return await client.request(row.method, path, **options)
+
+
+def with_ids(value: Any, owned: Mapping[str, int]) -> Any:
+    """A row's JSON with each string "{thing}" replaced by the id of the owner's thing."""
+    if isinstance(value, Mapping):
+        return {name: with_ids(item, owned) for name, item in value.items()}
+    if isinstance(value, list):
+        return [with_ids(item, owned) for item in value]
+    if isinstance(value, str) and value.startswith("{") and value.strip("{}") in owned:
+        return owned[value.strip("{}")]
+    return value
+
+
+async def readable(response) -> str:
+    """What a response shows, as text: a zip's files are read out of it."""
+    body = await response.read()
+    if response.content_type == "application/zip":
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            body = b"".join(archive.read(name) for name in archive.namelist())
+    return body.decode(errors="replace")
+
+
+def expectation(row: Row, caller: Caller) -> Expect:
+    column = caller.name.replace(" ", "_")
+    expected: Expect = getattr(row, column)
+    return expected
+
+
+def assert_answer(response, expected: Expect, who: str) -> None:
+    if isinstance(expected, Redirect):
+        location = response.headers.get("Location", "")
+        assert (response.status, location.startswith(expected.to)) == (303, True), (
+            f"{who}: expected {expected}, got {response.status} → {location!r}"
+        )
+    else:
+        assert response.status == expected, f"{who}: expected {expected}, got {response.status}"
+
+
+async def owners_state(db, owner_id: int) -> list[Any]:
+    """All the owner's rows, as values: what no one else may change."""
+    queries = [
+        "SELECT name, email, password_hash, session_epoch FROM users WHERE id = :owner",
+        "SELECT id, name, notes, status::text, ST_AsText(location), site, frame_type::text"
+        " FROM hives WHERE owner_id = :owner ORDER BY id",
+        "SELECT id, revoked_at FROM api_keys WHERE user_id = :owner ORDER BY id",
+        "SELECT s.id, s.name, s.placement::text, s.last_reading_at FROM sensors s"
+        " JOIN hives h ON h.id = s.hive_id WHERE h.owner_id = :owner ORDER BY s.id",
+        "SELECT r.* FROM alert_rules r JOIN hives h ON h.id = r.hive_id WHERE h.owner_id = :owner",
+        "SELECT a.id, a.acknowledged_at FROM alerts a JOIN hives h ON h.id = a.hive_id"
+        " WHERE h.owner_id = :owner ORDER BY a.id",
+        "SELECT w.url FROM alert_webhooks w WHERE w.user_id = :owner",
+        "SELECT i.* FROM inspections i JOIN hives h ON h.id = i.hive_id"
+        " WHERE h.owner_id = :owner ORDER BY i.id",
+        "SELECT id, harvested_on, total_kg, notes FROM harvests WHERE owner_id = :owner",
+        "SELECT s.hive_id, s.kg FROM harvest_shares s JOIN harvests h ON h.id = s.harvest_id"
+        " WHERE h.owner_id = :owner ORDER BY s.hive_id",
+        "SELECT secret_hash FROM calendar_feeds WHERE user_id = :owner",
+        "SELECT ST_AsText(location), radius_m FROM swarm_collectors WHERE user_id = :owner",
+        "SELECT id, status::text, outcome::text, claimed_at, closed_at FROM swarm_reports"
+        " WHERE claimed_by = :owner ORDER BY id",
+    ]
+    state = []
+    for query in queries:
+        state.append((await db.execute(text(query), {"owner": owner_id})).all())
+    await db.commit()  # a fresh snapshot next time
+    return state
+
+
+# --- the tests --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("row", MATRIX, ids=str)
+async def test_each_caller_gets_the_answer_in_the_table(row: Row, world: World, db):
+    before = await owners_state(db, world.owner_id)
+    for caller in world.others:
+        who = f"{row} as {caller.name}"
+        response = await call(world, row, caller)
+        assert_answer(response, expectation(row, caller), who)
+        assert_security_headers(response.headers)
+        body = await readable(response)
+        for secret in SECRETS:
+            assert secret not in body, f"{who}: the answer shows the owner's {secret!r}"
+    assert await owners_state(db, world.owner_id) == before, f"{row}: a non-owner changed data"
+
+    response = await call(world, row, world.owner)
+    assert_answer(response, row.owner, f"{row} as owner")
+    assert_security_headers(response.headers)
+
+
+def routes_of(app) -> set[tuple[str, str]]:
+    """Every (method, route) the app serves. HEAD is GET's twin, added by aiohttp for each GET."""
+    return {
+        (route.method, route.resource.canonical)
+        for route in app.router.routes()
+        if route.method != "HEAD" and route.resource is not None
+    }
+
+
+def test_every_route_has_a_row(settings):
+    served = routes_of(create_app(settings))
+    tabled = {(row.method, row.route) for row in MATRIX}
+    missing = sorted(served - tabled)
+    assert not missing, "add a row to MATRIX for:\n" + "\n".join(f"{m} {r}" for m, r in missing)
+    gone = sorted(tabled - served)
+    assert not gone, "MATRIX has rows for routes the app no longer serves:\n" + "\n".join(
+        f"{m} {r}" for m, r in gone
+    )
+    assert len(tabled) == len(MATRIX), "a route has two rows"
+
+
+async def test_an_id_beyond_any_stored_one_is_not_found(world: World):
+    """Routes take ids as digits; one too large for the database's integer names nothing."""
+    huge = "9" * 12
+    owner = world.owner
+    for method, path in [
+        ("GET", f"/hives/{huge}"),
+        ("POST", f"/hives/{huge}/edit"),
+        ("POST", f"/profile/api-keys/{huge}/revoke"),
+        ("GET", f"/api/v1/hives/{huge}"),
+        ("DELETE", f"/api/v1/hives/{huge}"),
+        ("GET", f"/inspections/{huge}"),
+        ("POST", f"/harvests/{huge}/delete"),
+        ("GET", f"/api/v1/inspections/{huge}"),
+        ("GET", f"/api/v1/harvests/{huge}"),
+        ("GET", f"/swarms/{huge}"),
+        ("GET", f"/hives/{huge}/sensors"),
+    ]:
+        row = Row(method, path, 404, 404, 404, 404, form={} if method == "POST" else None, fill={})
+        response = await call(world, row, owner)
+        assert response.status == 404, f"{method} {path}: {response.status}"
+
+
+async def test_the_owner_sees_what_no_one_else_may(world: World):
+    """The secrets the table looks for are in the owner's own answers: so their absence from
+    everyone else's means something."""
+    pages = {
+        "/swarms/{swarm}": [SECRET_CONTACT],
+        "/hives/{hive}": [SECRET_HIVE, SECRET_NOTES],
+        "/harvests/{harvest}": [SECRET_NOTES],
+        "/exports/cityhive-export.zip": [SECRET_HIVE, SECRET_NOTES],
+    }
+    for page, secrets in pages.items():
+        row = Row("GET", page, 200, 404, 404, 404, fill={}, path=page.format(**world.owned))
+        response = await call(world, row, world.owner)
+        body = await readable(response)
+        assert response.status == 200, page
+        for secret in secrets:
+            assert secret in body, f"{page}: the owner does not see {secret!r}"

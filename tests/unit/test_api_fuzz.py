@@ -1,0 +1,402 @@
+"""The JSON API under property-based fuzzing: schemathesis reads the OpenAPI document, generates
+valid and invalid requests for every operation and runs every check it has on each answer: no
+server error; status codes, content types, headers and bodies as documented; invalid input
+refused and valid input accepted; a missing or wrong key refused; unsupported methods refused.
+
+`make test` runs a bounded number of examples per operation (FUZZ_EXAMPLES, 25 by default),
+the same ones every time. The longer run, with new examples each time (some minutes per
+hundred examples and operation on two cores):
+
+    FUZZ_EXAMPLES=1000 .venv/bin/pytest tests/unit/test_api_fuzz.py -p no:cacheprovider
+
+The server is the real app (create_app) on a free loopback port, served from a thread of this
+process, because schemathesis sends real HTTP requests. It uses the tests' database, with one
+beekeeper (the key's owner) who has hives, sensors of every kind, an inspection and a harvest.
+
+Schema-valid is not always acceptable: the document states some rules in words only (an
+inspection is not in the future, a harvest's hives and a reading's sensor are the key owner's,
+a reading lies inside its sensor kind's range). The hooks below (flatmap_path_parameters,
+within_unstated_rules) make generated requests keep those rules, with the owner's real ids, so
+that a refused schema-valid request is still a failure; the few operations where a 422 or 413
+answers schema-valid or too-large input for a documented reason are listed, with the reason,
+in REFUSES_FOR_A_REASON and REFUSES_AS_TOO_LARGE.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import os
+import threading
+import urllib.request
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import pytest
+import schemathesis
+from aiohttp import web
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from pydantic import SecretStr
+from schemathesis.checks import CHECKS
+from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
+
+from app.api import queries as key_queries
+from app.api.auth import new_key
+from app.api.openapi import openapi_document
+from app.hives import queries as hive_queries
+from app.hives.schemas import HiveForm
+from app.inspections import queries as field_log
+from app.inspections.schemas import HarvestForm, InspectionForm
+from app.main import create_app
+from app.models import Base, Sensor, SensorKind, SensorPlacement, User
+from app.sensors.schemas import KINDS
+from app.settings import Settings
+from tests.conftest import free_port
+from tests.unit.conftest import engine_session
+
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "25"))
+# The bounded run is the same every time, so `make test` does not pass or fail by chance; a
+# longer run asked for with FUZZ_EXAMPLES explores new examples each time.
+REPEATABLE = "FUZZ_EXAMPLES" not in os.environ
+
+schema = schemathesis.openapi.from_dict(openapi_document())
+
+# Made at import, since schemathesis builds some cases while collecting; the fixture stores it.
+API_KEY = new_key()
+# What the key's owner has, so that reading, changing and deleting by id are fuzzed too, and
+# creates name the owner's own hives and sensors: ids by the kind of thing, and each sensor's
+# physical range (low, high).
+EXISTING_HIVES: list[int] = []
+EXISTING: dict[str, list[int]] = {"hive": EXISTING_HIVES, "inspection": [], "harvest": []}
+# The first two hives carry the sensors, the inspection and the harvest: not to be deleted.
+KEPT_HIVES = 2
+# Hive ids start here, beyond the small numbers generated ids often are, so that a DELETE of
+# any number does not take the hives that the other operations name.
+FIRST_HIVE_ID = 1_000_000
+SENSOR_RANGES: dict[int, tuple[float, float]] = {}
+# Which of the owner's things a path parameter names, by operation path and parameter.
+PATH_IDS = {
+    ("/api/v1/hives/{id}", "id"): "hive",
+    ("/api/v1/inspections/{id}", "id"): "inspection",
+    ("/api/v1/harvests/{id}", "id"): "harvest",
+    ("/api/v1/devices/{hive_id}/readings", "hive_id"): "hive",
+}
+
+# Operations that may refuse schema-valid input with a 422 problem document, each for a rule
+# of the domain that the OpenAPI document states in words, not in JSON Schema, and that the
+# hooks below do not make every generated request keep. Everywhere else a schema-valid request
+# that is refused fails the run.
+REFUSES_FOR_A_REASON = {
+    # Names map to the hive's sensors by kind, and each value must lie inside that kind's
+    # physical range (a temperature of 1e300 °C is a broken probe): a generated flat object of
+    # any names and numbers is refused in part, answered 422 with `batch` and every reason.
+    "POST /api/v1/devices/{hive_id}/readings",
+}
+# Operations that answer input too large for them with 413 (as documented), not 422: a batch of
+# more than 10,000 readings breaks the schema's maxItems, and is refused whole as too large.
+REFUSES_AS_TOO_LARGE = {"POST /api/v1/readings"}
+
+
+@schema.auth()
+class BearerKey:
+    """The owner's live key. As schemathesis' auth, its checks know that requests are signed
+    in, and also send them without the key, or with another, to see them refused."""
+
+    def get(self, case, context):
+        return API_KEY.key
+
+    def set(self, case, data, context):
+        case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
+
+
+@schema.hook
+def flatmap_path_parameters(context, path_parameters):
+    """Half the time, an id that names one of the owner's things rather than any number."""
+    operation = context.operation
+    path = operation.path if operation is not None else ""
+    for (operation_path, name), thing in PATH_IDS.items():
+        if path == operation_path and name in (path_parameters or {}) and EXISTING[thing]:
+            ids = EXISTING[thing]
+            if operation is not None and operation.method.upper() == "DELETE":
+                ids = ids[KEPT_HIVES:]
+            known = st.sampled_from(ids).map(
+                lambda found, name=name: {**path_parameters, name: found}
+            )
+            return st.one_of(st.just(path_parameters), known)
+    return st.just(path_parameters)
+
+
+def within_unstated_rules(case) -> None:
+    """The rules of the domain that JSON Schema cannot state, kept by every generated body.
+
+    A hive is not at 0,0 (an unset GPS) and was not installed in the future; an inspection is
+    not in the future, of one of the key owner's hives, names the method of a varroa count and
+    the kind of queen cells counted, and its next one comes after it; a harvest is not in the
+    future and comes from the owner's hives; readings are of the owner's sensors, at a time
+    from 2000 to a day ahead, inside the sensor kind's physical range. A body breaking one is
+    changed to keep it before it is sent (ids become the owner's, dates move to the past), so
+    a schema-valid body is one the app must accept. Only values of the right type are changed,
+    so an invalid body stays invalid; and schemathesis validates a changed body again."""
+    body = case.body
+    if not isinstance(body, dict):
+        return
+    body = whole_numbers_as_integers(body)
+    path = case.operation.path
+    if path.startswith("/api/v1/hives"):
+        body = hive_rules(body)
+    elif path == "/api/v1/inspections":
+        body = inspection_rules(body)
+    elif path == "/api/v1/harvests":
+        body = harvest_rules(body)
+    elif path == "/api/v1/readings":
+        body = readings_rules(body)
+    case.body = body
+
+
+def whole_numbers_as_integers(value: Any) -> Any:
+    """12.0 written as 12. JSON Schema's integer admits 12.0, the API's strict parsing does not
+    (it wants ids and counts written as integers); a number with a fraction stays as it is, so
+    an invalid body stays invalid."""
+    if isinstance(value, dict):
+        return {name: whole_numbers_as_integers(item) for name, item in value.items()}
+    if isinstance(value, list):
+        return [whole_numbers_as_integers(item) for item in value]
+    if type(value) is float and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    return value
+
+
+def hive_rules(body: dict[str, Any]) -> dict[str, Any]:
+    if body.get("latitude") == 0:  # at 0,0 with a longitude of 0, now or after a PATCH
+        body = {**body, "latitude": 0.5}
+    if _in_the_future(body.get("installed_on")):
+        body = {**body, "installed_on": "2020-05-01"}
+    return body
+
+
+def inspection_rules(body: dict[str, Any]) -> dict[str, Any]:
+    body = {**body, "hive_id": owners(body.get("hive_id"), EXISTING_HIVES)}
+    done_at = body.get("done_at")
+    if isinstance(done_at, str) and _moment(done_at) is not None:
+        moment = _moment(done_at)
+        assert moment is not None
+        if moment > datetime.now(UTC) - timedelta(days=1) or moment.year < 1900:
+            body["done_at"] = "2024-06-01T10:30:00+02:00"
+        next_on = _day(body.get("next_inspection_on"))
+        done_on = _moment(body["done_at"])
+        if next_on is not None and done_on is not None and next_on < done_on.date():
+            body["next_inspection_on"] = None
+    if _is_int(body.get("varroa_count")) and body.get("varroa_method") is None:
+        body["varroa_method"] = "alcohol_wash"
+    if body.get("queen_cell_count") and body.get("queen_cells") in (None, "none"):
+        body["queen_cells"] = "swarm"
+    return body
+
+
+def harvest_rules(body: dict[str, Any]) -> dict[str, Any]:
+    body = dict(body)
+    harvested_on = _day(body.get("harvested_on"))
+    if harvested_on is not None and not date(1900, 1, 1) <= harvested_on <= date.today():
+        body["harvested_on"] = "2024-07-01"
+    hive_ids = body.get("hive_ids")
+    if isinstance(hive_ids, list) and all(_is_int(hive) for hive in hive_ids):
+        body["hive_ids"] = sorted({owners(hive, EXISTING_HIVES) for hive in hive_ids})
+    kg_by_hive = body.get("kg_by_hive")
+    if isinstance(kg_by_hive, dict) and kg_by_hive:
+        # The document's keys are any strings (JSON object keys); the API's are hive ids.
+        hives = iter(EXISTING_HIVES * (len(kg_by_hive) // len(EXISTING_HIVES) + 1))
+        body["kg_by_hive"] = dict(zip(map(str, hives), kg_by_hive.values(), strict=False))
+        body["kg_by_hive"] = dict(list(body["kg_by_hive"].items())[: len(EXISTING_HIVES)])
+    return body
+
+
+def readings_rules(body: dict[str, Any]) -> dict[str, Any]:
+    readings = body.get("readings")
+    if not isinstance(readings, list) or not SENSOR_RANGES:
+        return body
+    sensors = sorted(SENSOR_RANGES)
+    kept = []
+    for index, reading in enumerate(readings):
+        if isinstance(reading, dict):
+            reading = dict(reading)
+            if _is_int(reading.get("sensor_id")):
+                reading["sensor_id"] = sensors[index % len(sensors)]
+            if isinstance(reading.get("recorded_at"), str) and _moment(reading["recorded_at"]):
+                at = datetime.now(UTC) - timedelta(minutes=index + 1)
+                reading["recorded_at"] = at.isoformat()
+            value, sensor = reading.get("value"), reading.get("sensor_id")
+            if _is_number(value) and _is_int(sensor) and sensor in SENSOR_RANGES:
+                low, high = SENSOR_RANGES[sensor]
+                reading["value"] = value if low <= value <= high else (low + high) / 2
+        kept.append(reading)
+    return {**body, "readings": kept}
+
+
+def owners(value: Any, ids: list[int]) -> Any:
+    """One of `ids` for an id-like integer, picked by it; anything else as it was."""
+    return ids[value % len(ids)] if _is_int(value) and value > 0 and ids else value
+
+
+def _is_int(value: Any) -> bool:
+    return type(value) is int
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float) and math.isfinite(value)
+
+
+def _day(text: Any) -> date | None:
+    try:
+        return date.fromisoformat(text) if isinstance(text, str) else None
+    except ValueError:
+        return None
+
+
+def _moment(text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _in_the_future(text: Any) -> bool:
+    day = _day(text)
+    return day is not None and day > date.today()
+
+
+async def _prepare(database_url: str) -> None:
+    """Empty tables, then one beekeeper with a few hives and API_KEY."""
+    tables = ", ".join(
+        f'"{table.name}"'
+        for table in Base.metadata.sorted_tables
+        if table.name != "spatial_ref_sys"
+    )
+    conn = await asyncpg.connect(database_url)
+    try:
+        await conn.execute(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+        await conn.execute(f"ALTER SEQUENCE hives_id_seq RESTART WITH {FIRST_HIVE_ID}")
+    finally:
+        await conn.close()
+    async with engine_session(database_url) as db:
+        user = User(name="Fuzz", email="fuzz@example.org", password_hash="never logs in")
+        db.add(user)
+        await db.commit()
+        await key_queries.create_key(
+            db, user.id, name="fuzz", prefix=API_KEY.prefix, key_hash=API_KEY.hash
+        )
+        for things in EXISTING.values():
+            things.clear()
+        SENSOR_RANGES.clear()
+        for number in range(5):
+            hive = HiveForm(
+                name=f"Fuzz {number}", latitude=52.5, longitude=13.4, frame_type="dadant"
+            )
+            EXISTING_HIVES.append(await hive_queries.create_hive(db, user.id, hive))
+        hive_id = EXISTING_HIVES[0]
+        for kind in SensorKind:
+            sensor = Sensor(
+                hive_id=hive_id, name=kind.value, kind=kind, placement=SensorPlacement.inside
+            )
+            db.add(sensor)
+            await db.flush()
+            SENSOR_RANGES[sensor.id] = (KINDS[kind].low, KINDS[kind].high)
+        done_at = datetime.now(UTC) - timedelta(days=3)
+        form = InspectionForm(done_at=done_at, frames_of_bees=8)
+        EXISTING["inspection"].append(await field_log.record(db, hive_id, form))
+        harvest = HarvestForm(harvested_on=date.today(), hive_ids=EXISTING_HIVES[:2], total_kg=20)
+        EXISTING["harvest"].append(await field_log.create_harvest(db, user.id, harvest))
+        await db.commit()
+
+
+@pytest.fixture(scope="module")
+def base_url(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The app serving the tests' database on a loopback port, from a thread of its own."""
+    app_settings = Settings(
+        database_url=database_url,
+        secret_key=SecretStr("fuzz-secret-" + "k" * 32),
+        data_dir=Path(tmp_path_factory.mktemp("fuzz")),
+        demo_data=False,
+        log_level="ERROR",
+    )
+    port = free_port()
+    loop = asyncio.new_event_loop()
+    runner = web.AppRunner(create_app(app_settings), access_log=None)
+    listening = threading.Event()
+
+    def serve() -> None:
+        asyncio.set_event_loop(loop)
+        loop.run_until_complete(runner.setup())
+        loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+        listening.set()
+        loop.run_forever()
+
+    thread = threading.Thread(target=serve, name="fuzzed-app", daemon=True)
+    thread.start()
+    assert listening.wait(30), "the app did not start listening"
+    try:
+        asyncio.run_coroutine_threadsafe(_prepare(database_url), loop).result(30)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+
+
+def test_the_fuzzed_document_is_the_one_the_api_serves(base_url):
+    with urllib.request.urlopen(f"{base_url}/api/v1/openapi.json", timeout=10) as response:
+        served = json.load(response)
+    assert served == openapi_document()
+    assert len(served["paths"]) >= 3
+
+
+@schema.parametrize()
+@settings(
+    max_examples=EXAMPLES,
+    deadline=None,  # a shared machine's pauses are not the API's failures
+    database=None,  # no .hypothesis/ folder in the checkout
+    derandomize=REPEATABLE,
+    suppress_health_check=list(HealthCheck),
+)
+def test_every_operation_holds_under_generated_requests(case, base_url):
+    within_unstated_rules(case)
+    case.call_and_validate(base_url=base_url, checks=CHECKS_FOR_ALL)
+
+
+def positive_data_acceptance_but_for_a_reason(ctx, response, case):
+    """schemathesis' own check, except a 422 problem document from an operation listed in
+    REFUSES_FOR_A_REASON, which is an answer its document gives for schema-valid input."""
+    refused_for_a_reason = (
+        f"{case.method.upper()} {case.path}" in REFUSES_FOR_A_REASON
+        and response.status_code == 422
+        and response.headers.get("content-type", [""])[0].startswith("application/problem+json")
+    )
+    if refused_for_a_reason:
+        return None
+    return positive_data_acceptance(ctx, response, case)
+
+
+def negative_data_rejection_or_too_large(ctx, response, case):
+    """schemathesis' own check, except a 413 problem document from an operation listed in
+    REFUSES_AS_TOO_LARGE."""
+    too_large = (
+        f"{case.method.upper()} {case.path}" in REFUSES_AS_TOO_LARGE
+        and response.status_code == 413
+        and response.headers.get("content-type", [""])[0].startswith("application/problem+json")
+    )
+    if too_large:
+        return None
+    return negative_data_rejection(ctx, response, case)
+
+
+REPLACED = {positive_data_acceptance, negative_data_rejection}
+CHECKS_FOR_ALL = [check for check in CHECKS.get_all() if check not in REPLACED] + [
+    positive_data_acceptance_but_for_a_reason,
+    negative_data_rejection_or_too_large,
+]
