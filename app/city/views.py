@@ -3,7 +3,7 @@ beekeeper sees when placing a hive."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from aiohttp import web
 from aiohttp_session import get_session
@@ -17,6 +17,7 @@ from app.keys import db_key, settings_key
 from app.settings import Settings
 from app.swarms.schemas import Latitude, Longitude
 from app.web.auth import login_required, user_of
+from app.web.context import map_settings
 from app.web.forms import Form, validate
 from app.web.htmx import htmx, render
 
@@ -25,15 +26,6 @@ GEOJSON = "application/geo+json"
 
 def grid_of(settings: Settings) -> HexGrid:
     return HexGrid.for_area(settings.service_bounds)
-
-
-def map_settings(request: web.Request) -> dict[str, Any]:
-    settings = request.app[settings_key]
-    return {
-        "tile_url": settings.tile_url,
-        "tile_attribution": settings.tile_attribution,
-        "map_center": settings.map_center,
-    }
 
 
 async def city_map(request: web.Request) -> web.Response:

@@ -26,20 +26,12 @@ from app.keys import db_key, settings_key, user_key
 from app.models import User
 from app.sensors.queries import sensor_panel
 from app.web.auth import login_required, user_of
+from app.web.context import map_settings
 from app.web.forms import Form, read_form
 from app.web.htmx import htmx, push_url, redirect, render
 from app.web.paths import path_id
 
 GEOJSON = "application/geo+json"
-
-
-def map_settings(request: web.Request) -> dict[str, Any]:
-    settings = request.app[settings_key]
-    return {
-        "tile_url": settings.tile_url,
-        "tile_attribution": settings.tile_attribution,
-        "map_center": settings.map_center,
-    }
 
 
 def choices() -> dict[str, Any]:

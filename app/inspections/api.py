@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, field_validator
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.api.auth import api_owner
 from app.api.problems import Problem, api_view, read_json
@@ -204,6 +205,15 @@ def json_answer(body: str, status: int, location: str) -> web.Response:
     return response
 
 
+async def created(
+    db: AsyncSession, guard: idempotency.Attempt, record: BaseModel, location: str
+) -> web.Response:
+    """201 with the new record, kept as the answer to any repeat of this request."""
+    body = record.model_dump_json()
+    await guard.remember(db, status=201, location=location, body=body)
+    return json_answer(body, 201, location)
+
+
 @api_view
 async def inspection_list(request: web.Request) -> web.Response:
     owner_id = await api_owner(request)
@@ -228,23 +238,16 @@ async def inspection_create(request: web.Request) -> web.Response:
         if await hive_of(db, owner_id, data.hive_id) is None:
             raise Problem(404, f"You have no hive {data.hive_id}.")
         guard = idempotency.attempt(request, owner_id, key)
-        first = await guard.first_answer(db)
-        if first is not None:
+        if first := await guard.first_answer(db):
             return json_answer(first.body, first.status, first.location)
         if data.done_at.tzinfo is None:  # a time without a zone is the city's
             zone = request.app[settings_key].zone
             data = data.model_copy(update={"done_at": data.done_at.replace(tzinfo=zone)})
         new_id = await queries.record(db, data.hive_id, data)
         inspection = await db.get_one(Inspection, new_id)
-        body = InspectionOut.of(inspection).model_dump_json()
-        location = f"/api/v1/inspections/{new_id}"
-        await guard.remember(
-            db,
-            status=201,
-            location=location,
-            body=body,
+        return await created(
+            db, guard, InspectionOut.of(inspection), f"/api/v1/inspections/{new_id}"
         )
-    return json_answer(body, 201, location)
 
 
 @api_view
@@ -278,20 +281,13 @@ async def harvest_create(request: web.Request) -> web.Response:
         if missing:
             raise Problem(404, f"You have no hive {missing[0]}.")
         guard = idempotency.attempt(request, owner_id, key)
-        first = await guard.first_answer(db)
-        if first is not None:
+        if first := await guard.first_answer(db):
             return json_answer(first.body, first.status, first.location)
         new_id = await queries.create_harvest(db, owner_id, data)
         harvest = await db.get_one(Harvest, new_id)
-        body = HarvestOut.of(harvest, data.shares()).model_dump_json()
-        location = f"/api/v1/harvests/{new_id}"
-        await guard.remember(
-            db,
-            status=201,
-            location=location,
-            body=body,
+        return await created(
+            db, guard, HarvestOut.of(harvest, data.shares()), f"/api/v1/harvests/{new_id}"
         )
-    return json_answer(body, 201, location)
 
 
 @api_view

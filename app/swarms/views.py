@@ -7,7 +7,6 @@ contact is shown only to the collector who has claimed the report.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 from aiohttp import web
 
@@ -30,6 +29,7 @@ from app.swarms.schemas import (
     SwarmReportForm,
 )
 from app.web.auth import login_required, user_of
+from app.web.context import map_settings
 from app.web.forms import Form, read_form
 from app.web.htmx import htmx, push_url, redirect, render, retarget, trigger_client_event
 from app.web.paths import path_id
@@ -37,15 +37,6 @@ from app.web.paths import path_id
 GEOJSON = "application/geo+json"
 # htmx lists of open reports listen for this, and fetch themselves again.
 REPORTS_CHANGED = "swarms-changed"
-
-
-def map_settings(request: web.Request) -> dict[str, Any]:
-    settings = request.app[settings_key]
-    return {
-        "tile_url": settings.tile_url,
-        "tile_attribution": settings.tile_attribution,
-        "map_center": settings.map_center,
-    }
 
 
 # --- the public report -------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from app.keys import csrf_token_key, user_key
+from app.keys import csrf_token_key, settings_key, user_key
 
 
 def template_context(request: web.Request) -> dict[str, Any]:
@@ -15,4 +15,14 @@ def template_context(request: web.Request) -> dict[str, Any]:
         "user": request.get(user_key),
         "csrf_token": request.get(csrf_token_key, ""),
         "current_path": request.path,
+    }
+
+
+def map_settings(request: web.Request) -> dict[str, Any]:
+    """What a page with a map needs: the tile server, its credit, and where maps open."""
+    settings = request.app[settings_key]
+    return {
+        "tile_url": settings.tile_url,
+        "tile_attribution": settings.tile_attribution,
+        "map_center": settings.map_center,
     }
