@@ -123,6 +123,16 @@ async def record(
     return scheduled.id
 
 
+async def correct(db: AsyncSession, inspection: Inspection, form: InspectionForm) -> None:
+    """Write the checklist over a recorded inspection (or record a scheduled one)."""
+    stored = await db.get_one(Inspection, inspection.id)
+    for name, value in _checklist(form).items():
+        setattr(stored, name, value)
+    if form.next_inspection_on is not None:
+        await _schedule_once(db, stored.hive_id, form.next_inspection_on)
+    await db.flush()
+
+
 async def _schedule_once(db: AsyncSession, hive_id: int, day: date) -> None:
     """Schedule `day` unless the hive already has an open schedule that day."""
     exists = await db.scalar(

@@ -15,6 +15,8 @@ routes.get(r"/inspections/{id:\d+}/reschedule", name="inspection_reschedule")(
     views.inspection_reschedule_form
 )
 routes.post(r"/inspections/{id:\d+}/reschedule")(views.inspection_reschedule)
+routes.get(r"/inspections/{id:\d+}/edit", name="inspection_edit")(views.inspection_edit)
+routes.post(r"/inspections/{id:\d+}/edit")(views.inspection_update)
 routes.post(r"/inspections/{id:\d+}/delete", name="inspection_delete")(views.inspection_delete)
 
 # Harvests, over one or several hives.

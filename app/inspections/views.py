@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import date, datetime, timedelta
+from enum import Enum
 from typing import Any
 
 from aiohttp import web
@@ -122,6 +123,7 @@ def inspection_page(
     *,
     previous: Inspection | None,
     schedule: Inspection | None = None,
+    editing: Inspection | None = None,
     status: int = 200,
 ) -> web.Response:
     return render(
@@ -132,6 +134,7 @@ def inspection_page(
             "hive": found.hive,
             "previous": previous,
             "schedule": schedule,
+            "editing": editing,
             **checklist_choices(),
         },
         partial="partials/inspections/record.html",
@@ -185,6 +188,54 @@ async def inspection_create(request: web.Request) -> web.Response:
             await guard.remember(db, status=303, location=location)
     count_sync(request, "inspection")
     return redirect(request, location)
+
+
+# --- Correcting a recorded inspection --------------------------------------------------------
+
+
+def stored_values(inspection: Inspection, request: web.Request) -> dict[str, Any]:
+    """A recorded inspection as its form shows it: each answer as it would be typed."""
+    values: dict[str, Any] = {}
+    for name in InspectionForm.model_fields:
+        value = getattr(inspection, name, None)
+        if value is None:
+            continue
+        if isinstance(value, bool):
+            value = "yes" if value else "no"
+        elif isinstance(value, datetime):
+            value = value.astimezone(request.app[settings_key].zone).strftime("%Y-%m-%dT%H:%M")
+        elif isinstance(value, Enum):
+            value = value.value
+        values[name] = value if isinstance(value, list) else str(value)
+    values.setdefault("done_at", local_now(request).strftime("%Y-%m-%dT%H:%M"))
+    return values
+
+
+async def owned_inspection_with_hive(request: web.Request) -> tuple[Inspection, HiveView]:
+    inspection, _ = await owned_inspection(request)
+    async with request.app[db_key]() as db:
+        found = await hive_of(db, user_of(request).id, inspection.hive_id)
+    assert found is not None  # the inspection was found through its owner's hive
+    return inspection, found
+
+
+@login_required
+async def inspection_edit(request: web.Request) -> web.Response:
+    inspection, found = await owned_inspection_with_hive(request)
+    form: Form[InspectionForm] = Form(values=stored_values(inspection, request))
+    return inspection_page(request, found, form, previous=None, editing=inspection)
+
+
+@login_required
+async def inspection_update(request: web.Request) -> web.Response:
+    inspection, found = await owned_inspection_with_hive(request)
+    form = await read_form(request, InspectionForm, lists=("actions",), typed=True)
+    if form.data is None:
+        return inspection_page(request, found, form, previous=None, editing=inspection, status=422)
+    data = form.data.model_copy(update={"done_at": zoned(form.data.done_at, request)})
+    async with request.app[db_key]() as db, db.begin():
+        await queries.correct(db, inspection, data)
+    return redirect(request, f"/hives/{found.hive.id}#inspection-{inspection.id}")
 
 
 # --- Scheduling ---------------------------------------------------------------------------

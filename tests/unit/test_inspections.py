@@ -406,3 +406,34 @@ async def test_records_replayed_by_the_offline_outbox_are_counted(logged_in):
     assert response.status == 303
     metrics = await (await logged_in.get("/metrics")).text()
     assert 'cityhive_offline_records_synced_total{kind="inspection"} 1.0' in metrics
+
+
+async def test_a_recorded_inspection_can_be_corrected_in_its_own_form(logged_in, db):
+    hive_id = await new_hive_id(logged_in)
+    await record(logged_in, hive_id, actions=["united"], next_inspection_on="")
+    (done,) = await inspections(db, hive_id)
+    done_id, done_at = done.id, done.done_at
+    page = await (await logged_in.get(f"/inspections/{done_id}/edit")).text()
+    assert 'value="41.25"' in page
+    assert 'value="Oxalic acid"' in page
+    assert 'value="united" checked' in page
+    assert 'value="yes" checked' in page
+    assert 'data-outbox="inspection"' not in page  # a correction is made online
+    token = await csrf_token(logged_in, f"/inspections/{done_id}/edit")
+    when = done_at.astimezone(BERLIN).strftime("%Y-%m-%dT%H:%M")
+    bad = await logged_in.post(
+        f"/inspections/{done_id}/edit",
+        data={**checklist(done_at=when, weight_kg="-3"), "_csrf": token},
+    )
+    assert bad.status == 422
+    assert 'id="weight_kg-error"' in await bad.text()
+    response = await logged_in.post(
+        f"/inspections/{done_id}/edit",
+        data={**checklist(done_at=when, weight_kg="39", next_inspection_on=""), "_csrf": token},
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    assert response.headers["Location"] == f"/hives/{hive_id}#inspection-{done_id}"
+    (corrected,) = await inspections(db, hive_id)
+    assert (corrected.id, corrected.weight_kg, corrected.actions) == (done_id, Decimal("39.00"), [])
+    assert corrected.done_at == done_at.replace(second=0, microsecond=0)
