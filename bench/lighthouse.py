@@ -32,14 +32,12 @@ import re
 import secrets
 import shutil
 import statistics
-import struct
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import uuid
-import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -74,33 +72,17 @@ PASSWORD = secrets.token_urlsafe(16)  # the bench's beekeeper, thrown away with 
 # --- map tiles --------------------------------------------------------------------------------
 
 
-def plain_png(size: int = 256, rgb: tuple[int, int, int] = (232, 230, 222)) -> bytes:
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    rows = b"".join(b"\x00" + bytes(rgb) * size for _ in range(size))
-    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows, 9))
-        + chunk(b"IEND", b"")
-    )
-
-
-TILE = plain_png()
-
-
 class TileHandler(http.server.BaseHTTPRequestHandler):
+    tile = b""  # one plain PNG for every tile, set by tile_server()
+
     def do_GET(self) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "image/png")
-        self.send_header("Content-Length", str(len(TILE)))
+        self.send_header("Content-Length", str(len(self.tile)))
         self.send_header("Access-Control-Allow-Origin", "*")
         self.send_header("Cache-Control", "public, max-age=86400")
         self.end_headers()
-        self.wfile.write(TILE)
+        self.wfile.write(self.tile)
 
     def log_message(self, *args: object) -> None:
         pass
@@ -109,6 +91,11 @@ class TileHandler(http.server.BaseHTTPRequestHandler):
 @contextlib.contextmanager
 def tile_server() -> Iterator[str]:
     """A local tile server; yields its origin."""
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))  # scripts/ is found from the repository's root
+    from scripts.icons import plain_png
+
+    TileHandler.tile = plain_png()
     stub = http.server.ThreadingHTTPServer((HOST, 0), TileHandler)
     thread = threading.Thread(target=stub.serve_forever, daemon=True)
     thread.start()

@@ -110,6 +110,11 @@ def png(width: int, height: int, rgb_rows: bytes) -> bytes:
     )
 
 
+def plain_png(size: int = 256, rgb: tuple[int, int, int] = (232, 230, 222)) -> bytes:
+    """A one-colour square: the stand-in map tile of the end-to-end tests and Lighthouse."""
+    return png(size, size, b"".join(b"\x00" + bytes(rgb) * size for _ in range(size)))
+
+
 def main() -> int:
     ICONS.mkdir(parents=True, exist_ok=True)
     for icon in ICON_SET:

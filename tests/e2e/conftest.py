@@ -13,10 +13,8 @@ import re
 import secrets
 import shutil
 import string
-import struct
 import subprocess
 import sys
-import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -31,6 +29,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
+from scripts.icons import plain_png
 from tests.conftest import free_port, throwaway_database, wait_until_ready
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -51,23 +50,6 @@ CHROMIUM_ARGS = [
 # Map tiles come from the internet, which tests must not need: a local stub answers for the
 # default tile server with one plain 256 x 256 PNG.
 TILE_HOST = "tile.openstreetmap.org"
-
-
-def plain_png(size: int = 256, rgb: tuple[int, int, int] = (232, 230, 222)) -> bytes:
-    """A one-colour PNG: what the tile stub answers for every tile."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        crc = zlib.crc32(kind + data) & 0xFFFFFFFF
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", crc)
-
-    rows = b"".join(b"\x00" + bytes(rgb) * size for _ in range(size))
-    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows, 9))
-        + chunk(b"IEND", b"")
-    )
 
 
 TILE_PNG = plain_png()
