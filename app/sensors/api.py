@@ -316,20 +316,5 @@ async def alert_list(request: web.Request) -> web.Response:
     owner_id = await api_owner(request)
     async with request.app[db_key]() as db:
         open_alerts = await queries.open_alerts_of(db, owner_id)
-    answered = AlertList(
-        items=[
-            AlertOut(
-                id=alert.id,
-                kind=alert.kind,
-                hive_id=alert.hive_id,
-                hive_name=alert.hive_name,
-                sensor_id=alert.sensor_id,
-                message=alert.message,
-                started_at=alert.started_at,
-                raised_at=alert.raised_at,
-                path=f"/hives/{alert.hive_id}",
-            )
-            for alert in open_alerts
-        ]
-    )
+    answered = AlertList(items=[AlertOut.of(alert) for alert in open_alerts])
     return web.json_response(text=answered.model_dump_json())

@@ -398,6 +398,21 @@ class AlertOut(BaseModel):
     raised_at: datetime
     path: str = Field(description="The hive's page on this server, e.g. /hives/3.")
 
+    @classmethod
+    def of(cls, alert: Any) -> AlertOut:
+        """An alert as stored (queries.AlertView) or as just raised (alerts.Raised)."""
+        return cls(
+            id=alert.id,
+            kind=alert.kind,
+            hive_id=alert.hive_id,
+            hive_name=alert.hive_name,
+            sensor_id=alert.sensor_id,
+            message=alert.message,
+            started_at=alert.started_at,
+            raised_at=alert.raised_at,
+            path=f"/hives/{alert.hive_id}",
+        )
+
 
 class AlertList(BaseModel):
     """The key owner's alerts not yet acknowledged, newest first."""

@@ -96,18 +96,7 @@ def client_session(settings: Settings) -> aiohttp.ClientSession:
 
 
 def payload(alert: Raised) -> dict[str, Any]:
-    out = AlertOut(
-        id=alert.id,
-        kind=alert.kind,
-        hive_id=alert.hive_id,
-        hive_name=alert.hive_name,
-        sensor_id=alert.sensor_id,
-        message=alert.message,
-        started_at=alert.started_at,
-        raised_at=alert.raised_at,
-        path=f"/hives/{alert.hive_id}",
-    )
-    return {"event": "alert.raised", "alert": out.model_dump(mode="json")}
+    return {"event": "alert.raised", "alert": AlertOut.of(alert).model_dump(mode="json")}
 
 
 async def post(
