@@ -9,9 +9,11 @@ from typing import Any
 
 from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     DateTime,
     ForeignKey,
+    Identity,
     Index,
     Numeric,
     SmallInteger,
@@ -58,6 +60,19 @@ class LoginAttempt(Base):
         Index("ix_login_failures_email_at", "email", "at"),
         Index("ix_login_failures_address_at", "address", "at"),
     )
+
+
+class ThrottleAttempt(Base):
+    """One attempt against a rate limit (app/web/throttle.py): a bucket, the key it counts, when."""
+
+    __tablename__ = "throttle_attempts"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(40))
+    key: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (Index("ix_throttle_attempts_bucket_key_at", "bucket", "key", "at"),)
 
 
 class FrameType(enum.StrEnum):
