@@ -1,7 +1,15 @@
 """Swarm reports' SQL: report, look up by status link, find near a collector, claim, close.
 
-A claim is one UPDATE that only an open, unexpired report matches, so of any number of
-collectors claiming at once exactly one changes the row and everyone else changes nothing.
+What a collector may see and do is decided by one predicate, `in_collector_radius()`: the list,
+the map, the report page and the claim all use it, so a report id from anywhere else (they are
+sequential) opens nothing and claims nothing.
+
+A claim is one UPDATE that only an open, unexpired report within the collector's radius matches,
+so of any number of collectors claiming at once exactly one changes the row and everyone else
+changes nothing. Every claim, release and close writes its event in the same transaction.
+
+A reporter's contact is never loaded with a report: reading it raises. `held_contact()` is the
+one way to it, for the collector holding the claim.
 """
 
 from __future__ import annotations
@@ -12,13 +20,17 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased, defer
 
 from app.city.grid import within_metres
 from app.models import (
+    SwarmClaimEvent,
+    SwarmClaimEventKind,
     SwarmCollector,
     SwarmHeight,
     SwarmOutcome,
@@ -44,6 +56,27 @@ def token_hash(token: str) -> str:
 
 def _point(latitude: float, longitude: float) -> Any:
     return func.ST_SetSRID(func.ST_MakePoint(longitude, latitude), 4326)
+
+
+def in_collector_radius() -> str:
+    """SQL true when the report `r` lies within the radius of the collector `c`: the one test of
+    which reports are a collector's to see and to claim.
+
+    `within_metres` puts a box around the collector's base that the GiST index on
+    swarm_reports.location serves, then measures on the spheroid.
+    """
+    return within_metres("r.location", "c.location", "c.radius_m")
+
+
+# Open, and still waiting: what a collector's lists offer and what a claim may take.
+OPEN_AND_WAITING = "r.status = 'open' AND r.expires_at > now()"
+# Who may open a report's page: its claimer (while claimed, or after closing it), and every
+# collector whose radius holds it. For anyone else the report does not exist.
+VISIBLE_TO_USER = f"""(
+    r.claimed_by = :user_id
+    OR EXISTS (SELECT 1 FROM swarm_collectors AS c
+               WHERE c.user_id = :user_id AND {in_collector_radius()})
+)"""  # noqa: S608 - built from constants; values are bound parameters
 
 
 def ago(moment: datetime, now: datetime | None = None) -> str:
@@ -83,24 +116,6 @@ async def create_report(
     )
     await db.commit()
     return token
-
-
-async def retry_after(db: AsyncSession, *, address: str, window: timedelta, limit: int) -> int:
-    """Seconds until this address may report again, 0 if now: the wait ends when the report
-    that brought it to the limit leaves the window."""
-    releasing = await db.scalar(
-        select(SwarmReport.created_at)
-        .where(
-            SwarmReport.reporter_address == address,
-            SwarmReport.created_at > func.now() - window,
-        )
-        .order_by(SwarmReport.created_at.desc())
-        .offset(limit - 1)
-        .limit(1)
-    )
-    if releasing is None:
-        return 0
-    return max(1, int((releasing + window - datetime.now(UTC)).total_seconds()) + 1)
 
 
 class Stage(enum.StrEnum):
@@ -169,13 +184,19 @@ class ReportView:
         return ago(self.report.created_at)
 
 
+# Reports are read as `r`, the name the SQL fragments above use.
+_REPORT = aliased(SwarmReport, name="r")
+
+
 def _with_coordinates() -> Any:
+    """A report with its coordinates and whether it expired; without its contact, which raises
+    when read (see held_contact)."""
     return select(
-        SwarmReport,
-        func.ST_Y(SwarmReport.location),
-        func.ST_X(SwarmReport.location),
-        SwarmReport.expires_at <= func.now(),
-    )
+        _REPORT,
+        func.ST_Y(_REPORT.location),
+        func.ST_X(_REPORT.location),
+        _REPORT.expires_at <= func.now(),
+    ).options(defer(_REPORT.contact, raiseload=True))
 
 
 def _view(row: Any) -> ReportView:
@@ -184,24 +205,43 @@ def _view(row: Any) -> ReportView:
 
 async def report_by_token(db: AsyncSession, token: str) -> ReportView | None:
     row = (
+        await db.execute(_with_coordinates().where(_REPORT.status_token_hash == token_hash(token)))
+    ).first()
+    return None if row is None else _view(row)
+
+
+async def report_for(db: AsyncSession, report_id: int, user_id: int) -> ReportView | None:
+    """The report as this user may see it: None when it does not exist *for them* (outside
+    their radius and not claimed by them), exactly as when it does not exist at all."""
+    row = (
         await db.execute(
-            _with_coordinates().where(SwarmReport.status_token_hash == token_hash(token))
+            _with_coordinates().where(
+                _REPORT.id == report_id, text(VISIBLE_TO_USER).bindparams(user_id=user_id)
+            )
         )
     ).first()
     return None if row is None else _view(row)
 
 
-async def report_by_id(db: AsyncSession, report_id: int) -> ReportView | None:
-    row = (await db.execute(_with_coordinates().where(SwarmReport.id == report_id))).first()
-    return None if row is None else _view(row)
+async def held_contact(db: AsyncSession, report_id: int, user_id: int) -> str | None:
+    """The reporter's contact, for the collector holding the claim and while they hold it;
+    None for everyone else, and for them too once they have released or closed it."""
+    contact: str | None = await db.scalar(
+        select(SwarmReport.contact).where(
+            SwarmReport.id == report_id,
+            SwarmReport.claimed_by == user_id,
+            SwarmReport.status == SwarmStatus.claimed,
+        )
+    )
+    return contact
 
 
 async def claimed_by(db: AsyncSession, user_id: int) -> list[ReportView]:
     """The reports this collector has claimed and not yet closed, oldest claim first."""
     rows = await db.execute(
         _with_coordinates()
-        .where(SwarmReport.claimed_by == user_id, SwarmReport.status == SwarmStatus.claimed)
-        .order_by(SwarmReport.claimed_at, SwarmReport.id)
+        .where(_REPORT.claimed_by == user_id, _REPORT.status == SwarmStatus.claimed)
+        .order_by(_REPORT.claimed_at, _REPORT.id)
     )
     return [_view(row) for row in rows]
 
@@ -285,17 +325,15 @@ class NearbyReport:
         return ago(self.seen_at)
 
 
-# The collector's row gives the centre and the radius; `within_metres` puts a box around it that
-# the GiST index on swarm_reports.location serves, then measures on the spheroid.
+# The collector's row gives the centre and the radius.
 _NEAR = f"""
     SELECT r.id,
            ST_Distance(r.location::geography, c.location::geography) AS distance_m,
            r.seen_at, r.size, r.height, r.hanging_on, r.description,
            ST_Y(r.location) AS latitude, ST_X(r.location) AS longitude
     FROM swarm_collectors AS c
-    JOIN swarm_reports AS r
-      ON {within_metres("r.location", "c.location", "c.radius_m")}
-    WHERE c.user_id = :user_id AND r.status = 'open' AND r.expires_at > now()
+    JOIN swarm_reports AS r ON {in_collector_radius()}
+    WHERE c.user_id = :user_id AND {OPEN_AND_WAITING}
     ORDER BY distance_m, r.id
 """  # noqa: S608 - built from constants; values are bound parameters
 OPEN_REPORTS_NEAR = text(_NEAR + " LIMIT :limit")
@@ -363,63 +401,132 @@ async def open_reports_geojson(db: AsyncSession, user_id: int, *, limit: int = 2
 class ClaimRefused(enum.StrEnum):
     """Why a claim changed nothing."""
 
-    missing = "missing"
+    missing = "missing"  # no such report, or not within this collector's radius
     claimed = "claimed"  # by another collector
     yours = "yours"  # already claimed by this collector
     closed = "closed"
     expired = "expired"
 
 
+# The claim: the report must be one the collector's list offers (same predicates), and the
+# event is written by the same statement, so there is no claim without its record.
+CLAIM = text(
+    f"""
+    WITH won AS (
+        UPDATE swarm_reports AS r
+        SET status = 'claimed', claimed_by = c.user_id, claimed_at = now()
+        FROM swarm_collectors AS c
+        WHERE c.user_id = :user_id AND r.id = :report_id
+          AND {OPEN_AND_WAITING} AND {in_collector_radius()}
+        RETURNING r.id
+    )
+    INSERT INTO swarm_claim_events (report_id, collector_id, kind)
+    SELECT id, :user_id, 'claimed' FROM won
+    RETURNING report_id
+    """  # noqa: S608 - built from constants; values are bound parameters
+)
+
+
 async def claim(db: AsyncSession, report_id: int, user_id: int) -> ClaimRefused | None:
     """Claim the report for the user: None if this claim won, else why it did not."""
-    won = await db.scalar(
-        update(SwarmReport)
-        .where(
-            SwarmReport.id == report_id,
-            SwarmReport.status == SwarmStatus.open,
-            SwarmReport.expires_at > func.now(),
-        )
-        .values(status=SwarmStatus.claimed, claimed_by=user_id, claimed_at=func.now())
-        .returning(SwarmReport.id)
-    )
+    won = await db.scalar(CLAIM, {"report_id": report_id, "user_id": user_id})
     await db.commit()
     if won is not None:
         return None
-    found = await report_by_id(db, report_id)
+    found = await report_for(db, report_id, user_id)
     if found is None:
         return ClaimRefused.missing
     if found.report.status == SwarmStatus.claimed:
         return ClaimRefused.yours if found.report.claimed_by == user_id else ClaimRefused.claimed
     if found.report.status == SwarmStatus.closed:
         return ClaimRefused.closed
-    return ClaimRefused.expired
+    # Open: it expired, or was claimed and given back while this claim was being made.
+    return ClaimRefused.expired if found.expired else ClaimRefused.claimed
+
+
+async def _end_claim(
+    db: AsyncSession,
+    report_id: int,
+    user_id: int,
+    kind: SwarmClaimEventKind,
+    values: dict[str, Any],
+) -> bool:
+    """End the user's claim on the report (release or close) and record it, in one transaction:
+    False, and nothing changed, if they do not hold it."""
+    ended = await db.scalar(
+        update(SwarmReport)
+        .where(
+            SwarmReport.id == report_id,
+            SwarmReport.claimed_by == user_id,
+            SwarmReport.status == SwarmStatus.claimed,
+        )
+        .values(**values)
+        .returning(SwarmReport.id)
+    )
+    if ended is not None:
+        await db.execute(
+            insert(SwarmClaimEvent).values(report_id=report_id, collector_id=user_id, kind=kind)
+        )
+    await db.commit()
+    return ended is not None
 
 
 async def release(db: AsyncSession, report_id: int, user_id: int) -> bool:
     """Give a claimed report back to the other collectors (it keeps its expiry time)."""
-    result = await db.execute(
-        update(SwarmReport)
-        .where(
-            SwarmReport.id == report_id,
-            SwarmReport.claimed_by == user_id,
-            SwarmReport.status == SwarmStatus.claimed,
-        )
-        .values(status=SwarmStatus.open, claimed_by=None, claimed_at=None)
-    )
-    await db.commit()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    values = {"status": SwarmStatus.open, "claimed_by": None, "claimed_at": None}
+    return await _end_claim(db, report_id, user_id, SwarmClaimEventKind.released, values)
 
 
 async def close(db: AsyncSession, report_id: int, user_id: int, outcome: SwarmOutcome) -> bool:
     """Close a report the user has claimed, with what happened."""
-    result = await db.execute(
-        update(SwarmReport)
-        .where(
-            SwarmReport.id == report_id,
-            SwarmReport.claimed_by == user_id,
-            SwarmReport.status == SwarmStatus.claimed,
-        )
-        .values(status=SwarmStatus.closed, outcome=outcome, closed_at=func.now())
+    values = {"status": SwarmStatus.closed, "outcome": outcome, "closed_at": func.now()}
+    return await _end_claim(db, report_id, user_id, SwarmClaimEventKind.closed, values)
+
+
+# --- the record the reporter sees --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClaimEventView:
+    """One line of a report's history as its reporter reads it: what happened and when, in the
+    city's time zone. Never who: the reporter learns of "a beekeeper", as everywhere else."""
+
+    kind: SwarmClaimEventKind
+    at: datetime  # in the city's time zone
+    outcome: SwarmOutcome | None
+    today: datetime  # now, in the same zone
+
+    @property
+    def what(self) -> str:
+        if self.kind == SwarmClaimEventKind.claimed:
+            return "Claimed by a beekeeper"
+        if self.kind == SwarmClaimEventKind.released:
+            return "Released: the beekeeper could not come after all"
+        return OUTCOME_LABELS[self.outcome] if self.outcome is not None else "Closed"
+
+    @property
+    def when(self) -> str:
+        """'10:02' today; '5 December, 10:02' on another day."""
+        if self.at.date() == self.today.date():
+            return self.at.strftime("%H:%M")
+        return self.at.strftime("%-d %B, %H:%M")
+
+
+async def claim_history(db: AsyncSession, report_id: int, zone: ZoneInfo) -> list[ClaimEventView]:
+    """Every claim, release and close of the report, oldest first."""
+    rows = await db.execute(
+        select(SwarmClaimEvent.kind, SwarmClaimEvent.at, SwarmReport.outcome)
+        .join(SwarmReport, SwarmReport.id == SwarmClaimEvent.report_id)
+        .where(SwarmClaimEvent.report_id == report_id)
+        .order_by(SwarmClaimEvent.at, SwarmClaimEvent.id)
     )
-    await db.commit()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    now = datetime.now(zone)
+    return [
+        ClaimEventView(
+            kind=kind,
+            at=at.astimezone(zone),
+            outcome=outcome if kind == SwarmClaimEventKind.closed else None,
+            today=now,
+        )
+        for kind, at, outcome in rows
+    ]

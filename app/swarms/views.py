@@ -1,7 +1,8 @@
 """Swarms: the public report form and its status link; collectors, their list, map and claims.
 
-Reporting needs no account. Everything else is for signed-in beekeepers, and a reporter's
-contact is shown only to the collector who has claimed the report.
+Reporting needs no account. Everything else is for signed-in beekeepers: a report exists for the
+collectors whose radius holds it and for its claimer alone, a reporter's contact is shown only to
+the collector holding the claim, and claims and releases are rate-limited and recorded.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.keys import db_key, settings_key, user_key
 from app.models import SwarmHeight, SwarmSize, User
@@ -28,11 +30,13 @@ from app.swarms.schemas import (
     SeenWhen,
     SwarmReportForm,
 )
+from app.web import throttle
 from app.web.auth import login_required, user_of
 from app.web.context import map_settings
 from app.web.forms import Form, read_form
 from app.web.htmx import htmx, push_url, redirect, render, retarget, trigger_client_event
 from app.web.paths import path_id
+from app.web.urls import absolute_url
 
 GEOJSON = "application/geo+json"
 # htmx lists of open reports listen for this, and fetch themselves again.
@@ -97,13 +101,16 @@ async def report_submit(request: web.Request) -> web.Response:
             form.add_error("latitude", outside_message(settings.service_bounds))
     if form.data is None:
         return report_page(request, form, status=422)
-    address = request.remote or "0.0.0.0"  # noqa: S104 - a key for counting, not a bind address
+    address = request.remote or "0.0.0.0"  # noqa: S104 - stored as sent, not a bind address
     async with request.app[db_key]() as db:
-        wait = await queries.retry_after(
+        # Counted before the insert, under the throttle's lock: reports sent at once cannot
+        # slip past the limit, and one whose insert fails still counts.
+        wait = await throttle.take(
             db,
-            address=address,
-            window=timedelta(seconds=settings.swarm_report_window_seconds),
+            bucket="swarm-report",
+            key=throttle.address_key(request.remote),
             limit=settings.swarm_reports_per_address,
+            window_seconds=settings.swarm_report_window_seconds,
         )
         if wait:
             minutes = max(1, round(wait / 60))
@@ -126,16 +133,23 @@ async def report_submit(request: web.Request) -> web.Response:
 
 
 async def report_status(request: web.Request) -> web.Response:
-    """The reporter's private page: where the report stands. The link is the only key to it."""
+    """The reporter's private page: where the report stands, and every time it was claimed,
+    released or closed. The link is the only key to it."""
     token = request.match_info["token"]
     async with request.app[db_key]() as db:
         found = await queries.report_by_token(db, token)
-    if found is None:
-        raise web.HTTPNotFound(reason="No swarm report has this link. Was all of it copied?")
+        if found is None:
+            raise web.HTTPNotFound(reason="No swarm report has this link. Was all of it copied?")
+        zone = request.app[settings_key].zone
+        history = await queries.claim_history(db, found.report.id, zone)
     response = render(
         request,
         "swarms/status.html",
-        {"found": found, "status_url": str(request.url.with_query(None))},
+        {
+            "found": found,
+            "history": history,
+            "status_url": absolute_url(request, f"/swarms/status/{token}"),
+        },
         partial="partials/swarms/status.html",
     )
     response.headers["Cache-Control"] = "no-store"  # the page is its secret link's alone
@@ -248,19 +262,22 @@ async def report_page_for(
     close_form: Form[CloseForm] | None = None,
     status: int = 200,
 ) -> web.Response:
+    """A report's page, for the collectors whose radius holds it and for its claimer; 404 for
+    everyone else. The contact is on it while the viewer holds the claim."""
     user = user_of(request)
     async with request.app[db_key]() as db:
-        found = await queries.report_by_id(db, report_id(request))
+        found = await queries.report_for(db, report_id(request), user.id)
+        if found is None:
+            raise web.HTTPNotFound()
+        contact = await queries.held_contact(db, found.report.id, user.id)
         collector = await queries.collector_of(db, user.id)
-    if found is None:
-        raise web.HTTPNotFound()
     return render(
         request,
         "swarms/detail.html",
         {
             "found": found,
-            "is_claimer": found.report.claimed_by == user.id
-            and found.stage == queries.Stage.claimed,
+            "is_claimer": contact is not None,
+            "contact": contact,
             "is_collector": collector is not None,
             "close_form": close_form or Form(values={}),
             "outcomes": OUTCOME_LABELS,
@@ -314,8 +331,47 @@ def refused(request: web.Request, title: str, detail: str, *, status: int = 409)
     return response
 
 
+CLAIM_BUCKET = "swarm-claim"
+
+
+async def claims_left(request: web.Request, db: AsyncSession) -> web.Response | None:
+    """Count this claim or release against the collector's allowance, before it is tried: None
+    when it may go ahead, else the 429 that says how long to wait. Claiming and releasing one
+    report after another is how contacts would be harvested, so both count."""
+    settings = request.app[settings_key]
+    wait = await throttle.take(
+        db,
+        bucket=CLAIM_BUCKET,
+        key=str(user_of(request).id),
+        limit=settings.swarm_claims_per_collector,
+        window_seconds=settings.swarm_claim_window_seconds,
+    )
+    if not wait:
+        return None
+    minutes = max(1, round(wait / 60))
+    response = refused(
+        request,
+        "Too many claims",
+        "You have claimed or released many swarm reports in a short time. "
+        f"Please try again in {minutes} min. Nothing was changed.",
+        status=429,
+    )
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+async def not_yours(request: web.Request, db: AsyncSession) -> web.Response:
+    """A release or close of a claim the user does not hold: 409 on a report they may see, 404
+    on one that does not exist for them (so ids cannot be probed this way either)."""
+    if await queries.report_for(db, report_id(request), user_of(request).id) is None:
+        raise web.HTTPNotFound()
+    return refused(request, "Not yours", "You have not claimed this report. Nothing changed.")
+
+
 @login_required
 async def report_claim(request: web.Request) -> web.Response:
+    """Claim a report within the collector's radius. Outside it the report does not exist for
+    them: 404, as for an id that names nothing."""
     user = user_of(request)
     async with request.app[db_key]() as db:
         if await queries.collector_of(db, user.id) is None:
@@ -325,6 +381,8 @@ async def report_claim(request: web.Request) -> web.Response:
                 "Only swarm collectors can claim reports: set up collecting first.",
                 status=403,
             )
+        if too_many := await claims_left(request, db):
+            return too_many
         refusal = await queries.claim(db, report_id(request), user.id)
     if refusal == queries.ClaimRefused.missing:
         raise web.HTTPNotFound()
@@ -336,9 +394,10 @@ async def report_claim(request: web.Request) -> web.Response:
 @login_required
 async def report_release(request: web.Request) -> web.Response:
     async with request.app[db_key]() as db:
-        released = await queries.release(db, report_id(request), user_of(request).id)
-    if not released:
-        return refused(request, "Not yours", "You have not claimed this report. Nothing changed.")
+        if too_many := await claims_left(request, db):
+            return too_many
+        if not await queries.release(db, report_id(request), user_of(request).id):
+            return await not_yours(request, db)
     return redirect(request, f"/swarms/{report_id(request)}")
 
 
@@ -348,7 +407,6 @@ async def report_close(request: web.Request) -> web.Response:
     if form.data is None:
         return await report_page_for(request, close_form=form, status=422)
     async with request.app[db_key]() as db:
-        closed = await queries.close(db, report_id(request), user_of(request).id, form.data.outcome)
-    if not closed:
-        return refused(request, "Not yours", "You have not claimed this report. Nothing changed.")
+        if not await queries.close(db, report_id(request), user_of(request).id, form.data.outcome):
+            return await not_yours(request, db)
     return redirect(request, f"/swarms/{report_id(request)}")

@@ -122,6 +122,12 @@ def test_a_reported_swarm_is_claimed_by_a_collector_3_km_away_and_collected(
     expect(ada.locator("[data-stage]")).to_have_text("Collected")
     visitor.reload()
     expect_stage(visitor, "Collected")
+    # The reporter sees when their report was taken on and closed, never by whom.
+    history = visitor.locator(".swarm-history li")
+    expect(history).to_have_count(2)
+    expect(history.nth(0)).to_have_text(re.compile(r"^Claimed by a beekeeper at \d\d:\d\d$"))
+    expect(history.nth(1)).to_have_text(re.compile(r"^Collected at \d\d:\d\d$"))
+    expect(visitor.get_by_text(re.compile(r"\bAda\b"))).to_have_count(0)
 
 
 def test_a_swarm_is_reported_without_javascript(no_js_page: Page) -> None:
