@@ -48,10 +48,11 @@ class HexGrid:
         }
 
 
-def hexagon_cells(points: str) -> str:
-    """CTEs (to follow a WITH) giving `cells`: every row of `points`, which has x and y in metres
-    on the plane, with `i` and `j`, the column and row of its hexagon (`ST_Hexagon`'s cell_i and
-    cell_j), and `cx`, `cy`, the hexagon's centre on the plane.
+def hexagon_cells(points: str, prefix: str = "") -> str:
+    """CTEs (to follow a WITH) giving `cells` (named `{prefix}cells`, so that one statement can
+    place two sets of points): every row of `points`, which has x and y in metres on the plane,
+    with `i` and `j`, the column and row of its hexagon (`ST_Hexagon`'s cell_i and cell_j), and
+    `cx`, `cy`, the hexagon's centre on the plane.
 
     A point belongs to the hexagon whose centre is nearest: axial coordinates, rounded as cube
     coordinates (the one that rounding moved most is recomputed from the other two), which is
@@ -62,30 +63,30 @@ def hexagon_cells(points: str) -> str:
     which doubles the time for a city's hives.
     """
     return f"""
-    axial AS (
+    {prefix}axial AS (
         SELECT *, x * 2 / 3 / CAST(:edge AS float8) AS q,
                (y / sqrt(3.0) - x / 3) / CAST(:edge AS float8) AS r
         FROM {points}
         OFFSET 0
-    ), rounded AS (
-        SELECT *, round(q) AS rq, round(r) AS rr, round(-q - r) AS rs FROM axial OFFSET 0
-    ), cube AS (
+    ), {prefix}rounded AS (
+        SELECT *, round(q) AS rq, round(r) AS rr, round(-q - r) AS rs FROM {prefix}axial OFFSET 0
+    ), {prefix}cube AS (
         SELECT *,
             CASE WHEN abs(rq - q) > abs(rr - r) AND abs(rq - q) > abs(rs + q + r)
                  THEN -rr - rs ELSE rq END AS cell_q,
             CASE WHEN abs(rq - q) > abs(rr - r) AND abs(rq - q) > abs(rs + q + r) THEN rr
                  WHEN abs(rr - r) > abs(rs + q + r) THEN -rq - rs
                  ELSE rr END AS cell_r
-        FROM rounded
+        FROM {prefix}rounded
         OFFSET 0
-    ), cells AS (
+    ), {prefix}cells AS (
         SELECT *,
             CAST(cell_q AS int) AS i,
             CAST(cell_r + (cell_q - (CAST(cell_q AS int8) & 1)) / 2 AS int) AS j,
             1.5 * CAST(:edge AS float8) * cell_q AS cx,
             sqrt(3.0) * CAST(:edge AS float8) * (cell_r + cell_q / 2) AS cy
-        FROM cube
-    )"""  # noqa: S608 - `points` is a name from this module's callers, never user input
+        FROM {prefix}cube
+    )"""  # noqa: S608 - `points` and `prefix` are names from this module's callers, never user input
 
 
 # The hexagon (i, j) as a polygon in degrees: PostGIS's own cell, scaled from the plane.

@@ -6,20 +6,21 @@ from __future__ import annotations
 from typing import Annotated
 
 from aiohttp import web
-from aiohttp_session import get_session
 from pydantic import BaseModel, BeforeValidator, Field
 
 from app.city import queries
-from app.city.cache import density_cache
+from app.city.cache import density_cache, statistics_cache
 from app.city.chart import BAR, swarm_chart
 from app.city.grid import HexGrid
 from app.keys import db_key, settings_key
 from app.settings import Settings
 from app.swarms.schemas import Latitude, Longitude
+from app.web import throttle
 from app.web.auth import login_required, user_of
 from app.web.context import map_settings
 from app.web.forms import Form, validate
 from app.web.htmx import htmx, render
+from app.web.shared import same_for_everyone
 
 GEOJSON = "application/geo+json"
 
@@ -32,16 +33,17 @@ async def city_map(request: web.Request) -> web.Response:
     return render(
         request,
         "city/map.html",
-        {"minimum": queries.MINIMUM_COUNT, **map_settings(request)},
+        {"minimum": queries.PUBLISHED_BEEKEEPERS, **map_settings(request)},
         partial="partials/city/map.html",
     )
 
 
+@same_for_everyone
 async def density_geojson(request: web.Request) -> web.Response:
     """Colonies per hexagon for the whole service area, kept for DENSITY_CACHE_SECONDS.
 
-    The same bytes for everyone, so shared caches may keep them too, unless this answer starts
-    a session (a first visit gets one, for its CSRF token): that cookie is nobody else's.
+    The same bytes for everyone, so shared caches may keep them too: the view runs without a
+    session (@same_for_everyone), so the answer never carries anybody's cookie.
     """
     settings = request.app[settings_key]
 
@@ -52,21 +54,32 @@ async def density_geojson(request: web.Request) -> web.Response:
     collection, fresh_for = await density_cache(request.app).get(
         settings.density_cache_seconds, make
     )
-    scope = "private" if (await get_session(request)).new else "public"
     return web.Response(
         text=collection,
         content_type=GEOJSON,
-        headers={"Cache-Control": f"{scope}, max-age={int(fresh_for)}"},
+        headers={"Cache-Control": f"public, max-age={int(fresh_for)}"},
     )
 
 
 async def city_statistics(request: web.Request) -> web.Response:
-    async with request.app[db_key]() as db:
-        stats = await queries.city_statistics(db, request.app[settings_key].service_bounds)
+    """This season's figures, the same for everyone (so kept like the density map): made from
+    published figures only, never from the asker's own data."""
+    settings = request.app[settings_key]
+
+    async def make() -> queries.CityStatistics:
+        async with request.app[db_key]() as db:
+            return await queries.city_statistics(db, grid_of(settings), settings.service_bounds)
+
+    stats, _ = await statistics_cache(request.app).get(settings.density_cache_seconds, make)
     return render(
         request,
         "city/stats.html",
-        {"stats": stats, "chart": swarm_chart(stats.months), "bar_width": round(BAR, 1)},
+        {
+            "stats": stats,
+            "minimum": queries.PUBLISHED_BEEKEEPERS,
+            "chart": swarm_chart(stats.months),
+            "bar_width": round(BAR, 1),
+        },
         partial="partials/city/stats.html",
     )
 
@@ -87,7 +100,8 @@ async def forage(request: web.Request) -> web.Response:
 
     Alone (htmx) it is the hive form's live note, answered 200 whatever was typed: the hive form
     itself says what is wrong with its coordinates. As a page it has its own form (for use
-    without JavaScript), and a 422 for coordinates it cannot read.
+    without JavaScript), and a 422 for coordinates it cannot read. Each look-up counts against
+    the account's FORAGE_LOOKUPS_PER_USER (then 429 with Retry-After, and a note saying so).
     """
     settings = request.app[settings_key]
     query = request.query
@@ -97,9 +111,19 @@ async def forage(request: web.Request) -> web.Response:
     pressure = None
     if form.data is not None:
         async with request.app[db_key]() as db:
+            wait = await throttle.take(
+                db,
+                bucket="forage",
+                key=str(user_of(request).id),
+                limit=settings.forage_lookups_per_user,
+                window_seconds=settings.forage_lookup_window_seconds,
+            )
+            if wait:
+                return too_many_lookups(request, form, wait)
             pressure = await queries.forage_pressure(
                 db,
                 grid_of(settings),
+                settings.service_bounds,
                 latitude=form.data.latitude,
                 longitude=form.data.longitude,
                 radius_m=settings.forage_radius_m,
@@ -111,7 +135,25 @@ async def forage(request: web.Request) -> web.Response:
     return render(
         request,
         "city/forage.html",
-        {"form": form, "asked": asked, "pressure": pressure},
+        {
+            "form": form,
+            "asked": asked,
+            "pressure": pressure,
+            "minimum": queries.PUBLISHED_BEEKEEPERS,
+        },
         partial="partials/city/forage.html",
         status=status,
     )
+
+
+def too_many_lookups(request: web.Request, form: Form[ForageQuery], wait: int) -> web.Response:
+    """429: this account checked its share of spots for now; the note says how long to wait."""
+    response = render(
+        request,
+        "city/forage.html",
+        {"form": form, "asked": True, "pressure": None, "wait_minutes": max(1, round(wait / 60))},
+        partial="partials/city/forage.html",
+        status=429,
+    )
+    response.headers["Retry-After"] = str(wait)
+    return response

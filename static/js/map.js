@@ -349,15 +349,17 @@
       });
   }
 
-  // A hexagon's band ("1-2", "3-5", ..., "21+") as a CSS class suffix; the colour is CSS's.
+  // A hexagon's band ("few", "3-5", ..., "21+") as a CSS class suffix; the colour is CSS's.
+  // "few": colonies of too few beekeepers to say how many (the server never sends a count then).
   function densityBand(feature) {
     var band = String((feature && feature.properties && feature.properties.band) || "");
-    return /^[0-9+-]+$/.test(band) ? band.replace("+", "plus") : "unknown";
+    return /^([0-9+-]+|few)$/.test(band) ? band.replace("+", "plus") : "unknown";
   }
 
   function densityLabel(feature) {
     var properties = (feature && feature.properties) || {};
     var count = toNumber(properties.count);
+    if (count === null && properties.band === "few") return "A few colonies";
     return (count === null ? String(properties.band || "?").replace("-", "–") : String(count)) + " colonies";
   }
 

@@ -37,6 +37,15 @@ def hive(owner_id: int, lon: float, lat: float, status: str = "active") -> Hive:
     )
 
 
+async def beekeepers(db, count: int, first: int = 1) -> list[int]:
+    """The ids of `count` new beekeepers (named Keeper <first>, Keeper <first + 1>, ...)."""
+    users = [
+        await make_user(db, name=f"Keeper {n}", email=f"keeper{n}@example.org")
+        for n in range(first, first + count)
+    ]
+    return [each.id for each in users]
+
+
 async def density(client) -> tuple[object, dict]:
     response = await client.get("/city/density.geojson")
     return response, json.loads(await response.text())
@@ -52,10 +61,15 @@ def exact_hexagon(feature: dict) -> str:
     )
 
 
-async def active_hives_in(db, polygon: str) -> int:
+async def active_hives_in(db, polygon: str) -> tuple[int, int]:
+    """The active hives in the polygon, and how many beekeepers they belong to."""
     covered = f"ST_Covers({polygon}, location)"
-    query = f"SELECT count(*) FROM hives WHERE status = 'active' AND {covered}"  # noqa: S608
-    return await db.scalar(text(query))
+    query = (
+        "SELECT count(*), count(DISTINCT owner_id) FROM hives "  # noqa: S608
+        f"WHERE status = 'active' AND {covered}"
+    )
+    colonies, keepers = (await db.execute(text(query))).one()
+    return colonies, keepers
 
 
 # --- the density map ---------------------------------------------------------------------------
@@ -66,15 +80,16 @@ async def test_the_city_map_is_public(client):
     page = await response.text()
     assert response.status == 200
     assert 'data-map="density" data-geojson-url="/city/density.geojson"' in page
-    assert "fewer than 3 colonies" in page
+    assert "where fewer than 4 beekeepers keep bees" in page
     fragment = await (await client.get("/city", headers={"HX-Request": "true"})).text()
     assert "<html" not in fragment
     assert 'data-map="density"' in fragment
 
 
 async def test_the_density_layer_hides_small_counts_and_adds_up(client, db):
-    """At 3,000 hives around Berlin: no hexagon says fewer than 3, every count is what PostGIS
-    finds in that hexagon, and the hexagons together hold every active hive in the area."""
+    """At 3,000 hives around Berlin: a hexagon says a count only when at least 4 beekeepers keep
+    bees in it, every count is what PostGIS finds in that hexagon, and the hexagons together
+    hold every active hive in the area."""
     await add_city_hives(db, 3_000, seed=11)
     await db.execute(text("UPDATE hives SET status = 'dead_out' WHERE id % 10 = 0"))
     owner = await db.scalar(select(Hive.owner_id).limit(1))
@@ -86,21 +101,21 @@ async def test_the_density_layer_hides_small_counts_and_adds_up(client, db):
     assert response.content_type == "application/geo+json"
     FeatureCollection.model_validate(collection)
     features = collection["features"]
-    assert (collection["minimumCount"], collection["hexagonAreaKm2"]) == (3, 1)
+    assert (collection["minimumBeekeepers"], collection["hexagonAreaKm2"]) == (4, 1)
 
     total = 0
     banded = 0
     for feature in features:
         properties = feature["properties"]
         assert set(properties) == {"count", "band"}  # nothing that could name a hive
-        inside = await active_hives_in(db, exact_hexagon(feature))
+        inside, keepers = await active_hives_in(db, exact_hexagon(feature))
         total += inside
         if properties["count"] is None:
-            assert properties["band"] == "1-2"
-            assert inside in (1, 2)
+            assert properties["band"] == "few"
+            assert 1 <= keepers < 4
             banded += 1
         else:
-            assert properties["count"] >= 3
+            assert keepers >= 4
             assert properties["count"] == inside
     in_area = await db.scalar(
         text(
@@ -143,17 +158,24 @@ async def uncached(aiohttp_client, settings):
     )
 
 
-async def test_one_or_two_colonies_are_a_band_and_three_a_count(uncached, db, user):
+async def test_a_hexagon_is_counted_only_once_four_beekeepers_keep_bees_in_it(uncached, db):
+    """Changed with issue 13: three colonies of one beekeeper used to be a count, "3"."""
     client = uncached
-    db.add(hive(user.id, SPOT[1], SPOT[0]))
-    db.add(hive(user.id, SPOT[1], SPOT[0], status="dead_out"))  # only active colonies count
+    first, *others = await beekeepers(db, 4)
+    db.add(hive(first, SPOT[1], SPOT[0]))
+    db.add(hive(first, SPOT[1], SPOT[0], status="dead_out"))  # only active colonies count
     await db.commit()
     _, collection = await density(client)
-    assert [f["properties"] for f in collection["features"]] == [{"count": None, "band": "1-2"}]
-    db.add_all([hive(user.id, SPOT[1] + 0.0001, SPOT[0]), hive(user.id, SPOT[1], SPOT[0] + 1e-4)])
+    assert [f["properties"] for f in collection["features"]] == [{"count": None, "band": "few"}]
+    db.add_all([hive(first, SPOT[1] + 0.0001, SPOT[0]), hive(first, SPOT[1], SPOT[0] + 1e-4)])
+    db.add_all(hive(owner, SPOT[1], SPOT[0]) for owner in others[:2])
+    await db.commit()
+    _, collection = await density(client)  # five colonies, three beekeepers
+    assert [f["properties"] for f in collection["features"]] == [{"count": None, "band": "few"}]
+    db.add(hive(others[2], SPOT[1], SPOT[0]))
     await db.commit()
     _, collection = await density(client)
-    assert [f["properties"] for f in collection["features"]] == [{"count": 3, "band": "3-5"}]
+    assert [f["properties"] for f in collection["features"]] == [{"count": 6, "band": "6-10"}]
 
 
 async def test_an_empty_city_is_an_empty_collection(client):
@@ -161,10 +183,12 @@ async def test_an_empty_city_is_an_empty_collection(client):
     assert collection["features"] == []
 
 
-async def test_shared_caches_keep_the_layer_only_without_a_new_session(client):
-    first, _ = await density(client)  # a first visit: this answer sets the session cookie
-    assert first.headers["Cache-Control"] in ("private, max-age=60", "private, max-age=59")
-    assert "Set-Cookie" in first.headers
+async def test_shared_caches_keep_the_layer_which_never_sets_a_cookie(client):
+    """The layer runs without a session (issue 13, item 14), so even a first visit's answer
+    carries no cookie and is public."""
+    first, _ = await density(client)
+    assert first.headers["Cache-Control"] in ("public, max-age=60", "public, max-age=59")
+    assert "Set-Cookie" not in first.headers
     again, _ = await density(client)
     assert again.headers["Cache-Control"].startswith("public, max-age=")
     assert "Set-Cookie" not in again.headers
@@ -200,11 +224,28 @@ async def test_each_app_keeps_the_layer_for_a_minute(client, db, user, monkeypat
 # --- city statistics ---------------------------------------------------------------------------
 
 
-async def test_city_statistics_are_aggregates_of_this_season(client, db):
-    ada = await make_user(db)
-    bob = await make_user(db, name="Bob", email="bob@example.org")
-    hives = [hive(ada.id, 13.40, 52.52), hive(ada.id, 13.41, 52.52), hive(bob.id, 13.42, 52.5)]
-    db.add_all([*hives, hive(bob.id, 13.42, 52.5, status="dead_out"), hive(bob.id, 2.35, 48.85)])
+def stats_of(page: str) -> dict[str, str]:
+    return dict(re.findall(r'data-stat="([a-z-]+)">([^<]+)<', page))
+
+
+async def harvest(db, owner_id: int, *shares: tuple[Hive, str]) -> None:
+    """A harvest of today by `owner_id`, in kg per hive."""
+    made = Harvest(owner_id=owner_id, harvested_on=date.today(), total_kg=Decimal("0"))
+    db.add(made)
+    await db.flush()
+    for each, kg in shares:
+        db.add(HarvestShare(harvest_id=made.id, hive_id=each.id, kg=Decimal(kg)))
+    await db.commit()
+
+
+async def test_city_statistics_are_aggregates_of_this_season(uncached, db):
+    """Changed with issue 13: the colonies are the map's published counts added up, and the
+    honey is shown once four beekeepers (not three colonies) have harvested."""
+    client = uncached
+    keepers = await beekeepers(db, 5)
+    hives = [hive(owner, 13.40, 52.52) for owner in keepers[:4]]  # one hexagon, four beekeepers
+    db.add_all([*hives, hive(keepers[4], 13.30, 52.45)])  # a hexagon of one beekeeper
+    db.add_all([hive(keepers[0], 13.40, 52.52, status="dead_out"), hive(keepers[0], 2.35, 48.85)])
     await db.commit()
     outcomes = (SwarmOutcome.collected, SwarmOutcome.collected, SwarmOutcome.gone, None)
     for number, outcome in enumerate(outcomes):
@@ -227,10 +268,10 @@ async def test_city_statistics_are_aggregates_of_this_season(client, db):
 
     page = await (await client.get("/city/stats")).text()
     assert f"City statistics {date.today().year}" in page
-    stat = dict(re.findall(r'data-stat="([a-z-]+)">([^<]+)<', page))
-    assert stat == {
-        "colonies": "3",
-        "beekeepers": "2",
+    assert stats_of(page) == {
+        "colonies": "4",
+        "few-hexagons": "1",
+        "beekeepers": "5",
         "swarms-reported": "4",
         "swarms-collected": "2",
         "harvest-per-colony": "Not enough harvests yet",
@@ -240,19 +281,25 @@ async def test_city_statistics_are_aggregates_of_this_season(client, db):
     assert f"<title>{month}: 2 collected</title>" in page
     assert "style=" not in page  # the chart is SVG attributes and CSS classes, CSP-clean
 
-    # Harvested colonies: shown once three or more make the mean nobody's own figure.
-    harvest = Harvest(owner_id=ada.id, harvested_on=date.today(), total_kg=Decimal("60"))
-    db.add(harvest)
-    await db.flush()
-    for kg, each in zip(("10", "20"), hives, strict=False):
-        db.add(HarvestShare(harvest_id=harvest.id, hive_id=each.id, kg=Decimal(kg)))
+    # Honey: shown once four beekeepers have harvested, so that whoever asks, it is the mean of
+    # at least three others'.
+    for owner, each, kg in zip(keepers[:3], hives, ("10", "20", "30"), strict=False):
+        await harvest(db, owner, (each, kg))
+    page = await (await client.get("/city/stats")).text()
+    assert stats_of(page)["harvest-per-colony"] == "Not enough harvests yet"
+    await harvest(db, keepers[3], (hives[3], "40"))
+    page = await (await client.get("/city/stats")).text()
+    assert stats_of(page)["harvest-per-colony"] == "25.0 kg"
+
+
+async def test_each_app_keeps_the_statistics_for_a_minute(client, db):
+    page = await (await client.get("/city/stats")).text()
+    assert stats_of(page)["few-hexagons"] == "0"
+    owner, *_ = await beekeepers(db, 1)
+    db.add(hive(owner, SPOT[1], SPOT[0]))
     await db.commit()
     page = await (await client.get("/city/stats")).text()
-    assert "Not enough harvests yet" in page
-    db.add(HarvestShare(harvest_id=harvest.id, hive_id=hives[2].id, kg=Decimal("30")))
-    await db.commit()
-    page = await (await client.get("/city/stats")).text()
-    assert 'data-stat="harvest-per-colony">20.0 kg<' in page
+    assert stats_of(page)["few-hexagons"] == "0"  # the same answer for everyone, for a while
 
 
 async def test_city_statistics_as_a_fragment(client):
@@ -261,75 +308,6 @@ async def test_city_statistics_as_a_fragment(client):
 
 
 # --- forage pressure ---------------------------------------------------------------------------
-
-
-def ring(owner_id: int, count: int, metres: float = 150) -> list[Hive]:
-    """`count` hives on a circle of `metres` around SPOT."""
-    lat, lon = SPOT
-    return [
-        hive(
-            owner_id,
-            lon + metres * math.cos(2 * math.pi * n / count) / GRID.metres_per_degree_lon,
-            lat + metres * math.sin(2 * math.pi * n / count) / GRID.metres_per_degree_lat,
-        )
-        for n in range(count)
-    ]
-
-
-async def forage(client, query: str, **headers: str):
-    response = await client.get(f"/city/forage?{query}", headers=headers)
-    return response, await response.text()
-
-
-async def test_forage_pressure_warns_above_the_threshold_but_never_blocks(logged_in, db, user):
-    other = await make_user(db, name="Bob", email="bob@example.org")
-    db.add_all(ring(other.id, 15))
-    await db.commit()
-    here = f"latitude={SPOT[0]}&longitude={SPOT[1]}"
-    response, fragment = await forage(logged_in, here, **{"HX-Request": "true"})
-    assert response.status == 200
-    assert '<strong data-colonies="15">15 colonies</strong>' in fragment
-    assert "With one more: 5.1 colonies per km²" in fragment
-    assert "forage-warning" in fragment
-    assert "<html" not in fragment
-
-    db.add_all(ring(other.id, 15, metres=5_000))  # beyond the forage radius
-    await db.execute(update(Hive).where(Hive.id <= 3).values(status=HiveStatus.dead_out))
-    await db.commit()
-    _, fragment = await forage(logged_in, here, **{"HX-Request": "true"})
-    assert '<strong data-colonies="12">12 colonies</strong>' in fragment
-    assert "forage-warning" not in fragment  # 13 / 3.14 km² = 4.1 per km²
-
-    # The warning informs: a hive is still added in a crowded spot.
-    token = await csrf_token(logged_in, "/hives/new")
-    response = await logged_in.post(
-        "/hives",
-        data={
-            "name": "Crowded",
-            "latitude": str(SPOT[0]),
-            "longitude": str(SPOT[1]),
-            "frame_type": "national",
-            "status": "active",
-            "_csrf": token,
-        },
-        allow_redirects=False,
-    )
-    assert response.status == 303
-
-
-async def test_the_hive_being_moved_does_not_count_against_itself(logged_in, db, user):
-    other = await make_user(db, name="Bob", email="bob@example.org")
-    mine, theirs = hive(user.id, SPOT[1], SPOT[0]), hive(other.id, SPOT[1], SPOT[0])
-    db.add_all([mine, theirs])
-    await db.commit()
-    here = f"latitude={SPOT[0]}&longitude={SPOT[1]}"
-    headers = {"HX-Request": "true"}
-    assert 'data-colonies="2"' in (await forage(logged_in, here, **headers))[1]
-    assert 'data-colonies="1"' in (await forage(logged_in, f"{here}&hive={mine.id}", **headers))[1]
-    # Another's hive is never left out: that would tell whether it stands near the spot.
-    assert (
-        'data-colonies="2"' in (await forage(logged_in, f"{here}&hive={theirs.id}", **headers))[1]
-    )
 
 
 def hexagon_centre_near(latitude: float, longitude: float) -> tuple[float, float]:
@@ -342,22 +320,116 @@ def hexagon_centre_near(latitude: float, longitude: float) -> tuple[float, float
     return y / GRID.metres_per_degree_lat, x / GRID.metres_per_degree_lon
 
 
+CENTRE = hexagon_centre_near(*SPOT)  # latitude, longitude of the hexagon around SPOT
+
+
+def moved(place: tuple[float, float], east: float = 0, north: float = 0) -> tuple[float, float]:
+    """`place` (latitude, longitude) moved by so many metres."""
+    latitude, longitude = place
+    return (
+        latitude + north / GRID.metres_per_degree_lat,
+        longitude + east / GRID.metres_per_degree_lon,
+    )
+
+
+def ring(owners: list[int], count: int, metres: float = 150) -> list[Hive]:
+    """`count` hives on a circle of `metres` around CENTRE, their owners taken in turn."""
+    lat, lon = CENTRE
+    return [
+        hive(
+            owners[n % len(owners)],
+            lon + metres * math.cos(2 * math.pi * n / count) / GRID.metres_per_degree_lon,
+            lat + metres * math.sin(2 * math.pi * n / count) / GRID.metres_per_degree_lat,
+        )
+        for n in range(count)
+    ]
+
+
+async def forage(client, query: str, **headers: str):
+    response = await client.get(f"/city/forage?{query}", headers=headers)
+    return response, await response.text()
+
+
+def at(place: tuple[float, float]) -> str:
+    return f"latitude={place[0]}&longitude={place[1]}"
+
+
+def colonies_in(page: str) -> str:
+    return re.search(r'data-colonies="(\d+)"', page).group(1)  # type: ignore[union-attr]
+
+
+async def test_forage_pressure_warns_above_the_threshold_but_never_blocks(logged_in, db, user):
+    others = await beekeepers(db, 4)
+    db.add_all(ring(others, 15))
+    await db.commit()
+    here = at(CENTRE)
+    response, fragment = await forage(logged_in, here, **{"HX-Request": "true"})
+    assert response.status == 200
+    assert '<strong data-colonies="15">15 colonies</strong>' in fragment
+    assert "With one more: 5.1 colonies per km²" in fragment
+    assert "forage-warning" in fragment
+    assert "<html" not in fragment
+
+    db.add_all(ring(others, 15, metres=5_000))  # beyond the forage radius
+    await db.execute(update(Hive).where(Hive.id <= 3).values(status=HiveStatus.dead_out))
+    await db.commit()
+    _, fragment = await forage(logged_in, here, **{"HX-Request": "true"})
+    assert '<strong data-colonies="12">12 colonies</strong>' in fragment
+    assert "forage-warning" not in fragment  # 13 / 3.14 km² = 4.1 per km²
+
+    # The warning informs: a hive is still added in a crowded spot.
+    token = await csrf_token(logged_in, "/hives/new")
+    response = await logged_in.post(
+        "/hives",
+        data={
+            "name": "Crowded",
+            "latitude": str(CENTRE[0]),
+            "longitude": str(CENTRE[1]),
+            "frame_type": "national",
+            "status": "active",
+            "_csrf": token,
+        },
+        allow_redirects=False,
+    )
+    assert response.status == 303
+
+
+async def test_the_hive_being_moved_does_not_count_against_itself(logged_in, db, user):
+    others = await beekeepers(db, 3)
+    mine = hive(user.id, CENTRE[1], CENTRE[0])
+    theirs = [hive(owner, CENTRE[1], CENTRE[0]) for owner in others]
+    db.add_all([mine, *theirs])
+    await db.commit()
+    here = at(CENTRE)
+    headers = {"HX-Request": "true"}
+    assert colonies_in((await forage(logged_in, here, **headers))[1]) == "4"
+    assert colonies_in((await forage(logged_in, f"{here}&hive={mine.id}", **headers))[1]) == "3"
+    # Another's hive is never left out: that would tell whether it stands near the spot.
+    page = (await forage(logged_in, f"{here}&hive={theirs[0].id}", **headers))[1]
+    assert colonies_in(page) == "4"
+
+
+# A neighbouring hexagon's share of the forage circle (1 km around a hexagon's centre): the
+# circle holds the whole centre hexagon (its corners are 620 m out) and reaches into the six
+# around it, equally, and no further.
+NEIGHBOUR_SHARE = (math.pi - 1) / 6
+
+
 async def test_forage_is_counted_around_the_hexagon_not_the_exact_spot(logged_in, db, user):
     """Exact circles around spots of one's choosing would find a hive where the count changes;
-    around the hexagon's centre, every spot in a hexagon gets the same answer."""
-    latitude, longitude = hexagon_centre_near(*SPOT)
-    lat_ring = [
-        hive(user.id, longitude, latitude + north * 950 / GRID.metres_per_degree_lat)
-        for north in (1, -1)
-    ]
-    db.add_all(lat_ring)
+    around the hexagon's centre, every spot in a hexagon gets the same answer. Each hexagon
+    the circle reaches adds its count times the share of it inside the circle."""
+    others = await beekeepers(db, 4)
+    height = math.sqrt(3) * GRID.edge_m  # from one hexagon's centre to the next one's
+    for north in (height, -height):
+        place = moved(CENTRE, north=north)
+        db.add_all(hive(owner, place[1], place[0]) for owner in others)
     await db.commit()
     answers = []
     for north in (0, 100, 200):  # metres from the centre, all inside its hexagon
-        spot = latitude + north / GRID.metres_per_degree_lat
-        _, page = await forage(logged_in, f"latitude={spot}&longitude={longitude}")
-        answers.append(re.search(r'data-colonies="(\d+)"', page).group(1))  # type: ignore[union-attr]
-    assert answers == ["2", "2", "2"]  # from 200 m north, the south hive is 1,150 m away
+        _, page = await forage(logged_in, at(moved(CENTRE, north=north)))
+        answers.append(colonies_in(page))
+    assert answers == [str(round(8 * NEIGHBOUR_SHARE))] * 3
 
 
 async def test_the_forage_page_works_without_javascript(logged_in):
@@ -405,11 +477,11 @@ async def test_the_hive_form_asks_for_forage_pressure_as_the_spot_changes(logged
 
 
 def test_forage_pressure_per_square_kilometre():
-    pressure = ForagePressure(colonies=14, radius_m=1000, threshold_per_km2=5)
+    pressure = ForagePressure(colonies=14, few_hexagons=0, radius_m=1000, threshold_per_km2=5)
     assert pressure.area_km2 == pytest.approx(math.pi)
     assert pressure.per_km2_with_new == pytest.approx(15 / math.pi)
     assert not pressure.too_crowded
-    assert ForagePressure(colonies=15, radius_m=1000, threshold_per_km2=5).too_crowded
+    assert ForagePressure(15, few_hexagons=2, radius_m=1000, threshold_per_km2=5).too_crowded
 
 
 async def test_only_the_signed_in_see_the_nav_links_they_can_use(
@@ -436,6 +508,165 @@ async def test_forage_pressure_counts_through_the_spatial_index(db):
         "radius": 1000,
         "exclude_hive_id": 0,
         "owner_id": 0,
+        **dict(zip(("west", "south", "east", "north"), Settings().service_bounds, strict=True)),
     }
     plan = "\n".join(await db.scalars(text("EXPLAIN " + queries.FORAGE.text), values))
     assert "ix_hives_location" in plan, plan
+
+
+# --- issue 13: an attacker with an account, hives and harvests of their own --------------------
+#
+# The guarantee (docs/security.md, items 2-3): every answer about colonies is made from the
+# published hexagons only, the same for every asker, and a hexagon's count is published only when
+# at least three beekeepers other than any one asker keep bees in it.
+
+
+def hive_at(owner_id: int, place: tuple[float, float]) -> Hive:
+    return hive(owner_id, place[1], place[0])
+
+
+# The six hexagons around one, flat-topped: their centres are √3 edges away, every 60° from 30°.
+NEIGHBOURS = [
+    (
+        math.sqrt(3) * GRID.edge_m * math.cos(math.radians(30 + 60 * n)),
+        math.sqrt(3) * GRID.edge_m * math.sin(math.radians(30 + 60 * n)),
+    )
+    for n in range(6)
+]
+
+
+def what_forage_says(page: str) -> tuple[str, str]:
+    """The colonies counted and the hexagons of a few colonies that a forage answer names."""
+    few = re.search(r'data-few-hexagons="(\d+)"', page)
+    return colonies_in(page), few.group(1) if few else "0"
+
+
+async def test_item2_seven_overlapping_forage_answers_cannot_locate_a_lone_hive(
+    logged_in, db, user
+):
+    """A lone hive stands somewhere in a hexagon; the attacker asks about that hexagon and the
+    six around it, whose forage circles overlap. Wherever in its hexagon the hive stands (350 m
+    east of the centre, or 350 m west), all seven answers are the same, none counts the hive,
+    and each says only that a hexagon nearby holds a few colonies: what the map says."""
+    victim, *_ = await beekeepers(db, 1)
+    lone = hive_at(victim, moved(CENTRE, east=350))
+    db.add(lone)
+    await db.commit()
+    spots = [CENTRE, *(moved(CENTRE, east=x, north=y) for x, y in NEIGHBOURS)]
+
+    async def seven_answers() -> list[tuple[str, str]]:
+        return [what_forage_says((await forage(logged_in, at(spot)))[1]) for spot in spots]
+
+    east = await seven_answers()
+    west = moved(CENTRE, east=-350)
+    await db.execute(
+        update(Hive)
+        .where(Hive.id == lone.id)
+        .values(location=func.ST_SetSRID(func.ST_MakePoint(west[1], west[0]), 4326))
+    )
+    await db.commit()
+    assert await seven_answers() == east == [("0", "1")] * 7
+
+
+async def test_item2_forage_look_ups_are_rate_limited_per_account(
+    aiohttp_client, settings, db, user
+):
+    """Eight look-ups sent at once by one account with a limit of five: five answered, three
+    refused with 429 and Retry-After; another account still gets its answer."""
+    await make_user(db, name="Bob", email="bob@example.org")
+    limited = settings.model_copy(
+        update={"forage_lookups_per_user": 5, "forage_lookup_window_seconds": 600}
+    )
+    attacker = await aiohttp_client(create_app(limited))
+    await log_in(attacker, user.email)
+    other = await aiohttp_client(create_app(limited))
+    await log_in(other, "bob@example.org")
+
+    answers = await asyncio.gather(
+        *(
+            forage(attacker, at(moved(CENTRE, east=100 * n)), **{"HX-Request": "true"})
+            for n in range(8)
+        )
+    )
+    statuses = sorted(response.status for response, _ in answers)
+    assert statuses == [200] * 5 + [429] * 3
+    for response, fragment in answers:
+        if response.status == 429:
+            assert 0 < int(response.headers["Retry-After"]) <= 600
+            assert "You have checked many spots in a short time" in fragment
+            assert "data-colonies" not in fragment
+    response, _ = await forage(other, at(CENTRE))
+    assert response.status == 200
+
+
+async def test_item2_the_city_colonies_are_the_map_counts_added_up(uncached, db):
+    """A lone hive in one hexagon, four beekeepers' hives in another: the city's colonies say
+    4, not 5, or the statistics minus the map would count the lone hive."""
+    client = uncached
+    lone_keeper, *keepers = await beekeepers(db, 5)
+    db.add(hive_at(lone_keeper, moved(CENTRE, east=5_000)))
+    db.add_all(hive_at(owner, CENTRE) for owner in keepers)
+    await db.commit()
+    page = await (await client.get("/city/stats")).text()
+    assert (stats_of(page)["colonies"], stats_of(page).get("few-hexagons")) == ("4", "1")
+    _, collection = await density(client)
+    assert sorted(str(f["properties"]["count"]) for f in collection["features"]) == ["4", "None"]
+
+
+async def test_item3_own_hives_never_turn_a_few_hexagon_into_a_count(
+    aiohttp_client, settings, db, user
+):
+    """A beekeeper keeps one hive in a hexagon. The attacker (signed in) adds hives of their own
+    to it, one by one: the map, forage pressure and statistics say "a few" all along, the same
+    to the attacker as to a visitor, so the difference never counts the beekeeper's colonies.
+    With a second beekeeper the hexagon still says "a few"; only with a third other beekeeper
+    is there a count, and then it covers the colonies of three beekeepers besides the attacker."""
+    uncached = settings.model_copy(update={"density_cache_seconds": 0})
+    attacker = await aiohttp_client(create_app(uncached))
+    await log_in(attacker, user.email)
+    visitor = await aiohttp_client(create_app(uncached))
+    first, second, third = await beekeepers(db, 3)
+    db.add(hive_at(first, moved(CENTRE, north=200)))
+    await db.commit()
+
+    async def answers() -> tuple[list[int | None], tuple[str, str | None], tuple[str, str]]:
+        _, seen = await density(attacker)
+        _, public = await density(visitor)
+        assert seen == public  # the same answer to everyone: nothing to difference
+        stats = stats_of(await (await attacker.get("/city/stats")).text())
+        assert stats_of(await (await visitor.get("/city/stats")).text()) == stats
+        forage_says = what_forage_says((await forage(attacker, at(CENTRE)))[1])
+        counts = [feature["properties"]["count"] for feature in seen["features"]]
+        return counts, (stats["colonies"], stats.get("few-hexagons")), forage_says
+
+    for own in range(1, 6):
+        db.add(hive_at(user.id, moved(CENTRE, east=10 * own)))
+        await db.commit()
+        assert await answers() == ([None], ("0", "1"), ("0", "1")), own
+
+    db.add(hive_at(second, moved(CENTRE, north=-200)))
+    await db.commit()
+    assert await answers() == ([None], ("0", "1"), ("0", "1"))
+
+    db.add(hive_at(third, CENTRE))
+    await db.commit()  # three beekeepers besides the attacker: 5 of theirs, 3 of the others'
+    assert await answers() == ([8], ("8", "0"), ("8", "0"))
+
+
+async def test_item3_a_large_harvest_of_ones_own_does_not_reveal_the_citys_honey(
+    uncached, db, user
+):
+    """One beekeeper harvested two colonies, 12 and 18 kg. The attacker adds a harvest of
+    1,000 kg from a colony of their own, then from two more: the mean per colony is never shown,
+    so 3 times the mean less 1,000 can never give the other beekeeper's 30 kg."""
+    client = uncached
+    victim, *_ = await beekeepers(db, 1)
+    theirs = [hive_at(victim, CENTRE), hive_at(victim, moved(CENTRE, north=50))]
+    mine = [hive_at(user.id, moved(CENTRE, east=50 * n)) for n in range(1, 4)]
+    db.add_all([*theirs, *mine])
+    await db.commit()
+    await harvest(db, victim, (theirs[0], "12"), (theirs[1], "18"))
+    for count in range(1, 4):
+        await harvest(db, user.id, *((each, "1000") for each in mine[:count]))
+        page = await (await client.get("/city/stats")).text()
+        assert stats_of(page)["harvest-per-colony"] == "Not enough harvests yet", count
