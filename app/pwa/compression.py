@@ -54,6 +54,8 @@ class StaticFiles:
 
     def path(self, name: str) -> Path | None:
         """The file `name` (relative to the folder) if there is one, and it is in the folder."""
+        if "\x00" in name:  # no file name holds a NUL; the operating system refuses to look
+            return None
         path = (self.root / name).resolve()
         if not path.is_relative_to(self.root) or not path.is_file():
             return None

@@ -16,6 +16,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from app.pwa.owner import HEADER as USER_HEADER
 from app.settings import ROOT
 from app.web.assets import StaticAssets
 
@@ -74,8 +75,10 @@ def tile_pattern(tile_url: str) -> str:
 
 
 @functools.lru_cache(maxsize=8)
-def service_worker(assets: StaticAssets, tile_url: str) -> ServiceWorker:
-    """Built once per app and tile setting (both are fixed for a process's life)."""
+def service_worker(
+    assets: StaticAssets, tile_url: str, user_cookie: str = "cityhive_user"
+) -> ServiceWorker:
+    """Built once per app, tile setting and tag cookie (fixed for a process's life)."""
     source = (assets.root / SOURCE).read_bytes()
     precache = precached_urls(assets)
     digest = hashlib.sha256(source)
@@ -84,7 +87,7 @@ def service_worker(assets: StaticAssets, tile_url: str) -> ServiceWorker:
     for name in OFFLINE_TEMPLATES:
         path = TEMPLATES / name
         digest.update(path.read_bytes() if path.exists() else b"")
-    digest.update(tile_url.encode())
+    digest.update(tile_url.encode() + b"\n" + user_cookie.encode())
     version = digest.hexdigest()[:16]
     settings = {
         "version": version,
@@ -94,6 +97,8 @@ def service_worker(assets: StaticAssets, tile_url: str) -> ServiceWorker:
         "tiles": tile_pattern(tile_url),
         "tileLimit": TILE_LIMIT,
         "pageLimit": PAGE_LIMIT,
+        "userCookie": user_cookie,  # whose session this is, even offline (app/pwa/owner.py)
+        "userHeader": USER_HEADER,
     }
     prefix = (
         "// Written by the server (app/pwa/service_worker.py) for this build.\n"

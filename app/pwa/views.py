@@ -15,6 +15,7 @@ from aiohttp import web
 from app.keys import response_headers_key, settings_key, static_key
 from app.pwa.compression import compress
 from app.pwa.manifest import manifest
+from app.pwa.owner import cookie_name
 from app.pwa.service_worker import service_worker
 from app.web.htmx import render
 
@@ -44,7 +45,8 @@ def worker_policy(request: web.Request) -> str:
 
 
 async def service_worker_script(request: web.Request) -> web.Response:
-    worker = service_worker(request.app[static_key], request.app[settings_key].tile_url)
+    settings = request.app[settings_key]
+    worker = service_worker(request.app[static_key], settings.tile_url, cookie_name(settings))
     response = web.Response(
         body=worker.script,
         content_type=SCRIPT_TYPE,

@@ -11,6 +11,11 @@
 // expired session stops the run until the user logs in again. Nothing is ever dropped unless
 // the server took it or the user discarded it.
 //
+// Each record belongs to the account it was written under: it carries that account's user tag
+// (the shell's data-user, see app/pwa/owner.py) and goes out only while the session is that same
+// account's, saying so in CityHive-User; the server refuses (409) a record of another account.
+// Records of another account are held until it logs in again here, or until the user discards them.
+//
 // The CSRF token is never stored: the page passes its own (from the shell's hx-headers) at sync
 // time, and a refused token (403) is replaced once by a fresh one from the server.
 (function (scope) {
@@ -112,7 +117,7 @@
     return fields;
   }
 
-  // Queue a record: {kind, hive, label, action, fields, key?}. Resolves with the stored record;
+  // Queue a record: {kind, hive, label, action, fields, user, key?}. Resolves with the stored record;
   // rejects when the browser cannot store it (storage full, storage off), and then nothing is queued.
   function add(entry) {
     var record = {
@@ -122,6 +127,7 @@
       label: String(entry.label || "Record"),
       action: String(entry.action),
       fields: entry.fields || [],
+      user: String(entry.user || ""),
       createdAt: new Date().toISOString(),
       state: WAITING,
       problem: "",
@@ -150,6 +156,20 @@
   function remove(id, news) {
     return transaction("readwrite", function (store) { return requestDone(store.delete(id)); })
       .then(function () { changed(news); });
+  }
+
+  function ownerOf(record) { return record.user || ""; }  // records from before tags: nobody's
+
+  // The user chose to throw away what other accounts left on this phone: every record that is
+  // not `user`'s. Resolves with how many went.
+  function discardOthers(user) {
+    return transaction("readwrite", function (store) {
+      return requestDone(store.getAll()).then(function (records) {
+        var others = records.filter(function (record) { return ownerOf(record) !== user; });
+        return Promise.all(others.map(function (record) { return requestDone(store.delete(record.id)); }))
+          .then(function () { return others.length; });
+      });
+    }).then(function (gone) { changed(); return gone; });
   }
 
   // The user corrected a refused record: it waits again, under a new key (the refused one may
@@ -208,13 +228,15 @@
         Accept: "text/html",
         "Idempotency-Key": record.key,
         "X-CSRF-Token": token || "",
-        "CityHive-Sync": "outbox"
+        "CityHive-Sync": "outbox",
+        "CityHive-User": ownerOf(record)
       }
     }).then(function (response) {
       timer.done();
       var status = response.status;
       if (status === 401 || (response.redirected && pathOf(response.url) === "/login")) return { outcome: "login" };
       if (status === 403) return { outcome: "token" };
+      if (status === 409) return { outcome: "owner" };  // not this session's record: held (app/pwa/owner.py)
       if (status >= 200 && status < 400) return { outcome: "sent" };
       if (status === 408 || status === 429 || status >= 500) {
         return { outcome: "retry", problem: "The server answered " + status + "." };
@@ -244,16 +266,21 @@
   }
 
   // Send what waits, in order. options.token(): the live page's CSRF token (or a promise of it);
-  // options.onToken(token): told of a fresh token, so the page can use it too.
-  // Resolves with {sent: [records], refused: [records], waiting: n, stopped: null|"retry"|"login",
-  // problem: text}.
+  // options.onToken(token): told of a fresh token, so the page can use it too; options.user():
+  // the tag of the account whose session the browser holds now (or a promise of it): only its
+  // records go.
+  // Resolves with {sent: [records], refused: [records], waiting: n, held: n, stopped:
+  // null|"retry"|"login"|"owner", problem: text}; `held` counts the records of other accounts.
   function flush(options) {
     options = options || {};
     return exclusively(function () {
-      var result = { sent: [], refused: [], waiting: 0, stopped: null, problem: "" };
-      return Promise.resolve(options.token ? options.token() : null).then(function (token) {
+      var result = { sent: [], refused: [], waiting: 0, held: 0, stopped: null, problem: "" };
+      var user = "";
+      return Promise.all([options.token ? options.token() : null, options.user ? options.user() : ""]).then(function (given) {
+        var token = given[0];
+        user = given[1] || "";
         return all().then(function (records) {
-          var queue = records.filter(function (record) { return record.state === WAITING; });
+          var queue = records.filter(function (record) { return record.state === WAITING && ownerOf(record) === user; });
           var freshTried = false;
 
           function next() {
@@ -275,6 +302,7 @@
                 }, function () { return stop(record, "retry", "No connection."); });
               }
               if (answer.outcome === "token" || answer.outcome === "login") return stop(record, "login", "");
+              if (answer.outcome === "owner") return stop(record, "owner", "");  // the session changed meanwhile
               if (answer.outcome === "retry") return stop(record, "retry", answer.problem);
               if (answer.outcome === "sent") {
                 var sent = { id: record.id, hive: record.hive, kind: record.kind };
@@ -296,6 +324,9 @@
           return next().then(function () {
             return all().then(function (left) {
               result.waiting = left.filter(function (record) { return record.state === WAITING; }).length;
+              result.held = left.filter(function (record) { return ownerOf(record) !== user; }).length;
+              // Nobody is signed in and records wait for their account: a log-in sends them.
+              if (!result.stopped && !user && result.held) result.stopped = "login";
               return result;
             });
           });
@@ -351,6 +382,8 @@
     count: count,
     get: get,
     remove: remove,
+    discardOthers: discardOthers,
+    ownerOf: ownerOf,
     resubmit: resubmit,
     flush: flush,
     fieldsOf: fieldsOf,

@@ -8,7 +8,11 @@
 //     the server refused is shown with the server's messages, to fix and send again, or discard;
 //   - the outbox is sent when the page starts, when the connection comes back, when the service
 //     worker relays a Background Sync, and after a failure again and again, backing off; an expired
-//     session asks the user to log in, and the records wait for them.
+//     session asks the user to log in, and the records wait for them;
+//   - records belong to the account whose page they were written on (the shell's data-user): a
+//     page shows only its own user's records, and only the records of the account whose session
+//     the browser holds (the tag cookie) are sent. Another account's records are only counted, in
+//     a notice that offers to discard them (see outbox.js and app/pwa/owner.py).
 // No inline code (the CSP forbids it) and nothing a page needs to work without JavaScript.
 (function () {
   "use strict";
@@ -29,8 +33,14 @@
     waiting: "waiting to sync",
     refusedShort: "needs fixing",
     discardConfirm: "Press again to discard it",
-    noForm: "This record cannot be sent as it is. Discard it, or record it again."
+    noForm: "This record cannot be sent as it is. Discard it, or record it again.",
+    others: "{n} {records} written by another account {are} waiting on this phone. Log in as that account to send {them}, or discard {them}.",
+    othersNobody: "{n} {records} saved on this phone {are} waiting for the account that wrote {them}. Log in as that account to send {them}, or discard {them}.",
+    discardOthers: "Discard {them}",
+    discardOthersConfirm: "Press again to discard {n} {records} for good",
+    discardedOthers: "{n} {records} of another account {were} discarded."
   };
+  var USER_COOKIES = ["__Host-cityhive_user", "cityhive_user"];  // app/pwa/owner.py
 
   var state = {
     records: [],
@@ -43,7 +53,8 @@
     reloading: false,
     installPrompt: null,
     installed: false,
-    prefetched: {}
+    prefetched: {},
+    flushedFor: null  // the session's user when the outbox was last sent
   };
 
   function all(selector, root) {
@@ -79,6 +90,39 @@
     return { href: "/login?next=" + encodeURIComponent(location.pathname + location.search), text: "Log in" };
   }
 
+  // ---- whose records ----
+
+  // The account this page was made for ("" for nobody).
+  function pageUser() {
+    var element = shell();
+    return element ? element.getAttribute("data-user") || "" : "";
+  }
+
+  // The account whose session the browser holds now: the tag cookie, which ends with the session.
+  function sessionUser() {
+    var found = {};
+    document.cookie.split(";").forEach(function (part) {
+      var at = part.indexOf("=");
+      if (at > 0) found[part.slice(0, at).trim()] = part.slice(at + 1).trim();
+    });
+    for (var i = 0; i < USER_COOKIES.length; i++) if (found[USER_COOKIES[i]]) return found[USER_COOKIES[i]];
+    return "";
+  }
+
+  function ownRecords() {
+    var user = pageUser();
+    return state.records.filter(function (r) { return Outbox.ownerOf(r) === user; });
+  }
+
+  function othersCount() { return state.records.length - ownRecords().length; }
+
+  function counted(template, n) {
+    return fill(template, {
+      n: n, records: plural(n, "record", "records"), are: plural(n, "is", "are"),
+      were: plural(n, "was", "were"), them: plural(n, "it", "them")
+    });
+  }
+
   // ---- drawing the outbox ----
 
   function render() {
@@ -90,7 +134,7 @@
   }
 
   function draw() {
-    var records = state.records;
+    var records = ownRecords();
     var refused = records.filter(function (r) { return r.state === Outbox.REFUSED; }).length;
     all("[data-outbox-badge]").forEach(function (badge) {
       badge.hidden = records.length === 0;
@@ -106,11 +150,25 @@
     }
     if (!records.length) all("[data-outbox-panel]").forEach(function (panel) { setPanel(panel, false); });
     all("[data-offline-notice]").forEach(function (notice) { notice.hidden = navigator.onLine; });
+    all("[data-outbox-others]").forEach(drawOthers);
+  }
+
+  // Another account's records: how many, never what they are; to wait for it, or to discard.
+  function drawOthers(notice) {
+    var n = othersCount();
+    notice.hidden = n === 0;
+    var text = notice.querySelector("[data-outbox-others-text]");
+    if (text) text.textContent = counted(pageUser() ? MESSAGES.others : MESSAGES.othersNobody, n);
+    var discard = notice.querySelector("[data-outbox-discard-others]");
+    if (discard && (discard.dataset.confirming !== "true" || n === 0)) {
+      discard.dataset.confirming = "false";
+      discard.textContent = counted(MESSAGES.discardOthers, n);
+    }
   }
 
   function drawStatus(status) {
     status.replaceChildren();
-    var waiting = state.records.filter(function (r) { return r.state === Outbox.WAITING; }).length;
+    var waiting = ownRecords().filter(function (r) { return r.state === Outbox.WAITING; }).length;
     if (state.needsLogin && waiting) {
       status.textContent = fill(MESSAGES.logIn, { n: waiting, records: plural(waiting, "record", "records") }) + " ";
       var link = loginLink();
@@ -284,6 +342,7 @@
       kind: form.dataset.outbox,
       hive: form.dataset.outboxHive,
       label: label,
+      user: pageUser(),
       action: actionOf(form),
       fields: Outbox.fieldsOf(formData(form, submitter))
     }).then(function (record) {
@@ -375,7 +434,8 @@
     if (!Outbox || !navigator.onLine) return Promise.resolve(null);
     if (state.flushing) return state.flushing;
     clearTimeout(state.retryTimer);
-    state.flushing = Outbox.flush({ token: liveToken, onToken: useToken }).then(function (result) {
+    state.flushedFor = sessionUser();
+    state.flushing = Outbox.flush({ token: liveToken, onToken: useToken, user: sessionUser }).then(function (result) {
       state.flushing = null;
       afterFlush(result);
       return result;
@@ -394,7 +454,9 @@
     else state.retryDelay = 0;
     var sent = result.sent.length, refused = result.refused.length;
     return render().then(function () {
-      if (state.needsLogin) {
+      if (state.needsLogin && othersCount()) {
+        return;  // the page's notice says whose they are, and offers to discard them
+      } else if (state.needsLogin) {
         announce(fill(MESSAGES.logIn, { n: result.waiting, records: plural(result.waiting, "record", "records") }), loginLink());
       } else if (refused) {
         announce(fill(MESSAGES.refused, { n: refused, records: plural(refused, "record", "records"), them: plural(refused, "it", "them") }));
@@ -552,6 +614,21 @@
       Outbox.get(id).then(function (record) { if (record && item) showFixForm(item, record); });
       return;
     }
+    var discardOthers = target.closest("[data-outbox-discard-others]");
+    if (discardOthers) {
+      var n = othersCount();
+      if (discardOthers.dataset.confirming !== "true") {
+        discardOthers.dataset.confirming = "true";
+        discardOthers.textContent = counted(MESSAGES.discardOthersConfirm, n);
+        return;
+      }
+      discardOthers.dataset.confirming = "false";
+      Outbox.discardOthers(pageUser()).then(function (gone) {
+        announce(counted(MESSAGES.discardedOthers, gone));
+        return render();
+      });
+      return;
+    }
     var discard = target.closest("[data-outbox-discard]");
     if (discard) {
       if (discard.dataset.confirming !== "true") {
@@ -618,7 +695,8 @@
   // htmx swapped in a new page (a boosted link or form) or part of one: draw on it again.
   document.addEventListener("htmx:afterSettle", function (event) {
     onPage(event.detail && event.detail.elt);
-    if (state.needsLogin) flushSoon();  // perhaps that was the log-in
+    // Perhaps that was a log-in: its records may go now.
+    if (state.needsLogin || sessionUser() !== state.flushedFor) flushSoon();
   });
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

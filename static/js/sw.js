@@ -14,14 +14,23 @@
 //   map tiles            their own cache, bounded: the least recently used tiles go first
 //   anything else        untouched (GeoJSON, the API, forms' POSTs, other sites)
 // The outbox (outbox.js) is sent from here too, on a Background Sync, when no page is open.
+//
+// Saved pages belong to one user. Each is kept with the server's CityHive-User header (an opaque
+// tag of the account it was made for; empty for nobody), and a saved page is served only while
+// the session is that same account's. Who that is comes from the tag cookie, which the browser
+// drops with the session (expiry, cleared cookies, another log-in), so it holds offline too;
+// without the Cookie Store API, from the last answer of the server. A new account in the
+// server's answers deletes every page saved for another (app/pwa/owner.py, docs/security.md).
 (function () {
   "use strict";
 
   var CONFIG = self.CITYHIVE_SW;
   var SHELL = "cityhive-shell-" + CONFIG.version;
-  var PAGES = "cityhive-pages-v1";
+  var PAGES = "cityhive-pages-v2";  // v2: each page carries its user's tag
   var TILES = "cityhive-tiles-v1";
-  var CURRENT = [SHELL, PAGES, TILES];
+  var WHO = "cityhive-user-v1";  // the last user tag the server gave, for browsers without cookieStore
+  var WHO_KEY = "/__cityhive/last-user";
+  var CURRENT = [SHELL, PAGES, TILES, WHO];
   var PAGE_TIMEOUT_MS = 5000;   // then a saved copy: a phone on one bar of signal should not wait
   var OFFLINE_REFRESH_MS = 10 * 60 * 1000;
   var PREFETCH_FRESH_MS = 5 * 60 * 1000;
@@ -40,7 +49,9 @@
     event.waitUntil(caches.open(SHELL).then(function (cache) {
       return cache.addAll(CONFIG.precache.map(function (url) {
         // Content-hashed URLs may come from the HTTP cache; the rest must be fresh.
-        return new Request(url, { credentials: "same-origin", cache: /[?&]v=/.test(url) ? "default" : "no-cache" });
+        // The offline page is saved as nobody's: it is what anyone may be shown.
+        var credentials = url === CONFIG.offline ? "omit" : "same-origin";
+        return new Request(url, { credentials: credentials, cache: /[?&]v=/.test(url) ? "default" : "no-cache" });
       }));
     }));
     // No skipWaiting(): open pages keep the worker they started with until the user reloads.
@@ -125,6 +136,56 @@
     });
   }
 
+  // ---- whose session this is ----
+
+  var lastUser = null;  // the tag in the server's last answer; null: not known in this run
+
+  function rememberedUser() {
+    if (lastUser !== null) return Promise.resolve(lastUser);
+    return caches.open(WHO).then(function (cache) { return cache.match(WHO_KEY); })
+      .then(function (saved) { return saved ? saved.text() : ""; })
+      .catch(function () { return ""; });
+  }
+
+  // The tag of the account whose session the browser holds now ("" for nobody).
+  function currentUser() {
+    if (self.cookieStore && typeof self.cookieStore.get === "function") {
+      return self.cookieStore.get(CONFIG.userCookie).then(function (cookie) {
+        return cookie && cookie.value ? cookie.value : "";
+      }, rememberedUser);
+    }
+    return rememberedUser();
+  }
+
+  function ownerOf(response) {
+    return response ? response.headers.get(CONFIG.userHeader) : null;
+  }
+
+  // An answer of the server names the session's user: when that is another account than
+  // before, the pages saved for anyone else go.
+  function noteUser(response) {
+    var user = ownerOf(response);
+    if (user === null || user === lastUser) return Promise.resolve();
+    lastUser = user;
+    lastOfflineRefresh = 0;  // this user's own offline page, soon
+    return Promise.all([
+      caches.open(WHO).then(function (cache) { return cache.put(WHO_KEY, new Response(user)); }),
+      forgetPagesNotOf(user)
+    ]).catch(noop);
+  }
+
+  function forgetPagesNotOf(user) {
+    return caches.open(PAGES).then(function (cache) {
+      return cache.keys().then(function (keys) {
+        return Promise.all(keys.map(function (key) {
+          return cache.match(key, { ignoreVary: true }).then(function (saved) {
+            return ownerOf(saved) === user ? null : cache.delete(key, { ignoreVary: true });
+          });
+        }));
+      });
+    });
+  }
+
   // ---- page cache: network first, then the saved copy, then the offline page ----
 
   function pageKey(url) {
@@ -137,7 +198,7 @@
 
   function savable(response) {
     var type = response.headers.get("Content-Type") || "";
-    return response.status === 200 && response.type === "basic" && !response.redirected && type.indexOf("text/html") === 0 &&
+    return ownerOf(response) !== null && response.status === 200 && response.type === "basic" && !response.redirected && type.indexOf("text/html") === 0 &&
       (response.headers.get("Cache-Control") || "").indexOf("no-store") < 0;
   }
 
@@ -147,12 +208,17 @@
     });
   }
 
-  function savedPage(key) {
-    return caches.open(PAGES).then(function (cache) { return cache.match(key, { ignoreVary: true }); });
+  // The copy saved for this user, or none: another account's copy is never served.
+  function savedPage(key, user) {
+    return caches.open(PAGES).then(function (cache) { return cache.match(key, { ignoreVary: true }); })
+      .then(function (saved) { return saved && ownerOf(saved) === user ? saved : undefined; });
   }
 
-  function offlinePage() {
-    return caches.match(CONFIG.offline, { ignoreVary: true }).then(function (saved) {
+  // The user's own offline page (their menu), else the one saved at install, which is nobody's.
+  function offlinePage(user) {
+    return savedPage(CONFIG.offline, user).then(function (own) {
+      return own || caches.open(SHELL).then(function (cache) { return cache.match(CONFIG.offline, { ignoreVary: true }); });
+    }).then(function (saved) {
       // A new Response, with no URL of its own: the address bar (and the URL htmx pushes)
       // stays the page that was asked for, which the user can reload when back online.
       if (saved) return new Response(saved.body, { status: 200, statusText: "OK", headers: saved.headers });
@@ -169,7 +235,8 @@
     var network = preload.catch(function () { return null; }).then(function (preloaded) {
       return preloaded || fetch(event.request);
     }).then(function (response) {
-      if (savable(response)) event.waitUntil(savePage(key, response.clone()).catch(noop));
+      var noted = noteUser(response);
+      if (savable(response)) event.waitUntil(noted.then(function () { return savePage(key, response.clone()); }).catch(noop));
       if (response.ok) refreshOfflinePage(event);
       return response;
     });
@@ -178,10 +245,13 @@
     return Promise.race([network, delay(PAGE_TIMEOUT_MS).then(function () { return TIMED_OUT; })])
       .then(function (answer) {
         if (answer !== TIMED_OUT) return answer;
-        return savedPage(key).then(function (saved) { return saved || network; });
+        return currentUser().then(function (user) { return savedPage(key, user); })
+          .then(function (saved) { return saved || network; });
       })
       .catch(function () {
-        return savedPage(key).then(function (saved) { return saved || offlinePage(); });
+        return currentUser().then(function (user) {
+          return savedPage(key, user).then(function (saved) { return saved || offlinePage(user); });
+        });
       });
   }
 
@@ -192,7 +262,7 @@
     lastOfflineRefresh = now;
     event.waitUntil(fetch(CONFIG.offline, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
       if (!savable(response)) return null;
-      return caches.open(SHELL).then(function (cache) { return cache.put(CONFIG.offline, response); });
+      return noteUser(response).then(function () { return savePage(CONFIG.offline, response); });
     }).catch(noop));
   }
 
@@ -201,17 +271,20 @@
   // A copy saved in the last few minutes is kept as it is: rewriting it would only churn (and
   // while the cache rewrites an entry, that page has no copy).
   function prefetch(urls) {
-    return Promise.all(urls.map(function (href) {
-      var url = new URL(href, self.location.origin);
-      if (url.origin !== self.location.origin) return null;
-      return savedPage(pageKey(url)).then(function (saved) {
-        var savedAt = saved ? Date.parse(saved.headers.get("Date") || "") : NaN;
-        if (Date.now() - savedAt < PREFETCH_FRESH_MS) return null;
-        return fetch(url.href, { credentials: "same-origin", headers: { Accept: "text/html" } }).then(function (response) {
-          return savable(response) ? savePage(pageKey(url), response) : null;
-        });
-      }).catch(noop);
-    }));
+    return currentUser().then(function (user) {
+      return Promise.all(urls.map(function (href) {
+        var url = new URL(href, self.location.origin);
+        if (url.origin !== self.location.origin) return null;
+        return savedPage(pageKey(url), user).then(function (saved) {
+          var savedAt = saved ? Date.parse(saved.headers.get("Date") || "") : NaN;
+          if (Date.now() - savedAt < PREFETCH_FRESH_MS) return null;
+          return fetch(url.href, { credentials: "same-origin", headers: { Accept: "text/html" } }).then(function (response) {
+            if (!savable(response)) return null;
+            return noteUser(response).then(function () { return savePage(pageKey(url), response); });
+          });
+        }).catch(noop);
+      }));
+    });
   }
 
   // ---- map tiles: cache first, bounded, least recently used out ----
@@ -266,7 +339,7 @@
   // to try again later.
   function syncOutbox() {
     return self.clients.matchAll({ type: "window" }).then(function (windows) {
-      var flushed = windows.length ? askPage(windows[0]) : Outbox.flush({ token: Outbox.freshToken });
+      var flushed = windows.length ? askPage(windows[0]) : Outbox.flush({ token: Outbox.freshToken, user: currentUser });
       return flushed.then(function (result) {
         if (result && result.stopped === "retry") throw new Error("The outbox could not be sent yet.");
       });
@@ -286,5 +359,5 @@
   }
 
   // Tests and tools read the worker's own view of things from here.
-  self.cityhive = { version: CONFIG.version, caches: { shell: SHELL, pages: PAGES, tiles: TILES }, trim: trim };
+  self.cityhive = { version: CONFIG.version, caches: { shell: SHELL, pages: PAGES, tiles: TILES }, trim: trim, currentUser: currentUser };
 })();

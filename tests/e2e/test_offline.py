@@ -413,3 +413,77 @@ def test_a_full_phone_says_the_record_was_not_saved_and_keeps_the_form(
     )
     expect(page.get_by_label("Frames covered with bees")).to_have_value("4")
     expect(page.locator("[data-outbox-badge]")).to_be_hidden()
+
+
+# --- item 4: records belong to the account that wrote them --------------------------------------
+
+OTHERS = "[data-outbox-others]"
+
+
+def ada_writes_offline_then_bo_takes_the_phone(page: Page) -> tuple[int, str]:
+    """Ada records an inspection offline; her session ends without Log-out; Bo signs up on the
+    same phone. Returns Ada's hive id and email."""
+    ada = unique_email()
+    sign_up_from_home(page, name="Ada", email=ada)
+    wait_for_the_worker(page)
+    hive_id = add_hive(page, HIVE)
+    wait_until_saved(page, [f"/hives/{hive_id}/inspections/new"])
+    page.context.set_offline(True)
+    record_inspection(page, "5", 1)
+    page.context.clear_cookies()  # Ada's session ended (expiry, cleared cookies), no Log-out
+    page.context.set_offline(False)
+    sign_up_from_home(page, name="Bo", email=unique_email("bo"))
+    return hive_id, ada
+
+
+def test_item4_a_record_is_held_for_its_writer_never_sent_as_another_user(
+    app_page: Callable[..., Page], database_url: str
+) -> None:
+    page = app_page(allowed=re.compile(OFFLINE_ERRORS.pattern + r"|status of 40[13]\b"))
+    posts = SyncRequests().watch(page.context)
+    hive_id, ada = ada_writes_offline_then_bo_takes_the_phone(page)
+
+    notice = page.locator(OTHERS)
+    expect(notice).to_contain_text(
+        "1 record written by another account is waiting on this phone. "
+        "Log in as that account to send it, or discard it."
+    )
+    expect(page.locator("[data-outbox-badge]")).to_be_hidden()  # Bo's own: none
+    expect(page.get_by_text("Inspection · Rooftop One")).to_have_count(0)  # never what it is
+    page.reload()  # a new page, a new try at sending: still held
+    expect(notice).to_be_visible()
+    assert posts.urls == []
+    assert stored_records(database_url, hive_id) == {"inspections": [], "harvests": []}
+
+    page.context.clear_cookies()  # Bo's turn ends too; Ada logs in again
+    page.goto("/login")
+    expect(notice).to_contain_text("waiting for the account that wrote it")
+    fill_log_in(page, email=ada, password=PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#alerts")).to_contain_text("1 record saved on this phone was sent.")
+    expect(notice).to_be_hidden()
+    assert len(posts.urls) == 1
+    assert stored_records(database_url, hive_id) == {"inspections": [5], "harvests": []}
+
+
+def test_item4_another_accounts_records_can_be_discarded_after_a_warning(
+    app_page: Callable[..., Page], database_url: str
+) -> None:
+    page = app_page(allowed=re.compile(OFFLINE_ERRORS.pattern + r"|status of 40[13]\b"))
+    hive_id, ada = ada_writes_offline_then_bo_takes_the_phone(page)
+
+    notice = page.locator(OTHERS)
+    discard = notice.get_by_role("button", name="Discard it")
+    discard.click()
+    expect(notice).to_be_visible()  # nothing gone yet: the button asks again
+    notice.get_by_role("button", name="Press again to discard 1 record for good").click()
+    expect(page.locator("#alerts")).to_contain_text("1 record of another account was discarded.")
+    expect(notice).to_be_hidden()
+
+    page.context.clear_cookies()
+    page.goto("/login")
+    fill_log_in(page, email=ada, password=PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(nav(page).get_by_role("link", name="Hives")).to_be_visible()
+    expect(page.locator("[data-outbox-badge]")).to_be_hidden()
+    assert stored_records(database_url, hive_id) == {"inspections": [], "harvests": []}

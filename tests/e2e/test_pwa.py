@@ -41,7 +41,7 @@ pytestmark = pytest.mark.e2e
 
 # Offline, Chromium logs each request it could not send, and htmx logs the failed request.
 OFFLINE_ERRORS = re.compile(r"net::ERR_INTERNET_DISCONNECTED|^htmx:(sendError|afterRequest)\b")
-PAGES_CACHE = "cityhive-pages-v1"
+PAGES_CACHE = "cityhive-pages-v2"
 TILES_CACHE = "cityhive-tiles-v1"
 
 
@@ -489,3 +489,42 @@ def test_a_form_saved_earlier_shows_the_time_it_is_filled_in(
              { bubbles: true, detail: { elt: document.querySelector("#inspection-form") } }))"""
     )
     expect(when).to_have_value("2026-01-02T08:30")
+
+
+# --- item 4: a phone that changes hands --------------------------------------------------------
+
+
+def test_item4_a_previous_users_saved_pages_are_never_shown_to_the_next(
+    app_page: Callable[..., Page],
+) -> None:
+    """Ada's session ends without Log-out (the cookie goes, as when it expires); whoever uses the
+    phone next, signed out or as Bo, offline or online, never sees Ada's saved hive page."""
+    page = app_page(allowed=re.compile(OFFLINE_ERRORS.pattern + r"|status of 40[134]\b"))
+    sign_up_from_home(page, name="Ada", email=unique_email())
+    wait_for_the_worker(page)
+    hive_id = add_hive(page, "Private Hive")
+    wait_until_saved(page, [f"/hives/{hive_id}", "/offline"])
+
+    page.context.clear_cookies()  # the session ended without the Log-out button
+    page.context.set_offline(True)
+    page.goto(f"/hives/{hive_id}")
+    expect(heading(page)).to_have_text("You are offline")
+    expect(page.get_by_text("Private Hive")).to_have_count(0)
+    expect(nav(page).get_by_role("link", name="Log in")).to_be_visible()  # nobody's offline page
+
+    page.context.set_offline(False)
+    page.goto(f"/hives/{hive_id}")  # online: the server's answer to nobody (log in, or not found)
+    expect(heading(page)).to_have_text(re.compile(r"^(Log in|Page not found)$"))
+    expect(page.get_by_text("Private Hive")).to_have_count(0)
+
+    sign_up_from_home(page, name="Bo", email=unique_email("bo"))
+    wait_until(  # Bo's first pages took Ada's saved pages away
+        page,
+        """([name, path]) => caches.open(name).then(cache => cache.match(path))
+             .then(found => !found)""",
+        [PAGES_CACHE, f"/hives/{hive_id}"],
+    )
+    page.context.set_offline(True)
+    page.goto(f"/hives/{hive_id}")
+    expect(heading(page)).to_have_text("You are offline")
+    expect(page.get_by_text("Private Hive")).to_have_count(0)

@@ -99,7 +99,7 @@ async def test_the_worker_is_served_from_the_root_never_from_a_cache(client):
     response = await client.get("/sw.js")
     assert response.status == 200
     assert response.content_type == "text/javascript"
-    assert response.headers["Cache-Control"] == "no-cache"
+    assert "no-cache" in response.headers["Cache-Control"].split(", ")
     assert response.headers["Service-Worker-Allowed"] == "/"
     script = await response.text()
     assert script.index("self.CITYHIVE_SW") < script.index("importScripts(CONFIG.outbox)")
@@ -310,3 +310,146 @@ async def test_static_files_are_served_without_a_session(client):
     assert head.status == 200
     assert (await client.get("/static/js/missing.js")).status == 404
     assert (await client.post("/static/css/app.css")).status in (403, 405)
+
+
+# --- item 4: whose pages and records these are ------------------------------------------------
+
+
+def page_user(html: str) -> str:
+    match = re.search(r'<div class="shell" data-user="([^"]*)"', html)
+    assert match, html[:500]
+    return match.group(1)
+
+
+async def test_item4_every_page_says_whose_it_is_and_nobody_is_empty(client, user, settings):
+    from app.pwa.owner import HEADER, user_tag
+    from tests.unit.conftest import log_in
+
+    anonymous = await client.get("/")
+    assert anonymous.headers[HEADER] == ""
+    assert page_user(await anonymous.text()) == ""
+    assert "cityhive_user" not in anonymous.cookies  # nobody: no tag cookie
+
+    await log_in(client, user.email)
+    signed_in = await client.get("/hives")
+    tag = user_tag(settings, user.id)
+    assert re.fullmatch(r"[A-Za-z0-9_-]{22}", tag)
+    assert str(user.id) not in tag
+    assert signed_in.headers[HEADER] == tag
+    assert page_user(await signed_in.text()) == tag
+    offline = await client.get("/offline")
+    assert offline.headers[HEADER] == tag
+    assert page_user(await offline.text()) == tag
+
+
+async def test_item4_tags_are_per_user_stable_and_keyed_by_the_secret(settings):
+    from app.pwa.owner import user_tag
+
+    assert user_tag(settings, 1) == user_tag(settings, 1)
+    assert user_tag(settings, 1) != user_tag(settings, 2)
+    assert user_tag(settings, None) == ""
+    other = settings.model_copy(update={"secret_key": type(settings.secret_key)("x" * 40)})
+    assert user_tag(other, 1) != user_tag(settings, 1)  # not computable without SECRET_KEY
+
+
+async def test_item4_the_tag_cookie_comes_and_goes_with_the_session(client, user, settings, db):
+    """The worker reads the tag cookie offline: it must exist exactly while a user's session
+    does, end when the server would end the session, and follow a log-in as another user."""
+    from app.pwa.owner import user_tag
+    from tests.unit.conftest import csrf_token, log_in, make_user
+
+    await log_in(client, user.email)
+    jar = {cookie.key: cookie for cookie in client.session.cookie_jar}
+    assert jar["cityhive_user"].value == user_tag(settings, user.id)
+    assert jar["cityhive_user"]["httponly"] == ""  # the worker and the page read it
+    assert int(jar["cityhive_user"]["max-age"]) == min(
+        settings.session_max_age, settings.session_idle_seconds, settings.session_absolute_seconds
+    )
+
+    other = await make_user(db, name="Bo", email="bo@example.org")
+    await log_in(client, other.email)  # another person, same phone, no log-out
+    jar = {cookie.key: cookie for cookie in client.session.cookie_jar}
+    assert jar["cityhive_user"].value == user_tag(settings, other.id)
+
+    token = await csrf_token(client, "/hives")
+    response = await client.post("/logout", data={"_csrf": token}, allow_redirects=False)
+    assert response.status == 303
+    assert "cityhive_user" not in {cookie.key for cookie in client.session.cookie_jar}
+
+
+async def test_item4_a_tag_cookie_left_behind_is_mended(client, user, settings):
+    """A tag cookie that outlived its session (or was planted) is removed by the next answer."""
+    from app.pwa.owner import user_tag
+
+    client.session.cookie_jar.update_cookies({"cityhive_user": user_tag(settings, user.id)})
+    response = await client.get("/login")
+    assert response.headers["CityHive-User"] == ""
+    removed = response.cookies["cityhive_user"]
+    assert removed.value == ""
+    assert removed["max-age"] == "0"
+
+
+async def test_item4_another_accounts_record_is_never_stored_under_this_session(
+    client, user, settings, db
+):
+    """The outbox says whose record it sends; the server stores it only as that user's."""
+    from sqlalchemy import func, select
+
+    from app.models import Inspection
+    from app.pwa.owner import user_tag
+    from tests.unit.conftest import csrf_token, log_in, make_user
+    from tests.unit.test_hives import new_hive_id
+    from tests.unit.test_inspections import checklist
+
+    other = await make_user(db, name="Bo", email="bo@example.org")
+    await log_in(client, other.email)
+    hive_id = await new_hive_id(client)
+    token = await csrf_token(client, f"/hives/{hive_id}/inspections/new")
+
+    async def replay(written_by: str | None, key: str):
+        headers = {"CityHive-Sync": "outbox", "X-CSRF-Token": token, "Idempotency-Key": key}
+        if written_by is not None:
+            headers["CityHive-User"] = written_by
+        data = {**checklist(), "idempotency_key": key}
+        return await client.post(
+            f"/hives/{hive_id}/inspections", data=data, headers=headers, allow_redirects=False
+        )
+
+    async def stored() -> int:
+        count = select(func.count()).select_from(Inspection).where(Inspection.done_at.is_not(None))
+        return int(await db.scalar(count))
+
+    ada = user_tag(settings, user.id)
+    attempts = (
+        (ada, "0b7e1c4e-1d6a-4c1e-9c1a-1f0a5b3c2d01"),  # Ada's record, Bo's session
+        (None, "0b7e1c4e-1d6a-4c1e-9c1a-1f0a5b3c2d02"),  # an outbox that does not say whose
+        ("forged", "0b7e1c4e-1d6a-4c1e-9c1a-1f0a5b3c2d03"),
+    )
+    for written_by, key in attempts:
+        refused = await replay(written_by, key)
+        assert refused.status == 409
+        assert "saved on this phone by another account" in await refused.text()
+    assert await stored() == 0
+
+    own = await replay(user_tag(settings, other.id), "0b7e1c4e-1d6a-4c1e-9c1a-1f0a5b3c2d04")
+    assert own.status == 303
+    assert await stored() == 1
+
+
+async def test_item4_a_record_sent_with_nobody_signed_in_asks_for_a_log_in(client, user, settings):
+    from app.pwa.owner import user_tag
+    from tests.unit.conftest import csrf_token
+
+    token = await csrf_token(client)
+    response = await client.post(
+        "/hives/1/inspections",
+        data={"frames_of_bees": "3"},
+        headers={
+            "CityHive-Sync": "outbox",
+            "CityHive-User": user_tag(settings, user.id),
+            "X-CSRF-Token": token,
+        },
+        allow_redirects=False,
+    )
+    assert response.status == 401
+    assert "Log in to send the records saved on this phone." in await response.text()
