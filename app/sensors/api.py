@@ -8,7 +8,8 @@ whether the valid readings were stored or nothing was.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from http import HTTPStatus
 from typing import Any
@@ -17,20 +18,24 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from app.api.auth import api_owner, hash_key, presented_key
-from app.api.problems import PROBLEM_JSON, Problem, api_view
-from app.api.queries import TOUCH_INTERVAL
+from app.api.auth import TooManyRequests, api_owner, key_holder, presented_key
+from app.api.problems import PROBLEM_JSON, Problem, api_view, strict_json
+from app.api.queries import KeyOwner
 from app.keys import db_key, metrics_key, settings_key
 from app.sensors import alerts, queries
 from app.sensors.ingest import (
+    MAX_VALUES,
     Checked,
     OwnedSensor,
     Stored,
+    batch_slots_key,
     check_device_fields,
     check_readings,
     ingest_pool_key,
-    key_owner_and_sensors,
+    json_values_at_most,
+    off_the_loop,
     owns_hive,
+    sensors_among,
     sensors_of_hive,
     store,
 )
@@ -43,24 +48,25 @@ from app.sensors.schemas import (
     SensorOut,
 )
 from app.sensors.webhooks import deliver_later
+from app.web import throttle
 from app.web.paths import MAX_ID, path_id
+from app.web.slots import SlotsFull
 
 log = structlog.get_logger(__name__)
 
 REFUSED_TYPE = "/api#readings-refused"
+BATCHES_PER_KEY = "readings-per-key"  # the throttle bucket, keyed by API key id
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 async def read_body(request: web.Request, limit: int) -> bytes:
     """The body, up to `limit` bytes (a readings batch may be larger than other requests)."""
-    too_large = Problem(413, f"The body is larger than {limit:,} bytes: send smaller batches.")
-    if request.content_length is not None and request.content_length > limit:
-        raise too_large
+    refuse_declared_size(request, limit)
     body = bytearray()
     async for chunk in request.content.iter_chunked(1 << 16):
         body += chunk
         if len(body) > limit:
-            raise too_large
+            raise body_too_large(limit)
     return bytes(body)
 
 
@@ -71,12 +77,7 @@ def invalid(location: Sequence[str | int], message: str, kind: str, detail: str)
 
 
 def parse_json(body: bytes) -> Any:
-    try:
-        return json.loads(body)
-    except ValueError as error:  # UnicodeDecodeError included
-        raise invalid(
-            ["body"], str(error), "json_invalid", "The request body is not valid JSON."
-        ) from error
+    return strict_json(body, finite=False)  # each reading names its own NaN or Infinity
 
 
 def batch_of(data: Any) -> tuple[list[Any], bool]:
@@ -114,76 +115,107 @@ def batch_of(data: Any) -> tuple[list[Any], bool]:
     return readings, all_or_nothing
 
 
-def key_of(request: web.Request, fields: Mapping[str, Any] | None = None) -> str:
-    """The API key from a header or, for devices that cannot send one, a `key` field."""
-    field = (fields or {}).get("key")
-    key = presented_key(request) or (field if isinstance(field, str) and field else None)
-    if key is None:
-        where = "a `key` field or " if fields is not None else ""
-        raise Problem(401, f"Send your API key as {where}'Authorization: Bearer <key>'.", auth=True)
-    return key
+def refuse_declared_size(request: web.Request, limit: int) -> None:
+    """413 for a body whose Content-Length is over `limit`, before a byte of it is read."""
+    if request.content_length is not None and request.content_length > limit:
+        raise body_too_large(limit)
 
 
-# app/api's key lookup (api_owner), on the ingest pool's connection. As there, the key's use is
-# noted at most once per TOUCH_INTERVAL.
-KEY_OWNER = "SELECT id, user_id, last_used_at FROM api_keys WHERE hash = $1 AND revoked_at IS NULL"
-TOUCH_KEY = "UPDATE api_keys SET last_used_at = now() WHERE id = $1"
-UNKNOWN_KEY = "This API key is unknown or has been revoked."
+def body_too_large(limit: int) -> Problem:
+    return Problem(413, f"The body is larger than {limit:,} bytes: send smaller batches.")
 
 
-async def touch(pg: asyncpg.Connection, key_id: int, last_used_at: datetime | None) -> None:
-    if last_used_at is None or last_used_at < datetime.now(UTC) - TOUCH_INTERVAL:
-        await pg.execute(TOUCH_KEY, key_id)
+def parse_batch(body: bytes) -> tuple[list[Any], bool]:
+    """The readings and the all_or_nothing flag of a batch body (run off the event loop); a
+    body with more JSON values than MAX_BATCH readings need is 413 without being parsed."""
+    if json_values_at_most(body) > MAX_VALUES:
+        raise Problem(
+            413,
+            f"A batch holds at most {MAX_BATCH:,} readings, and this body holds more values than "
+            "that many need. Split it; nothing was stored.",
+        )
+    return batch_of(parse_json(body))
 
 
-async def key_owner(pg: asyncpg.Connection, key: str) -> int:
-    """The user whose live key this is."""
-    row = await pg.fetchrow(KEY_OWNER, hash_key(key))
-    if row is None:
-        raise Problem(401, UNKNOWN_KEY, auth=True)
-    await touch(pg, row["id"], row["last_used_at"])
-    return int(row["user_id"])
+@contextmanager
+def batch_slot(request: web.Request, holder: KeyOwner) -> Iterator[None]:
+    """This key's one batch in flight in this process (the body read, checked and stored);
+    a second one at the same time is 429."""
+    try:
+        slot = request.app[batch_slots_key].take(holder.key_id)
+    except SlotsFull as full:
+        detail = (
+            "This API key is already sending a batch: send the next one when it is answered."
+            if full.mine
+            else "The server is busy with other batches. Try again in a moment."
+        )
+        raise TooManyRequests(1, detail) from None
+    with slot:
+        yield
+
+
+async def count_batch(request: web.Request, holder: KeyOwner) -> None:
+    """Count a post against its key's READINGS_BATCHES_PER_KEY per READINGS_WINDOW_SECONDS."""
+    settings = request.app[settings_key]
+    async with request.app[db_key]() as db:
+        wait = await throttle.take(
+            db,
+            bucket=BATCHES_PER_KEY,
+            key=str(holder.key_id),
+            limit=settings.readings_batches_per_key,
+            window_seconds=settings.readings_window_seconds,
+        )
+    if wait:
+        raise TooManyRequests(
+            wait,
+            f"This API key has sent {settings.readings_batches_per_key} posts of readings in "
+            f"{settings.readings_window_seconds} seconds. Try again in {wait} seconds.",
+        )
 
 
 @api_view
 async def post_readings(request: web.Request) -> web.Response:
     """A batch of readings of the key owner's sensors.
 
-    One connection of the ingest pool serves the whole request (the key, the sensors, the
-    batch, the alerts), without SQLAlchemy: see ingest_pool.
+    Before a byte of the body is read: its declared size (413), the key (401, or 429 for an
+    address sending wrong keys), the key's one batch in flight and its rate (429). Then the body
+    is parsed and checked in a worker thread, one batch at a time, and stored on a connection of
+    the ingest pool (without SQLAlchemy: see ingest_pool), which is not held while the body is
+    read.
     """
-    key = key_of(request)
-    body = await read_body(request, request.app[settings_key].readings_max_body_bytes)
-    items, all_or_nothing = batch_of(parse_json(body))
-    now = datetime.now(UTC)
-    named = {
-        item["sensor_id"]
-        for item in items
-        if type(item) is dict and type(item.get("sensor_id")) is int
-    }
-    named = {sensor_id for sensor_id in named if 0 < sensor_id <= MAX_ID}
-    async with request.app[ingest_pool_key].acquire() as pg:
-        found = await key_owner_and_sensors(pg, hash_key(key), sorted(named))
-        if found is None:
-            raise Problem(401, UNKNOWN_KEY, auth=True)
-        owner, sensors = found
-        await touch(pg, owner.key_id, owner.last_used_at)
-        owner_id = owner.user_id
-        checked = check_readings(items, sensors, now)
-        keep = not (all_or_nothing and checked.refused)
-        stored = await store(pg, checked) if keep else Stored([], [], [])
-        raised = await raise_alerts(pg, owner_id, sensors, stored)
-    return answer(request, raised, checked, stored, kept=keep)
+    limit = request.app[settings_key].readings_max_body_bytes
+    refuse_declared_size(request, limit)
+    holder = await key_holder(request)
+    with batch_slot(request, holder):
+        await count_batch(request, holder)
+        body = await read_body(request, limit)
+        items, all_or_nothing = await off_the_loop(request.app, parse_batch, body)
+        named = {
+            item["sensor_id"]
+            for item in items
+            if type(item) is dict and type(item.get("sensor_id")) is int
+        }
+        named = {sensor_id for sensor_id in named if 0 < sensor_id <= MAX_ID}
+        now = datetime.now(UTC)
+        async with request.app[ingest_pool_key].acquire() as pg:
+            sensors = await sensors_among(pg, holder.user_id, sorted(named))
+            checked = await off_the_loop(request.app, check_readings, items, sensors, now)
+            keep = not (all_or_nothing and checked.refused)
+            stored = await store(pg, checked) if keep else Stored([], [], [])
+            raised = await raise_alerts(pg, holder.user_id, sensors, stored)
+        return await answer(request, raised, checked, stored, kept=keep)
 
 
 async def device_fields(request: web.Request) -> dict[str, Any]:
     """A device post's fields: the query string, and the form or JSON object in the body."""
     fields: dict[str, Any] = dict(request.query)
+    limit = request.app[settings_key].max_body_bytes
+    refuse_declared_size(request, limit)
     if request.content_type in FORM_TYPES:
         posted = await request.post()
         fields |= {name: value for name, value in posted.items() if isinstance(value, str)}
     elif request.content_type == "application/json":
-        data = parse_json(await read_body(request, request.app[settings_key].max_body_bytes))
+        data = parse_json(await read_body(request, limit))
         if not isinstance(data, dict):
             raise invalid(
                 ["body"],
@@ -195,26 +227,43 @@ async def device_fields(request: web.Request) -> dict[str, Any]:
     return fields
 
 
+MISSING_DEVICE_KEY = "Send your API key as a `key` field or 'Authorization: Bearer <key>'."
+
+
+def key_field(fields: Mapping[str, Any]) -> str | None:
+    """The `key` a device that cannot send headers puts in its query string or body."""
+    key = fields.get("key")
+    return key if isinstance(key, str) and key else None
+
+
 @api_view
 async def post_device_readings(request: web.Request) -> web.Response:
-    """One flat post from a hive's device: `t=21.5&h=60&weight_kg=42.1&bv=3.9`."""
-    fields = await device_fields(request)
-    key = key_of(request, fields)
+    """One flat post from a hive's device: `t=21.5&h=60&weight_kg=42.1&bv=3.9`.
+
+    The key is checked before the body is read when it comes in a header or the query string;
+    a device that can only put it in its (small, MAX_BODY_BYTES) body has that read first.
+    """
     hive_id = path_id(request, "hive_id")
-    now = datetime.now(UTC)
-    async with request.app[ingest_pool_key].acquire() as pg:
-        owner_id = await key_owner(pg, key)
-        if not await owns_hive(pg, owner_id, hive_id):
-            raise Problem(404, f"You have no hive {hive_id}.")
-        hive_sensors = await sensors_of_hive(pg, owner_id, hive_id)
-        checked = check_device_fields(fields, hive_sensors, now)
-        stored = await store(pg, checked)
-        sensors = {sensor.id: sensor for sensor in hive_sensors}
-        raised = await raise_alerts(pg, owner_id, sensors, stored)
-    return answer(request, raised, checked, stored, kept=True, device=True)
+    key = presented_key(request) or key_field(request.query)
+    holder = await key_holder(request, key) if key else None
+    fields = await device_fields(request)
+    if holder is None:
+        holder = await key_holder(request, key_field(fields), missing=MISSING_DEVICE_KEY)
+    with batch_slot(request, holder):
+        await count_batch(request, holder)
+        now = datetime.now(UTC)
+        async with request.app[ingest_pool_key].acquire() as pg:
+            if not await owns_hive(pg, holder.user_id, hive_id):
+                raise Problem(404, f"You have no hive {hive_id}.")
+            hive_sensors = await sensors_of_hive(pg, holder.user_id, hive_id)
+            checked = check_device_fields(fields, hive_sensors, now)
+            stored = await store(pg, checked)
+            sensors = {sensor.id: sensor for sensor in hive_sensors}
+            raised = await raise_alerts(pg, holder.user_id, sensors, stored)
+        return await answer(request, raised, checked, stored, kept=True, device=True)
 
 
-def answer(
+async def answer(
     request: web.Request,
     raised: Sequence[alerts.Raised],
     checked: Checked,
@@ -223,7 +272,8 @@ def answer(
     kept: bool,
     device: bool = False,
 ) -> web.Response:
-    """Count, send the new alerts on, and say what happened."""
+    """Count, send the new alerts on, and say what happened (a long list of refusals is
+    written out off the event loop)."""
     alerts.count(request.app, raised)
     deliver_later(request.app, raised)
     duplicates = len(checked.sensor_ids) - len(stored) if kept else 0
@@ -262,7 +312,8 @@ def answer(
         **counts,
         "errors": checked.errors,
     }
-    return web.json_response(body, status=422, content_type=PROBLEM_JSON)
+    text = await off_the_loop(request.app, json.dumps, body)
+    return web.json_response(text=text, status=422, content_type=PROBLEM_JSON)
 
 
 async def raise_alerts(

@@ -11,9 +11,10 @@ on its row in the same statement (the hive page and the offline check read that)
 
 from __future__ import annotations
 
+import asyncio
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,9 +29,11 @@ from app.sensors.schemas import (
     DEVICE_RESERVED,
     EARLIEST,
     KINDS,
+    MAX_BATCH,
     MAX_FUTURE,
     Rules,
 )
+from app.web.slots import Slots
 
 
 @dataclass(frozen=True)
@@ -65,16 +68,7 @@ _OWNED_SENSORS = """
     WHERE h.owner_id = {owner} AND {which}
 """
 OWNED_SENSORS_OF_HIVE = _OWNED_SENSORS.format(owner="$1", which="s.hive_id = $2")
-# The key's owner and their sensors among $2, in one round trip: one row per sensor found, or
-# one row of nulls beside the owner when none is; no row at all when the key is not live.
-KEY_AND_SENSORS = """
-    SELECT key.id AS key_id, key.user_id, key.last_used_at, owned.*
-    FROM api_keys AS key
-    LEFT JOIN LATERAL ({owned}) AS owned ON true
-    WHERE key.hash = $1 AND key.revoked_at IS NULL
-""".format(  # noqa: S608 - constant fragments of SQL, no input in them
-    owned=_OWNED_SENSORS.format(owner="key.user_id", which="s.id = ANY($2::integer[])")
-)
+OWNED_SENSORS_AMONG = _OWNED_SENSORS.format(owner="$1", which="s.id = ANY($2::integer[])")
 
 
 def _owned(row: asyncpg.Record) -> OwnedSensor:
@@ -103,23 +97,12 @@ def _owned(row: asyncpg.Record) -> OwnedSensor:
     )
 
 
-@dataclass(frozen=True)
-class KeyOwner:
-    key_id: int
-    user_id: int
-    last_used_at: datetime | None
-
-
-async def key_owner_and_sensors(
-    pg: asyncpg.Connection, key_hash: str, sensor_ids: Sequence[int]
-) -> tuple[KeyOwner, dict[int, OwnedSensor]] | None:
-    """Whose live key has this hash, and which of `sensor_ids` are theirs; None: no live key."""
-    rows = await pg.fetch(KEY_AND_SENSORS, key_hash, list(sensor_ids))
-    if not rows:
-        return None
-    first = rows[0]
-    owner = KeyOwner(first["key_id"], first["user_id"], first["last_used_at"])
-    return owner, {row["id"]: _owned(row) for row in rows if row["id"] is not None}
+async def sensors_among(
+    pg: asyncpg.Connection, owner_id: int, sensor_ids: Sequence[int]
+) -> dict[int, OwnedSensor]:
+    """Which of `sensor_ids` are the owner's, by id."""
+    rows = await pg.fetch(OWNED_SENSORS_AMONG, owner_id, list(sensor_ids))
+    return {row["id"]: _owned(row) for row in rows}
 
 
 async def sensors_of_hive(pg: asyncpg.Connection, owner_id: int, hive_id: int) -> list[OwnedSensor]:
@@ -480,3 +463,36 @@ async def ingest_pool(database_url: str) -> asyncpg.Pool:
     dsn = database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
     # min_size 0: the app starts even while PostgreSQL is away, as its SQLAlchemy pool does.
     return await asyncpg.create_pool(dsn, min_size=0, max_size=INGEST_POOL_SIZE, reset=_reset)
+
+
+# --- each client's share of the process ---------------------------------------------------------
+# A batch costs this process memory (its body, up to READINGS_MAX_BODY_BYTES) and CPU (parsing and
+# checking up to MAX_BATCH readings, and more for a batch of bad ones, each explained). Three
+# rules keep one client to its share (app/sensors/api.py applies them):
+# - one batch in flight per key, BATCHES_AT_ONCE in all (Slots: a client over its share is refused
+#   429 at once, before its body is read, and costs nothing);
+# - the CPU work runs in a worker thread, one batch at a time in the process (asyncio's semaphore
+#   is first come, first served, so clients take turns), and the event loop keeps answering
+#   other requests meanwhile;
+# - a body may hold no more JSON values than MAX_BATCH readings need (counted in C before it is
+#   parsed), so no body costs more to parse than a full batch does.
+batch_slots_key = web.AppKey("batch_slots", Slots)
+batch_cpu_key = web.AppKey("batch_cpu", asyncio.Semaphore)
+BATCHES_AT_ONCE = 32
+BATCHES_PARSED_AT_ONCE = 1
+VALUES_PER_READING = 16  # a reading needs 7 ({"sensor_id":1,"recorded_at":"…","value":1},)
+MAX_VALUES = MAX_BATCH * VALUES_PER_READING + 1000
+
+
+def json_values_at_most(body: bytes) -> int:
+    """An upper bound on how many values a JSON text holds: each value but the first follows a
+    comma, a colon or an opening bracket. (Counting the bytes is cheap; parsing is not.)"""
+    return body.count(b",") + body.count(b":") + body.count(b"[") + body.count(b"{") + 1
+
+
+async def off_the_loop[T, *Args](
+    app: web.Application, work: Callable[[*Args], T], *args: *Args
+) -> T:
+    """Run a batch's CPU work in a worker thread, one batch at a time in the process."""
+    async with app[batch_cpu_key]:
+        return await asyncio.to_thread(work, *args)

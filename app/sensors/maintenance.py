@@ -1,6 +1,6 @@
 """What runs beside the requests: the offline check, the readings' partitions kept ahead, the
-webhook client with its deliveries in flight, and the ingest's connection pool. One
-cleanup_ctx for the app's lifetime.
+webhook client with its deliveries in flight, and the ingest's connection pool and its limits
+on batches in flight. One cleanup_ctx for the app's lifetime.
 """
 
 from __future__ import annotations
@@ -16,8 +16,16 @@ from sqlalchemy import text
 
 from app.keys import db_key, settings_key
 from app.sensors.alerts import Raised, raise_offline_alerts
-from app.sensors.ingest import ingest_pool, ingest_pool_key
+from app.sensors.ingest import (
+    BATCHES_AT_ONCE,
+    BATCHES_PARSED_AT_ONCE,
+    batch_cpu_key,
+    batch_slots_key,
+    ingest_pool,
+    ingest_pool_key,
+)
 from app.sensors.webhooks import client_session, deliver_later, deliveries_key, webhook_client_key
+from app.web.slots import Slots
 
 log = structlog.get_logger(__name__)
 
@@ -58,6 +66,8 @@ async def _every(app: web.Application, seconds: float) -> None:
 async def sensor_upkeep_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[settings_key]
     app[ingest_pool_key] = await ingest_pool(settings.async_database_url)
+    app[batch_slots_key] = Slots(total=BATCHES_AT_ONCE, per_key=1)  # per key: one in flight
+    app[batch_cpu_key] = asyncio.Semaphore(BATCHES_PARSED_AT_ONCE)
     app[webhook_client_key] = client_session(settings)
     app[deliveries_key] = set[asyncio.Task[None]]()
     rounds = asyncio.create_task(_every(app, settings.sensor_check_seconds))

@@ -44,6 +44,14 @@ def _problem(description: str, schema: str = "ProblemOut") -> dict[str, Any]:
 
 
 UNAUTHORIZED = _problem("No API key, or an unknown or revoked one.")
+TOO_MANY = _problem(
+    "This key already has a batch in flight (one at a time), or has sent "
+    "READINGS_BATCHES_PER_KEY posts in READINGS_WINDOW_SECONDS, or your address has sent too "
+    "many wrong keys: nothing was read or stored; wait the seconds that Retry-After says."
+)
+TOO_MANY["headers"] = {
+    "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}
+}
 REFUSED = _problem(
     "Some readings were refused: `errors` names each one and why, `batch` says whether the "
     "valid ones were stored (`valid_stored`) or nothing was (`nothing_stored`). A malformed "
@@ -75,6 +83,8 @@ def paths() -> dict[str, Any]:
                 "operationId": "postReadings",
                 "summary": f"Store a batch of sensor readings (up to {MAX_BATCH:,})",
                 "description": (
+                    "The key is checked before the body is read; each key has one batch in "
+                    "flight at a time and READINGS_BATCHES_PER_KEY per READINGS_WINDOW_SECONDS. "
                     "Readings of your sensors. Each is checked: the sensor is yours, the time "
                     "has a time zone and is neither before 2000 nor more than a day ahead, the "
                     "value is finite and inside the sensor kind's physical range (weight -10 to "
@@ -98,9 +108,11 @@ def paths() -> dict[str, Any]:
                     "401": UNAUTHORIZED,
                     "413": _problem(
                         f"More than {MAX_BATCH:,} readings, or a body larger than "
-                        "READINGS_MAX_BODY_BYTES: nothing was stored."
+                        "READINGS_MAX_BODY_BYTES (refused from its Content-Length before it is "
+                        "read): nothing was stored."
                     ),
                     "422": REFUSED,
+                    "429": TOO_MANY,
                 },
             }
         },
@@ -146,7 +158,9 @@ def paths() -> dict[str, Any]:
                     "200": STORED,
                     "401": UNAUTHORIZED,
                     "404": _problem("You have no hive with this id."),
+                    "413": _problem("The body is larger than MAX_BODY_BYTES."),
                     "422": REFUSED,
+                    "429": TOO_MANY,
                 },
             },
         },
@@ -193,8 +207,9 @@ def webhooks() -> dict[str, Any]:
                 "description": (
                     "Sent once per alert, in the background, with a timeout; an answer other "
                     "than 2xx (and no answer) is retried a few times, except 4xx other than 408 "
-                    "and 429. Redirects are not followed; private and loopback addresses are "
-                    "refused."
+                    "and 429. Redirects are not followed, and no connection is made to a private, "
+                    "loopback, link-local or otherwise non-public address, however it is "
+                    "written or resolved."
                 ),
                 "security": [],
                 "requestBody": {

@@ -210,6 +210,9 @@ class WebhookForm(BaseModel):
 class ReadingIn(BaseModel):
     """One value of one sensor at one instant."""
 
+    # Other fields are ignored, but no JSON name anywhere may hold a NUL (app/api/problems.py).
+    model_config = ConfigDict(json_schema_extra={"propertyNames": {"pattern": "^[^\\u0000]*$"}})
+
     sensor_id: int = Field(description="The sensor's id, from its page or GET /api/v1/sensors.")
     recorded_at: datetime = Field(
         description="When it was measured: ISO 8601 with a time zone ('Z' or '+01:00'). "

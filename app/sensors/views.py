@@ -33,6 +33,7 @@ from app.web.auth import login_required, safe_next, user_of
 from app.web.forms import Form, read_form
 from app.web.htmx import htmx, push_url, redirect, render, trigger_client_event
 from app.web.paths import path_id
+from app.web.urls import public_origin
 
 POLL_KEY = "alerts_seen"  # the newest alert id a session's toast has told of
 POLL_INTERVAL = timedelta(seconds=60)  # base.html polls this often
@@ -83,7 +84,7 @@ async def sensors_page(
         "sensors": sensors,
         "rules": rules,
         "form": form or Form(values={"kind": "weight", "placement": "inside"}),
-        "base_url": f"{request.scheme}://{request.host}",
+        "base_url": public_origin(request),
         **labels(),
     }
     return render(

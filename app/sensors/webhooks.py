@@ -1,27 +1,39 @@
 """Alerts posted as JSON to the user's webhook, in the background, with a timeout and retries.
 
 A webhook URL is the user's to choose, so it is a way to make the server send requests where
-the user points it. Private, loopback, link-local and other non-public addresses are refused
-(unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES is set, as the tests do for a local receiver): an IP in
-the URL is checked before connecting, a host name is checked by the resolver the connection
-uses (so a name that resolves to a private address at delivery time is refused too), and
-redirects are not followed.
+the user points it. The guarantee: no webhook delivery opens a connection to a non-public
+address (private, loopback, link-local, multicast, reserved, unspecified, shared, nor an IPv6
+address that carries one of those: IPv4-mapped, IPv4-compatible, 6to4, NAT64), unless
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES is set (tests with a local receiver, an intranet).
+
+The check sits where no spelling can get past it: in the socket factory of the client's
+connector, which is handed the very address the socket is about to connect to, after yarl has
+decoded the host (fullwidth or circled digits, ideographic full stops) and after DNS has
+answered. A literal IP, a name, a name that resolves differently at delivery time: all meet the
+same check. Redirects are not followed (a 3xx is the receiver's answer, not a new request), the
+client ignores proxy settings from the environment, and the URL is also checked when it is
+saved, so a user is told at once rather than at the first alert.
+
+What the user is told of a delivery does not help to map a network: every failure to get an
+HTTP answer (an address refused here, a closed port, a timeout, a reset) reads the same,
+"could not be delivered"; the detail goes to the log only. An HTTP status is shown only when a
+server actually answered, which only a public one (or an allowed one) can.
 """
 
 from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Sequence
-from ipaddress import ip_address
+from collections.abc import Callable, Sequence
+from ipaddress import IPv4Address, IPv6Address, IPv6Network, ip_address
 from typing import Any
-from urllib.parse import urlsplit
 
 import aiohttp
 import structlog
+from aiohappyeyeballs import AddrInfoType
 from aiohttp import web
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.resolver import DefaultResolver
+from aiohttp.abc import AbstractResolver
+from yarl import URL
 
 from app.keys import db_key, settings_key
 from app.sensors import queries
@@ -36,63 +48,137 @@ deliveries_key = web.AppKey[set[asyncio.Task[None]]]("webhook_deliveries")
 
 RETRY_BASE_SECONDS = 0.5  # then 1, 2, 4 ... between attempts
 USER_AGENT = "CityHive-Webhook/1"
+NOT_DELIVERED = "failed: could not be delivered"
+PRIVATE_REFUSED = "Private and loopback addresses are not allowed for webhooks."
 
 
 class AddressRefused(OSError):
-    """The webhook's host is (or resolves only to) a non-public address."""
+    """The webhook's connection would go to a non-public address."""
 
 
-def is_public(address: str) -> bool:
-    return ip_address(address.split("%", 1)[0]).is_global
+# --- which addresses a webhook may reach ---------------------------------------------------------
+
+NAT64_WELL_KNOWN = IPv6Network("64:ff9b::/96")  # RFC 6052: the IPv4 address is the last 32 bits
+NAT64_LOCAL_USE = IPv6Network("64:ff9b:1::/48")  # RFC 8215: a network's own translator
+IPV4_COMPATIBLE = IPv6Network("::/96")  # deprecated; holds ::, ::1 and ::a.b.c.d
 
 
-def literal_address(host: str) -> str | None:
+def public_ipv4(ip: IPv4Address) -> bool:
+    """A global unicast IPv4 address (ipaddress' is_global, plus what it lets through)."""
+    return ip.is_global and not (
+        ip.is_multicast
+        or ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_reserved
+        or ip.is_unspecified
+    )
+
+
+def public_ipv6(ip: IPv6Address) -> bool:
+    """A global unicast IPv6 address that does not lead to a non-public IPv4 one.
+
+    Python 3.12's is_global says yes to 64:ff9b::7f00:1 (NAT64 of 127.0.0.1), ::7f00:1 and
+    fec0::/10, so addresses that embed an IPv4 one are judged by that IPv4 address, and the
+    deprecated forms are refused outright.
+    """
+    if ip.ipv4_mapped is not None:
+        return public_ipv4(ip.ipv4_mapped)
+    if ip in NAT64_WELL_KNOWN:
+        return public_ipv4(IPv4Address(int(ip) & 0xFFFFFFFF))
+    if ip in NAT64_LOCAL_USE or ip in IPV4_COMPATIBLE or ip.teredo is not None:
+        return False
+    if ip.sixtofour is not None and not public_ipv4(ip.sixtofour):
+        return False
+    return ip.is_global and not (
+        ip.is_multicast
+        or ip.is_private
+        or ip.is_loopback
+        or ip.is_link_local
+        or ip.is_site_local
+        or ip.is_reserved
+        or ip.is_unspecified
+    )
+
+
+def connectable(address: str) -> bool:
+    """Whether a webhook may open a connection to this IP address (a socket address's host)."""
     try:
-        return str(ip_address(host.strip("[]")))
+        ip = ip_address(address.split("%", 1)[0])  # an IPv6 zone (fe80::1%eth0) is not public
     except ValueError:
+        return False
+    return public_ipv4(ip) if isinstance(ip, IPv4Address) else public_ipv6(ip)
+
+
+def guarded_socket(may_connect: Callable[[str], bool]) -> Callable[[AddrInfoType], socket.socket]:
+    """A socket factory for the connector: it is given the address the socket will connect to
+    (whatever the URL said and DNS answered), and refuses to make a socket for a non-public one."""
+
+    def make_socket(addr_info: AddrInfoType) -> socket.socket:
+        family, kind, proto, _, address = addr_info
+        if not may_connect(str(address[0])):
+            raise AddressRefused(f"{address[0]} is not a public address")
+        return socket.socket(family=family, type=kind, proto=proto)
+
+    return make_socket
+
+
+def client_session(
+    settings: Settings,
+    *,
+    resolver: AbstractResolver | None = None,
+    may_connect: Callable[[str], bool] = connectable,
+) -> aiohttp.ClientSession:
+    """The webhooks' HTTP client. Every connection it opens goes through `may_connect`, unless
+    WEBHOOK_ALLOW_PRIVATE_ADDRESSES is set. (`resolver` and `may_connect` are for tests that
+    stand in for DNS and for a public server.)"""
+    factory = None if settings.webhook_allow_private_addresses else guarded_socket(may_connect)
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(resolver=resolver, socket_factory=factory, limit=20),
+        headers={"User-Agent": USER_AGENT},
+        trust_env=False,  # no HTTP(S)_PROXY from the environment: the connection is the check
+    )
+
+
+# --- the URL as a user writes it --------------------------------------------------------------
+
+
+def numeric_ipv4(host: str) -> IPv4Address | None:
+    """The IPv4 address a host written as numbers stands for, in any form the C library takes
+    (127.0.0.1, 2130706433, 0x7f.1, 0177.0.0.1); None for a name."""
+    if not host or not all(c in "0123456789abcdefxABCDEFX." for c in host):
+        return None
+    try:
+        return IPv4Address(socket.inet_aton(host.rstrip(".")))
+    except (OSError, ValueError):
         return None
 
 
 def url_problem(url: str, allow_private: bool) -> str | None:
-    """Why this webhook URL will not be used, judged from the URL alone; None if it may be."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
+    """Why this webhook URL will not be used, judged from the URL alone; None if it may be.
+
+    The host is read as the HTTP client will read it (yarl decodes fullwidth and circled digits
+    and ideographic full stops), so the user hears at once of an address the connection would
+    refuse. The connection's own check (guarded_socket) is what holds; this one is courtesy.
+    """
+    try:
+        parts = URL(url)
+        host = parts.raw_host
+    except (ValueError, UnicodeError):
+        return "Use an http:// or https:// address with a host name."
+    if parts.scheme not in ("http", "https") or not host:
         return "Use an http:// or https:// address with a host name."
     if allow_private:
         return None
-    literal = literal_address(parts.hostname)
-    if parts.hostname.lower() in ("localhost", "localhost.localdomain") or (
-        literal is not None and not is_public(literal)
-    ):
-        return "Private and loopback addresses are not allowed for webhooks."
-    return None
-
-
-class PublicResolver(AbstractResolver):
-    """Resolves as usual, then keeps only public addresses (none left: AddressRefused)."""
-
-    def __init__(self) -> None:
-        self._resolver = DefaultResolver()
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        found = await self._resolver.resolve(host, port, family)
-        public = [entry for entry in found if is_public(entry["host"])]
-        if not public:
-            raise AddressRefused(f"{host} resolves only to private or loopback addresses")
-        return public
-
-    async def close(self) -> None:
-        await self._resolver.close()
-
-
-def client_session(settings: Settings) -> aiohttp.ClientSession:
-    resolver = None if settings.webhook_allow_private_addresses else PublicResolver()
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(resolver=resolver, limit=20),
-        headers={"User-Agent": USER_AGENT},
-    )
+    host = host.rstrip(".").lower()
+    literal = numeric_ipv4(host)
+    if literal is not None:
+        private = not public_ipv4(literal)
+    elif ":" in host:
+        private = not connectable(host)
+    else:
+        private = host == "localhost" or host.endswith(".localhost")
+    return PRIVATE_REFUSED if private else None
 
 
 def payload(alert: Raised) -> dict[str, Any]:
@@ -102,12 +188,12 @@ def payload(alert: Raised) -> dict[str, Any]:
 async def post(
     client: aiohttp.ClientSession, settings: Settings, url: str, body: dict[str, Any]
 ) -> tuple[bool, str]:
-    """One alert to one URL, with retries. (delivered?, what happened)"""
+    """One alert to one URL, with retries. (delivered?, what happened: shown to the user)"""
     refused = url_problem(url, settings.webhook_allow_private_addresses)
     if refused:
         return False, f"refused: {refused}"
     timeout = aiohttp.ClientTimeout(total=settings.webhook_timeout_seconds)
-    outcome = ""
+    outcome = NOT_DELIVERED
     for attempt in range(1 + settings.webhook_retries):
         if attempt:
             await asyncio.sleep(RETRY_BASE_SECONDS * 2 ** (attempt - 1))
@@ -117,18 +203,15 @@ async def post(
             ) as response:
                 if 200 <= response.status < 300:
                     return True, f"delivered (HTTP {response.status})"
-                outcome = f"HTTP {response.status}"
+                outcome = f"failed: HTTP {response.status}"
                 if 400 <= response.status < 500 and response.status not in (408, 429):
                     break  # the receiver refuses this: trying again will not help
-        except aiohttp.ClientConnectorError as error:
-            if isinstance(error.os_error, AddressRefused):  # from PublicResolver
-                return False, f"refused: {error.os_error}"
-            outcome = f"could not connect ({type(error).__name__})"
-        except TimeoutError:
-            outcome = f"no answer within {settings.webhook_timeout_seconds:g} s"
-        except aiohttp.ClientError as error:
-            outcome = f"could not connect ({type(error).__name__})"
-    return False, f"failed: {outcome}"
+        except (aiohttp.ClientError, TimeoutError, OSError) as error:
+            # A refused address, a closed port, a timeout, a reset: one wording for the user
+            # (telling them apart would map the network); the log keeps what it was.
+            log.info("webhook_not_delivered", attempt=attempt, error=repr(error))
+            outcome = NOT_DELIVERED
+    return False, outcome
 
 
 async def deliver(app: web.Application, raised: Sequence[Raised]) -> None:

@@ -19,8 +19,6 @@ from app.sensors.alerts import Limits, episodes
 from app.sensors.maintenance import make_partitions, upkeep
 from app.sensors.queries import open_alerts_of
 from app.sensors.webhooks import (
-    AddressRefused,
-    PublicResolver,
     client_session,
     deliveries_key,
     post,
@@ -483,13 +481,13 @@ async def test_a_webhook_that_does_not_answer_in_time_fails(settings, aiohttp_se
     )
     async with client_session(impatient) as client:
         outcome = await post(client, impatient, str(server.make_url("/hook")), {})
-    assert outcome == (False, "failed: no answer within 0.2 s")
+    assert outcome == (False, "failed: could not be delivered")
     closed = impatient.model_copy(update={"webhook_timeout_seconds": 5})
     async with client_session(closed) as client:
         port = server.port
         await server.close()
         outcome = await post(client, closed, f"http://127.0.0.1:{port}/hook", {})
-    assert outcome == (False, "failed: could not connect (ClientConnectorError)")
+    assert outcome == (False, "failed: could not be delivered")  # the same, not a port scanner
 
 
 async def test_private_addresses_are_refused_unless_allowed(logged_in, settings):
@@ -506,12 +504,6 @@ async def test_private_addresses_are_refused_unless_allowed(logged_in, settings)
             False,
             "refused: Private and loopback addresses are not allowed for webhooks.",
         )
-    resolver = PublicResolver()
-    try:
-        with pytest.raises(AddressRefused, match="resolves only to private or loopback"):
-            await resolver.resolve("localhost", 80)
-    finally:
-        await resolver.close()
 
 
 async def test_the_webhook_form_checks_the_address_and_can_be_emptied(logged_in, db, user):

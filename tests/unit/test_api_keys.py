@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from ipaddress import ip_network
 
 from sqlalchemy import select
 
@@ -172,3 +173,59 @@ async def test_each_user_sees_only_their_keys(client, db, user):
     page = await (await client.get("/profile")).text()
     assert "Bob key" not in page
     assert made.prefix not in page
+
+
+# --- item 14 of issue 13: wrong keys are limited per client address ---------------------------
+
+
+async def test_item14_wrong_api_keys_are_limited_per_address(aiohttp_client, settings, db, user):
+    """30 wrong keys in a row from one address, on any route that takes a key: 401 up to
+    API_KEY_FAILURES_PER_ADDRESS, then 429 with Retry-After and a problem document. A correct
+    key from another address is not held up (nor, by design, from the same one)."""
+    from app.main import create_app
+
+    behind_proxy = settings.model_copy(update={"trusted_proxies": [ip_network("127.0.0.1/32")]})
+    client = await aiohttp_client(create_app(behind_proxy))
+    attacker = {"X-Forwarded-For": "203.0.113.7"}
+    routes = ["/api/v1/hives", "/api/v1/sensors", "/api/v1/alerts"]
+    statuses = []
+    for attempt in range(30):
+        wrong = {**attacker, "Authorization": f"Bearer ch_wrong{attempt}"}
+        response = await client.get(routes[attempt % 3], headers=wrong)
+        statuses.append(response.status)
+    readings = await client.post(
+        "/api/v1/readings",
+        json={"readings": []},
+        headers={**attacker, "Authorization": "Bearer ch_wrong_again"},
+    )
+    limit = settings.api_key_failures_per_address
+    assert statuses == [401] * limit + [429] * (30 - limit)
+    assert readings.status == 429
+    assert response.content_type == "application/problem+json"
+    assert 0 < int(response.headers["Retry-After"]) <= settings.api_key_failure_window_seconds
+    assert "Too many wrong API keys" in (await response.json())["detail"]
+
+    made = new_key()
+    await queries.create_key(db, user.id, name="scale", prefix=made.prefix, key_hash=made.hash)
+    good = {"Authorization": f"Bearer {made.key}"}
+    elsewhere = await client.get(
+        "/api/v1/hives", headers={**good, "X-Forwarded-For": "198.51.100.9"}
+    )
+    assert elsewhere.status == 200
+    assert (await client.get("/api/v1/hives", headers={**good, **attacker})).status == 200
+    same_net = {"X-Forwarded-For": "203.0.113.8", "Authorization": "Bearer ch_wrong"}
+    assert (await client.get("/api/v1/hives", headers=same_net)).status == 401  # an IPv4 is itself
+
+
+async def test_item14_wrong_keys_from_one_ipv6_network_share_a_limit(aiohttp_client, settings, db):
+    from app.main import create_app
+
+    strict = settings.model_copy(
+        update={"trusted_proxies": [ip_network("127.0.0.1/32")], "api_key_failures_per_address": 2}
+    )
+    client = await aiohttp_client(create_app(strict))
+    statuses = []
+    for host in (1, 2, 3):  # three addresses of one /64
+        headers = {"X-Forwarded-For": f"2001:db8:1:2::{host}", "Authorization": "Bearer ch_x"}
+        statuses.append((await client.get("/api/v1/hives", headers=headers)).status)
+    assert statuses == [401, 401, 429]

@@ -5,6 +5,7 @@ The alerts the readings raise are in test_alerts.py.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import re
@@ -827,3 +828,142 @@ async def test_a_device_post_with_a_bad_time_and_no_readings_is_refused(client, 
     assert (problem["batch"], problem["stored"]) == ("nothing_stored", 0)
     assert problem["detail"].startswith("Nothing was stored: ")
     assert problem["errors"][0]["location"][-1] == "time"
+
+
+# --- item 12 of issue 13: ingestion cannot be used to take the process ------------------------
+
+
+async def raw_request(client, head: str, body: bytes = b"") -> tuple[int, dict[str, str]]:
+    """Send a request's head (and part of a body) on a raw connection and read the answer's
+    status and headers, without ever sending the rest of the body the head announces."""
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    try:
+        writer.write(head.replace("\n", "\r\n").encode() + b"\r\n" + body)
+        await writer.drain()
+        status_line = await asyncio.wait_for(reader.readline(), timeout=10)
+        headers = {}
+        while (line := await reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.decode().partition(":")
+            headers[name.strip().lower()] = value.strip()
+        return int(status_line.split()[1]), headers
+    finally:
+        writer.close()
+
+
+def batch_head(key: str, length: int) -> str:
+    return (
+        "POST /api/v1/readings HTTP/1.1\nHost: localhost\nContent-Type: application/json\n"
+        f"Authorization: Bearer {key}\nContent-Length: {length}\n"
+    )
+
+
+async def test_item12_wrong_key_with_a_huge_body_is_refused_before_the_body_is_read(client):
+    """The head announces 8 MB and only 13 bytes follow: the 401 comes anyway, so nothing of the
+    body was waited for (the old code read and parsed all of it first, and would hang here)."""
+    status, headers = await raw_request(client, batch_head("ch_wrong", 8_000_000), b'{"readings":[')
+    assert status == 401
+    assert headers["www-authenticate"].startswith("Bearer")
+
+
+async def test_item12_an_oversized_content_length_is_413_before_the_body_is_read(client, auth):
+    key = auth["Authorization"].removeprefix("Bearer ")
+    status, _ = await raw_request(client, batch_head(key, 100 * 1024 * 1024))
+    assert status == 413
+
+
+async def test_item12_a_body_of_more_values_than_a_batch_is_refused_unparsed(client, auth):
+    """8 MB of `0,` is four million values: counted, not parsed (parsing took half a second)."""
+    body = b'{"readings":[' + b"0," * 3_000_000 + b"0]}"
+    response = await client.post(
+        "/api/v1/readings",
+        data=io.BytesIO(body),
+        headers={**auth, "Content-Type": "application/json"},
+    )
+    assert response.status == 413
+    assert "holds more values than that many need" in (await response.json())["detail"]
+
+
+async def test_item12_readings_are_rate_limited_per_key(aiohttp_client, settings, db, user, scale):
+    from app.main import create_app
+
+    strict = settings.model_copy(update={"readings_batches_per_key": 3})
+    client = await aiohttp_client(create_app(strict))
+    first, _ = await api_key(db, user.id)
+    second, _ = await api_key(db, user.id)
+    answers = [(await post(client, first, [reading(scale, i, 40.0)])).status for i in range(3)]
+    refused = await post(client, first, [reading(scale, 9, 40.0)])
+    assert answers == [200, 200, 200]
+    assert refused.status == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= strict.readings_window_seconds
+    assert "Try again in" in (await refused.json())["detail"]
+    assert (await post(client, second, [reading(scale, 9, 40.0)])).status == 200  # its own count
+    assert await count_readings(db) == 4
+
+
+async def until(condition) -> None:
+    """Let the server run until `condition()` holds (a state to reach, not a time to wait)."""
+    for _ in range(10_000):
+        if condition():
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("the server never got there")
+
+
+async def test_item12_one_batch_in_flight_per_key(client, db, user, scale):
+    """While a key's batch is being sent, a second one from the same key is 429 at once;
+    another key is not held up; the first batch is stored when it arrives."""
+    from app.sensors.ingest import batch_slots_key
+
+    first, first_id = await api_key(db, user.id)
+    second, _ = await api_key(db, user.id)
+    rest_may_come = asyncio.Event()
+    body = json.dumps({"readings": [reading(scale, 1, 40.0)]}).encode()
+
+    async def slowly():
+        yield body[:10]
+        await rest_may_come.wait()
+        yield body[10:]
+
+    slow = asyncio.ensure_future(
+        client.post(
+            "/api/v1/readings",
+            data=slowly(),
+            headers={**first, "Content-Type": "application/json"},
+        )
+    )
+    slots = client.app[batch_slots_key]
+    await until(lambda: slots.in_use(first_id) == 1)
+    again = await post(client, first, [reading(scale, 2, 40.0)])
+    other = await post(client, second, [reading(scale, 3, 40.0)])
+    rest_may_come.set()
+    assert again.status == 429
+    assert again.headers["Retry-After"] == "1"
+    assert "already sending a batch" in (await again.json())["detail"]
+    assert other.status == 200
+    assert (await slow).status == 200
+    assert await count_readings(db) == 2
+    assert slots.in_use() == 0
+
+
+async def test_item12_refused_readings_are_checked_off_the_event_loop(client, auth, scale):
+    """A batch of bad rows is checked in a worker thread, not on the thread serving requests."""
+    import threading
+
+    from app.sensors import ingest
+
+    seen: list[str] = []
+    check = ingest.check_readings
+
+    def recording(*args):
+        seen.append(threading.current_thread().name)
+        return check(*args)
+
+    ingest_check = pytest.MonkeyPatch()
+    ingest_check.setattr("app.sensors.api.check_readings", recording)
+    try:
+        response = await post(client, auth, [reading(scale, 1, "heavy")] * 100)
+    finally:
+        ingest_check.undo()
+    assert response.status == 422
+    assert seen
+    assert seen[0] != threading.current_thread().name
