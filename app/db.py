@@ -26,13 +26,33 @@ from app.settings import Settings
 log = structlog.get_logger(__name__)
 
 
-def make_engine(url: str) -> AsyncEngine:
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+def make_engine(
+    url: str, *, pool_size: int = 10, max_overflow: int = 10, pool_timeout: float = 30
+) -> AsyncEngine:
+    """An engine whose pool checks each connection before use (so it survives a restart)."""
+    return create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
+        pool_pre_ping=True,
+    )
 
 
 async def database_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Open the connection pool for the app's lifetime and close it on shutdown."""
-    engine = make_engine(app[settings_key].async_database_url)
+    """Open the connection pool for the app's lifetime and close it on shutdown.
+
+    Its size and wait come from the settings. No request keeps a connection while it waits on
+    its client (exports read a batch, give the connection back, then write it), so the pool is
+    sized for queries, not for downloads.
+    """
+    settings = app[settings_key]
+    engine = make_engine(
+        settings.async_database_url,
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_pool_overflow,
+        pool_timeout=settings.database_pool_timeout_seconds,
+    )
     app[engine_key] = engine
     app[db_key] = async_sessionmaker(engine, expire_on_commit=False)
     yield

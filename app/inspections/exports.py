@@ -1,50 +1,91 @@
 """The beekeeper's data out, in files any spreadsheet opens: CSV per table, or all of it zipped.
 
-Rows are streamed from a server-side cursor and written to the response as they come, so a
-large account never sits in memory; the zip is written on the fly too (zipfile on a stream that
-cannot seek puts each entry's sizes after its data).
+Rows are read a batch at a time (keyset pagination: each batch starts after the last row of the
+one before), on a pooled connection that is given back before the batch is written to the client.
+So a large account never sits in memory, and a client that reads slowly, or not at all, waits on
+its own coroutine only: it holds no database connection, and after EXPORT_WRITE_TIMEOUT_SECONDS
+without reading it is dropped. Exports are capped per account and per process (`Slots`), and a
+refused one gets 429 with Retry-After at once. The zip is written on the fly too (zipfile on a
+stream that cannot seek puts each entry's sizes after its data).
+
+Spreadsheets run a cell that starts with `=`, `+`, `-` or `@` as a formula, and a note written
+by anyone who shares an apiary could then fetch URLs or run commands on the reader's machine
+(OWASP "CSV injection"). Every text cell that could start one is written with a leading
+apostrophe, the mark spreadsheets read as "this is text". Numbers the app writes itself (ids,
+weights, temperatures, coordinates) are not text and stay numbers, negative ones included.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
+import re
 import zipfile
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, Callable, Sequence
+from contextlib import aclosing
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
+import structlog
 from aiohttp import web
-from sqlalchemy import Select, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute
 
 from app.hives.queries import hives_geojson
 from app.inspections.schemas import mites_per_100
-from app.keys import db_key
+from app.keys import db_key, export_slots_key, settings_key
 from app.models import Harvest, HarvestShare, Hive, Inspection
 from app.web.auth import login_required, user_of
 from app.web.htmx import render
+from app.web.middlewares import path_template
+from app.web.slots import Slot, SlotsFull
 
-BATCH = 1000
+log = structlog.get_logger(__name__)
+
+BATCH = 500
 # Every hive of an account goes into the export's GeoJSON.
 ALL_HIVES = 1_000_000
+# A refused export may try again this much later; slots free as other downloads end.
+RETRY_AFTER_SECONDS = 30
 
 Row = Sequence[Any]
 
+# What makes a spreadsheet read a cell as a formula: =, +, -, @ (and their full-width forms,
+# which some spreadsheets take for them), after any blanks or invisible characters; or a tab, a
+# carriage return or a line feed at the very start (OWASP's list, with the line feed added).
+FORMULA_START = re.compile(
+    r"[\t\r\n]|[\s\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]*"
+    r"[=+\-@\uff1d\uff0b\uff0d\uff20]"
+)
+
+
+def neutralised(text: str) -> str:
+    """A text cell that no spreadsheet runs: one that could start a formula gets a leading `'`."""
+    return "'" + text if FORMULA_START.match(text) else text
+
 
 def _text(value: Any) -> Any:
+    """A cell: numbers stay numbers; everything else becomes text that cannot be a formula."""
     if value is None:
         return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int | float | Decimal):
+        return value
     if isinstance(value, datetime):
         return value.isoformat()
     if hasattr(value, "value"):  # an enum member
-        return value.value
+        value = value.value
     if isinstance(value, list):
-        return ";".join(str(item) for item in value)
+        value = ";".join(str(item) for item in value)
     if isinstance(value, dict):
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
-    return value
+        value = json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return neutralised(str(value))
 
 
 INSPECTION_COLUMNS = [
@@ -62,7 +103,6 @@ def inspections_query(owner_id: int) -> Select[*tuple[Any, ...]]:
         select(Inspection, Hive.name)
         .join(Hive, Hive.id == Inspection.hive_id)
         .where(Hive.owner_id == owner_id)
-        .order_by(Inspection.hive_id, Inspection.id)
     )
 
 
@@ -74,6 +114,11 @@ def inspection_row(row: Any) -> list[Any]:
         inspection.varroa_count, inspection.varroa_method, inspection.varroa_sample
     )
     return [_text(values[column]) for column in INSPECTION_COLUMNS]
+
+
+def inspection_key(row: Any) -> tuple[Any, ...]:
+    inspection, _ = row
+    return (inspection.hive_id, inspection.id)
 
 
 HARVEST_COLUMNS = [
@@ -88,7 +133,6 @@ def harvests_query(owner_id: int) -> Select[*tuple[Any, ...]]:
         .join(HarvestShare, HarvestShare.harvest_id == Harvest.id)
         .join(Hive, Hive.id == HarvestShare.hive_id)
         .where(Harvest.owner_id == owner_id)
-        .order_by(Harvest.harvested_on, Harvest.id, Hive.id)
     )
 
 
@@ -104,6 +148,11 @@ def harvest_row(row: Any) -> list[Any]:
     ]  # fmt: skip
 
 
+def harvest_key(row: Any) -> tuple[Any, ...]:
+    harvest, hive_id, _, _ = row
+    return (harvest.harvested_on, harvest.id, hive_id)
+
+
 HIVE_COLUMNS = [
     "id", "name", "latitude", "longitude", "site", "frame_type", "origin", "status",
     "installed_on", "notes",
@@ -111,10 +160,8 @@ HIVE_COLUMNS = [
 
 
 def hives_query(owner_id: int) -> Select[*tuple[Any, ...]]:
-    return (
-        select(Hive, func.ST_Y(Hive.location), func.ST_X(Hive.location))
-        .where(Hive.owner_id == owner_id)
-        .order_by(Hive.id)
+    return select(Hive, func.ST_Y(Hive.location), func.ST_X(Hive.location)).where(
+        Hive.owner_id == owner_id
     )
 
 
@@ -123,40 +170,116 @@ def hive_row(row: Any) -> list[Any]:
     return [
         _text(value)
         for value in (
-            hive.id, hive.name, f"{latitude:.7f}", f"{longitude:.7f}", hive.site,
-            hive.frame_type, hive.origin, hive.status, hive.installed_on, hive.notes,
+            hive.id, hive.name, Decimal(f"{latitude:.7f}"), Decimal(f"{longitude:.7f}"),
+            hive.site, hive.frame_type, hive.origin, hive.status, hive.installed_on, hive.notes,
         )
     ]  # fmt: skip
 
 
-TABLES: dict[
-    str, tuple[list[str], Callable[[int], Select[*tuple[Any, ...]]], Callable[[Any], list[Any]]]
-] = {
-    "inspections": (INSPECTION_COLUMNS, inspections_query, inspection_row),
-    "harvests": (HARVEST_COLUMNS, harvests_query, harvest_row),
-    "hives": (HIVE_COLUMNS, hives_query, hive_row),
+def hive_key(row: Any) -> tuple[Any, ...]:
+    hive, _, _ = row
+    return (hive.id,)
+
+
+@dataclass(frozen=True)
+class Table:
+    """One exported table: its columns, its rows' query, their order (unique: the keyset), and
+    how a row becomes CSV cells and its place in that order."""
+
+    columns: list[str]
+    query: Callable[[int], Select[*tuple[Any, ...]]]
+    order: tuple[InstrumentedAttribute[Any], ...]
+    row: Callable[[Any], list[Any]]
+    key: Callable[[Any], tuple[Any, ...]]
+
+
+TABLES: dict[str, Table] = {
+    "inspections": Table(
+        INSPECTION_COLUMNS,
+        inspections_query,
+        (Inspection.hive_id, Inspection.id),
+        inspection_row,
+        inspection_key,
+    ),
+    "harvests": Table(
+        HARVEST_COLUMNS,
+        harvests_query,
+        (Harvest.harvested_on, Harvest.id, HarvestShare.hive_id),
+        harvest_row,
+        harvest_key,
+    ),
+    "hives": Table(HIVE_COLUMNS, hives_query, (Hive.id,), hive_row, hive_key),
 }
 
 
-async def csv_chunks(db: AsyncSession, table: str, owner_id: int) -> AsyncIterator[bytes]:
-    """The table as CSV (UTF-8 with a BOM, which spreadsheets need to read accents), in chunks."""
-    columns, query, to_row = TABLES[table]
+async def table_batches(
+    sessions: async_sessionmaker[AsyncSession], table: Table, owner_id: int
+) -> AsyncGenerator[list[list[Any]]]:
+    """The owner's rows as CSV cells, BATCH at a time, each batch read on a connection that goes
+    back to the pool before the batch is handed on: whoever consumes this slowly holds none."""
+    after: tuple[Any, ...] | None = None
+    while True:
+        query = table.query(owner_id).order_by(*table.order).limit(BATCH)
+        if after is not None:
+            query = query.where(tuple_(*table.order) > tuple_(*after))
+        async with sessions() as db:
+            rows = (await db.execute(query)).all()
+            batch = [table.row(row) for row in rows]
+            after = table.key(rows[-1]) if rows else None
+        if batch:
+            yield batch
+        if len(rows) < BATCH:
+            return
+
+
+def _taken(buffer: io.StringIO) -> bytes:
+    data = buffer.getvalue().encode()
+    buffer.seek(0)
+    buffer.truncate()
+    return data
+
+
+async def csv_chunks(
+    sessions: async_sessionmaker[AsyncSession], table: str, owner_id: int
+) -> AsyncGenerator[bytes]:
+    """The table as CSV (UTF-8 with a BOM, which spreadsheets need to read accents), in chunks.
+
+    The first chunk is the header with the first batch, so a database error comes before any
+    byte is sent and still becomes an error page.
+    """
+    exported = TABLES[table]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
-    writer.writerow(columns)
-    result = await db.stream(query(owner_id).execution_options(yield_per=BATCH))
-    async for partition in result.partitions(BATCH):
-        writer.writerows(to_row(row) for row in partition)
-        yield buffer.getvalue().encode()
-        buffer.seek(0)
-        buffer.truncate()
+    writer.writerow(exported.columns)
+    async for batch in table_batches(sessions, exported, owner_id):
+        writer.writerows(batch)
+        yield _taken(buffer)
     if buffer.tell():
-        yield buffer.getvalue().encode()
+        yield _taken(buffer)
 
 
 def stamp() -> str:
     return datetime.now().strftime("%Y-%m-%d")
+
+
+def export_slot(request: web.Request, user_id: int) -> Slot:
+    """A slot to export in, or 429 at once: the account has its share running, or the process."""
+    slots = request.app[export_slots_key]
+    try:
+        return slots.take(user_id)
+    except SlotsFull as full:
+        if full.mine:
+            running = "1 export" if slots.per_key == 1 else f"{slots.per_key} exports"
+            reason = (
+                f"You already have {running} downloading, as many as one account may have at "
+                "once. Please wait until one has finished, then try again."
+            )
+        else:
+            reason = "Many exports are downloading right now. Please try again in a minute."
+        raise web.HTTPTooManyRequests(
+            reason=reason, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
+        ) from None
 
 
 async def streamed(request: web.Request, filename: str, content_type: str) -> web.StreamResponse:
@@ -171,22 +294,45 @@ async def streamed(request: web.Request, filename: str, content_type: str) -> we
     return response
 
 
+async def sent(request: web.Request, response: web.StreamResponse, data: bytes | None) -> bool:
+    """Write `data` (None: end the response); False if the client was dropped instead.
+
+    A client that takes nothing for EXPORT_WRITE_TIMEOUT_SECONDS is cut off (its connection
+    aborted, its buffered bytes discarded), so it holds its slot and memory no longer.
+    """
+    timeout = request.app[settings_key].export_write_timeout_seconds
+    try:
+        async with asyncio.timeout(timeout):
+            if data is None:
+                await response.write_eof()
+            else:
+                await response.write(data)
+    except TimeoutError:
+        log.info("export_reader_stalled", path=path_template(request), seconds=timeout)
+        if request.transport is not None:
+            request.transport.abort()
+        return False
+    return True
+
+
 @login_required
 async def export_csv(request: web.Request) -> web.StreamResponse:
     table = request.match_info["table"]
     if table not in TABLES:
         raise web.HTTPNotFound()
     user = user_of(request)
-    async with request.app[db_key]() as db:
-        chunks = csv_chunks(db, table, user.id)
-        first = await anext(chunks)  # a database error still becomes an error page
-        response = await streamed(
-            request, f"cityhive-{table}-{stamp()}.csv", "text/csv; charset=utf-8"
-        )
-        await response.write(first)
-        async for chunk in chunks:
-            await response.write(chunk)
-    await response.write_eof()
+    with export_slot(request, user.id):
+        async with aclosing(csv_chunks(request.app[db_key], table, user.id)) as chunks:
+            first = await anext(chunks)  # a database error still becomes an error page
+            response = await streamed(
+                request, f"cityhive-{table}-{stamp()}.csv", "text/csv; charset=utf-8"
+            )
+            if not await sent(request, response, first):
+                return response
+            async for chunk in chunks:
+                if not await sent(request, response, chunk):
+                    return response
+        await sent(request, response, None)
     return response
 
 
@@ -217,19 +363,23 @@ class ZipStream(io.RawIOBase):
 async def export_zip(request: web.Request) -> web.StreamResponse:
     """inspections.csv, harvests.csv, hives.csv and hives.geojson in one zip, written as it goes."""
     user = user_of(request)
-    sink = ZipStream()
-    response = await streamed(request, f"cityhive-export-{stamp()}.zip", "application/zip")
-    async with request.app[db_key]() as db:
+    sessions = request.app[db_key]
+    with export_slot(request, user.id):
+        sink = ZipStream()
+        response = await streamed(request, f"cityhive-export-{stamp()}.zip", "application/zip")
         with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for table in TABLES:
                 with archive.open(f"{table}.csv", "w", force_zip64=True) as entry:
-                    async for chunk in csv_chunks(db, table, user.id):
-                        entry.write(chunk)
-                        await response.write(sink.take())
-            geojson = await hives_geojson(db, user.id, None, ALL_HIVES)
+                    async with aclosing(csv_chunks(sessions, table, user.id)) as chunks:
+                        async for chunk in chunks:
+                            entry.write(chunk)
+                            if not await sent(request, response, sink.take()):
+                                return response
+            async with sessions() as db:
+                geojson = await hives_geojson(db, user.id, None, ALL_HIVES)
             archive.writestr("hives.geojson", geojson)
-    await response.write(sink.take())
-    await response.write_eof()
+        if await sent(request, response, sink.take()):
+            await sent(request, response, None)
     return response
 
 
@@ -238,6 +388,6 @@ async def exports_page(request: web.Request) -> web.Response:
     return render(
         request,
         "inspections/exports.html",
-        {"tables": list(TABLES)},
+        {"tables": list(TABLES), "exports_per_user": request.app[export_slots_key].per_key},
         partial="partials/inspections/exports.html",
     )

@@ -5,11 +5,10 @@ from __future__ import annotations
 import asyncio
 from ipaddress import ip_address
 
-import asyncpg
 import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 from sqlalchemy.pool import QueuePool
 
 from app.keys import engine_key, metrics_key, settings_key
@@ -24,20 +23,18 @@ async def live(request: web.Request) -> web.Response:
 
 
 async def ready(request: web.Request) -> web.Response:
-    """The app can do its work: the database answers within the timeout.
+    """The app can do its work: a connection from its own pool answers within the timeout.
 
-    The check opens a connection of its own instead of waiting for one from the pool: under a
-    burst of traffic the pool is busy, not broken, and a load balancer that took a busy process
-    out of rotation would only pile its load onto the others.
+    The check takes its connection from the pool every page uses, because that is what a page
+    needs: a process whose database is up but whose pool has no connection to give is as unable
+    to serve as one whose database is down, and a load balancer should send its users elsewhere
+    until a connection frees. A pool that is merely busy passes, since connections come back
+    within the READY_TIMEOUT_SECONDS the check waits.
     """
-    url = make_url(request.app[settings_key].async_database_url).set(drivername="postgresql")
     try:
         async with asyncio.timeout(READY_TIMEOUT_SECONDS):
-            connection = await asyncpg.connect(url.render_as_string(hide_password=False))
-            try:
-                await connection.fetchval("SELECT 1")
-            finally:
-                await connection.close()
+            async with request.app[engine_key].connect() as connection:
+                await connection.execute(text("SELECT 1"))
     except Exception as error:  # any failure to reach the database means not ready
         log.warning("not_ready", error=repr(error))
         return web.json_response(

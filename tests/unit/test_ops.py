@@ -6,6 +6,7 @@ import json
 
 import structlog
 
+from app.keys import engine_key
 from app.main import create_app
 from app.observability import configure_logging
 from app.web.middlewares import IMMUTABLE
@@ -32,6 +33,27 @@ async def test_ready_is_503_when_the_database_is_unreachable(aiohttp_client, set
     assert response.status == 503
     assert (await response.json())["checks"]["database"] == "unreachable"
     assert (await client.get("/health/live")).status == 200
+
+
+async def test_item6_ready_is_503_while_the_pool_has_no_connection_to_give(
+    aiohttp_client, settings
+):
+    client = await aiohttp_client(
+        create_app(
+            settings.model_copy(update={"database_pool_size": 2, "database_pool_overflow": 0})
+        )
+    )
+    engine = client.app[engine_key]
+    assert (await client.get("/health/ready")).status == 200
+    held = [await engine.connect() for _ in range(2)]  # every connection of the pool, busy
+    try:
+        response = await client.get("/health/ready")
+        assert response.status == 503
+        assert (await response.json())["checks"]["database"] == "unreachable"
+    finally:
+        for connection in held:
+            await connection.close()
+    assert (await client.get("/health/ready")).status == 200  # a freed connection: ready again
 
 
 async def test_each_request_gets_an_id_and_one_log_line(client):
