@@ -20,6 +20,7 @@ from app.hives.schemas import HiveListQuery
 from app.keys import db_key
 from app.web.htmx import render
 from app.web.paths import path_id
+from app.web.urls import public_origin
 
 
 def answer(model: BaseModel, status: int = 200) -> web.Response:
@@ -117,5 +118,4 @@ async def openapi(request: web.Request) -> web.Response:
 
 async def api_docs(request: web.Request) -> web.Response:
     """The API explained for people: keys, the header, each endpoint with a curl line."""
-    base = f"{request.scheme}://{request.host}"
-    return render(request, "api/docs.html", {"base_url": base})
+    return render(request, "api/docs.html", {"base_url": public_origin(request)})

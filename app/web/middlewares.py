@@ -6,8 +6,9 @@ import re
 import time
 import traceback
 import uuid
-from collections.abc import Sequence
-from ipaddress import IPv4Network, IPv6Network, ip_address
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address
 
 import asyncpg
 import structlog
@@ -18,6 +19,7 @@ from sqlalchemy import exc as sa_exc
 from app.keys import metrics_key, request_id_key, response_headers_key
 from app.metrics import route_label
 from app.web.assets import STATIC_PREFIX
+from app.web.urls import valid_host
 
 log = structlog.get_logger("cityhive.request")
 
@@ -49,39 +51,139 @@ IMMUTABLE = "public, max-age=31536000, immutable"
 
 
 def client_address_middleware(trusted: Sequence[IPv4Network | IPv6Network]) -> Middleware:
-    """Behind trusted reverse proxies, the client is the nearest untrusted X-Forwarded-For hop.
+    """Behind trusted reverse proxies, the request as the client made it: the client's address,
+    and the scheme and host it asked for (so that absolute URLs say https:// behind TLS).
 
-    Without trusted proxies nothing changes: request.remote is the connection's peer, and a
-    forged X-Forwarded-For is ignored.
+    Only a peer inside TRUSTED_PROXIES is believed. It speaks one family of headers: the
+    X-Forwarded-* family (For, Proto, Host) when it sent any of them, else RFC 7239 `Forwarded`;
+    never a mix, so a client cannot slip one family past a proxy that only rewrites the other.
+    A value that is not an address, `http`/`https` or a host name is ignored. Without trusted
+    proxies nothing changes: the connection's peer, scheme and Host stand, and forged headers
+    are ignored.
     """
 
     def is_trusted(address: str) -> bool:
-        try:
-            ip = ip_address(address.strip())
-        except ValueError:
-            return False
-        return any(ip in network for network in trusted)
+        ip = ip_or_none(address)
+        return ip is not None and any(ip in network for network in trusted)
 
     @web.middleware
     async def client_address(request: web.Request, handler: Handler) -> web.StreamResponse:
         if trusted and request.remote and is_trusted(request.remote):
-            hops = [hop.strip() for hop in request.headers.get("X-Forwarded-For", "").split(",")]
-            for hop in reversed([hop for hop in hops if hop]):
-                if not is_trusted(hop):
-                    return await handler(request.clone(remote=hop))
+            told = forwarded_by_proxy(request, is_trusted)
+            if told != Forwarded():
+                as_made = request.clone(
+                    remote=told.client or request.remote,
+                    scheme=told.scheme or request.scheme,
+                    host=told.host or request.host,
+                )
+                return await handler(as_made)
         return await handler(request)
 
     return client_address
 
 
+@dataclass(frozen=True, slots=True)
+class Forwarded:
+    """What a trusted proxy says about the client's request; None where it says nothing usable."""
+
+    client: str | None = None
+    scheme: str | None = None
+    host: str | None = None
+
+
+X_FORWARDED = ("X-Forwarded-For", "X-Forwarded-Proto", "X-Forwarded-Host")
+SCHEMES = frozenset({"http", "https"})
+
+
+def forwarded_by_proxy(request: web.Request, is_trusted: Callable[[str], bool]) -> Forwarded:
+    """The client's address, scheme and host from the headers of a trusted proxy.
+
+    The address is the nearest hop that is not itself a trusted proxy (walking from the right:
+    hops further left were written by whoever sent them, possibly the client). Scheme and host
+    are the values that the trusted peer itself wrote: the last of a list in X-Forwarded-*, the
+    element of the client's hop in `Forwarded`.
+    """
+    headers = request.headers
+    if any(name in headers for name in X_FORWARDED):
+        hops = _listed(headers.getall("X-Forwarded-For", []))
+        return Forwarded(
+            client=_nearest_untrusted(hops, is_trusted),
+            scheme=_scheme(_last(headers.getall("X-Forwarded-Proto", []))),
+            host=valid_host(_last(headers.getall("X-Forwarded-Host", []))),
+        )
+    if "Forwarded" not in headers:
+        return Forwarded()
+    elements = list(request.forwarded)
+    if not elements:
+        return Forwarded()
+    chosen = elements[0]
+    for element in reversed(elements):
+        if not is_trusted(element.get("for") or ""):
+            chosen = element
+            break
+    return Forwarded(
+        client=address_or_none(chosen.get("for")),
+        scheme=_scheme(chosen.get("proto")),
+        host=valid_host(chosen.get("host")),
+    )
+
+
+def _listed(values: list[str]) -> list[str]:
+    return [item.strip() for value in values for item in value.split(",") if item.strip()]
+
+
+def _last(values: list[str]) -> str | None:
+    items = _listed(values)
+    return items[-1] if items else None
+
+
+def _scheme(value: str | None) -> str | None:
+    scheme = (value or "").strip().lower()
+    return scheme if scheme in SCHEMES else None
+
+
+def _nearest_untrusted(hops: list[str], is_trusted: Callable[[str], bool]) -> str | None:
+    for hop in reversed(hops):
+        if not is_trusted(hop):
+            return address_or_none(hop)
+    return None
+
+
+def ip_or_none(text: str) -> IPv4Address | IPv6Address | None:
+    """An address as proxies write it: `192.0.2.1`, `2001:db8::1`, `[2001:db8::1]`, with or
+    without a port (`192.0.2.1:4711`, `[2001:db8::1]:4711`); None for anything else."""
+    text = text.strip().strip('"')
+    if text.startswith("["):
+        text = text[1:].partition("]")[0]
+    elif text.count(":") == 1:
+        text = text.partition(":")[0]
+    try:
+        return ip_address(text)
+    except ValueError:
+        return None
+
+
+def address_or_none(text: str | None) -> str | None:
+    """The address in `text`, written plainly (what request.remote holds), or None."""
+    ip = ip_or_none(text or "")
+    return str(ip) if ip is not None else None
+
+
 @web.middleware
 async def observe_requests_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Give the request an id (the caller's X-Request-ID if sane); when it is answered, log one
-    line and count it in the metrics."""
+    line and count it in the metrics.
+
+    Every line logged while the request runs names it by its route's template
+    (`/calendar/{secret}.ics`), never by its raw path or query: those carry secret links
+    (calendar feeds, swarm status pages) and keys, and log lines travel further than the app
+    (see observability.py, which holds `path` to this on every line).
+    """
     sent = request.headers.get("X-Request-ID", "")
     request_id = sent if REQUEST_ID.fullmatch(sent) else uuid.uuid4().hex
     request[request_id_key] = request_id
-    structlog.contextvars.bind_contextvars(request_id=request_id)
+    template = path_template(request)
+    structlog.contextvars.bind_contextvars(request_id=request_id, path=template)
     metrics = request.app[metrics_key]
     metrics.in_flight.inc()
     started = time.perf_counter()
@@ -102,12 +204,23 @@ async def observe_requests_middleware(request: web.Request, handler: Handler) ->
         log.info(
             "request",
             method=request.method,
-            path=request.path,
+            path=template,
             status=status,
             duration_ms=round(elapsed * 1000, 2),
             remote=request.remote,
         )
-        structlog.contextvars.unbind_contextvars("request_id")
+        structlog.contextvars.unbind_contextvars("request_id", "path")
+
+
+UNMATCHED_PATH = "(unmatched)"
+
+
+def path_template(request: web.Request) -> str:
+    """The template of the route that answers the request (`/swarms/status/{token}`), or
+    `(unmatched)` when none does: a path that matched nothing may still be a mistyped secret
+    link, so it is not logged either."""
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else UNMATCHED_PATH
 
 
 # What the driver and the pool raise when the database is down, starting up or out of
@@ -155,7 +268,7 @@ async def database_outage_middleware(request: web.Request, handler: Handler) -> 
     except Exception as error:
         if not database_unavailable(error):
             raise
-        log.warning("database_unavailable", path=request.path, error=repr(error))
+        log.warning("database_unavailable", path=path_template(request), error=repr(error))
         raise web.HTTPServiceUnavailable(
             reason="The database is not available right now. Please try again in a moment.",
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
@@ -173,3 +286,59 @@ async def add_response_headers(request: web.Request, response: web.StreamRespons
         response.headers["Cache-Control"] = IMMUTABLE if versioned else "no-cache"
     else:
         response.headers.setdefault("Cache-Control", "private, no-cache")
+    keep_cookies_private(response)
+    no_line_breaks_in_headers(response)
+
+
+SHARED_ONLY = frozenset({"public", "s-maxage"})
+
+
+def keep_cookies_private(response: web.StreamResponse) -> None:
+    """A response that sets a cookie is never one a shared cache may keep.
+
+    A cookie is one user's (their session); a proxy or CDN that stored the response would hand
+    it to the next visitor. Routes that answer the same to everyone do not touch the session
+    (app/web/shared.py), so they stay public; if anything else still sets a cookie on a
+    response marked for sharing, the response becomes `private` rather than losing the cookie,
+    which could be a session refresh the user needs.
+    """
+    if not response.cookies and "Set-Cookie" not in response.headers:
+        return
+    directives = [
+        directive.strip()
+        for directive in response.headers.get("Cache-Control", "").split(",")
+        if directive.strip()
+    ]
+    kept = [d for d in directives if d.split("=", 1)[0].strip().lower() not in SHARED_ONLY]
+    if any(d.lower() in ("private", "no-store") for d in kept):
+        if kept != directives:
+            response.headers["Cache-Control"] = ", ".join(kept)
+        return
+    response.headers["Cache-Control"] = ", ".join(["private", *kept])
+
+
+# Where a header that names a place is sent instead when its value cannot be sent.
+REDIRECT_HEADERS = frozenset({"location", "hx-redirect", "hx-location", "content-location"})
+LINE_BREAKS = ("\r", "\n", "\0")
+
+
+def no_line_breaks_in_headers(response: web.StreamResponse) -> None:
+    """No header value that would end the headers early leaves the server.
+
+    aiohttp refuses to write a header holding CR, LF or NUL and drops the connection instead, so
+    a value built from input (a `next` target, a name) would turn a request into a dropped
+    connection. Such a redirect goes home instead; any other such header is left out. Values
+    from input should be checked where they are read (safe_next does for redirects): this is the
+    net under them, and it logs what it caught.
+    """
+    broken = [
+        name
+        for name, value in response.headers.items()
+        if any(character in value for character in LINE_BREAKS)
+    ]
+    for name in dict.fromkeys(broken):
+        log.warning("header_with_line_break", header=name)
+        if name.lower() in REDIRECT_HEADERS:
+            response.headers[name] = "/"
+        else:
+            del response.headers[name]
