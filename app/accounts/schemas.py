@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints
 
+from app.web.forms import NO_NUL
+
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Password = Annotated[str, Field(min_length=12, max_length=128)]
 
@@ -24,9 +26,14 @@ class SignUp(BaseModel):
 
 
 class LogIn(BaseModel):
-    email: Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1)] = (
-        Field(title="Email")
-    )
+    # Any text is let through to a wrong-password answer (an email that is no address has no
+    # account), but not NUL, which PostgreSQL text cannot hold, nor more than an email's length.
+    email: Annotated[
+        str,
+        StringConstraints(
+            strip_whitespace=True, to_lower=True, min_length=1, max_length=254, pattern=NO_NUL
+        ),
+    ] = Field(title="Email")
     password: Annotated[str, Field(min_length=1)] = Field(title="Password")
 
 
@@ -38,3 +45,4 @@ class Profile(BaseModel):
 class PasswordChange(BaseModel):
     current_password: Annotated[str, Field(min_length=1)] = Field(title="Current password")
     new_password: Password = Field(title="New password")
+    revoke_api_keys: bool = Field(default=False, title="Also revoke my API keys")

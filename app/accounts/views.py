@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import hashlib
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import queries
 from app.accounts.passwords import hash_password, verify_password
@@ -14,7 +15,17 @@ from app.api.auth import new_key
 from app.api.schemas import ApiKeyForm
 from app.keys import db_key, metrics_key, settings_key, user_key
 from app.models import User
-from app.web.auth import login, login_required, logout, safe_next, user_of
+from app.web import throttle
+from app.web.auth import (
+    login,
+    login_required,
+    logout,
+    logout_everywhere,
+    safe_next,
+    sessions_of,
+    this_session,
+    user_of,
+)
 from app.web.forms import Form, read_form
 from app.web.htmx import htmx, redirect, render
 from app.web.paths import path_id
@@ -58,13 +69,22 @@ async def signup(request: web.Request) -> web.Response:
     return signup_page(request, form, status=422)
 
 
+ENDED_EVERYWHERE = "You were logged out on every device. Log in again to go on here."
+
+
 def login_page(
     request: web.Request, form: Form[LogIn], status: int = 200, *, message: str = ""
 ) -> web.Response:
+    notice = ENDED_EVERYWHERE if request.query.get("ended") == "everywhere" else ""
     return render(
         request,
         "accounts/login.html",
-        {"form": form, "message": message, "next": safe_next(request.query.get("next"))},
+        {
+            "form": form,
+            "message": message,
+            "notice": notice,
+            "next": safe_next(request.query.get("next")),
+        },
         partial="partials/accounts/login_form.html",
         status=status,
     )
@@ -76,29 +96,68 @@ async def login_form(request: web.Request) -> web.Response:
     return login_page(request, Form(values={}))
 
 
+LOGIN_BY_ADDRESS = "login-address"
+LOGIN_BY_ACCOUNT = "login-account"
+
+
+def account_key(email: str) -> str:
+    """The throttle's key for an account: its lower-cased email (a digest of one too long to
+    keep, so that no typed text is refused by the key's column)."""
+    email = email.lower()
+    return email if len(email) <= 200 else "sha256:" + hashlib.sha256(email.encode()).hexdigest()
+
+
+async def password_attempt_wait(request: web.Request, db: AsyncSession, email: str) -> int:
+    """Count one password check, before it is made: first against the client's address (an IPv6
+    client by its /64), then, if the address may still try, against the account. The seconds to
+    wait when either is used up, else 0.
+
+    Counting before checking is what makes the limit hold: twenty guesses sent at once are
+    counted one after another, and the one past the limit is refused whether it is right or not.
+    A refused address does not use up the account's allowance, so an attacker who is already
+    held back cannot lock its owner out any further."""
+    settings = request.app[settings_key]
+    window = settings.login_window_seconds
+    wait = await throttle.take(
+        db,
+        bucket=LOGIN_BY_ADDRESS,
+        key=throttle.address_key(request.remote),
+        limit=settings.login_max_failures_per_address,
+        window_seconds=window,
+    )
+    if wait:
+        return wait
+    return await throttle.take(
+        db,
+        bucket=LOGIN_BY_ACCOUNT,
+        key=account_key(email),
+        limit=settings.login_max_failures_per_account,
+        window_seconds=window,
+    )
+
+
+async def right_password_forgets_attempts(db: AsyncSession, email: str) -> None:
+    """The account's owner is back: its count starts again (the address's does not)."""
+    await throttle.forget(db, bucket=LOGIN_BY_ACCOUNT, key=account_key(email))
+
+
+def minutes(seconds: int) -> int:
+    return max(1, round(seconds / 60))
+
+
 async def login_submit(request: web.Request) -> web.Response:
     form = await read_form(request, LogIn)
     form.values.pop("password", None)
     if form.data is None:
         return login_page(request, form, status=422)
-    settings, metrics = request.app[settings_key], request.app[metrics_key]
-    address = request.remote or "0.0.0.0"  # noqa: S104 - a key for counting, not a bind address
+    metrics = request.app[metrics_key]
     async with request.app[db_key]() as db:
-        wait = await queries.retry_after(
-            db,
-            email=form.data.email,
-            address=address,
-            window=timedelta(seconds=settings.login_window_seconds),
-            max_per_account=settings.login_max_failures_per_account,
-            max_per_address=settings.login_max_failures_per_address,
-        )
-        if wait:
-            minutes = max(1, round(wait / 60))
+        if wait := await password_attempt_wait(request, db, form.data.email):
             response = login_page(
                 request,
                 form,
                 status=429,
-                message=f"Too many failed log-ins. Try again in {minutes} min.",
+                message=f"Too many log-in attempts. Try again in {minutes(wait)} min.",
             )
             response.headers["Retry-After"] = str(wait)
             metrics.logins.labels("throttled").inc()
@@ -107,19 +166,27 @@ async def login_submit(request: web.Request) -> web.Response:
         if not await verify_password(
             user.password_hash if user is not None else None, form.data.password
         ):
-            await queries.record_failure(db, email=form.data.email, address=address)
             metrics.logins.labels("failure").inc()
             return login_page(request, form, status=422, message=WRONG_CREDENTIALS)
         assert user is not None
-        await queries.clear_failures(db, email=form.data.email)
+        await right_password_forgets_attempts(db, form.data.email)
     await login(request, user)
     metrics.logins.labels("success").inc()
     return redirect(request, safe_next(request.query.get("next")))
 
 
 async def logout_submit(request: web.Request) -> web.Response:
+    """End this session on the server: a copy of its cookie is dead from now on."""
     await logout(request)
     return redirect(request, "/")
+
+
+@login_required
+async def logout_everywhere_submit(request: web.Request) -> web.Response:
+    """End every session of the account, this one included: on a lost phone, a shared computer,
+    wherever a cookie of it may be."""
+    await logout_everywhere(request, user_of(request))
+    return redirect(request, "/login?ended=everywhere")
 
 
 async def profile_page(
@@ -139,6 +206,7 @@ async def profile_page(
     async with request.app[db_key]() as db:
         hives = await queries.hive_count(db, user)
         keys = await key_queries.keys_of(db, user.id)
+        sessions = await sessions_of(db, user.id)
     return render(
         request,
         "accounts/profile.html",
@@ -152,10 +220,20 @@ async def profile_page(
             "key_notice": notice,
             "password_form": password_form or Form(values={}),
             "password_changed": request.query.get("password") == "changed",
+            "revoked_key_count": revoked_key_count(request),
+            "live_key_count": sum(1 for key in keys if key.revoked_at is None),
+            "sessions": sessions,
+            "this_session": this_session(request),
         },
         partial=partial,
         status=status,
     )
+
+
+def revoked_key_count(request: web.Request) -> int:
+    """How many keys the password change just revoked, as its redirect says (for the notice)."""
+    said = request.query.get("revoked", "")
+    return int(said) if said.isdigit() and len(said) <= 6 else 0
 
 
 def details_of(user: User) -> Form[Profile]:
@@ -187,45 +265,41 @@ PASSWORD_PARTIAL = "partials/accounts/password_form.html"  # noqa: S105 - a temp
 
 @login_required
 async def password_change(request: web.Request) -> web.Response:
-    """A new password, given the current one. It ends every other session of the account (a
-    thief's included); this one goes on in a fresh session. Wrong current passwords count as
-    failed log-ins, so a borrowed session cannot guess its way to the account."""
+    """A new password, given the current one. It ends every session of the account (a thief's
+    included); this browser goes on in a fresh one. With the box ticked, it also revokes every
+    API key (a thief may have made one). Current passwords count against the log-in limits, so
+    a borrowed session cannot guess its way to the account."""
     user = user_of(request)
     form = await read_form(request, PasswordChange)
     if form.data is None:
         return await profile_page(
             request, details_of(user), 422, password_form=form, partial=PASSWORD_PARTIAL
         )
-    settings = request.app[settings_key]
-    address = request.remote or "0.0.0.0"  # noqa: S104 - a key for counting, not a bind address
     async with request.app[db_key]() as db:
-        wait = await queries.retry_after(
-            db,
-            email=user.email,
-            address=address,
-            window=timedelta(seconds=settings.login_window_seconds),
-            max_per_account=settings.login_max_failures_per_account,
-            max_per_address=settings.login_max_failures_per_address,
-        )
-        if wait:
-            minutes = max(1, round(wait / 60))
-            form.add_error("current_password", f"Too many wrong passwords. Try in {minutes} min.")
+        if wait := await password_attempt_wait(request, db, user.email):
+            form.add_error(
+                "current_password", f"Too many wrong passwords. Try in {minutes(wait)} min."
+            )
             response = await profile_page(
                 request, details_of(user), 429, password_form=form, partial=PASSWORD_PARTIAL
             )
             response.headers["Retry-After"] = str(wait)
             return response
         if not await verify_password(user.password_hash, form.data.current_password):
-            await queries.record_failure(db, email=user.email, address=address)
             form.add_error("current_password", "That is not your current password.")
             return await profile_page(
                 request, details_of(user), 422, password_form=form, partial=PASSWORD_PARTIAL
             )
-        changed = await queries.change_password(
-            db, user, password_hash=await hash_password(form.data.new_password)
+        await right_password_forgets_attempts(db, user.email)
+        changed, revoked = await queries.change_password(
+            db,
+            user,
+            password_hash=await hash_password(form.data.new_password),
+            revoke_api_keys=form.data.revoke_api_keys,
         )
     await login(request, changed)
-    return redirect(request, "/profile?password=changed#password")
+    said = f"&revoked={revoked}" if revoked else ""
+    return redirect(request, f"/profile?password=changed{said}#password")
 
 
 API_KEYS_PARTIAL = "partials/accounts/api_keys.html"

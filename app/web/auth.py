@@ -1,106 +1,250 @@
-"""Who is signed in: the session names a user id; the middleware loads the user for the request.
+"""Who is signed in: the cookie names a session the server keeps; the middleware loads its user.
 
-`login()` starts a fresh session (a new cookie, a new CSRF token) so that no token or identity
-from before the log-in survives it; `logout()` ends it.
+A session is a row in `user_sessions`, found by the SHA-256 of a random 256-bit token that only
+the (encrypted) cookie carries. The row is what makes the cookie worth anything: log-out deletes
+it, so a copy of the cookie taken before is dead afterwards; "log out everywhere" and a password
+change delete all of the user's rows. `login()` starts a fresh session (a new token, a new cookie,
+a new CSRF token) so that no token or identity from before the log-in survives it.
 
-A session also ends by itself: after SESSION_IDLE_SECONDS without a request, after
-SESSION_ABSOLUTE_SECONDS whatever happens, and when its user's session epoch has moved on (a
-password change raises it, ending the user's other sessions). The cookie cannot be taken back
-from a browser, so the server checks these on every request: the session names when it began,
-when it was last seen and its epoch, all inside the encrypted cookie.
+A session also ends by itself: after SESSION_IDLE_SECONDS without a request and after
+SESSION_ABSOLUTE_SECONDS whatever happens. The row's times decide; the cookie keeps a copy of
+them only so that the browser forgets it when the server would (see app/pwa/owner.py).
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import re
+import secrets
 import time
 from collections.abc import Awaitable, Callable
-from urllib.parse import urlencode
+from datetime import UTC, datetime
+from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from aiohttp_session import Session, get_session, new_session
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.keys import csrf_token_key, db_key, settings_key, user_key
-from app.models import User
+from app.keys import csrf_token_key, db_key, session_token_hash_key, settings_key, user_key
+from app.models import User, UserSession
 from app.settings import Settings
 from app.web.csrf import new_token
 from app.web.htmx import htmx
 
-USER_ID = "uid"
+SESSION_ID = "sid"
 SIGNED_IN_AT = "signed_in_at"
 SEEN_AT = "seen_at"
-EPOCH = "epoch"
-# Last-seen moves on at most this often, so the cookie is not re-encrypted on every request.
+# Last-seen moves on at most this often, so neither the row nor the cookie is written on every
+# request.
 SEEN_EVERY_SECONDS = 60
 
 # The time source of session expiry; tests replace it with a clock they move.
 clock = time.time
 
 
+def token_hash(token: str) -> str:
+    """What the server keeps of a session's token: a database reader cannot use it as a cookie."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
 @web.middleware
 async def current_user_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     session = await get_session(request)
     user = None
-    if (user_id := session.get(USER_ID)) is not None:
-        now = int(clock())
-        if not session_expired(session, now, request.app[settings_key]):
-            async with request.app[db_key]() as db:
-                user = await db.get(User, user_id)
-        # Gone: expired, the account deleted, or its password changed since this session began.
-        if user is None or user.session_epoch != session.get(EPOCH, 0):
-            user = None
+    if (token := session.get(SESSION_ID)) is not None:
+        user = await user_of_session(request, session, str(token))
+        if user is None:  # logged out, expired, ended elsewhere, or the account is gone
             end_session(request, session)
-        elif now - session.get(SEEN_AT, 0) >= SEEN_EVERY_SECONDS:
-            session[SEEN_AT] = now
     request[user_key] = user
     return await handler(request)
 
 
-def session_expired(session: Session, now: int, settings: Settings) -> bool:
-    signed_in: int = session.get(SIGNED_IN_AT, 0)
-    seen: int = session.get(SEEN_AT, signed_in)
+async def user_of_session(request: web.Request, session: Session, token: str) -> User | None:
+    """The user of a live session, in one query; an expired session's row is deleted."""
+    now = clock()
+    settings = request.app[settings_key]
+    async with request.app[db_key]() as db:
+        found = (
+            await db.execute(
+                select(User, UserSession)
+                .join(UserSession, UserSession.user_id == User.id)
+                .where(UserSession.token_hash == token_hash(token))
+            )
+        ).first()
+        if found is None:
+            return None
+        user, row = found
+        if session_expired(row, now, settings):
+            await db.execute(delete(UserSession).where(UserSession.token_hash == row.token_hash))
+            await db.commit()
+            return None
+        if now - row.seen_at.timestamp() >= SEEN_EVERY_SECONDS:
+            await db.execute(
+                update(UserSession)
+                .where(UserSession.token_hash == row.token_hash)
+                .values(seen_at=at(now))
+            )
+            await db.commit()
+            session[SEEN_AT] = int(now)
+    request[session_token_hash_key] = row.token_hash
+    return user
+
+
+def session_expired(row: UserSession, now: float, settings: Settings) -> bool:
     return (
-        now - signed_in > settings.session_absolute_seconds
-        or now - seen > settings.session_idle_seconds
+        now - row.signed_in_at.timestamp() > settings.session_absolute_seconds
+        or now - row.seen_at.timestamp() > settings.session_idle_seconds
     )
 
 
 def end_session(request: web.Request, session: Session) -> None:
-    """Forget who this was. Pages rendered from here on post with a new CSRF token, which the
-    emptied session keeps, so the log-in form they lead to works."""
+    """Forget who this was, in the browser. Pages rendered from here on post with a new CSRF
+    token, which the emptied session keeps, so the log-in form they lead to works."""
     session.invalidate()
     if csrf_token_key in request:
         request[csrf_token_key] = new_token(session)
 
 
 async def login(request: web.Request, user: User) -> None:
+    """A new session for `user`: a new row, a new cookie, a new CSRF token. The user's sessions
+    that have expired are swept away on the way."""
     session = await new_session(request)
-    now = int(clock())
-    session[USER_ID] = user.id
-    session[SIGNED_IN_AT] = now
-    session[SEEN_AT] = now
-    session[EPOCH] = user.session_epoch
+    token = secrets.token_urlsafe(32)  # 256 bits
+    now = clock()
+    settings = request.app[settings_key]
+    async with request.app[db_key]() as db:
+        await db.execute(
+            delete(UserSession).where(
+                UserSession.user_id == user.id,
+                (UserSession.signed_in_at < at(now - settings.session_absolute_seconds))
+                | (UserSession.seen_at < at(now - settings.session_idle_seconds)),
+            )
+        )
+        db.add(
+            UserSession(
+                token_hash=token_hash(token),
+                user_id=user.id,
+                signed_in_at=at(now),
+                seen_at=at(now),
+                device=device_of(request.headers.get("User-Agent", "")),
+            )
+        )
+        await db.commit()
+    session[SESSION_ID] = token
+    session[SIGNED_IN_AT] = session[SEEN_AT] = int(now)
     request[csrf_token_key] = new_token(session)
+    request[session_token_hash_key] = token_hash(token)
     request[user_key] = user
 
 
 async def logout(request: web.Request) -> None:
+    """End this session: its row first (so every copy of the cookie is dead), then the cookie."""
     session = await get_session(request)
+    if (token := session.get(SESSION_ID)) is not None:
+        async with request.app[db_key]() as db:
+            await db.execute(delete(UserSession).where(UserSession.token_hash == token_hash(token)))
+            await db.commit()
     session.invalidate()
     request[user_key] = None
 
 
-def safe_next(target: str | None, default: str = "/") -> str:
-    """A place to return to after log-in: a path on this site, never another site."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+async def logout_everywhere(request: web.Request, user: User) -> None:
+    """End every session of `user`, this one included, on every device."""
+    async with request.app[db_key]() as db:
+        await end_sessions_of(db, user.id)
+        await db.commit()
+    (await get_session(request)).invalidate()
+    request[user_key] = None
+
+
+async def end_sessions_of(db: AsyncSession, user_id: int) -> None:
+    """Delete all of a user's sessions (in the caller's transaction, so a password change and
+    the end of its sessions are one)."""
+    await db.execute(delete(UserSession).where(UserSession.user_id == user_id))
+
+
+async def sessions_of(db: AsyncSession, user_id: int) -> list[UserSession]:
+    """The user's sessions, the most recently used first."""
+    rows = await db.scalars(
+        select(UserSession)
+        .where(UserSession.user_id == user_id)
+        .order_by(UserSession.seen_at.desc(), UserSession.signed_in_at.desc())
+    )
+    return list(rows)
+
+
+def this_session(request: web.Request) -> str | None:
+    """The token hash of the request's session (to mark "this browser" in the list)."""
+    return request.get(session_token_hash_key)
+
+
+BROWSERS = (("Edg/", "Edge"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"), ("Safari/", "Safari"))
+SYSTEMS = (
+    ("Android", "Android"),
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Windows", "Windows"),
+    ("Mac OS X", "macOS"),
+    ("Linux", "Linux"),
+)
+PRINTABLE = re.compile(r"[^\x20-\x7e]")
+
+
+def device_of(user_agent: str) -> str:
+    """A person's name for the browser ("Firefox on Linux"), to tell sessions apart in a list."""
+    browser = next((name for token, name in BROWSERS if token in user_agent), None)
+    system = next((name for token, name in SYSTEMS if token in user_agent), None)
+    if browser and system:
+        return f"{browser} on {system}"
+    if browser or system:
+        return browser or system or ""
+    return PRINTABLE.sub("", user_agent)[:60] or "Unknown browser"
+
+
+MAX_NEXT_LENGTH = 2000  # longer is no page of ours, and would swell the Location header
+
+
+def safe_next(target: object, default: str = "/") -> str:
+    """Where to go after log-in or an in-place action: a path on this site, else `default`.
+
+    The target is parsed as a browser reads it, not pattern-matched. Browsers drop tabs and
+    line breaks anywhere in a URL and read a backslash as a slash, so `/<TAB>/evil.example` and
+    `/<BACKSLASH>evil.example` both mean `//evil.example`: another site. So a target holding
+    anything but printable ASCII (control characters, whitespace, look-alikes such as the
+    fullwidth slash U+FF0F) or a backslash is refused outright. The rest must parse with no
+    scheme and no host, as a path that starts with one slash, and not with two once its
+    percent escapes are decoded, so that no later reader can make `/%2F/evil.example` another
+    site either. What comes back is safe in a Location header: it never holds CR or LF, which
+    would make the server drop the connection.
+    """
+    if not isinstance(target, str) or not target or len(target) > MAX_NEXT_LENGTH:
         return default
-    return target
+    if not all(" " < character < "\x7f" for character in target) or "\\" in target:
+        return default
+    try:
+        parts = urlsplit(target)
+    except ValueError:
+        return default
+    if parts.scheme or parts.netloc or not parts.path.startswith("/"):
+        return default
+    decoded = "".join(c for c in unquote(target) if c not in "\t\r\n").replace("\\", "/")
+    if decoded.startswith("//"):
+        return default
+    return urlunsplit(("", "", parts.path, parts.query, parts.fragment))
 
 
 def login_url(request: web.Request) -> str:
     """The log-in page, coming back to this page (or home, from a form post) afterwards."""
     back = request.path_qs if request.method == "GET" else "/"
+    if len(back) > MAX_NEXT_LENGTH:  # safe_next would refuse it, after a Location too large
+        back = "/"
     return "/login?" + urlencode({"next": back}, safe="/")
 
 

@@ -1,7 +1,8 @@
 """Sessions, as a person meets them: a password changed on the phone logs the laptop out, and
-the phone stays logged in. With JavaScript the form is swapped in place by htmx; without it, it
-is a plain form and a 303. The browser enforces the Content-Security-Policy throughout (a
-violation would be a console error, which fails the test).
+the phone stays logged in; log-out ends the session for a copy of its cookie too; "Log out
+everywhere" ends the laptop's session from the phone. With JavaScript the form is swapped in
+place by htmx; without it, it is a plain form and a 303. The browser enforces the
+Content-Security-Policy throughout (a violation would be a console error, which fails the test).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from tests.e2e.journeys import (
     WRONG_CREDENTIALS,
     expect_signed_in,
     log_in,
+    log_out,
     nav,
     sign_up_from_home,
     submit,
@@ -84,3 +86,56 @@ def test_changing_the_password_without_javascript(no_js_page: Page) -> None:
     )
     expect(page.get_by_role("status")).to_contain_text("Your password was changed.")
     expect(nav(page).get_by_role("button", name="Log out")).to_be_visible()
+
+
+def expect_sent_to_log_in(page: Page) -> None:
+    page.goto("/hives")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Log in")
+    expect(nav(page).get_by_role("button", name="Log out")).to_have_count(0)
+
+
+def test_item9_a_copied_cookie_is_dead_after_log_out(page: Page, open_page) -> None:
+    sign_up_from_home(page, name="Ada Lovelace", email=unique_email())
+    thief = open_page(DESKTOP)
+    thief.context.add_cookies(page.context.cookies())  # everything the phone's browser holds
+    thief.goto("/hives")
+    expect(thief).to_have_url(re.compile(r"/hives$"))  # the copy works while the session lives
+
+    log_out(page)
+    expect_sent_to_log_in(thief)
+
+
+def test_item9_log_out_everywhere_from_the_phone_ends_the_laptops_session(
+    page: Page, open_page
+) -> None:
+    email = unique_email()
+    sign_up_from_home(page, name="Ada Lovelace", email=email)
+    laptop = open_page(DESKTOP)
+    laptop.goto("/login")
+    log_in(laptop, email=email)
+    expect_signed_in(laptop, "Ada Lovelace")
+
+    page.goto("/profile")
+    sessions = page.get_by_role("region", name="Your sessions").get_by_role("row")
+    expect(sessions).to_have_count(3)  # the heading row and two sessions
+    expect(page.get_by_text("(this browser)")).to_have_count(1)
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Log out everywhere").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Log in")
+    expect(page.get_by_role("status")).to_contain_text("You were logged out on every device.")
+    expect_sent_to_log_in(laptop)
+    expect_sent_to_log_in(page)
+
+
+def test_item9_log_out_everywhere_without_javascript(no_js_page: Page) -> None:
+    page = no_js_page
+    sign_up_from_home(page, name="Ada Lovelace", email=unique_email(), plain_form=True)
+    page.goto("/profile")
+    submit(
+        page,
+        page.get_by_role("button", name="Log out everywhere"),
+        plain_form=True,
+        lands_on="/login",
+    )
+    expect(page.get_by_role("status")).to_contain_text("You were logged out on every device.")
+    expect_sent_to_log_in(page)

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from ipaddress import ip_network
+
 from sqlalchemy import select
 
+from app.main import create_app
 from app.models import User
 from tests.unit.conftest import PASSWORD, csrf_token, log_in, make_user
 
@@ -192,3 +196,115 @@ async def test_missing_fields_say_they_are_required(client):
     response = await client.post("/signup", data={"_csrf": token})
     assert response.status == 422
     assert (await response.text()).count("This field is required.") >= 3
+
+
+# --- item 10: the log-in limits hold under concurrency, IPv6 by /64 -----------------------
+
+
+async def log_in_with(client, email: str, password: str, token: str, **headers: str):
+    return await client.post(
+        "/login",
+        data={"email": email, "password": password, "_csrf": token},
+        headers=headers,
+        allow_redirects=False,
+    )
+
+
+async def test_item10_twenty_concurrent_wrong_passwords_check_only_the_accounts_limit(
+    aiohttp_client, settings, user
+):
+    # A generous address limit, so that the account's is the one that holds.
+    roomy = settings.model_copy(update={"login_max_failures_per_address": 100})
+    client = await aiohttp_client(create_app(roomy))
+    token = await csrf_token(client)
+    answers = await asyncio.gather(
+        *(log_in_with(client, user.email, f"guess number {n}", token) for n in range(20))
+    )
+    statuses = sorted(answer.status for answer in answers)
+    allowed = settings.login_max_failures_per_account
+    assert statuses == [422] * allowed + [429] * (20 - allowed)
+    for answer in answers:
+        if answer.status == 429:
+            assert 0 < int(answer.headers["Retry-After"]) <= settings.login_window_seconds
+            assert "Too many log-in attempts" in await answer.text()
+
+
+async def test_item10_the_right_password_past_the_limit_gets_429_not_in(
+    aiohttp_client, settings, user
+):
+    roomy = settings.model_copy(update={"login_max_failures_per_address": 100})
+    client = await aiohttp_client(create_app(roomy))
+    token = await csrf_token(client)
+    await asyncio.gather(
+        *(log_in_with(client, user.email, f"guess number {n}", token) for n in range(20))
+    )
+    right = await log_in_with(client, user.email, PASSWORD, token)
+    assert right.status == 429
+    assert int(right.headers["Retry-After"]) > 0
+    assert "Hello, Ada Beekeeper" not in await (await client.get("/")).text()
+
+
+async def test_item10_the_right_password_sent_with_the_guesses_is_counted_too(
+    aiohttp_client, settings, user
+):
+    """Twenty at once, one of them right: at most the limit's worth are checked, so the right
+    one gets in only if it is among them; never more than the limit get an answer other than
+    429."""
+    roomy = settings.model_copy(update={"login_max_failures_per_address": 100})
+    client = await aiohttp_client(create_app(roomy))
+    token = await csrf_token(client)
+    passwords = [f"guess number {n}" for n in range(19)] + [PASSWORD]
+    answers = await asyncio.gather(
+        *(log_in_with(client, user.email, password, token) for password in passwords)
+    )
+    checked = [answer.status for answer in answers if answer.status != 429]
+    assert len(checked) <= settings.login_max_failures_per_account
+    assert set(checked) <= {422, 303}
+
+
+async def test_item10_addresses_in_one_ipv6_64_share_one_allowance(aiohttp_client, settings, db):
+    proxied = settings.model_copy(update={"trusted_proxies": [ip_network("127.0.0.0/8")]})
+    client = await aiohttp_client(create_app(proxied))
+    token = await csrf_token(client)
+    answers = await asyncio.gather(
+        *(
+            # A different account each time, so that only the address limit can refuse.
+            log_in_with(
+                client,
+                f"victim{n}@example.org",
+                "a guess",
+                token,
+                **{"X-Forwarded-For": f"2001:db8:1:2:{n:x}::{n + 1:x}"},
+            )
+            for n in range(25)
+        )
+    )
+    statuses = sorted(answer.status for answer in answers)
+    allowed = settings.login_max_failures_per_address
+    assert statuses == [422] * allowed + [429] * (25 - allowed)
+    next_door = await log_in_with(
+        client, "victim@example.org", "a guess", token, **{"X-Forwarded-For": "2001:db8:1:3::1"}
+    )
+    assert next_door.status == 422  # another /64 is another network
+
+
+async def test_item10_concurrent_guesses_of_the_current_password_check_only_the_limit(
+    logged_in, settings, db, user
+):
+    token = await csrf_token(logged_in, "/profile")
+    answers = await asyncio.gather(
+        *(
+            logged_in.post(
+                "/profile/password",
+                data={
+                    "current_password": f"guess number {n}",
+                    "new_password": "a brand new passphrase",
+                    "_csrf": token,
+                },
+            )
+            for n in range(20)
+        )
+    )
+    statuses = sorted(answer.status for answer in answers)
+    allowed = settings.login_max_failures_per_account
+    assert statuses == [422] * allowed + [429] * (20 - allowed)

@@ -58,11 +58,11 @@ def test_migrations_build_exactly_the_models_schema(database_url):
 
 def test_migrations_go_down_to_nothing_and_back_up(database_server_url):
     with throwaway_database(database_server_url, "cityhive_migrations") as url:
-        assert {"users", "hives", "login_failures"} <= asyncio.run(table_names(url))
+        assert {"users", "hives", "user_sessions"} <= asyncio.run(table_names(url))
         migrate.downgrade(asyncpg_url(url), "base")
         assert asyncio.run(table_names(url)) == {"alembic_version"}
         migrate.upgrade(asyncpg_url(url))
-        assert {"users", "hives", "login_failures"} <= asyncio.run(table_names(url))
+        assert {"users", "hives", "user_sessions"} <= asyncio.run(table_names(url))
         assert asyncio.run(schema_differences(url)) == []
 
 

@@ -6,7 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, insert, select
 
-from app.models import LoginAttempt, User
+from app.accounts.views import LOGIN_BY_ACCOUNT, LOGIN_BY_ADDRESS
+from app.models import ThrottleAttempt, User
 from tests.unit.conftest import PASSWORD, csrf_token
 
 SIGNUP = {"name": "Mallory", "email": "mallory@example.org", "password": PASSWORD}
@@ -70,15 +71,15 @@ async def test_five_wrong_passwords_lock_the_account_for_a_while(client, user, s
     assert locked.status == 429
     wait = int(locked.headers["Retry-After"])
     assert 0 < wait <= settings.login_window_seconds + 1
-    assert "Too many failed log-ins" in await locked.text()
+    assert "Too many log-in attempts" in await locked.text()
     assert "Hello," not in await (await client.get("/")).text()
 
 
 async def test_failures_older_than_the_window_do_not_count(client, user, db, settings):
     long_ago = datetime.now(UTC) - timedelta(seconds=settings.login_window_seconds + 60)
     await db.execute(
-        insert(LoginAttempt),
-        [{"email": user.email, "address": "127.0.0.1", "at": long_ago}] * 10,
+        insert(ThrottleAttempt),
+        [{"bucket": LOGIN_BY_ACCOUNT, "key": user.email, "at": long_ago}] * 10,
     )
     await db.commit()
     response = await attempt(client, user.email, PASSWORD)
@@ -91,17 +92,19 @@ async def test_a_successful_log_in_clears_the_accounts_failures(client, user, db
         await attempt(client, user.email, "not the password")
     await attempt(client, user.email, PASSWORD)
     remaining = await db.scalar(
-        select(func.count()).select_from(LoginAttempt).where(LoginAttempt.email == user.email)
+        select(func.count())
+        .select_from(ThrottleAttempt)
+        .where(ThrottleAttempt.bucket == LOGIN_BY_ACCOUNT, ThrottleAttempt.key == user.email)
     )
     assert remaining == 0
 
 
 async def test_one_address_guessing_many_accounts_is_throttled(client, db, settings):
     rows = [
-        {"email": f"victim{n}@example.org", "address": "127.0.0.1"}
-        for n in range(settings.login_max_failures_per_address)
+        {"bucket": LOGIN_BY_ADDRESS, "key": "127.0.0.1"}
+        for _ in range(settings.login_max_failures_per_address)
     ]
-    await db.execute(insert(LoginAttempt), rows)
+    await db.execute(insert(ThrottleAttempt), rows)
     await db.commit()
     response = await attempt(client, "someone.new@example.org", "guess")
     assert response.status == 429
@@ -125,7 +128,9 @@ async def test_a_body_over_the_limit_is_refused_with_413(aiohttp_client, db, set
 
 async def failures_by_address(db) -> dict[str, int]:
     rows = await db.execute(
-        select(func.host(LoginAttempt.address), func.count()).group_by(LoginAttempt.address)
+        select(ThrottleAttempt.key, func.count())
+        .where(ThrottleAttempt.bucket == LOGIN_BY_ADDRESS)
+        .group_by(ThrottleAttempt.key)
     )
     return dict(rows.all())
 

@@ -1,8 +1,8 @@
 """Several app processes in front of one database: any replica serves any request.
 
-A session is an encrypted cookie every replica reads with the shared SECRET_KEY, and what ends
-sessions (the user's session epoch) is in the database, so two app instances here behave as
-one. docker-compose.yml runs two replicas behind nginx (deploy/nginx.conf); both files are
+A session is an encrypted cookie every replica reads with the shared SECRET_KEY, naming a
+session row in the database (which log-out and a password change delete), so two app instances
+here behave as one. docker-compose.yml runs two replicas behind nginx (deploy/nginx.conf); both files are
 checked against what the replicas need.
 """
 
