@@ -40,15 +40,33 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         # The client hung up mid-request: nobody is left to answer, and nothing is wrong here.
         log.info("client_disconnected", path=request.path)
         raise
-    except ValueError as exc:
-        if request.content_type.startswith("multipart/") and "boundary" in str(exc):
-            # A multipart body without its boundary cannot be read as a form.
-            return error_response(request, 400, "The form's body could not be read.", {})
+    except Exception as exc:
+        if raised_reading_the_body(exc):
+            # Bytes that are not UTF-8, a charset no one has heard of, a multipart body without
+            # its boundary: the client sent a body no one can read, which is not our error.
+            log.info("unreadable_body", path=request.path, error=type(exc).__name__)
+            return error_response(request, 400, UNREADABLE_BODY, {})
         log.exception("unhandled_error", path=request.path)
         return error_response(request, 500, "The error was logged; please try again.", {})
-    except Exception:
-        log.exception("unhandled_error", path=request.path)
-        return error_response(request, 500, "The error was logged; please try again.", {})
+
+
+UNREADABLE_BODY = "The form's body could not be read: send it as UTF-8 text."
+# Where aiohttp turns a request's body into text and fields: whatever they raise is about the
+# bytes the client sent (UnicodeDecodeError, LookupError for an unknown charset, ValueError).
+BODY_READERS = frozenset({"aiohttp.web_request", "aiohttp.multipart", "aiohttp.formdata"})
+
+
+def raised_reading_the_body(error: BaseException) -> bool:
+    """Whether `error` came from reading the request's body (`request.post()`, a multipart
+    reader), wherever in the app it was asked for: the CSRF check, a form reader, a view."""
+    if isinstance(error, web.HTTPException):
+        return False
+    frame = error.__traceback__
+    while frame is not None:
+        if frame.tb_frame.f_globals.get("__name__") in BODY_READERS:
+            return True
+        frame = frame.tb_next
+    return False
 
 
 def error_response(

@@ -16,6 +16,13 @@ IGNORED_FIELDS = frozenset({"_csrf"})
 FORM_CONTEXT = "html_form"
 # PostgreSQL text cannot hold NUL: text with one is refused as input, never sent to the database.
 NO_NUL = r"^[^\x00]*$"
+# What no person types, refused in every field of every form before its schema is asked: a NUL
+# (PostgreSQL text cannot hold one), and the replacement character that a percent-escape which
+# is not UTF-8 (%FF) turns into when the body is read.
+UNREADABLE_TEXT = {
+    "\x00": "This text holds a NUL character, which cannot be stored. Please remove it.",
+    "\ufffd": "This text holds characters that could not be read. Please type it again.",
+}
 
 
 @dataclass
@@ -56,14 +63,54 @@ async def read_form[M: BaseModel](
 def validate[M: BaseModel](
     values: dict[str, Any], schema: type[M], *, typed: bool = False
 ) -> Form[M]:
-    """The form checked against its schema; each field's `title` names it in the error summary."""
+    """The form checked against its schema; each field's `title` names it in the error summary.
+    A field holding text no one types (see UNREADABLE_TEXT) is refused whatever its schema."""
     labels = {name: info.title or name for name, info in schema.model_fields.items()}
+    unreadable = unreadable_fields(values)
     try:
         given = as_typed(values, schema) if typed else values
         data = schema.model_validate(given, context={FORM_CONTEXT: True})
-        return Form(values=values, data=data, labels=labels)
+        form = Form(values=values, data=data, labels=labels)
     except ValidationError as error:
-        return Form(values=values, errors=field_errors(error), labels=labels)
+        form = Form(values=values, errors=field_errors(error), labels=labels)
+    for name, message in unreadable.items():
+        form.add_error(name, message)
+        form.values[name] = _without_unreadable(values[name])  # shown again without it
+    return form
+
+
+def unreadable_fields(values: dict[str, Any]) -> dict[str, str]:
+    """The message for each field whose text (or one of whose texts) cannot be taken as typed."""
+    found: dict[str, str] = {}
+    for name, value in values.items():
+        for text in _texts(value):
+            for character, message in UNREADABLE_TEXT.items():
+                if character in text:
+                    found.setdefault(name, message)
+    return found
+
+
+def _texts(value: Any) -> list[str]:
+    """The texts in a field's value: itself, the items of a list, the keys and items of a dict."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        return [text for item in value for text in _texts(item)]
+    if isinstance(value, dict):
+        return [text for key, item in value.items() for text in (*_texts(key), *_texts(item))]
+    return []
+
+
+def _without_unreadable(value: Any) -> Any:
+    if isinstance(value, str):
+        for character in UNREADABLE_TEXT:
+            value = value.replace(character, "")
+        return value
+    if isinstance(value, list):
+        return [_without_unreadable(item) for item in value]
+    if isinstance(value, dict):
+        return {name: _without_unreadable(item) for name, item in value.items()}
+    return value
 
 
 def as_typed(values: dict[str, Any], schema: type[BaseModel]) -> dict[str, Any]:

@@ -247,7 +247,8 @@ async def test_the_api_shares_an_even_harvest_and_checks_what_the_schema_cannot(
     assert response.status == 201
     assert (await response.json())["shares"] == {str(first): "5.00", str(second): "5.00"}
     for body, where in [
-        ({**even, "total_kg": 1, "quality": {"note": "a\u0000b"}}, ["body", "even", "quality"]),
+        # NUL is refused by the JSON reader itself, which points at the value.
+        ({**even, "total_kg": 1, "quality": {"note": "a\u0000b"}}, ["body", "quality", "note"]),
         ({**even, "total_kg": "1"}, ["body", "even", "total_kg"]),
         ({**even, "total_kg": 1, "hive_ids": [first, first]}, ["body", "even", "hive_ids"]),
         ({"harvested_on": "2026-07-01", "split": "weight", "kg_by_hive": {}}, None),
