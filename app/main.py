@@ -17,10 +17,17 @@ from app.db import database_ctx
 from app.hives.routes import routes as hive_routes
 from app.home.routes import routes as home_routes
 from app.inspections.routes import routes as inspection_routes
-from app.keys import metrics_key, response_headers_key, settings_key, static_key
+from app.keys import (
+    export_slots_key,
+    metrics_key,
+    response_headers_key,
+    settings_key,
+    static_key,
+)
 from app.metrics import Metrics
 from app.ops.routes import routes as ops_routes
 from app.pwa.compression import static_files_middleware
+from app.pwa.owner import request_user_tag, user_tag_middleware
 from app.pwa.routes import routes as pwa_routes
 from app.sensors.maintenance import sensor_upkeep_ctx
 from app.sensors.routes import routes as sensor_routes
@@ -38,6 +45,8 @@ from app.web.middlewares import (
     observe_requests_middleware,
     security_headers,
 )
+from app.web.shared import not_for_shared_answers
+from app.web.slots import Slots
 
 TEMPLATES = ROOT / "templates"
 STATIC = ROOT / "static"
@@ -54,15 +63,18 @@ def create_app(settings: Settings) -> web.Application:
             error_middleware,  # error pages in both shapes, JSON problems on the API
             database_outage_middleware,  # the database away: 503 at once, not a 500 or a hang
             static_files_middleware(STATIC),  # gzipped styles and scripts; no session
-            session_middleware(session_storage(settings)),
-            csrf_middleware,  # every unsafe request carries the session's token
-            current_user_middleware,  # request["user"]
+            # None of the three for answers that are the same for everyone: no session, no cookie.
+            not_for_shared_answers(session_middleware(session_storage(settings))),
+            not_for_shared_answers(csrf_middleware),  # every unsafe request carries the token
+            not_for_shared_answers(current_user_middleware),  # request["user"]
+            user_tag_middleware,  # whose answer it is; outbox records only as their writer
         ],
     )
     app[settings_key] = settings
     app[static_key] = assets = StaticAssets(STATIC)
     app[metrics_key] = Metrics()
     app[response_headers_key] = security_headers(settings.tile_origin)
+    app[export_slots_key] = Slots(total=settings.exports_at_once, per_key=settings.exports_per_user)
 
     env = aiohttp_jinja2.setup(
         app,
@@ -73,6 +85,7 @@ def create_app(settings: Settings) -> web.Application:
         lstrip_blocks=True,
     )
     env.globals["static"] = assets.url
+    env.globals["user_tag"] = request_user_tag  # the shell's data-user
     env.filters["local"] = formatting.local_time(settings.zone)
     env.filters["day"] = formatting.day
     env.filters["datetime"] = formatting.date_time

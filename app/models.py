@@ -40,26 +40,23 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-    # Sessions carry the epoch they began in; raising it ends every older one (issue 8, below).
-    session_epoch: Mapped[int] = mapped_column(server_default="0")
 
     __table_args__ = (CheckConstraint("email = lower(email)", name="email_lower_case"),)
 
 
-class LoginAttempt(Base):
-    """A failed log-in, counted per account and per client address to throttle guessing."""
+class UserSession(Base):
+    """A signed-in browser. The cookie carries a random token; only its SHA-256 is kept, so a
+    reader of this table cannot sign in as anyone. Deleting the row ends the session wherever a
+    copy of its cookie is (app/web/auth.py). The times are the app's clock, so expiry tests can
+    move it."""
 
-    __tablename__ = "login_failures"
+    __tablename__ = "user_sessions"
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    email: Mapped[str] = mapped_column(String(254))
-    address: Mapped[str] = mapped_column(INET)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
-
-    __table_args__ = (
-        Index("ix_login_failures_email_at", "email", "at"),
-        Index("ix_login_failures_address_at", "address", "at"),
-    )
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    signed_in_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    device: Mapped[str] = mapped_column(String(100), server_default="")  # "Firefox on Linux"
 
 
 class ThrottleAttempt(Base):
@@ -502,8 +499,6 @@ class SwarmReport(Base):
         CheckConstraint("(status = 'closed') = (outcome IS NOT NULL)", name="closed_with_outcome"),
         # Collectors' radius queries: `location && box` against this index, then the exact metres.
         Index("ix_swarm_reports_location", "location", postgresql_using="gist"),
-        # The per-address rate limit counts an address's recent reports.
-        Index("ix_swarm_reports_address_created", "reporter_address", "created_at"),
     )
 
 
@@ -530,7 +525,31 @@ class SwarmCollector(Base):
     )
 
 
+class SwarmClaimEventKind(enum.StrEnum):
+    claimed = "claimed"
+    released = "released"
+    closed = "closed"  # with the report's outcome
+
+
+class SwarmClaimEvent(Base):
+    """One claim, release or close of a swarm report, written in the same transaction as the
+    change itself and never altered: whoever saw a reporter's contact left this trace, and the
+    reporter's status page shows when their report was taken on and given back (issue 13)."""
+
+    __tablename__ = "swarm_claim_events"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("swarm_reports.id", ondelete="CASCADE"))
+    collector_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL"), index=True
+    )
+    kind: Mapped[SwarmClaimEventKind] = mapped_column(
+        _pg_enum(SwarmClaimEventKind, "swarm_claim_event_kind")
+    )
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (Index("ix_swarm_claim_events_report_id_at", "report_id", "at"),)
+
+
 # --- Session security (issue 8) ------------------------------------------------------------
-# Sessions live in the encrypted cookie, not in a table (app/web/auth.py). The one thing the
-# server keeps is User.session_epoch: a session names the epoch it began in, and a password
-# change raises the user's epoch, which ends their other sessions wherever they are.
+# Sessions are rows of UserSession (above); the cookie only names one (app/web/auth.py).

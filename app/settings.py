@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import secrets
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, IPvAnyNetwork, SecretStr, ValidationError, field_validator
@@ -36,6 +38,24 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     data_dir: Path = ROOT / ".data"
     local_pg_port: int = Field(default=54329, ge=1024, le=65535)
+    database_pool_size: int = Field(
+        default=10, ge=1, description="Connections the process keeps open to the database."
+    )
+    database_pool_overflow: int = Field(
+        default=10, ge=0, description="Further connections opened under load, closed after."
+    )
+    database_pool_timeout_seconds: float = Field(
+        default=10, gt=0, description="How long a request waits for a free connection (then 503)."
+    )
+    exports_per_user: int = Field(
+        default=2, ge=1, description="Exports one account may download at once (then 429)."
+    )
+    exports_at_once: int = Field(
+        default=6, ge=1, description="Exports the process serves at once, all accounts together."
+    )
+    export_write_timeout_seconds: float = Field(
+        default=60, gt=0, description="An export whose client reads nothing this long is dropped."
+    )
     session_max_age: int = Field(default=14 * 24 * 3600, ge=60, description="seconds")
     session_idle_seconds: int = Field(
         default=7 * 24 * 3600, ge=120, description="A session unused this long has ended."
@@ -74,6 +94,14 @@ class Settings(BaseSettings):
         ge=1024,
         description="Largest body of a readings batch (10,000 readings are about 0.8 MB).",
     )
+    readings_batches_per_key: int = Field(
+        default=300, ge=1, description="Readings posts one API key may send per window (then 429)."
+    )
+    readings_window_seconds: int = Field(default=300, ge=1)
+    api_key_failures_per_address: int = Field(
+        default=20, ge=1, description="Wrong API keys one client address may send per window."
+    )
+    api_key_failure_window_seconds: int = Field(default=300, ge=1)
     sensor_check_seconds: float = Field(
         default=300,
         gt=0,
@@ -103,12 +131,22 @@ class Settings(BaseSettings):
         default=5, ge=1, description="Reports one client address may send per window (then 429)."
     )
     swarm_report_window_seconds: int = Field(default=3600, ge=1)
+    swarm_claims_per_collector: int = Field(
+        default=10, ge=1, description="Claims and releases one collector may make per window."
+    )
+    swarm_claim_window_seconds: int = Field(default=3600, ge=1)
     forage_radius_m: int = Field(
         default=1000, ge=100, le=10_000, description="How far a colony flies for forage."
     )
     forage_threshold_per_km2: float = Field(
         default=5.0, gt=0, description="Colonies per km² of forage above which to warn."
     )
+    forage_lookups_per_user: int = Field(
+        default=60,
+        ge=1,
+        description="Forage pressure look-ups one account may make per window (then 429).",
+    )
+    forage_lookup_window_seconds: int = Field(default=600, ge=1)
     density_cache_seconds: int = Field(
         default=60, ge=0, description="How long each app process keeps the density map (0: never)."
     )
@@ -122,6 +160,37 @@ class Settings(BaseSettings):
         description="Comma-separated CIDR networks of reverse proxies whose X-Forwarded-For "
         "names the real client (e.g. 127.0.0.1/32 behind a local nginx).",
     )
+
+    public_url: str | None = Field(
+        default=None,
+        description="Where users reach the site, e.g. https://hives.example.org: every absolute "
+        "URL (calendar feed, API examples, status links) is built from it. Unset: from the "
+        "request, with the scheme and host a TRUSTED_PROXIES proxy forwards.",
+    )
+
+    @field_validator("public_url")
+    @classmethod
+    def _an_origin(cls, value: str | None) -> str | None:
+        """PUBLIC_URL as `scheme://host[:port]`, lower-cased, without a trailing slash."""
+        if value is None or not value.strip():
+            return None
+        parts = urlsplit(value.strip())
+        try:
+            port = parts.port
+        except ValueError:
+            port = -1
+        if (
+            parts.scheme.lower() not in ("http", "https")
+            or not parts.hostname
+            or port == -1
+            or "@" in parts.netloc
+            or parts.path not in ("", "/")
+            or parts.query
+            or parts.fragment
+            or not re.fullmatch(r"[A-Za-z0-9._:\[\]-]+", parts.netloc)
+        ):
+            raise ValueError("must be an origin like https://hives.example.org (no path)")
+        return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
 
     @field_validator("metrics_allowed_networks", "trusted_proxies", mode="before")
     @classmethod

@@ -37,6 +37,13 @@ INVALID = _problem(
     "The body or query did not validate; `errors` names each field.", "ValidationProblem"
 )
 TOO_LARGE = _problem("The request body is larger than the server accepts.")
+WRONG_KEYS = _problem(
+    "Too many wrong API keys from your address (API_KEY_FAILURES_PER_ADDRESS per "
+    "API_KEY_FAILURE_WINDOW_SECONDS): wait the seconds that Retry-After says."
+)
+WRONG_KEYS["headers"] = {
+    "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}
+}
 
 HIVE_ID = {
     "name": "id",
@@ -122,7 +129,7 @@ def openapi_document() -> dict[str, Any]:
         "content": {"application/json": {"schema": _ref("HiveIn")}},
     }
     item_errors = {"401": UNAUTHORIZED, "404": NOT_FOUND}
-    return {
+    document: dict[str, Any] = {
         "openapi": "3.1.0",
         "info": {
             "title": "CityHive API",
@@ -232,3 +239,15 @@ def openapi_document() -> dict[str, Any]:
             },
         },
     }
+    return with_wrong_key_limit(document)
+
+
+def with_wrong_key_limit(document: dict[str, Any]) -> dict[str, Any]:
+    """Every operation that takes a key (answers 401) may also answer 429 for an address that
+    has sent too many wrong keys (app/api/auth.py), whichever feature documents it."""
+    for item in document["paths"].values():
+        for operation in item.values():
+            responses = operation.get("responses", {}) if isinstance(operation, dict) else {}
+            if "401" in responses:
+                responses.setdefault("429", WRONG_KEYS)
+    return document

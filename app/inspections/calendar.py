@@ -6,6 +6,7 @@ only as a SHA-256, and can be replaced at any time, which ends the old URL.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
@@ -17,20 +18,29 @@ from app.keys import db_key, settings_key
 from app.models import Inspection
 from app.web.auth import login_required, user_of
 from app.web.htmx import render
+from app.web.urls import absolute_url, public_host_name, public_origin
 
 PRODUCT_ID = "-//CityHive//Inspections//EN"
 # Past schedules stay in the feed for a while, so an overdue visit does not vanish.
 KEEP_PAST = timedelta(days=60)
 
 
+# Every way text can break a line: CRLF, a bare CR or LF, and the separators Unicode and
+# Python's str.splitlines() also break on (vertical tab, form feed, NEL, U+2028, U+2029).
+LINE_BREAK = re.compile(r"\r\n|[\r\n\v\f\x85\u2028\u2029]")
+# RFC 5545 TEXT allows no control character but the tab (CONTROL = %x00-08 / %x0A-1F / %x7F);
+# the C1 controls (U+0080-U+009F) are dropped too: parsers refuse them as well.
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
 def escape(text: str) -> str:
-    """RFC 5545 TEXT: backslash, semicolon, comma and newlines escaped."""
-    return (
-        text.replace("\\", "\\\\")
-        .replace(";", "\\;")
-        .replace(",", "\\,")
-        .replace("\r\n", "\\n")
-        .replace("\n", "\\n")
+    """RFC 5545 TEXT: every line break as the two characters `\\n`, no other control character,
+    and backslash, semicolon and comma escaped, so that no note can end a content line early
+    or start a property of its own (a bare CR is a line break to some parsers, an error to
+    others)."""
+    return "\\n".join(
+        CONTROL.sub("", line).replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,")
+        for line in LINE_BREAK.split(text)
     )
 
 
@@ -88,8 +98,7 @@ async def feed(request: web.Request) -> web.Response:
             raise web.HTTPNotFound()
         today = datetime.now(request.app[settings_key].zone).date()
         events = await queries.scheduled_for_calendar(db, owner, today - KEEP_PAST)
-    base_url = f"{request.scheme}://{request.host}"
-    body = calendar(events, base_url, datetime.now(UTC), request.host.split(":")[0])
+    body = calendar(events, public_origin(request), datetime.now(UTC), public_host_name(request))
     return web.Response(
         text=body,
         content_type="text/calendar",
@@ -117,7 +126,7 @@ async def calendar_rotate(request: web.Request) -> web.Response:
         await queries.set_calendar_secret(db, user_of(request).id, secret)
     async with request.app[db_key]() as db:
         current = await queries.calendar_feed_of(db, user_of(request).id)
-    url = f"{request.scheme}://{request.host}/calendar/{secret}.ics"
+    url = absolute_url(request, f"/calendar/{secret}.ics")
     response = render(
         request,
         "inspections/calendar.html",

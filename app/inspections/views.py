@@ -341,7 +341,12 @@ async def inspection_reschedule(request: web.Request) -> web.Response:
         return render(
             request,
             "inspections/reschedule.html",
-            {"form": form, "inspection": inspection, "hive": hive, "next": posted.get("next", "")},
+            {
+                "form": form,
+                "inspection": inspection,
+                "hive": hive,
+                "next": safe_next(posted.get("next"), ""),
+            },
             partial="partials/inspections/reschedule.html",
             status=422,
         )
@@ -363,7 +368,7 @@ async def inspection_reschedule_form(request: web.Request) -> web.Response:
             "form": Form(values=values),
             "inspection": inspection,
             "hive": hive,
-            "next": request.query.get("next", ""),
+            "next": safe_next(request.query.get("next"), ""),
         },
         partial="partials/inspections/reschedule.html",
     )

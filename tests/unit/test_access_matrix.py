@@ -137,6 +137,8 @@ MATRIX = [
         form={"email": "someone@example.org", "password": "a wrong guess"}),
     Row("POST",  "/logout",                   Redirect("/"), Redirect("/"), Redirect("/"),
         Redirect("/"), form={}),
+    Row("POST",  "/logout/everywhere", Redirect("/login"), Redirect("/login"), LOGIN, LOGIN,
+        form={}),
     Row("GET",   "/profile",                            200,   200,   LOGIN,    LOGIN),
     Row("POST",  "/profile",          Redirect("/profile"), Redirect("/profile"), LOGIN, LOGIN,
         form={"name": "Renamed", "email": "{email}"}),
@@ -255,7 +257,9 @@ MATRIX = [
         fill={"id": "harvest"}),
     # Swarms (issue 7): anyone may report one and gets a secret status link (a wrong one is
     # 404). Signed-in beekeepers see the open reports; a report's contact is for the collector
-    # who claimed it (the owner) alone, and only they may release or close it.
+    # who claimed it (the owner) alone, and only they may release or close it. A report exists
+    # only for the collectors whose radius holds it and for its claimer (issue 13): 404 to the
+    # other beekeeper, who collects nothing.
     Row("GET",   "/swarms/report",                      200,   200,   200,      200),
     Row("POST",  "/swarms/report", *[Redirect("/swarms/status/")] * 4, form=SWARM_REPORT),
     Row("GET",   "/swarms/status/{token}",              404,   404,   404,      404,
@@ -267,14 +271,14 @@ MATRIX = [
         LOGIN, form={}),
     Row("GET",   "/swarms/near",                        200,   200,   LOGIN,    LOGIN),
     Row("GET",   "/swarms/open.geojson",                200,   200,   401,      401),
-    Row("GET",   "/swarms/{id}",                        200,   200,   LOGIN,    LOGIN,
+    Row("GET",   "/swarms/{id}",                        200,   404,   LOGIN,    LOGIN,
         fill={"id": "swarm"}),
-    # The other beekeeper is no collector (403); the owner's claim stands (409 to others).
+    # The other beekeeper is no collector (403), and the report is not theirs to see (404).
     Row("POST",  "/swarms/{id}/claim",    Redirect("/swarms/"), 403, LOGIN,     LOGIN,
         form={}, fill={"id": "swarm"}),
-    Row("POST",  "/swarms/{id}/release",  Redirect("/swarms/"), 409, LOGIN,     LOGIN,
+    Row("POST",  "/swarms/{id}/release",  Redirect("/swarms/"), 404, LOGIN,     LOGIN,
         form={}, fill={"id": "swarm"}),
-    Row("POST",  "/swarms/{id}/close",    Redirect("/swarms/"), 409, LOGIN,     LOGIN,
+    Row("POST",  "/swarms/{id}/close",    Redirect("/swarms/"), 404, LOGIN,     LOGIN,
         form={"outcome": "collected"}, fill={"id": "swarm"}),
     # The city (issue 7): public aggregates; forage pressure is for placing one's own hives.
     Row("GET",   "/city",                               200,   200,   200,      200),
@@ -488,7 +492,8 @@ def assert_answer(response, expected: Expect, who: str) -> None:
 async def owners_state(db, owner_id: int) -> list[Any]:
     """All the owner's rows, as values: what no one else may change."""
     queries = [
-        "SELECT name, email, password_hash, session_epoch FROM users WHERE id = :owner",
+        "SELECT name, email, password_hash FROM users WHERE id = :owner",
+        "SELECT token_hash, signed_in_at FROM user_sessions WHERE user_id = :owner ORDER BY 1",
         "SELECT id, name, notes, status::text, ST_AsText(location), site, frame_type::text"
         " FROM hives WHERE owner_id = :owner ORDER BY id",
         "SELECT id, revoked_at FROM api_keys WHERE user_id = :owner ORDER BY id",
@@ -507,6 +512,8 @@ async def owners_state(db, owner_id: int) -> list[Any]:
         "SELECT ST_AsText(location), radius_m FROM swarm_collectors WHERE user_id = :owner",
         "SELECT id, status::text, outcome::text, claimed_at, closed_at FROM swarm_reports"
         " WHERE claimed_by = :owner ORDER BY id",
+        "SELECT report_id, kind::text, at FROM swarm_claim_events WHERE collector_id = :owner"
+        " ORDER BY id",
     ]
     state = []
     for query in queries:
