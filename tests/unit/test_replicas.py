@@ -2,8 +2,8 @@
 
 A session is an encrypted cookie every replica reads with the shared SECRET_KEY, naming a
 session row in the database (which log-out and a password change delete), so two app instances
-here behave as one. docker-compose.yml runs two replicas behind nginx (deploy/nginx.conf); both files are
-checked against what the replicas need.
+here behave as one. docker-compose.yml runs two replicas behind nginx (deploy/nginx.conf); both
+files are checked against what the replicas need.
 """
 
 from __future__ import annotations
