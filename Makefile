@@ -21,8 +21,12 @@ help:
 run: deps
 	$(UV) run --locked python -m app run
 
+# pytest-xdist: a worker per CPU, each with its own test databases and e2e server; whole files
+# in the order collected, so each worker runs its share of the e2e files before any unit file.
+PARALLEL := -n auto --dist loadfile --no-loadscope-reorder
+
 test: deps browser lint
-	$(UV) run --locked pytest --cov --cov-report=term-missing:skip-covered
+	$(UV) run --locked pytest $(PARALLEL) --cov --cov-report=term-missing:skip-covered
 
 lint: deps
 	$(UV) run --locked ruff check .
@@ -34,10 +38,10 @@ format: deps
 	$(UV) run --locked ruff format .
 
 unit: deps
-	$(UV) run --locked pytest tests/unit
+	$(UV) run --locked pytest $(PARALLEL) tests/unit
 
 e2e: deps browser
-	$(UV) run --locked pytest tests/e2e
+	$(UV) run --locked pytest $(PARALLEL) tests/e2e
 
 # Load and faults: a few minutes; the fault run has a PostgreSQL cluster of its own.
 load: deps

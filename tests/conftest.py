@@ -6,12 +6,14 @@ else the local cluster under .data/, started (and created the first time) as `ma
 
 from __future__ import annotations
 
+import fcntl
 import os
 import socket
 import subprocess
 import time
 import urllib.error
 import urllib.request
+from collections import Counter
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -25,12 +27,39 @@ __all__ = ["free_port", "throwaway_database", "wait_until_ready"]
 READY_TIMEOUT_SECONDS = 30.0
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Give every test an id of its own, as pytest-xdist needs: it hands tests to its workers by
+    id and would run only the first of several that share one.
+
+    schemathesis gives every API operation of a test the test function's id; here each gets its
+    name, which names the operation. Any other repeated id stops the run.
+    """
+    for item in items:
+        if item.parent is not None and not item.nodeid.endswith(item.name):
+            item._id = item.parent.id.child(item.name)  # where pytest 9 keeps the id
+    counts = Counter(item.nodeid for item in items)
+    if repeated := sorted(nodeid for nodeid, count in counts.items() if count > 1):
+        raise pytest.UsageError("tests that share an id: " + ", ".join(repeated))
+
+
 @pytest.fixture(scope="session")
 def database_server_url() -> Iterator[str]:
     if url := os.environ.get("TEST_DATABASE_URL"):
         yield url
         return
-    yield local_server_url(Settings())
+    yield local_server_url_once(Settings())
+
+
+def local_server_url_once(settings: Settings) -> str:
+    """The local cluster's URL, started by one pytest process at a time.
+
+    With pytest-xdist every worker asks at once; the first one through the lock creates and
+    starts the cluster, and the others find it running.
+    """
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    with (settings.data_dir / "tests-start-cluster.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return local_server_url(settings)
 
 
 def free_port() -> int:

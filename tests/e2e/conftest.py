@@ -1,6 +1,7 @@
 """End-to-end tests: the real server in its own process, driven by a real Chromium.
 
-`server` runs `python -m app serve` on a throwaway database and a free port. Each test gets a
+`server` runs `python -m app serve` on a throwaway database (`database_url`) and a free port,
+one per pytest process (each pytest-xdist worker has its own). Each test gets a
 fresh browser context (its own cookies) from `page` (a phone), `desktop_page` or `no_js_page`.
 Any request to another origin is aborted, so no test depends on the internet, and any console
 error or uncaught page error (a Content-Security-Policy violation is one) fails the test.
@@ -85,45 +86,51 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture(scope="session")
-def server(database_server_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(database_server_url: str) -> Iterator[str]:
+    """The e2e server's throwaway database, for tests that check what it stored."""
+    with throwaway_database(database_server_url, "cityhive_e2e") as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The app serving a throwaway database on a free port; yields its base URL."""
     work_dir = tmp_path_factory.mktemp("e2e_server")
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
-    with throwaway_database(database_server_url, "cityhive_e2e") as database_url:
-        env = os.environ | {
-            "DATABASE_URL": database_url,
-            "HOST": "127.0.0.1",
-            "PORT": str(port),
-            "SECRET_KEY": random_secret(),
-            "DEMO_DATA": "false",
-            "LOG_LEVEL": "WARNING",
-            "DATA_DIR": str(work_dir / "data"),
-            "PYTHONUNBUFFERED": "1",
-        }
-        with (
-            (work_dir / "server.stdout").open("wb") as stdout,
-            (work_dir / "server.stderr").open("wb") as stderr,
-        ):
-            process = subprocess.Popen(
-                [sys.executable, "-m", "app", "serve"],
-                cwd=REPO_ROOT,
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=stdout,
-                stderr=stderr,
-            )
-            try:
-                wait_until_ready(process, base_url, lambda: server_output(work_dir))
-                yield base_url
-                if process.poll() is not None:
-                    pytest.fail(
-                        f"the server exited with code {process.returncode} during the tests\n"
-                        + server_output(work_dir),
-                        pytrace=False,
-                    )
-            finally:
-                stop(process)
+    env = os.environ | {
+        "DATABASE_URL": database_url,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "SECRET_KEY": random_secret(),
+        "DEMO_DATA": "false",
+        "LOG_LEVEL": "WARNING",
+        "DATA_DIR": str(work_dir / "data"),
+        "PYTHONUNBUFFERED": "1",
+    }
+    with (
+        (work_dir / "server.stdout").open("wb") as stdout,
+        (work_dir / "server.stderr").open("wb") as stderr,
+    ):
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app", "serve"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=stdout,
+            stderr=stderr,
+        )
+        try:
+            wait_until_ready(process, base_url, lambda: server_output(work_dir))
+            yield base_url
+            if process.poll() is not None:
+                pytest.fail(
+                    f"the server exited with code {process.returncode} during the tests\n"
+                    + server_output(work_dir),
+                    pytrace=False,
+                )
+        finally:
+            stop(process)
 
 
 @pytest.fixture(scope="package")
@@ -131,9 +138,10 @@ def browser(server: str) -> Iterator[Browser]:
     """Headless Chromium: the system one where installed, else Playwright's own build.
 
     While Playwright's sync API is started, its event loop counts as running in this thread, so
-    asyncio.run() and async tests fail. Hence it asks for `server` (whose database set-up runs
-    asyncio.run()) to come first, and it lives for this package only, not the session: the unit
-    tests that `pytest` runs after these need the thread's event loop back.
+    asyncio.run() and async tests fail. Hence it depends on `server`, whose database set-up runs
+    asyncio.run(), so that pytest sets that up first; and it lives for this package only:
+    pytest stops it after the last e2e test it runs in a row, so unit tests run before, after or
+    (under pytest-xdist, one file at a time) between e2e files get the thread's loop back.
     """
     playwright = sync_playwright().start()
     try:
