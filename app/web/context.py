@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import jinja2
 from aiohttp import web
+from markupsafe import Markup
 
 from app.keys import csrf_token_key, settings_key, user_key
 
@@ -16,6 +18,14 @@ def template_context(request: web.Request) -> dict[str, Any]:
         "csrf_token": request.get(csrf_token_key, ""),
         "current_path": request.path,
     }
+
+
+@jinja2.pass_context
+def csrf_field(context: jinja2.runtime.Context) -> Markup:
+    """`{{ csrf_field() }}`: the hidden `_csrf` input every form that changes something carries
+    (app/web/csrf.py checks it), written here once and nowhere else."""
+    token = context.get("csrf_token", "")
+    return Markup('<input type="hidden" name="_csrf" value="{}">').format(token)
 
 
 def map_settings(request: web.Request) -> dict[str, Any]:

@@ -1,35 +1,122 @@
-"""Template filters that show dates, times and amounts the way a beekeeper reads them."""
+"""Template filters that show dates, times and amounts the way a beekeeper reads them.
+
+Every page formats with these filters and nothing else: no `strftime`, `"%.2f"` or `"{:,}"` in a
+template, no display string built in a query. So when the pages learn the reader's language
+(Babel), this module is the one place that changes.
+
+    {{ inspection.done_at|datetime }}   26 November 2026, 14:05 (in the city's time zone)
+    {{ hive.installed_on|date }}        26 November 2026
+    {{ item.scheduled_for|day }}        Thu 26 November 2026
+    {{ report.seen_at|ago }}            5 minutes ago
+    {{ weight|number }}  2.5    {{ area|number(1) }}  3.1    {{ count|number }}  1,204
+    {{ harvest.total_kg|kg }}           12.50 kg
+    {{ report.distance_m|distance }}    850 m, 3.2 km
+    data-lat="{{ hive.latitude|coordinate }}"   52.521900, for the map script: never translated
+
+An unknown value (None) shows as nothing, so a template decides what a gap reads like.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
-from datetime import date, datetime
 from decimal import Decimal
+from functools import partial
+from typing import Any
 from zoneinfo import ZoneInfo
 
-
-def local_time(zone: ZoneInfo) -> Callable[[datetime | None], datetime | None]:
-    """Times are stored in UTC; pages show them in the city's time zone."""
-
-    def to_local(value: datetime | None) -> datetime | None:
-        return None if value is None else value.astimezone(zone)
-
-    return to_local
+Amount = Decimal | float | int
 
 
-def day(value: date | None) -> str:
-    """Thu 26 November 2026."""
-    return "" if value is None else value.strftime("%a %-d %B %Y")
+def local(value: dt.datetime, zone: ZoneInfo) -> dt.datetime:
+    """Times are stored in UTC; pages show them in the city's time zone. A time without a zone
+    is read as UTC, never as the server's own zone."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(zone)
 
 
-def date_time(value: datetime | None) -> str:
-    """26 November 2026, 14:05."""
-    return "" if value is None else value.strftime("%-d %B %Y, %H:%M")
+def _calendar_day(value: dt.date, zone: ZoneInfo) -> dt.date:
+    """The day a date or a moment falls on, in the city."""
+    return local(value, zone).date() if isinstance(value, dt.datetime) else value
 
 
-def number(value: Decimal | float | int | None) -> str:
-    """2.5 rather than 2.50; nothing for an unknown value."""
+def day(value: dt.date | None, zone: ZoneInfo) -> str:
+    """Thu 26 November 2026: a day to plan around, so with its weekday."""
+    return "" if value is None else _calendar_day(value, zone).strftime("%a %-d %B %Y")
+
+
+def date(value: dt.date | None, zone: ZoneInfo) -> str:
+    """26 November 2026."""
+    return "" if value is None else _calendar_day(value, zone).strftime("%-d %B %Y")
+
+
+def date_time(value: dt.datetime | None, zone: ZoneInfo) -> str:
+    """26 November 2026, 14:05, in the city's time zone."""
+    return "" if value is None else local(value, zone).strftime("%-d %B %Y, %H:%M")
+
+
+def ago(value: dt.datetime | dt.timedelta | None, now: dt.datetime | None = None) -> str:
+    """How long ago, in the largest unit that reads naturally: 'just now', '5 minutes ago',
+    '3 hours ago', '2 days ago'. Reads the same in every time zone. Takes a moment (compared
+    with `now`) or an age; a moment a little in the future (clocks disagree) is 'just now'."""
     if value is None:
         return ""
-    text = f"{value:.2f}".rstrip("0").rstrip(".")
-    return text or "0"
+    age = value if isinstance(value, dt.timedelta) else (now or dt.datetime.now(dt.UTC)) - value
+    minutes = int(age.total_seconds() // 60)
+    if minutes < 2:
+        return "just now"
+    if minutes < 120:
+        return f"{minutes} minutes ago"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} hours ago"
+    return f"{hours // 24} days ago"
+
+
+def number(value: Amount | None, places: int | None = None) -> str:
+    """1,204 and 2.5 (at most two decimals, 2.5 rather than 2.50); with `places`, exactly that
+    many (`|number(1)`: 3.0). Nothing for an unknown value."""
+    if value is None:
+        return ""
+    fixed = f"{value:,.{2 if places is None else places}f}"
+    text = fixed.rstrip("0").rstrip(".") if places is None else fixed
+    if text.startswith("-") and not text.strip("-0.,"):
+        text = text[1:]  # -0.001 rounds to 0, not to "-0"
+    return text
+
+
+def kg(value: Amount | None) -> str:
+    """12.50 kg: honey and hive weights, to the ten grams a kitchen scale shows."""
+    return "" if value is None else f"{number(value, 2)} kg"
+
+
+def distance(metres: float | None) -> str:
+    """850 m to the nearest ten metres; 3.2 km from one kilometre on."""
+    if metres is None:
+        return ""
+    rounded = round(metres, -1)
+    if rounded < 1000:
+        return f"{rounded:.0f} m"
+    return f"{number(metres / 1000, 1)} km"
+
+
+def coordinate(degrees: float) -> str:
+    """52.521900: a latitude or longitude for the map script or a form field, to about 10 cm.
+    Data for a machine, so never in the reader's language."""
+    return f"{degrees:.6f}"
+
+
+def filters(zone: ZoneInfo) -> dict[str, Callable[..., Any]]:
+    """Every formatting filter, by the name templates use, those that show a time bound to the
+    city's zone."""
+    return {
+        "day": partial(day, zone=zone),
+        "date": partial(date, zone=zone),
+        "datetime": partial(date_time, zone=zone),
+        "ago": ago,
+        "number": number,
+        "kg": kg,
+        "distance": distance,
+        "coordinate": coordinate,
+    }
