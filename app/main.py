@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
+from collections.abc import AsyncIterator
 
 import aiohttp_jinja2
 import jinja2
@@ -11,31 +13,39 @@ from aiohttp_session import session_middleware
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from app.accounts.routes import routes as account_routes
-from app.api.routes import routes as api_routes
+from app.assets import StaticAssets
 from app.city.routes import routes as city_routes
 from app.db import database_ctx
 from app.hives.routes import routes as hive_routes
-from app.home.routes import routes as home_routes
 from app.inspections.routes import routes as inspection_routes
 from app.keys import (
+    batch_cpu_key,
+    batch_slots_key,
+    deliveries_key,
     export_slots_key,
+    ingest_pool_key,
     metrics_key,
     response_headers_key,
     settings_key,
     static_key,
+    webhook_client_key,
 )
 from app.metrics import Metrics
 from app.ops.routes import routes as ops_routes
+from app.pages.routes import routes as page_routes
 from app.pwa.compression import static_files_middleware
 from app.pwa.owner import request_user_tag, user_tag_middleware
 from app.pwa.routes import routes as pwa_routes
+from app.sensors.ingest import BATCHES_AT_ONCE, BATCHES_PARSED_AT_ONCE, ingest_pool
 from app.sensors.maintenance import sensor_upkeep_ctx
 from app.sensors.routes import routes as sensor_routes
+from app.sensors.webhooks import client_session, finish_deliveries
 from app.settings import ROOT, Settings
+from app.slots import Slots
 from app.swarms.routes import routes as swarm_routes
 from app.web import formatting
-from app.web.assets import StaticAssets
 from app.web.auth import current_user_middleware
+from app.web.context import csrf_field
 from app.web.csrf import csrf_middleware
 from app.web.errors import error_middleware
 from app.web.middlewares import (
@@ -46,7 +56,6 @@ from app.web.middlewares import (
     security_headers,
 )
 from app.web.shared import not_for_shared_answers
-from app.web.slots import Slots
 
 TEMPLATES = ROOT / "templates"
 STATIC = ROOT / "static"
@@ -75,6 +84,8 @@ def create_app(settings: Settings) -> web.Application:
     app[metrics_key] = Metrics()
     app[response_headers_key] = security_headers(settings.tile_origin)
     app[export_slots_key] = Slots(total=settings.exports_at_once, per_key=settings.exports_per_user)
+    app[batch_slots_key] = Slots(total=BATCHES_AT_ONCE, per_key=1)  # per key: one in flight
+    app[batch_cpu_key] = asyncio.Semaphore(BATCHES_PARSED_AT_ONCE)
 
     env = aiohttp_jinja2.setup(
         app,
@@ -86,27 +97,43 @@ def create_app(settings: Settings) -> web.Application:
     )
     env.globals["static"] = assets.url
     env.globals["user_tag"] = request_user_tag  # the shell's data-user
-    env.filters["local"] = formatting.local_time(settings.zone)
-    env.filters["day"] = formatting.day
-    env.filters["datetime"] = formatting.date_time
-    env.filters["number"] = formatting.number
+    env.globals["csrf_field"] = csrf_field  # the hidden _csrf input of every form
+    env.filters.update(formatting.filters(settings.zone))  # |datetime |date |day |ago |number |kg
 
-    app.cleanup_ctx.append(database_ctx)
-    app.cleanup_ctx.append(sensor_upkeep_ctx)  # offline check, partitions, webhooks
+    # Opened at start-up in this order, closed at shutdown in the reverse one.
+    app.cleanup_ctx.append(database_ctx)  # the SQLAlchemy pool: app[db_key], app[engine_key]
+    app.cleanup_ctx.append(ingest_pool_ctx)  # the second pool, asyncpg, for readings batches
+    app.cleanup_ctx.append(webhook_client_ctx)  # alert webhooks and their deliveries in flight
+    app.cleanup_ctx.append(sensor_upkeep_ctx)  # offline check and partitions, every few minutes
     app.on_response_prepare.append(add_response_headers)
 
     app.router.add_routes(ops_routes)
-    app.router.add_routes(home_routes)
+    app.router.add_routes(page_routes)  # Today, a hive's page, exports, the API's document
     app.router.add_routes(account_routes)
-    app.router.add_routes(hive_routes)
-    app.router.add_routes(inspection_routes)  # inspections, harvests, today, exports, calendar
+    app.router.add_routes(hive_routes)  # hives, their map and GeoJSON, their JSON API
+    app.router.add_routes(inspection_routes)  # inspections, harvests, calendar, their API
     app.router.add_routes(sensor_routes)  # sensors, readings ingestion, charts, alerts
     app.router.add_routes(swarm_routes)  # public swarm reports and their collectors
     app.router.add_routes(city_routes)  # density map, forage pressure, city statistics
     app.router.add_routes(pwa_routes)  # manifest, service worker, offline page
-    app.router.add_routes(api_routes)
     app.router.add_static("/static", STATIC, name="static")
     return app
+
+
+async def ingest_pool_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Readings ingestion's own asyncpg pool (app/sensors/ingest.py says why it has one)."""
+    app[ingest_pool_key] = pool = await ingest_pool(app[settings_key].async_database_url)
+    yield
+    await pool.close()
+
+
+async def webhook_client_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The client that posts alert webhooks; at shutdown, deliveries in flight get a moment."""
+    app[webhook_client_key] = client = client_session(app[settings_key])
+    app[deliveries_key] = set()
+    yield
+    await finish_deliveries(app)
+    await client.close()
 
 
 def session_storage(settings: Settings) -> EncryptedCookieStorage:

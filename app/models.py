@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -147,6 +148,14 @@ class ApiKey(Base):
 # --- Field log: inspections, harvests, idempotency (issue 4) -------------------------------
 
 
+@dataclass(frozen=True)
+class KeyOwner:
+    """A live API key, by id, and the user who holds it: what a request's key proves."""
+
+    key_id: int
+    user_id: int
+
+
 class QueenCells(enum.StrEnum):
     none = "none"
     swarm = "swarm"
@@ -281,6 +290,9 @@ class IdempotentRequest(Base):
     status: Mapped[int] = mapped_column(SmallInteger)
     location: Mapped[str] = mapped_column(String(500), server_default="")
     body: Mapped[str] = mapped_column(Text, server_default="")
+    # SHA-256 of the request (method, route, canonical body): the same key with another body is
+    # refused, not answered with this record. Null for keys kept before fingerprints existed.
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

@@ -124,7 +124,7 @@ class Report:
 async def prepare(url: str, clients: int) -> Setup:
     import asyncpg
 
-    from app.api.auth import new_key
+    from app.web.api import new_key
 
     key = new_key()
     conn = await asyncpg.connect(url)

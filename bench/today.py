@@ -182,7 +182,7 @@ def statements(owner_id: int) -> tuple[dict[str, Statement], dict[str, Any]]:
         return Statement(*positional(sql), fetch=fetch)
 
     found = {
-        # app.home.queries.hives_of
+        # app.pages.today.hives_overview
         "hives": compiled(
             select(Hive.id, Hive.name, Hive.site, Hive.status)
             .where(Hive.owner_id == owner_id)
@@ -234,9 +234,9 @@ def template_environment(zone: ZoneInfo) -> Any:
     adds `url` and `app` globals, which no template here uses)."""
     import jinja2
 
+    from app.assets import StaticAssets
     from app.main import STATIC, TEMPLATES
     from app.web import formatting
-    from app.web.assets import StaticAssets
 
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
@@ -701,8 +701,8 @@ async def prepare(database_url: str) -> Setup:
     from sqlalchemy.ext.asyncio import async_sessionmaker
 
     from app.db import make_engine
-    from app.home.queries import hives_of
     from app.inspections.queries import today
+    from app.pages.today import hives_overview as hives_of
     from app.sensors.queries import open_alerts_of
     from app.settings import Settings
     from app.swarms.queries import open_reports_near

@@ -1,4 +1,5 @@
-"""The accounts' SQL."""
+"""The accounts' SQL, API keys included (a key is found by the SHA-256 of what the client sent,
+never by the key; looking one up for a request is app/web/api.py's `key_holder`)."""
 
 from __future__ import annotations
 
@@ -66,3 +67,33 @@ async def change_password(
 
 async def hive_count(db: AsyncSession, user: User) -> int:
     return await db.scalar(select(func.count()).where(Hive.owner_id == user.id)) or 0
+
+
+async def create_key(
+    db: AsyncSession, user_id: int, *, name: str, prefix: str, key_hash: str
+) -> ApiKey:
+    key = ApiKey(user_id=user_id, name=name, prefix=prefix, hash=key_hash)
+    db.add(key)
+    await db.commit()
+    return key
+
+
+async def keys_of(db: AsyncSession, user_id: int) -> list[ApiKey]:
+    """The user's keys, newest first, revoked ones included (they say so)."""
+    rows = await db.scalars(
+        select(ApiKey)
+        .where(ApiKey.user_id == user_id)
+        .order_by(ApiKey.created_at.desc(), ApiKey.id.desc())
+    )
+    return list(rows)
+
+
+async def revoke_key(db: AsyncSession, user_id: int, key_id: int) -> bool:
+    """Revoke one of the user's own keys; False if there is no such live key."""
+    result = await db.execute(
+        update(ApiKey)
+        .where(ApiKey.id == key_id, ApiKey.user_id == user_id, ApiKey.revoked_at.is_(None))
+        .values(revoked_at=func.now())
+    )
+    await db.commit()
+    return bool(result.rowcount)  # type: ignore[attr-defined]

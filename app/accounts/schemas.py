@@ -46,3 +46,11 @@ class PasswordChange(BaseModel):
     current_password: Annotated[str, Field(min_length=1)] = Field(title="Current password")
     new_password: Password = Field(title="New password")
     revoke_api_keys: bool = Field(default=False, title="Also revoke my API keys")
+
+
+class ApiKeyForm(BaseModel):
+    """A new key's name (the field is `key_name`: the profile form above it has a `name`)."""
+
+    key_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
+    ] = Field(title="Key name")

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts import queries
 from app.accounts.passwords import hash_password, verify_password
-from app.accounts.schemas import LogIn, PasswordChange, Profile, SignUp
-from app.api import queries as key_queries
-from app.api.auth import new_key
-from app.api.schemas import ApiKeyForm
+from app.accounts.schemas import ApiKeyForm, LogIn, PasswordChange, Profile, SignUp
 from app.keys import db_key, metrics_key, settings_key, user_key
 from app.models import User
-from app.web import throttle
+from app.web import api, throttle
 from app.web.auth import (
     login,
     login_required,
@@ -43,10 +43,19 @@ def signup_page(request: web.Request, form: Form[SignUp], status: int = 200) -> 
     )
 
 
-async def signup_form(request: web.Request) -> web.Response:
-    if request.get(user_key) is not None:
-        return redirect(request, safe_next(request.query.get("next")))
-    return signup_page(request, Form(values={}))
+def blank_form(page: Callable[[web.Request, Form[Any]], web.Response]) -> Handler:
+    """The sign-up or log-in page with an empty form; a visitor who is logged in already goes
+    on to where `next` points."""
+
+    async def handler(request: web.Request) -> web.Response:
+        if request.get(user_key) is not None:
+            return redirect(request, safe_next(request.query.get("next")))
+        return page(request, Form(values={}))
+
+    return handler
+
+
+signup_form = blank_form(signup_page)
 
 
 async def signup(request: web.Request) -> web.Response:
@@ -90,10 +99,7 @@ def login_page(
     )
 
 
-async def login_form(request: web.Request) -> web.Response:
-    if request.get(user_key) is not None:
-        return redirect(request, safe_next(request.query.get("next")))
-    return login_page(request, Form(values={}))
+login_form = blank_form(login_page)
 
 
 LOGIN_BY_ADDRESS = "login-address"
@@ -205,7 +211,7 @@ async def profile_page(
     user = user_of(request)
     async with request.app[db_key]() as db:
         hives = await queries.hive_count(db, user)
-        keys = await key_queries.keys_of(db, user.id)
+        keys = await queries.keys_of(db, user.id)
         sessions = await sessions_of(db, user.id)
     return render(
         request,
@@ -314,9 +320,9 @@ async def api_key_create(request: web.Request) -> web.Response:
         return await profile_page(
             request, details_of(user), 422, key_form=form, partial=API_KEYS_PARTIAL
         )
-    made = new_key()
+    made = api.new_key()
     async with request.app[db_key]() as db:
-        await key_queries.create_key(
+        await queries.create_key(
             db, user.id, name=form.data.key_name, prefix=made.prefix, key_hash=made.hash
         )
     response = await profile_page(
@@ -330,7 +336,7 @@ async def api_key_create(request: web.Request) -> web.Response:
 async def api_key_revoke(request: web.Request) -> web.Response:
     user = user_of(request)
     async with request.app[db_key]() as db:
-        if not await key_queries.revoke_key(db, user.id, path_id(request)):
+        if not await queries.revoke_key(db, user.id, path_id(request)):
             raise web.HTTPNotFound()
     if htmx(request).wants_fragment:
         return await profile_page(

@@ -1,5 +1,5 @@
-"""The city's hexagon grid and the SQL that puts a point in its hexagon; "within so many metres"
-in SQL that a GiST index on a geometry column can serve.
+"""The city's hexagon grid and the SQL that puts a point in its hexagon ("within so many
+metres" is app/geo.py's `within_metres`).
 
 The grid is PostGIS's hexagon grid (`ST_Hexagon(edge, i, j)`, the cells of `ST_HexagonGrid`:
 flat-topped, odd columns half a row up) laid on a plane in metres: x = longitude times metres per
@@ -94,21 +94,3 @@ HEXAGON_POLYGON = (
     "ST_SetSRID(ST_Scale(ST_Hexagon(CAST(:edge AS float8), {i}, {j}), "
     "1 / CAST(:kx AS float8), 1 / CAST(:ky AS float8)), 4326)"
 )
-
-
-def within_metres(column: str, point: str, metres: str) -> str:
-    """SQL true when the geometry `column` (SRID 4326, GiST-indexed) lies within `metres` of the
-    geometry `point`, measured on the spheroid.
-
-    `ST_DWithin` on geography is exact but cannot use an index on the geometry column, so a
-    box around the point in degrees goes first: `&&` against it is what the index serves. The
-    box is 1% wider than the circle needs (a degree of longitude is at least 111,320 m times the
-    cosine of the latitude, and a degree of latitude at least 110,574 m), so it never cuts off
-    a point that the exact test would keep.
-    """
-    return (
-        f"{column} && ST_Expand({point}, "
-        f"1.01 * {metres} / (111320 * cos(radians(ST_Y({point})))), "
-        f"1.01 * {metres} / 110574.0) "
-        f"AND ST_DWithin({column}::geography, {point}::geography, {metres})"
-    )

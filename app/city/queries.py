@@ -18,7 +18,8 @@ from datetime import date
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.city.grid import EDGE_M, HEXAGON_POLYGON, HexGrid, hexagon_cells, within_metres
+from app.city.grid import EDGE_M, HEXAGON_POLYGON, HexGrid, hexagon_cells
+from app.geo import feature_collection, within_metres
 
 # Whoever asks, a published count covers the colonies of at least this many other beekeepers.
 MINIMUM_OTHER_BEEKEEPERS = 3
@@ -84,22 +85,15 @@ def published_cells(nearby: str = "TRUE") -> str:
 DENSITY = text(
     f"""
     WITH {published_cells()}
-    SELECT json_build_object(
-        'type', 'FeatureCollection',
-        'features', COALESCE(
-            json_agg(
-                json_build_object(
-                    'type', 'Feature',
-                    'id', i || ':' || j,
-                    'geometry', ST_AsGeoJSON({HEXAGON_POLYGON.format(i="i", j="j")}, 6)::json,
-                    'properties', json_build_object('count', count, 'band', band)
-                ) ORDER BY i, j
-            ),
-            '[]'::json
-        ),
-        'hexagonAreaKm2', 1,
-        'minimumBeekeepers', {PUBLISHED_BEEKEEPERS}
-    )::text
+    SELECT {
+        feature_collection(
+            feature_id="i || ':' || j",
+            geometry=HEXAGON_POLYGON.format(i="i", j="j"),
+            properties="'count', count, 'band', band",
+            order="i, j",
+            members=f", 'hexagonAreaKm2', 1, 'minimumBeekeepers', {PUBLISHED_BEEKEEPERS}",
+        )
+    }
     FROM published
     """  # noqa: S608 - built from this module's constants; values are bound parameters
 )

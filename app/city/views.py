@@ -12,9 +12,9 @@ from app.city import queries
 from app.city.cache import density_cache, statistics_cache
 from app.city.chart import BAR, swarm_chart
 from app.city.grid import HexGrid
+from app.geo import Latitude, Longitude
 from app.keys import db_key, settings_key
 from app.settings import Settings
-from app.swarms.schemas import Latitude, Longitude
 from app.web import throttle
 from app.web.auth import login_required, user_of
 from app.web.context import map_settings

@@ -1,15 +1,21 @@
-"""The hives' SQL. Every query is scoped to the owner: another user's hive simply is not found."""
+"""The hives' SQL. Every query is scoped to the owner: another user's hive simply is not found.
+
+One hive, for a page or an API call, comes from app/web/auth.py's `hive_for`, which asks
+`hives_of`: the one statement of who may see a hive, which the list here starts from too.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select, text, update
+from sqlalchemy import delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.geo import SRID, feature_collection, point
 from app.hives.schemas import Bbox, HiveForm, HiveListQuery
 from app.models import Hive
+from app.web.auth import HiveView, hives_of
 
 PER_PAGE = 20
 
@@ -25,33 +31,9 @@ SORTS: dict[str, Any] = {
 }
 
 
-@dataclass(frozen=True)
-class HiveView:
-    """A hive with its coordinates read out of the geometry."""
-
-    hive: Hive
-    latitude: float
-    longitude: float
-
-
-def _point(latitude: float, longitude: float) -> Any:
-    return func.ST_SetSRID(func.ST_MakePoint(longitude, latitude), 4326)
-
-
-def _with_coordinates(owner_id: int) -> Select[Hive, float, float]:
-    return select(Hive, func.ST_Y(Hive.location), func.ST_X(Hive.location)).where(
-        Hive.owner_id == owner_id
-    )
-
-
-async def hive_of(db: AsyncSession, owner_id: int, hive_id: int) -> HiveView | None:
-    row = (await db.execute(_with_coordinates(owner_id).where(Hive.id == hive_id))).first()
-    return None if row is None else HiveView(row[0], row[1], row[2])
-
-
 def _values(form: HiveForm) -> dict[str, Any]:
     values = form.model_dump(exclude={"latitude", "longitude"})
-    values["location"] = _point(form.latitude, form.longitude)
+    values["location"] = point(form.latitude, form.longitude)
     return values
 
 
@@ -88,7 +70,7 @@ class HivePage:
 
 async def list_hives(db: AsyncSession, owner_id: int, query: HiveListQuery) -> HivePage:
     """One page of the owner's hives matching the search and filters, in the chosen order."""
-    selection = _with_coordinates(owner_id)
+    selection = hives_of(owner_id)
     if query.q:
         pattern = _contains(query.q)
         selection = selection.where(
@@ -137,30 +119,24 @@ _FEATURE_COLLECTION = """
     ), numbered AS (
         SELECT *, row_number() OVER (ORDER BY id) AS n FROM matched
     )
-    SELECT json_build_object(
-        'type', 'FeatureCollection',
-        'features', COALESCE(
-            json_agg(
-                json_build_object(
-                    'type', 'Feature',
-                    'id', id,
-                    'geometry', ST_AsGeoJSON(location, 6)::json,
-                    'properties', json_build_object('name', name, 'site', site, 'status', status)
-                ) ORDER BY id
-            ) FILTER (WHERE n <= :cap),
-            '[]'::json
-        ),
-        'numberReturned', LEAST(count(*), :cap),
-        'truncated', count(*) > :cap
-    )::text
+    SELECT {collection}
     FROM numbered
 """
+_HIVE_FEATURES = feature_collection(
+    feature_id="id",
+    geometry="location",
+    properties="'name', name, 'site', site, 'status', status",
+    order="id",
+    only="n <= :cap",
+    members=", 'numberReturned', LEAST(count(*), :cap), 'truncated', count(*) > :cap",
+)
 GEOJSON = text(
     _FEATURE_COLLECTION.format(
-        within="AND location && ST_MakeEnvelope(:west, :south, :east, :north, 4326)"
+        within=f"AND location && ST_MakeEnvelope(:west, :south, :east, :north, {SRID})",
+        collection=_HIVE_FEATURES,
     )
 )
-GEOJSON_ALL = text(_FEATURE_COLLECTION.format(within=""))
+GEOJSON_ALL = text(_FEATURE_COLLECTION.format(within="", collection=_HIVE_FEATURES))
 
 
 async def hives_geojson(db: AsyncSession, owner_id: int, bbox: Bbox | None, cap: int) -> str:

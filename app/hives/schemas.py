@@ -5,29 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    Field,
-    StringConstraints,
-    ValidationInfo,
-    field_validator,
-)
+from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
 
 from app.models import ColonyOrigin, FrameType, HiveStatus
-
-
-def _blank_is_none(value: object) -> object:
-    return None if isinstance(value, str) and not value.strip() else value
-
-
-def _decimal_comma(value: object) -> object:
-    """Phones in many locales type 51,5203: read it as 51.5203."""
-    return value.strip().replace(",", ".") if isinstance(value, str) else value
-
-
-Optional = BeforeValidator(_blank_is_none)
-Coordinate = BeforeValidator(_decimal_comma)
+from app.web.forms import Blank, NoAnswer, Number
 
 # Patterns, so the API's JSON Schema states the rules too. PostgreSQL text cannot hold NUL,
 # so text with one is refused here rather than by the database. A required name must have more
@@ -66,13 +47,13 @@ class HiveForm(BaseModel):
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NOT_BLANK),
     ] = Field(title="Name")
-    latitude: Annotated[float, Coordinate, Field(ge=-90, le=90)] = Field(title="Latitude")
-    longitude: Annotated[float, Coordinate, Field(ge=-180, le=180)] = Field(title="Longitude")
-    site: Annotated[SiteName | None, Optional] = Field(default=None, title="Apiary or site")
+    latitude: Annotated[float, Number, Field(ge=-90, le=90)] = Field(title="Latitude")
+    longitude: Annotated[float, Number, Field(ge=-180, le=180)] = Field(title="Longitude")
+    site: Annotated[SiteName | None, Blank] = Field(default=None, title="Apiary or site")
     frame_type: FrameType = Field(title="Frame type")
-    origin: Annotated[ColonyOrigin | None, Optional] = Field(default=None, title="Colony origin")
+    origin: Annotated[ColonyOrigin | None, Blank] = Field(default=None, title="Colony origin")
     status: HiveStatus = Field(default=HiveStatus.active, title="Status")
-    installed_on: Annotated[date | None, Optional] = Field(default=None, title="Installed on")
+    installed_on: date | NoAnswer = Field(default=None, title="Installed on")
     notes: Annotated[str, StringConstraints(max_length=5000, pattern=NO_NUL)] = Field(
         default="", title="Notes"
     )
@@ -100,7 +81,7 @@ class HiveListQuery(BaseModel):
 
     q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=NO_NUL)] = ""
     site: SiteName = ""
-    status: Annotated[HiveStatus | None, Optional] = None
+    status: Annotated[HiveStatus | None, Blank] = None
     sort: SortKey = "name"
     page: Annotated[int, Field(ge=1, le=10_000)] = 1
 

@@ -1,6 +1,8 @@
-"""Hives: the list, the page, the form, the map and the GeoJSON behind it.
+"""Hives: the list, the form, the map and the GeoJSON behind it (the hive's own page, which
+gathers its inspections and sensors too, is app/pages/hive.py).
 
-A hive is its owner's alone: for anyone else, signed in or not, its pages do not exist (404).
+Who may see or change a hive is app/web/auth.py's `hive_for`: another user's hive does not
+exist (404), and anonymous visitors are sent to log in.
 """
 
 from __future__ import annotations
@@ -21,15 +23,12 @@ from app.hives.schemas import (
     HiveForm,
     HiveListQuery,
 )
-from app.inspections.queries import timeline_of
 from app.keys import db_key, settings_key, user_key
 from app.models import User
-from app.sensors.queries import sensor_panel
-from app.web.auth import login_required, user_of
+from app.web.auth import HiveView, hive_for, login_required, user_of
 from app.web.context import map_settings
 from app.web.forms import Form, read_form
 from app.web.htmx import htmx, push_url, redirect, render
-from app.web.paths import path_id
 
 GEOJSON = "application/geo+json"
 
@@ -40,18 +39,6 @@ def choices() -> dict[str, Any]:
         "origins": ORIGIN_LABELS,
         "statuses": STATUS_LABELS,
     }
-
-
-async def owned_hive(request: web.Request) -> queries.HiveView:
-    """The hive in the URL if the signed-in user owns it; otherwise there is no such page."""
-    user: User | None = request.get(user_key)
-    if user is None:
-        raise web.HTTPNotFound()
-    async with request.app[db_key]() as db:
-        found = await queries.hive_of(db, user.id, path_id(request))
-    if found is None:
-        raise web.HTTPNotFound()
-    return found
 
 
 def list_query(request: web.Request) -> HiveListQuery:
@@ -97,7 +84,7 @@ def form_page(
     request: web.Request,
     form: Form[HiveForm],
     *,
-    hive: queries.HiveView | None = None,
+    hive: HiveView | None = None,
     status: int = 200,
 ) -> web.Response:
     action = "/hives" if hive is None else f"/hives/{hive.hive.id}/edit"
@@ -125,31 +112,9 @@ async def hive_create(request: web.Request) -> web.Response:
     return redirect(request, f"/hives/{hive_id}")
 
 
-async def hive_detail(request: web.Request) -> web.Response:
-    found = await owned_hive(request)
-    async with request.app[db_key]() as db:
-        timeline = await timeline_of(db, found.hive.id)
-        sensors = await sensor_panel(
-            db, found.hive.owner_id, found.hive.id, request.query.get("range")
-        )
-    return render(
-        request,
-        "hives/detail.html",
-        {
-            "found": found,
-            "hive": found.hive,
-            "timeline": timeline,
-            "sensor_panel": sensors,
-            **choices(),
-            **map_settings(request),
-        },
-        partial="partials/hives/detail.html",
-    )
-
-
 async def hive_card(request: web.Request) -> web.Response:
     """The map popup's card: a summary that links to the hive's page."""
-    found = await owned_hive(request)
+    found = await hive_for(request)
     return render(
         request,
         "hives/card.html",
@@ -158,7 +123,7 @@ async def hive_card(request: web.Request) -> web.Response:
     )
 
 
-def edit_values(found: queries.HiveView) -> dict[str, str]:
+def edit_values(found: HiveView) -> dict[str, str]:
     hive = found.hive
     return {
         "name": hive.name,
@@ -174,12 +139,12 @@ def edit_values(found: queries.HiveView) -> dict[str, str]:
 
 
 async def hive_edit(request: web.Request) -> web.Response:
-    found = await owned_hive(request)
+    found = await hive_for(request, change=True)
     return form_page(request, Form(values=edit_values(found)), hive=found)
 
 
 async def hive_update(request: web.Request) -> web.Response:
-    found = await owned_hive(request)
+    found = await hive_for(request, change=True)
     form = await read_form(request, HiveForm)
     if form.data is None:
         return form_page(request, form, hive=found, status=422)
@@ -189,7 +154,7 @@ async def hive_update(request: web.Request) -> web.Response:
 
 
 async def hive_delete_confirm(request: web.Request) -> web.Response:
-    found = await owned_hive(request)
+    found = await hive_for(request, change=True)
     return render(
         request,
         "hives/delete.html",
@@ -199,7 +164,7 @@ async def hive_delete_confirm(request: web.Request) -> web.Response:
 
 
 async def hive_delete(request: web.Request) -> web.Response:
-    found = await owned_hive(request)
+    found = await hive_for(request, change=True)
     async with request.app[db_key]() as db:
         await queries.delete_hive(db, found.hive.owner_id, found.hive.id)
     return redirect(request, "/hives")

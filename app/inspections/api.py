@@ -1,23 +1,20 @@
 """The field log in the JSON API: a key's owner lists and creates inspections and harvests.
 
 The same schemas as the forms check the bodies. A create with an `Idempotency-Key` header that
-was seen before answers the first response again (same status, same body) and creates nothing.
+was seen before answers the first response again (same status, same body) and creates nothing;
+the same key with another body is a 422 problem document.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, RootModel, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, RootModel, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.api.auth import api_owner
-from app.api.problems import Problem, api_view, read_json
-from app.hives.queries import hive_of
 from app.inspections import queries
 from app.inspections.schemas import (
     HarvestDetails,
@@ -30,6 +27,19 @@ from app.inspections.schemas import (
 from app.keys import db_key, settings_key
 from app.models import Harvest, Inspection, QueenCells, Temperament, VarroaMethod
 from app.web import idempotency
+from app.web.api import (
+    Problem,
+    answer_of,
+    api_owner,
+    api_view,
+    create_once,
+    created,
+    idempotency_key,
+    json_answer,
+    parse_body,
+    read_json,
+)
+from app.web.auth import hive_for
 from app.web.paths import MAX_ID, path_id
 
 MAX_LISTED = 500
@@ -80,15 +90,10 @@ class InspectionOut(BaseModel):
 
     @classmethod
     def of(cls, inspection: Inspection) -> InspectionOut:
-        values = {
-            name: getattr(inspection, name)
-            for name in cls.model_fields
-            if name != "mites_per_100_bees"
-        }
-        values["mites_per_100_bees"] = mites_per_100(
+        mites = mites_per_100(
             inspection.varroa_count, inspection.varroa_method, inspection.varroa_sample
         )
-        return cls(**values)
+        return answer_of(cls, inspection, mites_per_100_bees=mites)
 
 
 class EvenHarvestIn(HarvestDetails):
@@ -152,17 +157,7 @@ class HarvestOut(BaseModel):
 
     @classmethod
     def of(cls, harvest: Harvest, shares: dict[int, Decimal]) -> HarvestOut:
-        return cls(
-            id=harvest.id,
-            harvested_on=harvest.harvested_on,
-            total_kg=harvest.total_kg,
-            frames=harvest.frames,
-            moisture_pct=harvest.moisture_pct,
-            honey_kind=harvest.honey_kind,
-            quality=harvest.quality,
-            notes=harvest.notes,
-            shares=shares,
-        )
+        return answer_of(cls, harvest, shares=shares)
 
 
 class InspectionList(BaseModel):
@@ -173,45 +168,16 @@ class HarvestList(BaseModel):
     items: list[HarvestOut]
 
 
-def parse[M: BaseModel](schema: type[M], data: Any) -> M:
-    """The body read as JSON, strictly: "5" is not a number, nor 0 a date."""
-    try:
-        return schema.model_validate_json(json.dumps(data), strict=True)
-    except ValidationError as error:
-        raise Problem.invalid(error, "body") from error
+async def recorded_inspection(db: AsyncSession, data: InspectionIn) -> idempotency.Answer:
+    new_id = await queries.record(db, data.hive_id, data)
+    inspection = await db.get_one(Inspection, new_id)
+    return created(InspectionOut.of(inspection), f"/api/v1/inspections/{new_id}")
 
 
-def request_key(request: web.Request) -> str | None:
-    try:
-        return idempotency.key_of(request)
-    except idempotency.BadKey as error:
-        raise Problem(
-            422,
-            str(error),
-            errors=[
-                {
-                    "location": ["header", "Idempotency-Key"],
-                    "message": str(error),
-                    "type": "value_error",
-                }
-            ],
-        ) from error
-
-
-def json_answer(body: str, status: int, location: str) -> web.Response:
-    response = web.Response(text=body, status=status, content_type="application/json")
-    if location:
-        response.headers["Location"] = location
-    return response
-
-
-async def created(
-    db: AsyncSession, guard: idempotency.Attempt, record: BaseModel, location: str
-) -> web.Response:
-    """201 with the new record, kept as the answer to any repeat of this request."""
-    body = record.model_dump_json()
-    await guard.remember(db, status=201, location=location, body=body)
-    return json_answer(body, 201, location)
+async def created_harvest(db: AsyncSession, owner_id: int, data: HarvestForm) -> idempotency.Answer:
+    new_id = await queries.create_harvest(db, owner_id, data)
+    harvest = await db.get_one(Harvest, new_id)
+    return created(HarvestOut.of(harvest, data.shares()), f"/api/v1/harvests/{new_id}")
 
 
 @api_view
@@ -221,8 +187,10 @@ async def inspection_list(request: web.Request) -> web.Response:
     hive = request.query.get("hive_id", "")
     hive_id = int(hive) if hive.isdigit() and int(hive) <= MAX_ID else None
     async with request.app[db_key]() as db:
-        if filtered and (hive_id is None or await hive_of(db, owner_id, hive_id) is None):
+        if filtered and hive_id is None:
             raise Problem(404, f"You have no hive {hive}.")
+        if hive_id is not None:
+            await hive_for(request, hive_id, db=db)
         rows = await queries.inspections_of(db, owner_id, hive_id, MAX_LISTED)
     return json_answer(
         InspectionList(items=[InspectionOut.of(row) for row in rows]).model_dump_json(), 200, ""
@@ -232,22 +200,16 @@ async def inspection_list(request: web.Request) -> web.Response:
 @api_view
 async def inspection_create(request: web.Request) -> web.Response:
     owner_id = await api_owner(request)
-    key = request_key(request)
-    data = parse(InspectionIn, await read_json(request))
+    key = idempotency_key(request)
+    body = await read_json(request)
+    data = parse_body(InspectionIn, body)
+    guard = idempotency.for_json(request, owner_id, key, body)
+    if data.done_at.tzinfo is None:  # a time without a zone is the city's
+        zone = request.app[settings_key].zone
+        data = data.model_copy(update={"done_at": data.done_at.replace(tzinfo=zone)})
     async with request.app[db_key]() as db, db.begin():
-        if await hive_of(db, owner_id, data.hive_id) is None:
-            raise Problem(404, f"You have no hive {data.hive_id}.")
-        guard = idempotency.attempt(request, owner_id, key)
-        if first := await guard.first_answer(db):
-            return json_answer(first.body, first.status, first.location)
-        if data.done_at.tzinfo is None:  # a time without a zone is the city's
-            zone = request.app[settings_key].zone
-            data = data.model_copy(update={"done_at": data.done_at.replace(tzinfo=zone)})
-        new_id = await queries.record(db, data.hive_id, data)
-        inspection = await db.get_one(Inspection, new_id)
-        return await created(
-            db, guard, InspectionOut.of(inspection), f"/api/v1/inspections/{new_id}"
-        )
+        await hive_for(request, data.hive_id, change=True, db=db)
+        return await create_once(db, guard, lambda: recorded_inspection(db, data))
 
 
 @api_view
@@ -273,21 +235,16 @@ async def harvest_list(request: web.Request) -> web.Response:
 @api_view
 async def harvest_create(request: web.Request) -> web.Response:
     owner_id = await api_owner(request)
-    key = request_key(request)
-    data = parse(HarvestIn, await read_json(request)).root.as_form()
+    key = idempotency_key(request)
+    body = await read_json(request)
+    data = parse_body(HarvestIn, body).root.as_form()
+    guard = idempotency.for_json(request, owner_id, key, body)
     async with request.app[db_key]() as db, db.begin():
         owned = await queries.owned_hive_ids(db, owner_id, data.hive_ids)
         missing = sorted(set(data.hive_ids) - owned)
         if missing:
             raise Problem(404, f"You have no hive {missing[0]}.")
-        guard = idempotency.attempt(request, owner_id, key)
-        if first := await guard.first_answer(db):
-            return json_answer(first.body, first.status, first.location)
-        new_id = await queries.create_harvest(db, owner_id, data)
-        harvest = await db.get_one(Harvest, new_id)
-        return await created(
-            db, guard, HarvestOut.of(harvest, data.shares()), f"/api/v1/harvests/{new_id}"
-        )
+        return await create_once(db, guard, lambda: created_harvest(db, owner_id, data))
 
 
 @api_view

@@ -1,6 +1,6 @@
 """The field log's part of the OpenAPI document: inspections and harvests, listed and created.
 
-app/api/openapi.py puts these into the one document.
+app/pages/openapi.py puts these into the one document.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from app.inspections.api import (
     InspectionList,
     InspectionOut,
 )
+from app.web.api import UNAUTHORIZED, json_content, problem, ref
 
 MODELS: list[type[BaseModel]] = [
     InspectionIn,
@@ -27,34 +28,17 @@ MODELS: list[type[BaseModel]] = [
     HarvestList,
 ]
 
-PROBLEM_JSON = "application/problem+json"
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: str, description: str, example: Any = None) -> dict[str, Any]:
-    content: dict[str, Any] = {"schema": _ref(schema)}
-    if example is not None:
-        content["example"] = example
-    return {"description": description, "content": {"application/json": content}}
-
-
-def _problem(description: str, schema: str = "ProblemOut") -> dict[str, Any]:
-    return {"description": description, "content": {PROBLEM_JSON: {"schema": _ref(schema)}}}
-
-
-UNAUTHORIZED = _problem("No API key, or an unknown or revoked one.")
-NOT_FOUND = _problem("You have no such hive or record (another user's is not found either).")
-INVALID = _problem("The body did not validate; `errors` names each field.", "ValidationProblem")
+NOT_FOUND = problem("You have no such hive or record (another user's is not found either).")
+INVALID = problem("The body did not validate; `errors` names each field.", "ValidationProblem")
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
     "required": False,
     "description": (
         "Any unique string of 8 to 100 printable characters (a UUID). A repeat with the same "
-        "key creates nothing and answers as the first time: retries and offline replays are safe."
+        "key and body creates nothing and answers as the first time: retries and offline "
+        "replays are safe. The same key with another body is refused (422, "
+        "`idempotency_key_reused`) and nothing is stored."
     ),
     "schema": {"type": "string", "minLength": 8, "maxLength": 100, "pattern": "^[!-~]+$"},
 }
@@ -96,6 +80,29 @@ def _id(what: str) -> dict[str, Any]:
     }
 
 
+def _create(
+    operation_id: str, summary: str, sent: tuple[str, Any], answered: tuple[str, str]
+) -> dict[str, Any]:
+    """An idempotent create: the `sent` schema and its example, answered 201 with the
+    `answered` schema and the new record's Location."""
+    schema, example = sent
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "parameters": [IDEMPOTENCY_KEY],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": ref(schema), "example": example}},
+        },
+        "responses": {
+            "201": {**json_content(*answered), "headers": CREATED_HEADERS},
+            "401": UNAUTHORIZED,
+            "404": NOT_FOUND,
+            "422": INVALID,
+        },
+    }
+
+
 def paths() -> dict[str, Any]:
     return {
         "/api/v1/inspections": {
@@ -111,34 +118,17 @@ def paths() -> dict[str, Any]:
                     }
                 ],
                 "responses": {
-                    "200": _json("InspectionList", "Up to 500 inspections."),
+                    "200": json_content("InspectionList", "Up to 500 inspections."),
                     "401": UNAUTHORIZED,
                     "404": NOT_FOUND,
                 },
             },
-            "post": {
-                "operationId": "createInspection",
-                "summary": "Record an inspection (and schedule the next one)",
-                "parameters": [IDEMPOTENCY_KEY],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": _ref("InspectionIn"),
-                            "example": INSPECTION_EXAMPLE,
-                        }
-                    },
-                },
-                "responses": {
-                    "201": {
-                        **_json("InspectionOut", "The recorded inspection."),
-                        "headers": CREATED_HEADERS,
-                    },
-                    "401": UNAUTHORIZED,
-                    "404": NOT_FOUND,
-                    "422": INVALID,
-                },
-            },
+            "post": _create(
+                "createInspection",
+                "Record an inspection (and schedule the next one)",
+                ("InspectionIn", INSPECTION_EXAMPLE),
+                ("InspectionOut", "The recorded inspection."),
+            ),
         },
         "/api/v1/inspections/{id}": {
             "parameters": [_id("inspection")],
@@ -146,7 +136,7 @@ def paths() -> dict[str, Any]:
                 "operationId": "getInspection",
                 "summary": "One inspection",
                 "responses": {
-                    "200": _json("InspectionOut", "The inspection."),
+                    "200": json_content("InspectionOut", "The inspection."),
                     "401": UNAUTHORIZED,
                     "404": NOT_FOUND,
                 },
@@ -157,33 +147,16 @@ def paths() -> dict[str, Any]:
                 "operationId": "listHarvests",
                 "summary": "Your harvests, newest first, with each hive's share",
                 "responses": {
-                    "200": _json("HarvestList", "Up to 500 harvests."),
+                    "200": json_content("HarvestList", "Up to 500 harvests."),
                     "401": UNAUTHORIZED,
                 },
             },
-            "post": {
-                "operationId": "createHarvest",
-                "summary": "Log a harvest from one or several hives, shared evenly or by weight",
-                "parameters": [IDEMPOTENCY_KEY],
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {
-                            "schema": _ref("HarvestIn"),
-                            "example": HARVEST_EXAMPLE,
-                        }
-                    },
-                },
-                "responses": {
-                    "201": {
-                        **_json("HarvestOut", "The harvest and its shares."),
-                        "headers": CREATED_HEADERS,
-                    },
-                    "401": UNAUTHORIZED,
-                    "404": NOT_FOUND,
-                    "422": INVALID,
-                },
-            },
+            "post": _create(
+                "createHarvest",
+                "Log a harvest from one or several hives, shared evenly or by weight",
+                ("HarvestIn", HARVEST_EXAMPLE),
+                ("HarvestOut", "The harvest and its shares."),
+            ),
         },
         "/api/v1/harvests/{id}": {
             "parameters": [_id("harvest")],
@@ -191,7 +164,7 @@ def paths() -> dict[str, Any]:
                 "operationId": "getHarvest",
                 "summary": "One harvest",
                 "responses": {
-                    "200": _json("HarvestOut", "The harvest."),
+                    "200": json_content("HarvestOut", "The harvest."),
                     "401": UNAUTHORIZED,
                     "404": NOT_FOUND,
                 },

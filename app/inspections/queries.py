@@ -9,7 +9,7 @@ import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -166,20 +166,9 @@ async def delete_inspection(db: AsyncSession, inspection: Inspection) -> None:
     await db.execute(delete(Inspection).where(Inspection.id == inspection.id))
 
 
-class Checked(Protocol):
-    """What `worries` reads of an inspection: a stored one, or Today's glance at one."""
-
-    queen_seen: bool | None
-    eggs_seen: bool | None
-    queen_cells: QueenCells | None
-    queen_cell_count: int | None
-    varroa_count: int | None
-    varroa_method: VarroaMethod | None
-    varroa_sample: int | None
-
-
-def worries(inspection: Checked, varroa_limit: float) -> list[str]:
-    """What a beekeeper should not miss in an inspection, in words."""
+def worries(inspection: Inspection | Glance, varroa_limit: float) -> list[str]:
+    """What a beekeeper should not miss in an inspection (a stored one, or Today's glance at
+    one), in words."""
     found: list[str] = []
     if inspection.queen_seen is False and inspection.eggs_seen is False:
         found.append("No queen and no eggs seen")

@@ -1,6 +1,6 @@
 from aiohttp import web
 
-from app.inspections import api, calendar, exports, views
+from app.inspections import api, calendar, views
 
 routes = web.RouteTableDef()
 
@@ -30,13 +30,6 @@ routes.post(r"/harvests/{id:\d+}/delete", name="harvest_delete")(views.harvest_d
 routes.get("/calendar", name="calendar")(calendar.calendar_page)
 routes.post("/calendar")(calendar.calendar_rotate)
 routes.get(r"/calendar/{secret:[A-Za-z0-9_-]{20,100}}.ics", name="calendar_feed")(calendar.feed)
-
-# Exports.
-routes.get("/exports", name="exports")(exports.exports_page)
-routes.get("/exports/cityhive-export.zip", name="export_zip")(exports.export_zip)
-routes.get(r"/exports/{table:inspections|harvests|hives}.csv", name="export_csv")(
-    exports.export_csv
-)
 
 # The JSON API.
 routes.get("/api/v1/inspections", name="api_inspections")(api.inspection_list)

@@ -23,21 +23,21 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from app.models import QueenCells, Temperament, VarroaMethod
-from app.web.forms import FORM_CONTEXT, NO_NUL
+from app.web.forms import NO_NUL, Blank, NoAnswer, Number, typed_by_a_person
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=NO_NUL)]
 Notes = Annotated[str, StringConstraints(max_length=5000, pattern=NO_NUL)]
 
 
 def measured(low: int, high: int, places: int) -> Callable[[object, ValidationInfo], Decimal]:
-    """A measurement read as a number (or, from a form, its text), within [low, high] and kept
-    to `places` decimals: 41.257 kg is stored as 41.26, as the column holds it."""
+    """A measurement read as a number (or, typed by a person, its text), within [low, high] and
+    kept to `places` decimals: 41.257 kg is stored as 41.26, as the column holds it."""
     step = Decimal(1).scaleb(-places)
 
     def read(value: object, info: ValidationInfo) -> Decimal:
-        from_form = bool(info.context and info.context.get(FORM_CONTEXT))
+        typed = typed_by_a_person(info)
         if isinstance(value, bool) or not isinstance(
-            value, (int, float, Decimal, str) if from_form else (int, float, Decimal)
+            value, (int, float, Decimal, str) if typed else (int, float, Decimal)
         ):
             raise PydanticCustomError("number_type", "Input should be a valid number")
         try:
@@ -103,6 +103,8 @@ WEATHER_LABELS = {
     "windy": "Windy",
 }
 
+# A yes/no question that may go unanswered.
+YesNo = Annotated[bool | None, Blank]
 Action = Literal["super_added", "super_removed", "split_made", "requeened", "united"]
 Weather = Literal["sunny", "partly_cloudy", "overcast", "light_rain", "windy"]
 
@@ -120,40 +122,48 @@ class InspectionForm(BaseModel):
     """The beekeeping checklist. Only `done_at` is required: record what you looked at."""
 
     done_at: datetime = Field(title="When")
-    frames_of_bees: Annotated[int, Field(ge=0, le=100)] | None = Field(
+    frames_of_bees: Annotated[Annotated[int, Field(ge=0, le=100)] | None, Number] = Field(
         default=None, title="Frames covered with bees"
     )
-    queen_seen: bool | None = Field(default=None, title="Queen seen")
-    eggs_seen: bool | None = Field(default=None, title="Eggs seen")
-    larvae_seen: bool | None = Field(default=None, title="Larvae seen")
-    capped_brood_seen: bool | None = Field(default=None, title="Capped brood seen")
-    queen_cells: QueenCells | None = Field(default=None, title="Queen cells")
-    queen_cell_count: Annotated[int, Field(ge=0, le=200)] | None = Field(
+    queen_seen: YesNo = Field(default=None, title="Queen seen")
+    eggs_seen: YesNo = Field(default=None, title="Eggs seen")
+    larvae_seen: YesNo = Field(default=None, title="Larvae seen")
+    capped_brood_seen: YesNo = Field(default=None, title="Capped brood seen")
+    queen_cells: Annotated[QueenCells | None, Blank] = Field(default=None, title="Queen cells")
+    queen_cell_count: Annotated[Annotated[int, Field(ge=0, le=200)] | None, Number] = Field(
         default=None, title="Number of queen cells"
     )
-    brood_pattern: Annotated[int, Field(ge=1, le=5)] | None = Field(
+    brood_pattern: Annotated[Annotated[int, Field(ge=1, le=5)] | None, Number] = Field(
         default=None, title="Brood pattern"
     )
-    temperament: Temperament | None = Field(default=None, title="Temperament")
-    honey_frames: Frames | None = Field(default=None, title="Honey stores (frames)")
-    pollen_frames: Frames | None = Field(default=None, title="Pollen stores (frames)")
-    varroa_count: Annotated[int, Field(ge=0, le=100_000)] | None = Field(
+    temperament: Annotated[Temperament | None, Blank] = Field(default=None, title="Temperament")
+    honey_frames: Annotated[Frames | None, Number] = Field(
+        default=None, title="Honey stores (frames)"
+    )
+    pollen_frames: Annotated[Frames | None, Number] = Field(
+        default=None, title="Pollen stores (frames)"
+    )
+    varroa_count: Annotated[Annotated[int, Field(ge=0, le=100_000)] | None, Number] = Field(
         default=None, title="Varroa count"
     )
-    varroa_method: VarroaMethod | None = Field(default=None, title="Varroa method")
-    varroa_sample: Annotated[int, Field(ge=1, le=100_000)] | None = Field(
+    varroa_method: Annotated[VarroaMethod | None, Blank] = Field(
+        default=None, title="Varroa method"
+    )
+    varroa_sample: Annotated[Annotated[int, Field(ge=1, le=100_000)] | None, Number] = Field(
         default=None, title="Sample size"
     )
     treatment_product: ShortText = Field(default="", title="Treatment product")
     treatment_dose: ShortText = Field(default="", title="Treatment dose")
     feeding_kind: ShortText = Field(default="", title="Feeding")
     feeding_amount: ShortText = Field(default="", title="Feeding amount")
-    weight_kg: HiveWeight | None = Field(default=None, title="Hive weight (kg)")
+    weight_kg: Annotated[HiveWeight | None, Number] = Field(default=None, title="Hive weight (kg)")
     actions: list[Action] = Field(default_factory=list, title="Actions")
-    weather_temp_c: AirTemperature | None = Field(default=None, title="Temperature (°C)")
-    weather_conditions: Weather | None = Field(default=None, title="Weather")
+    weather_temp_c: Annotated[AirTemperature | None, Number] = Field(
+        default=None, title="Temperature (°C)"
+    )
+    weather_conditions: Annotated[Weather | None, Blank] = Field(default=None, title="Weather")
     notes: Notes = Field(default="", title="Notes")
-    next_inspection_on: date | None = Field(default=None, title="Next inspection")
+    next_inspection_on: date | NoAnswer = Field(default=None, title="Next inspection")
 
     @field_validator("done_at")
     @classmethod
@@ -211,10 +221,10 @@ class HarvestDetails(BaseModel):
     """What a harvest says besides where its honey came from: the form's and the API's."""
 
     harvested_on: date = Field(title="Date")
-    frames: Annotated[int, Field(ge=0, le=10_000)] | None = Field(
+    frames: Annotated[Annotated[int, Field(ge=0, le=10_000)] | None, Number] = Field(
         default=None, title="Frames taken"
     )
-    moisture_pct: Percent | None = Field(default=None, title="Moisture (%)")
+    moisture_pct: Annotated[Percent | None, Number] = Field(default=None, title="Moisture (%)")
     honey_kind: ShortText = Field(default="", title="Honey kind or colour")
     quality: dict[QualityName, QualityValue] = Field(
         default_factory=dict,
@@ -243,8 +253,10 @@ class HarvestForm(HarvestDetails):
 
     hive_ids: list[HiveId] = Field(min_length=1, max_length=500, title="Hives")
     split: SplitRule = Field(default="even", title="Split")
-    total_kg: HoneyKg | None = Field(default=None, title="Honey (kg)")
-    kg_by_hive: dict[HiveId, HoneyKg] = Field(default_factory=dict, title="Honey per hive (kg)")
+    total_kg: Annotated[HoneyKg | None, Number] = Field(default=None, title="Honey (kg)")
+    kg_by_hive: dict[HiveId, Annotated[HoneyKg, Number]] = Field(
+        default_factory=dict, title="Honey per hive (kg)"
+    )
 
     @model_validator(mode="after")
     def _amounts(self) -> HarvestForm:

@@ -2,20 +2,20 @@
 
 Every create takes an Idempotency-Key (the header, or the form's hidden `idempotency_key`): a
 double tap or an offline outbox replaying its queue creates the record once, and the repeat is
-answered like the first request.
+answered like the first request. The same key with other values is a 422: the form again, with
+a fresh key and a message saying that it was already sent.
 """
 
 from __future__ import annotations
 
 import json
-import uuid
 from datetime import date, datetime, timedelta
 from enum import Enum
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.hives.queries import HiveView, hive_of
 from app.inspections import queries
 from app.inspections.schemas import (
     ACTION_LABELS,
@@ -27,15 +27,13 @@ from app.inspections.schemas import (
     InspectionForm,
     ScheduleForm,
 )
-from app.keys import db_key, metrics_key, settings_key
+from app.keys import db_key, settings_key
 from app.models import Hive, Inspection
 from app.web import idempotency
-from app.web.auth import login_required, safe_next, user_of
+from app.web.auth import HiveView, hive_for, login_required, safe_next, user_of
 from app.web.forms import Form, read_form, validate
 from app.web.htmx import redirect, render, vary
 from app.web.paths import MAX_ID, path_id
-
-SYNC_HEADER = "CityHive-Sync"
 
 
 def local_today(request: web.Request) -> date:
@@ -56,15 +54,6 @@ def checklist_choices() -> dict[str, Any]:
     }
 
 
-async def owned_hive(request: web.Request) -> HiveView:
-    """The hive in the URL if the signed-in user owns it; otherwise there is no such page."""
-    async with request.app[db_key]() as db:
-        found = await hive_of(db, user_of(request).id, path_id(request))
-    if found is None:
-        raise web.HTTPNotFound()
-    return found
-
-
 async def owned_inspection(request: web.Request) -> tuple[Inspection, Hive]:
     async with request.app[db_key]() as db:
         found = await queries.inspection_of(db, user_of(request).id, path_id(request))
@@ -78,28 +67,9 @@ def as_id(text: str) -> int | None:
     return int(text) if text.isdigit() and int(text) <= MAX_ID else None
 
 
-def fresh_key() -> str:
-    return str(uuid.uuid4())
-
-
-def key_or_422(request: web.Request, form: Form[Any]) -> str | None:
-    """The request's Idempotency-Key; a malformed one is the form's error, not a crash."""
-    try:
-        return idempotency.key_of(request, form.values.get(idempotency.FIELD))
-    except idempotency.BadKey as error:
-        form.add_error(idempotency.FIELD, str(error))
-        return None
-
-
-def count_sync(request: web.Request, kind: str) -> None:
-    """Records replayed by the offline outbox are counted, to watch sync in production."""
-    if request.headers.get(SYNC_HEADER) == "outbox":
-        request.app[metrics_key].offline_records_synced.labels(kind=kind).inc()
-
-
-def replayed(request: web.Request, first: Any) -> web.Response:
-    """The answer the first request with this key got: where its record is."""
-    return redirect(request, first.location or "/")
+def created(location: str) -> idempotency.Answer:
+    """A form's create answers where its record is (a 303 there, or HX-Redirect for htmx)."""
+    return idempotency.Answer(303, location)
 
 
 # --- Recording an inspection ---------------------------------------------------------------
@@ -111,7 +81,7 @@ def inspection_values(request: web.Request) -> dict[str, Any]:
     return {
         "done_at": now.strftime("%Y-%m-%dT%H:%M"),
         "next_inspection_on": (now.date() + timedelta(days=7)).isoformat(),
-        "idempotency_key": fresh_key(),
+        "idempotency_key": idempotency.fresh_key(),
         "actions": [],
     }
 
@@ -144,7 +114,7 @@ def inspection_page(
 
 @login_required
 async def inspection_new(request: web.Request) -> web.Response:
-    found = await owned_hive(request)
+    found = await hive_for(request, change=True)
     schedule = None
     async with request.app[db_key]() as db:
         previous = await queries.previous_inspection(db, found.hive.id)
@@ -166,28 +136,35 @@ def zoned(value: Any, request: web.Request) -> Any:
     return value
 
 
+async def inspection_refused(
+    request: web.Request, found: HiveView, form: Form[InspectionForm]
+) -> web.Response:
+    """The checklist again (422) with its messages, and last time's values beside it."""
+    async with request.app[db_key]() as db:
+        previous = await queries.previous_inspection(db, found.hive.id)
+    return inspection_page(request, found, form, previous=previous, status=422)
+
+
 @login_required
 async def inspection_create(request: web.Request) -> web.Response:
-    found = await owned_hive(request)
-    user = user_of(request)
-    form = await read_form(request, InspectionForm, lists=("actions",), typed=True)
-    key = key_or_422(request, form)
+    found = await hive_for(request, change=True)
+    form = await read_form(request, InspectionForm, lists=("actions",))
+    key = idempotency.form_key(request, form)
     schedule_id = as_id(form.values.get("schedule", ""))
-    async with request.app[db_key]() as db:
-        if form.data is None:
-            previous = await queries.previous_inspection(db, found.hive.id)
-            return inspection_page(request, found, form, previous=previous, status=422)
-        data = form.data.model_copy(update={"done_at": zoned(form.data.done_at, request)})
-        async with db.begin():
-            guard = idempotency.attempt(request, user.id, key)
-            first = await guard.first_answer(db)
-            if first is not None:
-                return replayed(request, first)
-            inspection_id = await queries.record(db, found.hive.id, data, schedule_id)
-            location = f"/hives/{found.hive.id}#inspection-{inspection_id}"
-            await guard.remember(db, status=303, location=location)
-    count_sync(request, "inspection")
-    return redirect(request, location)
+    if form.data is None:
+        return await inspection_refused(request, found, form)
+    data = form.data.model_copy(update={"done_at": zoned(form.data.done_at, request)})
+
+    async def record(db: AsyncSession) -> idempotency.Answer:
+        inspection_id = await queries.record(db, found.hive.id, data, schedule_id)
+        return created(f"/hives/{found.hive.id}#inspection-{inspection_id}")
+
+    answer = await idempotency.create_from_form(
+        request, form, user_of(request).id, key, record, synced_as="inspection"
+    )
+    if answer is None:
+        return await inspection_refused(request, found, form)
+    return redirect(request, answer.location or "/")
 
 
 # --- Correcting a recorded inspection --------------------------------------------------------
@@ -213,10 +190,7 @@ def stored_values(inspection: Inspection, request: web.Request) -> dict[str, Any
 
 async def owned_inspection_with_hive(request: web.Request) -> tuple[Inspection, HiveView]:
     inspection, _ = await owned_inspection(request)
-    async with request.app[db_key]() as db:
-        found = await hive_of(db, user_of(request).id, inspection.hive_id)
-    assert found is not None  # the inspection was found through its owner's hive
-    return inspection, found
+    return inspection, await hive_for(request, inspection.hive_id, change=True)
 
 
 @login_required
@@ -229,7 +203,7 @@ async def inspection_edit(request: web.Request) -> web.Response:
 @login_required
 async def inspection_update(request: web.Request) -> web.Response:
     inspection, found = await owned_inspection_with_hive(request)
-    form = await read_form(request, InspectionForm, lists=("actions",), typed=True)
+    form = await read_form(request, InspectionForm, lists=("actions",))
     if form.data is None:
         return inspection_page(request, found, form, previous=None, editing=inspection, status=422)
     data = form.data.model_copy(update={"done_at": zoned(form.data.done_at, request)})
@@ -255,31 +229,31 @@ def schedule_page(
 
 @login_required
 async def schedule_new(request: web.Request) -> web.Response:
-    found = await owned_hive(request)
+    found = await hive_for(request, change=True)
     values = {
         "scheduled_for": (local_today(request) + timedelta(days=7)).isoformat(),
-        "idempotency_key": fresh_key(),
+        "idempotency_key": idempotency.fresh_key(),
     }
     return schedule_page(request, found, Form(values=values))
 
 
 @login_required
 async def schedule_create(request: web.Request) -> web.Response:
-    found = await owned_hive(request)
-    user = user_of(request)
-    form = await read_form(request, ScheduleForm, typed=True)
-    key = key_or_422(request, form)
+    found = await hive_for(request, change=True)
+    form = await read_form(request, ScheduleForm)
+    key = idempotency.form_key(request, form)
     if form.data is None:
         return schedule_page(request, found, form, status=422)
-    async with request.app[db_key]() as db, db.begin():
-        guard = idempotency.attempt(request, user.id, key)
-        first = await guard.first_answer(db)
-        if first is not None:
-            return replayed(request, first)
-        await queries.schedule(db, found.hive.id, form.data)
-        location = f"/hives/{found.hive.id}"
-        await guard.remember(db, status=303, location=location)
-    return redirect(request, location)
+    data = form.data
+
+    async def schedule(db: AsyncSession) -> idempotency.Answer:
+        await queries.schedule(db, found.hive.id, data)
+        return created(f"/hives/{found.hive.id}")
+
+    answer = await idempotency.create_from_form(request, form, user_of(request).id, key, schedule)
+    if answer is None:
+        return schedule_page(request, found, form, status=422)
+    return redirect(request, answer.location or "/")
 
 
 # --- One inspection: its page, done, rescheduled, deleted -----------------------------------
@@ -333,7 +307,6 @@ async def inspection_reschedule(request: web.Request) -> web.Response:
             "schedule_note": inspection.schedule_note,
         },
         ScheduleForm,
-        typed=True,
     )
     if form.data is None or inspection.done_at is not None:
         if inspection.done_at is not None:
@@ -411,7 +384,7 @@ async def harvest_new(request: web.Request) -> web.Response:
         "harvested_on": local_today(request).isoformat(),
         "hive_ids": chosen,
         "split": "even",
-        "idempotency_key": fresh_key(),
+        "idempotency_key": idempotency.fresh_key(),
     }
     return harvest_page(request, Form(values=values), hives)
 
@@ -430,7 +403,7 @@ def harvest_form(values: dict[str, Any]) -> Form[HarvestForm]:
         except ValueError:
             quality = None
     given["quality"] = quality
-    form = validate(given, HarvestForm, typed=True)
+    form = validate(given, HarvestForm)
     form.values["quality"] = quality_text
     if not isinstance(quality, dict):
         form.add_error("quality", QUALITY_AS_JSON)
@@ -448,7 +421,7 @@ def harvest_input(posted: Any) -> dict[str, Any]:
     kg_by_hive: dict[str, str] = {}
     for name, value in posted.items():
         if name.startswith("kg_") and isinstance(value, str) and value.strip():
-            kg_by_hive[name.removeprefix("kg_")] = value.strip().replace(",", ".")
+            kg_by_hive[name.removeprefix("kg_")] = value  # a blank one is a hive not weighed
         if name.startswith("kg_") and isinstance(value, str):
             values[name] = value
     values["kg_by_hive"] = kg_by_hive
@@ -460,23 +433,24 @@ async def harvest_create(request: web.Request) -> web.Response:
     user = user_of(request)
     posted = await request.post()
     form = harvest_form(harvest_input(posted))
-    key = key_or_422(request, form)
+    key = idempotency.form_key(request, form)
     hives = await active_hives(request)
     if form.data is None:
         return harvest_page(request, form, hives, status=422)
-    async with request.app[db_key]() as db, db.begin():
-        owned = await queries.owned_hive_ids(db, user.id, form.data.hive_ids)
-        if owned != set(form.data.hive_ids):
+    data = form.data
+
+    async def harvest(db: AsyncSession) -> idempotency.Answer:
+        owned = await queries.owned_hive_ids(db, user.id, data.hive_ids)
+        if owned != set(data.hive_ids):
             raise web.HTTPNotFound()  # a hive that is not yours does not exist
-        guard = idempotency.attempt(request, user.id, key)
-        first = await guard.first_answer(db)
-        if first is not None:
-            return replayed(request, first)
-        harvest_id = await queries.create_harvest(db, user.id, form.data)
-        location = f"/harvests/{harvest_id}"
-        await guard.remember(db, status=303, location=location)
-    count_sync(request, "harvest")
-    return redirect(request, location)
+        return created(f"/harvests/{await queries.create_harvest(db, user.id, data)}")
+
+    answer = await idempotency.create_from_form(
+        request, form, user.id, key, harvest, synced_as="harvest"
+    )
+    if answer is None:
+        return harvest_page(request, form, hives, status=422)
+    return redirect(request, answer.location or "/")
 
 
 @login_required

@@ -23,7 +23,7 @@ from pathlib import Path
 from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 
-from app.web.assets import STATIC_PREFIX
+from app.assets import STATIC_PREFIX
 from app.web.htmx import vary
 
 COMPRESSIBLE_SUFFIXES = {

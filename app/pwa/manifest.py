@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.web.assets import StaticAssets
+from app.assets import StaticAssets
 
 NAME = "CityHive: urban beekeeping"
 SHORT_NAME = "CityHive"

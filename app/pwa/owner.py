@@ -33,9 +33,9 @@ from app.keys import settings_key, user_key
 from app.models import User
 from app.settings import Settings
 from app.web import auth
+from app.web.idempotency import SYNC_HEADER
 
 HEADER = "CityHive-User"
-SYNC_HEADER = "CityHive-Sync"  # the outbox's replays (app/inspections/views.py counts them)
 COOKIE = "cityhive_user"
 TAG_BYTES = 16
 NOT_YOURS = (

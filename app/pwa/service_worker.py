@@ -16,9 +16,9 @@ import json
 import re
 from dataclasses import dataclass
 
+from app.assets import StaticAssets
 from app.pwa.owner import HEADER as USER_HEADER
 from app.settings import ROOT
-from app.web.assets import StaticAssets
 
 SOURCE = "js/sw.js"  # under static/
 OUTBOX = "js/outbox.js"

@@ -18,20 +18,16 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from app.api.auth import TooManyRequests, api_owner, key_holder, presented_key
-from app.api.problems import PROBLEM_JSON, Problem, api_view, strict_json
-from app.api.queries import KeyOwner
-from app.keys import db_key, metrics_key, settings_key
+from app.keys import batch_slots_key, db_key, ingest_pool_key, metrics_key, settings_key
+from app.models import KeyOwner
 from app.sensors import alerts, queries
 from app.sensors.ingest import (
     MAX_VALUES,
     Checked,
     OwnedSensor,
     Stored,
-    batch_slots_key,
     check_device_fields,
     check_readings,
-    ingest_pool_key,
     json_values_at_most,
     off_the_loop,
     owns_hive,
@@ -48,9 +44,19 @@ from app.sensors.schemas import (
     SensorOut,
 )
 from app.sensors.webhooks import deliver_later
+from app.slots import SlotsFull
 from app.web import throttle
+from app.web.api import (
+    PROBLEM_JSON,
+    Problem,
+    TooManyRequests,
+    api_owner,
+    api_view,
+    key_holder,
+    presented_key,
+    strict_json,
+)
 from app.web.paths import MAX_ID, path_id
-from app.web.slots import SlotsFull
 
 log = structlog.get_logger(__name__)
 

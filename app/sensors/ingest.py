@@ -15,13 +15,14 @@ import asyncio
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 from aiohttp import web
 
+from app.keys import batch_cpu_key
 from app.models import AlertKind, SensorKind, SensorPlacement
 from app.sensors.schemas import (
     DEFAULT_RULES,
@@ -33,7 +34,6 @@ from app.sensors.schemas import (
     MAX_FUTURE,
     Rules,
 )
-from app.web.slots import Slots
 
 
 @dataclass(frozen=True)
@@ -74,16 +74,7 @@ OWNED_SENSORS_AMONG = _OWNED_SENSORS.format(owner="$1", which="s.id = ANY($2::in
 def _owned(row: asyncpg.Record) -> OwnedSensor:
     rules = DEFAULT_RULES
     if row["has_rules"]:
-        rules = Rules(
-            swarm_drop_kg=row["swarm_drop_kg"],
-            swarm_window_minutes=row["swarm_window_minutes"],
-            temperature_min=row["temperature_min"],
-            temperature_max=row["temperature_max"],
-            humidity_min=row["humidity_min"],
-            humidity_max=row["humidity_max"],
-            offline_hours=row["offline_hours"],
-            battery_min_volts=row["battery_min_volts"],
-        )
+        rules = Rules(**{rule.name: row[rule.name] for rule in fields(Rules)})
     return OwnedSensor(
         id=row["id"],
         hive_id=row["hive_id"],
@@ -449,8 +440,7 @@ async def _copy(pg: asyncpg.Connection, checked: Checked) -> Stored:
 # store anything are cut: no ping on checkout (SQLAlchemy's pre-ping is three round trips)
 # and no reset query on release unless a transaction was left open. A connection that died
 # with its server fails its request; storing a batch again is harmless (duplicates are
-# skipped), so a device simply retries.
-ingest_pool_key = web.AppKey("ingest_pool", asyncpg.Pool)
+# skipped), so a device simply retries. create_app opens it (app[ingest_pool_key]).
 INGEST_POOL_SIZE = 8
 
 
@@ -476,8 +466,6 @@ async def ingest_pool(database_url: str) -> asyncpg.Pool:
 #   other requests meanwhile;
 # - a body may hold no more JSON values than MAX_BATCH readings need (counted in C before it is
 #   parsed), so no body costs more to parse than a full batch does.
-batch_slots_key = web.AppKey("batch_slots", Slots)
-batch_cpu_key = web.AppKey("batch_cpu", asyncio.Semaphore)
 BATCHES_AT_ONCE = 32
 BATCHES_PARSED_AT_ONCE = 1
 VALUES_PER_READING = 16  # a reading needs 7 ({"sensor_id":1,"recorded_at":"…","value":1},)

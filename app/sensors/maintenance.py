@@ -1,7 +1,6 @@
-"""What runs beside the requests: the offline check, the readings' partitions kept ahead, the
-webhook client with its deliveries in flight, and the ingest's connection pool and its limits
-on batches in flight. One cleanup_ctx for the app's lifetime.
-"""
+"""What runs beside the requests: the offline check and the readings' partitions kept ahead.
+One cleanup_ctx for the app's lifetime (the webhook client and the ingest's pool it uses are
+opened in create_app)."""
 
 from __future__ import annotations
 
@@ -16,21 +15,11 @@ from sqlalchemy import text
 
 from app.keys import db_key, settings_key
 from app.sensors.alerts import Raised, raise_offline_alerts
-from app.sensors.ingest import (
-    BATCHES_AT_ONCE,
-    BATCHES_PARSED_AT_ONCE,
-    batch_cpu_key,
-    batch_slots_key,
-    ingest_pool,
-    ingest_pool_key,
-)
-from app.sensors.webhooks import client_session, deliver_later, deliveries_key, webhook_client_key
-from app.web.slots import Slots
+from app.sensors.webhooks import deliver_later
 
 log = structlog.get_logger(__name__)
 
 PARTITIONS_AHEAD = timedelta(days=92)  # about three months of partitions, always there
-SHUTDOWN_GRACE_SECONDS = 2.0  # deliveries in flight get this long to finish at shutdown
 
 
 async def make_partitions(app: web.Application, now: datetime) -> int:
@@ -64,22 +53,9 @@ async def _every(app: web.Application, seconds: float) -> None:
 
 
 async def sensor_upkeep_ctx(app: web.Application) -> AsyncIterator[None]:
-    settings = app[settings_key]
-    app[ingest_pool_key] = await ingest_pool(settings.async_database_url)
-    app[batch_slots_key] = Slots(total=BATCHES_AT_ONCE, per_key=1)  # per key: one in flight
-    app[batch_cpu_key] = asyncio.Semaphore(BATCHES_PARSED_AT_ONCE)
-    app[webhook_client_key] = client_session(settings)
-    app[deliveries_key] = set[asyncio.Task[None]]()
-    rounds = asyncio.create_task(_every(app, settings.sensor_check_seconds))
+    """The upkeep rounds, every SENSOR_CHECK_SECONDS while the app runs."""
+    rounds = asyncio.create_task(_every(app, app[settings_key].sensor_check_seconds))
     yield
     rounds.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await rounds
-    in_flight = app[deliveries_key]
-    if in_flight:
-        _, late = await asyncio.wait(set(in_flight), timeout=SHUTDOWN_GRACE_SECONDS)
-        for task in late:
-            task.cancel()
-        await asyncio.gather(*late, return_exceptions=True)
-    await app[webhook_client_key].close()
-    await app[ingest_pool_key].close()

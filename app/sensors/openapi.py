@@ -1,5 +1,5 @@
 """The sensors' part of the OpenAPI document: readings in, sensors and alerts out, and the alert
-webhook. app/api/openapi.py puts these into the one document."""
+webhook. app/pages/openapi.py puts these into the one document."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from app.sensors.schemas import (
     ReadingsStored,
     SensorList,
 )
+from app.web.api import PROBLEM_JSON, UNAUTHORIZED, json_content, problem, ref
 
 MODELS: list[type[BaseModel]] = [
     ReadingsBatch,
@@ -28,23 +29,7 @@ MODELS: list[type[BaseModel]] = [
     AlertOut,
 ]
 
-PROBLEM_JSON = "application/problem+json"
-
-
-def _ref(name: str) -> dict[str, str]:
-    return {"$ref": f"#/components/schemas/{name}"}
-
-
-def _json(schema: str, description: str) -> dict[str, Any]:
-    return {"description": description, "content": {"application/json": {"schema": _ref(schema)}}}
-
-
-def _problem(description: str, schema: str = "ProblemOut") -> dict[str, Any]:
-    return {"description": description, "content": {PROBLEM_JSON: {"schema": _ref(schema)}}}
-
-
-UNAUTHORIZED = _problem("No API key, or an unknown or revoked one.")
-TOO_MANY = _problem(
+TOO_MANY = problem(
     "This key already has a batch in flight (one at a time), or has sent "
     "READINGS_BATCHES_PER_KEY posts in READINGS_WINDOW_SECONDS, or your address has sent too "
     "many wrong keys: nothing was read or stored; wait the seconds that Retry-After says."
@@ -52,16 +37,16 @@ TOO_MANY = _problem(
 TOO_MANY["headers"] = {
     "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}
 }
-REFUSED = _problem(
+REFUSED = problem(
     "Some readings were refused: `errors` names each one and why, `batch` says whether the "
     "valid ones were stored (`valid_stored`) or nothing was (`nothing_stored`). A malformed "
     "body is a plain validation problem.",
     "ReadingsRefused",
 )
 REFUSED["content"][PROBLEM_JSON]["schema"] = {
-    "anyOf": [_ref("ReadingsRefused"), _ref("ValidationProblem")]
+    "anyOf": [ref("ReadingsRefused"), ref("ValidationProblem")]
 }
-STORED = _json(
+STORED = json_content(
     "ReadingsStored",
     "Every reading was accepted: `stored` new ones, `duplicates` already there (each sensor "
     "and instant is kept once, so a batch may be sent again safely).",
@@ -98,7 +83,7 @@ def paths() -> dict[str, Any]:
                     "required": True,
                     "content": {
                         "application/json": {
-                            "schema": _ref("ReadingsBatch"),
+                            "schema": ref("ReadingsBatch"),
                             "examples": {"batch": {"value": READINGS_EXAMPLE}},
                         }
                     },
@@ -106,7 +91,7 @@ def paths() -> dict[str, Any]:
                 "responses": {
                     "200": STORED,
                     "401": UNAUTHORIZED,
-                    "413": _problem(
+                    "413": problem(
                         f"More than {MAX_BATCH:,} readings, or a body larger than "
                         "READINGS_MAX_BODY_BYTES (refused from its Content-Length before it is "
                         "read): nothing was stored."
@@ -144,21 +129,21 @@ def paths() -> dict[str, Any]:
                     "required": False,
                     "content": {
                         "application/x-www-form-urlencoded": {
-                            "schema": _ref("DeviceReadingsIn"),
+                            "schema": ref("DeviceReadingsIn"),
                             "examples": {
                                 "device": {
                                     "value": {"t": 12.5, "t_i": 34.8, "weight_kg": 42.1, "bv": 3.92}
                                 }
                             },
                         },
-                        "application/json": {"schema": _ref("DeviceReadingsIn")},
+                        "application/json": {"schema": ref("DeviceReadingsIn")},
                     },
                 },
                 "responses": {
                     "200": STORED,
                     "401": UNAUTHORIZED,
-                    "404": _problem("You have no hive with this id."),
-                    "413": _problem("The body is larger than MAX_BODY_BYTES."),
+                    "404": problem("You have no hive with this id."),
+                    "413": problem("The body is larger than MAX_BODY_BYTES."),
                     "422": REFUSED,
                     "429": TOO_MANY,
                 },
@@ -178,9 +163,9 @@ def paths() -> dict[str, Any]:
                     }
                 ],
                 "responses": {
-                    "200": _json("SensorList", "Your sensors, by hive, kind and name."),
+                    "200": json_content("SensorList", "Your sensors, by hive, kind and name."),
                     "401": UNAUTHORIZED,
-                    "422": _problem("The hive is not a number.", "ValidationProblem"),
+                    "422": problem("The hive is not a number.", "ValidationProblem"),
                 },
             }
         },
@@ -189,7 +174,7 @@ def paths() -> dict[str, Any]:
                 "operationId": "listAlerts",
                 "summary": "Your alerts not yet acknowledged, newest first",
                 "responses": {
-                    "200": _json("AlertList", "The open alerts."),
+                    "200": json_content("AlertList", "The open alerts."),
                     "401": UNAUTHORIZED,
                 },
             }
@@ -220,7 +205,7 @@ def webhooks() -> dict[str, Any]:
                                 "type": "object",
                                 "properties": {
                                     "event": {"const": "alert.raised"},
-                                    "alert": _ref("AlertOut"),
+                                    "alert": ref("AlertOut"),
                                 },
                                 "required": ["event", "alert"],
                             }

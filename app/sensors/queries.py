@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, func, select, text, update
@@ -112,31 +112,6 @@ class Latest:
     sensor: Sensor
     info: KindInfo
     age: timedelta | None
-
-    @property
-    def value_text(self) -> str:
-        if self.sensor.last_value is None:
-            return "No readings yet"
-        return f"{self.sensor.last_value:.{self.info.decimals}f} {self.info.unit}"
-
-    @property
-    def age_text(self) -> str:
-        return age_text(self.age)
-
-
-def age_text(age: timedelta | None) -> str:
-    """How long ago, in the largest unit that reads naturally ("5 minutes ago")."""
-    if age is None:
-        return ""
-    minutes = int(age.total_seconds() // 60)
-    if minutes < 2:
-        return "just now"
-    if minutes < 120:
-        return f"{minutes} minutes ago"
-    hours = minutes // 60
-    if hours < 48:
-        return f"{hours} hours ago"
-    return f"{hours // 24} days ago"
 
 
 @dataclass
@@ -382,16 +357,7 @@ async def rules_of(db: AsyncSession, hive_id: int) -> Rules:
     stored = await db.get(AlertRules, hive_id, populate_existing=True)
     if stored is None:
         return DEFAULT_RULES
-    return Rules(
-        swarm_drop_kg=stored.swarm_drop_kg,
-        swarm_window_minutes=stored.swarm_window_minutes,
-        temperature_min=stored.temperature_min,
-        temperature_max=stored.temperature_max,
-        humidity_min=stored.humidity_min,
-        humidity_max=stored.humidity_max,
-        offline_hours=stored.offline_hours,
-        battery_min_volts=stored.battery_min_volts,
-    )
+    return Rules(**{rule.name: getattr(stored, rule.name) for rule in fields(Rules)})
 
 
 async def save_rules(db: AsyncSession, hive_id: int, form: AlertRulesForm) -> None:

@@ -13,7 +13,6 @@ from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -22,6 +21,8 @@ from pydantic import (
 )
 
 from app.models import AlertKind, SensorKind, SensorPlacement
+from app.web.api import answer_of
+from app.web.forms import Number
 
 
 @dataclass(frozen=True)
@@ -118,20 +119,10 @@ DEVICE_RESERVED = frozenset({"key", "time"})
 # --- HTML forms -----------------------------------------------------------------------------
 
 
-def _blank_is_none(value: object) -> object:
-    return None if isinstance(value, str) and not value.strip() else value
-
-
-def _decimal_comma(value: object) -> object:
-    return value.strip().replace(",", ".") if isinstance(value, str) else value
-
-
-Optional = BeforeValidator(_blank_is_none)
-Number = BeforeValidator(_decimal_comma)
 SensorName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 # A range end: a number within the kind's range, or empty for no limit.
-TemperatureLimit = Annotated[Annotated[float, Field(ge=-50, le=80)] | None, Optional, Number]
-HumidityLimit = Annotated[Annotated[float, Field(ge=0, le=100)] | None, Optional, Number]
+TemperatureLimit = Annotated[Annotated[float, Field(ge=-50, le=80)] | None, Number]
+HumidityLimit = Annotated[Annotated[float, Field(ge=0, le=100)] | None, Number]
 
 
 class SensorForm(BaseModel):
@@ -404,17 +395,7 @@ class AlertOut(BaseModel):
     @classmethod
     def of(cls, alert: Any) -> AlertOut:
         """An alert as stored (queries.AlertView) or as just raised (alerts.Raised)."""
-        return cls(
-            id=alert.id,
-            kind=alert.kind,
-            hive_id=alert.hive_id,
-            hive_name=alert.hive_name,
-            sensor_id=alert.sensor_id,
-            message=alert.message,
-            started_at=alert.started_at,
-            raised_at=alert.raised_at,
-            path=f"/hives/{alert.hive_id}",
-        )
+        return answer_of(cls, alert, path=f"/hives/{alert.hive_id}")
 
 
 class AlertList(BaseModel):

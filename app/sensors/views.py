@@ -12,7 +12,6 @@ from typing import Any
 from aiohttp import web
 from aiohttp_session import get_session
 
-from app.hives import queries as hive_queries
 from app.keys import db_key, settings_key
 from app.models import Sensor
 from app.sensors import queries
@@ -29,7 +28,7 @@ from app.sensors.schemas import (
     chart_range,
 )
 from app.sensors.webhooks import url_problem
-from app.web.auth import login_required, safe_next, user_of
+from app.web.auth import HiveView, hive_for, login_required, safe_next, user_of
 from app.web.forms import Form, read_form
 from app.web.htmx import htmx, push_url, redirect, render, trigger_client_event
 from app.web.paths import path_id
@@ -39,16 +38,8 @@ POLL_KEY = "alerts_seen"  # the newest alert id a session's toast has told of
 POLL_INTERVAL = timedelta(seconds=60)  # base.html polls this often
 
 
-async def owned_hive(request: web.Request) -> hive_queries.HiveView:
-    async with request.app[db_key]() as db:
-        found = await hive_queries.hive_of(db, user_of(request).id, path_id(request))
-    if found is None:
-        raise web.HTTPNotFound()
-    return found
-
-
-async def owned_sensor(request: web.Request) -> tuple[hive_queries.HiveView, Sensor]:
-    found = await owned_hive(request)
+async def owned_sensor(request: web.Request) -> tuple[HiveView, Sensor]:
+    found = await hive_for(request, change=True)
     async with request.app[db_key]() as db:
         sensor = await queries.sensor_of(
             db, user_of(request).id, found.hive.id, path_id(request, "sensor_id")
@@ -72,7 +63,7 @@ def labels() -> dict[str, Any]:
 
 async def sensors_page(
     request: web.Request,
-    found: hive_queries.HiveView,
+    found: HiveView,
     form: Form[SensorForm] | None = None,
     status: int = 200,
 ) -> web.Response:
@@ -94,12 +85,12 @@ async def sensors_page(
 
 @login_required
 async def sensor_list(request: web.Request) -> web.Response:
-    return await sensors_page(request, await owned_hive(request))
+    return await sensors_page(request, await hive_for(request))
 
 
 @login_required
 async def sensor_add(request: web.Request) -> web.Response:
-    found = await owned_hive(request)
+    found = await hive_for(request, change=True)
     form = await read_form(request, SensorForm)
     if form.data is not None:
         async with request.app[db_key]() as db:
@@ -113,7 +104,7 @@ async def sensor_add(request: web.Request) -> web.Response:
 
 def edit_page(
     request: web.Request,
-    found: hive_queries.HiveView,
+    found: HiveView,
     sensor: Sensor,
     form: Form[SensorRenameForm],
     status: int = 200,
@@ -176,7 +167,7 @@ def rule_values(rules: Rules) -> dict[str, str]:
 
 def rules_page(
     request: web.Request,
-    found: hive_queries.HiveView,
+    found: HiveView,
     form: Form[AlertRulesForm],
     status: int = 200,
 ) -> web.Response:
@@ -191,7 +182,7 @@ def rules_page(
 
 @login_required
 async def rules_edit(request: web.Request) -> web.Response:
-    found = await owned_hive(request)
+    found = await hive_for(request, change=True)
     async with request.app[db_key]() as db:
         rules = await queries.rules_of(db, found.hive.id)
     return rules_page(request, found, Form(values=rule_values(rules)))
@@ -199,7 +190,7 @@ async def rules_edit(request: web.Request) -> web.Response:
 
 @login_required
 async def rules_update(request: web.Request) -> web.Response:
-    found = await owned_hive(request)
+    found = await hive_for(request, change=True)
     form = await read_form(request, AlertRulesForm)
     if form.data is None:
         return rules_page(request, found, form, status=422)
@@ -216,9 +207,9 @@ async def hive_charts(request: web.Request) -> web.Response:
     """The hive page's sensors panel for a range: the fragment that the range links swap in,
     or a page of its own. The address bar shows the hive page with the range, which loads as
     a full page too."""
-    found = await owned_hive(request)
     chart = chart_range(request.query.get("range"))
     async with request.app[db_key]() as db:
+        found = await hive_for(request, db=db)
         panel = await queries.sensor_panel(db, user_of(request).id, found.hive.id, chart.key)
     response = render(
         request,

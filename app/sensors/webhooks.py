@@ -35,7 +35,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver
 from yarl import URL
 
-from app.keys import db_key, settings_key
+from app.keys import db_key, deliveries_key, settings_key, webhook_client_key
 from app.sensors import queries
 from app.sensors.alerts import Raised
 from app.sensors.schemas import AlertOut
@@ -43,8 +43,7 @@ from app.settings import Settings
 
 log = structlog.get_logger(__name__)
 
-webhook_client_key = web.AppKey("webhook_client", aiohttp.ClientSession)
-deliveries_key = web.AppKey[set[asyncio.Task[None]]]("webhook_deliveries")
+SHUTDOWN_GRACE_SECONDS = 2.0  # deliveries in flight get this long to finish at shutdown
 
 RETRY_BASE_SECONDS = 0.5  # then 1, 2, 4 ... between attempts
 USER_AGENT = "CityHive-Webhook/1"
@@ -246,3 +245,14 @@ async def _deliver_logged(app: web.Application, raised: list[Raised]) -> None:
         await deliver(app, raised)
     except Exception:
         log.exception("webhook_delivery_failed")
+
+
+async def finish_deliveries(app: web.Application) -> None:
+    """At shutdown: deliveries in flight get SHUTDOWN_GRACE_SECONDS to finish, then are
+    cancelled."""
+    in_flight = app[deliveries_key]
+    if in_flight:
+        _, late = await asyncio.wait(set(in_flight), timeout=SHUTDOWN_GRACE_SECONDS)
+        for task in late:
+            task.cancel()
+        await asyncio.gather(*late, return_exceptions=True)

@@ -18,7 +18,7 @@ import enum
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, defer
 
-from app.city.grid import within_metres
+from app.geo import point, within_metres
 from app.models import (
     SwarmClaimEvent,
     SwarmClaimEventKind,
@@ -54,10 +54,6 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _point(latitude: float, longitude: float) -> Any:
-    return func.ST_SetSRID(func.ST_MakePoint(longitude, latitude), 4326)
-
-
 def in_collector_radius() -> str:
     """SQL true when the report `r` lies within the radius of the collector `c`: the one test of
     which reports are a collector's to see and to claim.
@@ -79,19 +75,6 @@ VISIBLE_TO_USER = f"""(
 )"""  # noqa: S608 - built from constants; values are bound parameters
 
 
-def ago(moment: datetime, now: datetime | None = None) -> str:
-    """'just now', '5 min ago', '3 h ago', '2 days ago': times that read the same to everyone,
-    whatever their time zone."""
-    seconds = ((now or datetime.now(UTC)) - moment).total_seconds()
-    if seconds < 90:
-        return "just now"
-    if seconds < 3600:
-        return f"{round(seconds / 60)} min ago"
-    if seconds < 48 * 3600:
-        return f"{round(seconds / 3600)} h ago"
-    return f"{round(seconds / 86400)} days ago"
-
-
 # --- reporting ---------------------------------------------------------------------------------
 
 
@@ -102,7 +85,7 @@ async def create_report(
     token = secrets.token_urlsafe(TOKEN_BYTES)
     await db.execute(
         insert(SwarmReport).values(
-            location=_point(form.latitude, form.longitude),
+            location=point(form.latitude, form.longitude),
             seen_at=func.now() - SEEN_AGO[form.seen],
             height=form.height,
             hanging_on=form.hanging_on,
@@ -174,14 +157,6 @@ class ReportView:
     @property
     def height_label(self) -> str:
         return HEIGHT_LABELS[self.report.height]
-
-    @property
-    def seen_ago(self) -> str:
-        return ago(self.report.seen_at)
-
-    @property
-    def reported_ago(self) -> str:
-        return ago(self.report.created_at)
 
 
 # Reports are read as `r`, the name the SQL fragments above use.
@@ -275,7 +250,7 @@ async def collector_of(db: AsyncSession, user_id: int) -> CollectorView | None:
 
 async def save_collector(db: AsyncSession, user_id: int, form: CollectorForm) -> None:
     values = {
-        "location": _point(form.latitude, form.longitude),
+        "location": point(form.latitude, form.longitude),
         "radius_m": round(form.radius_km * 1000),
     }
     await db.execute(
@@ -306,23 +281,12 @@ class NearbyReport:
     description: str
 
     @property
-    def distance_text(self) -> str:
-        metres = round(self.distance_m, -1)
-        if metres < 1000:
-            return f"{metres:.0f} m"
-        return f"{self.distance_m / 1000:.1f} km"
-
-    @property
     def size_label(self) -> str:
         return SIZE_LABELS[self.size]
 
     @property
     def height_label(self) -> str:
         return HEIGHT_LABELS[self.height]
-
-    @property
-    def seen_ago(self) -> str:
-        return ago(self.seen_at)
 
 
 # The collector's row gives the centre and the radius.

@@ -14,9 +14,9 @@ from typing import Annotated
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringConstraints
 
+from app.geo import Latitude, Longitude, decimal_text
 from app.models import SwarmHeight, SwarmOutcome, SwarmSize
 
-MAX_COORDINATE_CHARACTERS = 24
 MAX_DESCRIPTION = 500
 MAX_CONTACT = 254
 MAX_HANGING_ON = 100
@@ -24,26 +24,6 @@ MAX_HONEYPOT = 200
 HONEYPOT = "homepage"  # the field people never see, and form-filling robots fill in
 DEFAULT_RADIUS_KM = 5
 
-
-def _decimal(value: object) -> object:
-    """Phones in many locales type 51,5203: read it as 51.5203. Anything longer than a
-    coordinate can be is refused before it is parsed."""
-    if isinstance(value, str):
-        value = value.strip().replace(",", ".")
-        if len(value) > MAX_COORDINATE_CHARACTERS:
-            raise ValueError("That is too long for a number here")
-    return value
-
-
-def _coordinate(value: object) -> object:
-    if isinstance(value, str) and not value.strip():
-        raise ValueError("Required: use your position, tap the map, or type it")
-    return _decimal(value)
-
-
-Coordinate = BeforeValidator(_coordinate)
-Latitude = Annotated[float, Coordinate, Field(ge=-90, le=90)]
-Longitude = Annotated[float, Coordinate, Field(ge=-180, le=180)]
 
 PHONE_CHARACTERS = re.compile(r"\+?[0-9 ()./-]+")
 
@@ -129,7 +109,7 @@ class SwarmReportForm(BaseModel):
 class CollectorForm(BaseModel):
     latitude: Latitude = Field(title="Latitude")
     longitude: Longitude = Field(title="Longitude")
-    radius_km: Annotated[float, BeforeValidator(_decimal), Field(ge=0.5, le=50)] = Field(
+    radius_km: Annotated[float, BeforeValidator(decimal_text), Field(ge=0.5, le=50)] = Field(
         default=DEFAULT_RADIUS_KM, title="Collection radius (km)"
     )
 

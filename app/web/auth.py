@@ -18,21 +18,25 @@ import hashlib
 import re
 import secrets
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import unquote, urlencode, urlsplit, urlunsplit
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from aiohttp_session import Session, get_session, new_session
-from sqlalchemy import delete, select, update
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.keys import csrf_token_key, db_key, session_token_hash_key, settings_key, user_key
-from app.models import User, UserSession
+from app.models import Hive, User, UserSession
 from app.settings import Settings
+from app.web.api import Problem, api_owner
 from app.web.csrf import new_token
 from app.web.htmx import htmx
+from app.web.paths import path_id
 
 SESSION_ID = "sid"
 SIGNED_IN_AT = "signed_in_at"
@@ -255,13 +259,19 @@ def login_required(
 
     @functools.wraps(view)
     async def wrapper(request: web.Request) -> web.StreamResponse:
-        if request.get(user_key) is not None:
-            return await view(request)
-        if htmx(request).request and not htmx(request).boosted:
-            raise web.HTTPUnauthorized(headers={"HX-Redirect": login_url(request)})
-        raise web.HTTPSeeOther(login_url(request))
+        if request.get(user_key) is None:
+            raise must_log_in(request)
+        return await view(request)
 
     return wrapper
+
+
+def must_log_in(request: web.Request) -> web.HTTPException:
+    """The answer to an anonymous visitor of a signed-in page: the log-in page (which brings them
+    back); to htmx, which cannot follow a redirect into a whole page, 401 with HX-Redirect."""
+    if htmx(request).request and not htmx(request).boosted:
+        return web.HTTPUnauthorized(headers={"HX-Redirect": login_url(request)})
+    return web.HTTPSeeOther(login_url(request))
 
 
 def user_of(request: web.Request) -> User:
@@ -269,3 +279,83 @@ def user_of(request: web.Request) -> User:
     user = request[user_key]
     assert isinstance(user, User)
     return user
+
+
+# --- who may read or change a hive ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HiveView:
+    """A hive with its coordinates read out of the geometry."""
+
+    hive: Hive
+    latitude: float
+    longitude: float
+
+
+def hives_of(user_id: int, *, change: bool = False) -> Select[Hive, float, float]:
+    """The hives `user_id` may read (or, with `change`, change), with their coordinates.
+
+    This is the one statement of who may see a hive: every page, fragment, list and API call
+    about a hive starts from it. Today a hive is its owner's alone, to read and to change; when
+    hives are shared, the roles (members who read, keepers who change) are added here, and
+    `change` is what tells the two apart.
+    """
+    return select(Hive, func.ST_Y(Hive.location), func.ST_X(Hive.location)).where(
+        Hive.owner_id == user_id
+    )
+
+
+def is_api(request: web.Request) -> bool:
+    """A request of the JSON API, which proves who it is with a key and hears problems."""
+    return request.path.startswith("/api/")
+
+
+async def asker_id(request: web.Request) -> int:
+    """Who is asking: on the API the holder of the request's key (a 401 or 429 problem without
+    a live one), elsewhere the signed-in user (anonymous visitors go to the log-in page, and
+    come back afterwards, as from every other signed-in page)."""
+    if is_api(request):
+        return await api_owner(request)
+    user: User | None = request.get(user_key)
+    if user is None:
+        raise must_log_in(request)
+    return user.id
+
+
+async def hive_for(
+    request: web.Request,
+    hive_id: int | None = None,
+    *,
+    change: bool = False,
+    db: AsyncSession | None = None,
+) -> HiveView:
+    """The hive `hive_id` (the URL's `{id}` unless given) if the asker may read it, or with
+    `change` change it: the one answer to "may this user see this hive?", for every HTML and
+    API route.
+
+    Another user's hive does not exist for the asker: 404, a page or a problem, exactly as for
+    an id that was never used, so no one learns which ids are taken. Pass the request's `db`
+    session to ask inside it (a page that reads more afterwards needs no second connection).
+    """
+    user_id = await asker_id(request)
+    hive_id = path_id(request) if hive_id is None else hive_id
+    # populate_existing: a hive this session has just written is read afresh, not remembered.
+    asked = hives_of(user_id, change=change).where(Hive.id == hive_id)
+    async with _session(request, db) as session:
+        row = (await session.execute(asked.execution_options(populate_existing=True))).first()
+    if row is None:
+        if is_api(request):
+            raise Problem(404, f"You have no hive {hive_id}.")
+        raise web.HTTPNotFound()
+    return HiveView(row[0], row[1], row[2])
+
+
+@asynccontextmanager
+async def _session(request: web.Request, db: AsyncSession | None) -> AsyncIterator[AsyncSession]:
+    """The caller's session if it has one, else one of our own for the length of the block."""
+    if db is not None:
+        yield db
+        return
+    async with request.app[db_key]() as own:
+        yield own

@@ -1,19 +1,22 @@
-"""HTML forms through pydantic: the submitted values, the validated data, a message per field."""
+"""HTML forms through pydantic: the submitted values, the validated data, a message per field.
+
+Text typed by a person is read leniently, and by one mechanism: a schema marks a field `Blank`
+(a blank answer is no answer: None), `Number` (that, and a decimal comma, 2,5, read as 2.5),
+or, for a date, adds `| NoAnswer`; a blank where an answer is needed reads "required". They act
+on what a person typed (forms and query strings, validated from Python values); a JSON body says
+what it means (null, numbers) and is read as strictly as JSON: one schema serves form and API.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import Any, get_args
+from typing import Annotated, Any
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, ValidationError, ValidationInfo
 from pydantic_core import ErrorDetails
 
 IGNORED_FIELDS = frozenset({"_csrf"})
-# Validation context set for HTML forms: a schema shared with the JSON API may read typed text
-# leniently here (a blank as "none", a decimal comma) while JSON stays strict.
-FORM_CONTEXT = "html_form"
 # PostgreSQL text cannot hold NUL: text with one is refused as input, never sent to the database.
 NO_NUL = r"^[^\x00]*$"
 # What no person types, refused in every field of every form before its schema is asked: a NUL
@@ -23,6 +26,35 @@ UNREADABLE_TEXT = {
     "\x00": "This text holds a NUL character, which cannot be stored. Please remove it.",
     "\ufffd": "This text holds characters that could not be read. Please type it again.",
 }
+
+
+def typed_by_a_person(info: ValidationInfo) -> bool:
+    """Whether the value being validated is text a person typed (a form field, a query string),
+    rather than a JSON body, which is read strictly."""
+    return info.mode == "python"
+
+
+def _blank_is_none(value: object, info: ValidationInfo) -> object:
+    if typed_by_a_person(info) and isinstance(value, str) and not value.strip():
+        return None
+    return value
+
+
+def _number_as_typed(value: object, info: ValidationInfo) -> object:
+    value = _blank_is_none(value, info)
+    if typed_by_a_person(info) and isinstance(value, str):
+        return value.strip().replace(",", ".")  # phones in many locales type 51,5203
+    return value
+
+
+# A blank answer is no answer: Annotated[QueenCells | None, Blank].
+Blank = BeforeValidator(_blank_is_none)
+# A number as a person types it, blank or with a decimal comma: Annotated[float, Number].
+Number = BeforeValidator(_number_as_typed)
+# The same for a date or a time: `date | NoAnswer`. A validator around the date itself would
+# hand strict JSON validation a Python string, which it refuses as a date; beside it, JSON's
+# ISO text is read as JSON, and only a blank form field takes this branch.
+NoAnswer = Annotated[None, Blank]
 
 
 @dataclass
@@ -45,10 +77,9 @@ class Form[M: BaseModel]:
 
 
 async def read_form[M: BaseModel](
-    request: web.Request, schema: type[M], *, lists: tuple[str, ...] = (), typed: bool = False
+    request: web.Request, schema: type[M], *, lists: tuple[str, ...] = ()
 ) -> Form[M]:
-    """The posted form checked against `schema`; each name in `lists` keeps all its values.
-    With `typed`, the values are read as a person types them first (see `as_typed`)."""
+    """The posted form checked against `schema`; each name in `lists` keeps all its values."""
     posted = await request.post()
     values: dict[str, Any] = {
         name: value
@@ -57,19 +88,16 @@ async def read_form[M: BaseModel](
     }
     for name in lists:
         values[name] = [value for value in posted.getall(name, []) if isinstance(value, str)]
-    return validate(values, schema, typed=typed)
+    return validate(values, schema)
 
 
-def validate[M: BaseModel](
-    values: dict[str, Any], schema: type[M], *, typed: bool = False
-) -> Form[M]:
+def validate[M: BaseModel](values: dict[str, Any], schema: type[M]) -> Form[M]:
     """The form checked against its schema; each field's `title` names it in the error summary.
     A field holding text no one types (see UNREADABLE_TEXT) is refused whatever its schema."""
     labels = {name: info.title or name for name, info in schema.model_fields.items()}
     unreadable = unreadable_fields(values)
     try:
-        given = as_typed(values, schema) if typed else values
-        data = schema.model_validate(given, context={FORM_CONTEXT: True})
+        data = schema.model_validate(values)
         form = Form(values=values, data=data, labels=labels)
     except ValidationError as error:
         form = Form(values=values, errors=field_errors(error), labels=labels)
@@ -113,30 +141,6 @@ def _without_unreadable(value: Any) -> Any:
     return value
 
 
-def as_typed(values: dict[str, Any], schema: type[BaseModel]) -> dict[str, Any]:
-    """Form text as a person means it, so that the schema can be as strict as JSON: a blank
-    field is not given at all (its default applies, or it is required), and a number field reads
-    a decimal comma (2,5) as a point."""
-    typed: dict[str, Any] = {}
-    for name, value in values.items():
-        if isinstance(value, str):
-            value = value.strip()
-            if not value:
-                continue
-            field_info = schema.model_fields.get(name)
-            if field_info is not None and _is_number(field_info.annotation):
-                value = value.replace(",", ".")
-        typed[name] = value
-    return typed
-
-
-def _is_number(annotation: Any) -> bool:
-    """Whether a field holds a number (int, float or Decimal, possibly optional or annotated)."""
-    if annotation in (int, float, Decimal):
-        return True
-    return any(_is_number(part) for part in get_args(annotation))
-
-
 def field_errors(error: ValidationError) -> dict[str, str]:
     """The first message for each field, worded for a person rather than a programmer."""
     errors: dict[str, str] = {}
@@ -155,6 +159,10 @@ def field_errors(error: ValidationError) -> dict[str, str]:
 def _humane(item: ErrorDetails) -> str:
     kind, context = item["type"], item.get("ctx", {})
     if kind == "missing" or (kind == "string_too_short" and context.get("min_length") == 1):
+        return "This field is required."
+    given = item.get("input", 0)
+    blank = given is None or (isinstance(given, str) and not given.strip())
+    if blank and kind != "value_error":  # needed, yet blank (a schema's own message stays)
         return "This field is required."
     if kind == "string_too_short":
         return f"Use at least {context['min_length']} characters."

@@ -16,9 +16,9 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from sqlalchemy import exc as sa_exc
 
+from app.assets import STATIC_PREFIX
 from app.keys import metrics_key, request_id_key, response_headers_key
 from app.metrics import route_label
-from app.web.assets import STATIC_PREFIX
 from app.web.urls import valid_host
 
 log = structlog.get_logger("cityhive.request")

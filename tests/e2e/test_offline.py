@@ -10,7 +10,6 @@ meanwhile (the user logs in, the records wait) and when the phone's storage is f
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import time
 from collections.abc import Callable, Coroutine
@@ -21,7 +20,6 @@ from typing import Any
 import asyncpg
 import pytest
 from playwright.sync_api import BrowserContext, Page, Route, expect
-from sqlalchemy.engine import make_url
 
 from tests.e2e import test_pwa
 from tests.e2e.journeys import PASSWORD, fill_log_in, nav, sign_up_from_home, unique_email
@@ -47,27 +45,6 @@ def beside_playwright[T](work: Coroutine[Any, Any, T]) -> T:
     """Run a coroutine in another thread: Playwright's event loop runs in this one."""
     with ThreadPoolExecutor(1) as thread:
         return thread.submit(asyncio.run, work).result()
-
-
-@pytest.fixture(scope="session")
-def database_url(server: str, database_server_url: str) -> str:
-    """The database of the e2e server: the one throwaway database this pytest process made for
-    it (named cityhive_e2e_<pid>_<random>, see tests/conftest.py)."""
-    prefix = f"cityhive_e2e_{os.getpid()}_"
-
-    async def names() -> list[str]:
-        connection = await asyncpg.connect(database_server_url)
-        try:
-            rows = await connection.fetch(
-                "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", prefix
-            )
-        finally:
-            await connection.close()
-        return [row["datname"] for row in rows]
-
-    found = beside_playwright(names())
-    assert len(found) == 1, found
-    return make_url(database_server_url).set(database=found[0]).render_as_string(False)
 
 
 def stored_records(database_url: str, hive_id: int) -> dict[str, list[Any]]:

@@ -34,9 +34,8 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select, text
 
+from app.accounts import queries as key_queries
 from app.accounts.passwords import HASHER
-from app.api import queries as key_queries
-from app.api.auth import new_key
 from app.hives import queries as hive_queries
 from app.hives.schemas import HiveForm
 from app.inspections import queries as field_log
@@ -54,6 +53,7 @@ from app.models import (
 )
 from app.swarms import queries as swarm_queries
 from app.swarms.schemas import CollectorForm, SwarmReportForm
+from app.web.api import new_key
 from tests.unit.conftest import PASSWORD, csrf_token, log_in
 from tests.unit.test_headers import assert_security_headers
 
@@ -156,13 +156,13 @@ MATRIX = [
     Row("GET",   "/hives/new",                          200,   200,   LOGIN,    LOGIN),
     Row("GET",   "/hives.geojson",                      200,   200,   401,      401),
     Row("GET",   "/map",                                200,   200,   LOGIN,    LOGIN),
-    Row("GET",   "/hives/{id}",                         200,   404,   404,      404),
-    Row("GET",   "/hives/{id}/card",                    200,   404,   404,      404),
-    Row("GET",   "/hives/{id}/edit",                    200,   404,   404,      404),
-    Row("POST",  "/hives/{id}/edit",      Redirect("/hives/"), 404,   404,      404,
+    Row("GET",   "/hives/{id}",                         200,   404,   LOGIN,    LOGIN),
+    Row("GET",   "/hives/{id}/card",                    200,   404,   LOGIN,    LOGIN),
+    Row("GET",   "/hives/{id}/edit",                    200,   404,   LOGIN,    LOGIN),
+    Row("POST",  "/hives/{id}/edit",      Redirect("/hives/"), 404,   LOGIN,    LOGIN,
         form=HIVE_FORM),
-    Row("GET",   "/hives/{id}/delete",                  200,   404,   404,      404),
-    Row("POST",  "/hives/{id}/delete",     Redirect("/hives"), 404,   404,      404, form={}),
+    Row("GET",   "/hives/{id}/delete",                  200,   404,   LOGIN,    LOGIN),
+    Row("POST",  "/hives/{id}/delete",     Redirect("/hives"), 404,   LOGIN,    LOGIN, form={}),
     # The JSON API: a key names its user; without a live key, 401.
     Row("GET",   "/api",                                200,   200,   200,      200),
     Row("GET",   "/api/v1/openapi.json",                200,   200,   200,      200),

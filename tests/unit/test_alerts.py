@@ -13,18 +13,13 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select, text
 
+from app.keys import deliveries_key, webhook_client_key
 from app.main import create_app
 from app.models import Alert, AlertKind, AlertRules, SensorKind, SensorPlacement
 from app.sensors.alerts import Limits, episodes
 from app.sensors.maintenance import make_partitions, upkeep
 from app.sensors.queries import open_alerts_of
-from app.sensors.webhooks import (
-    client_session,
-    deliveries_key,
-    post,
-    url_problem,
-    webhook_client_key,
-)
+from app.sensors.webhooks import client_session, post, url_problem
 from tests.unit.conftest import csrf_token, log_in, make_user
 from tests.unit.test_sensors import NOW, api_key, make_hive, make_sensor, reading
 
@@ -251,7 +246,7 @@ async def test_the_offline_check_runs_by_itself(aiohttp_client, settings, db, us
     for _ in range(100):
         if await alerts(db, AlertKind.offline):
             break
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.05)  # the app's own timer raises it: no event to wait on
     [offline] = await alerts(db, AlertKind.offline)
     assert offline.hive_id == hive
 
@@ -465,8 +460,10 @@ async def test_a_failing_webhook_is_tried_again(webhook_client, settings, receiv
 
 
 async def test_a_webhook_that_does_not_answer_in_time_fails(settings, aiohttp_server):
+    gave_up = asyncio.Event()
+
     async def slow(request: web.Request) -> web.Response:
-        await asyncio.sleep(2)
+        await gave_up.wait()  # answers only once the sender has given up
         return web.Response()
 
     app = web.Application()
@@ -481,6 +478,7 @@ async def test_a_webhook_that_does_not_answer_in_time_fails(settings, aiohttp_se
     )
     async with client_session(impatient) as client:
         outcome = await post(client, impatient, str(server.make_url("/hook")), {})
+    gave_up.set()
     assert outcome == (False, "failed: could not be delivered")
     closed = impatient.model_copy(update={"webhook_timeout_seconds": 5})
     async with client_session(closed) as client:

@@ -8,10 +8,10 @@ import pytest
 from openapi_spec_validator import validate
 from sqlalchemy import func, select
 
-from app.api import queries
-from app.api.auth import new_key
+from app.accounts import queries
 from app.hives.queries import PER_PAGE
 from app.models import ApiKey, Hive, HiveStatus
+from app.web.api import new_key
 from tests.unit.conftest import make_user
 
 HIVE = {

@@ -8,9 +8,9 @@ from ipaddress import ip_network
 
 from sqlalchemy import select
 
-from app.api import queries
-from app.api.auth import new_key
+from app.accounts import queries
 from app.models import ApiKey
+from app.web.api import new_key
 from tests.unit.conftest import csrf_token, log_in, make_user
 
 KEY = re.compile(r"ch_[A-Za-z0-9_-]{43}")

@@ -153,14 +153,17 @@ async def test_another_users_hive_does_not_exist_for_them(logged_in, db, aiohttp
     assert geojson["features"] == []
 
 
-async def test_anonymous_visitors_get_404_for_hives_and_401_for_geojson(
+async def test_anonymous_visitors_are_sent_to_log_in_and_get_401_for_geojson(
     logged_in, aiohttp_client, settings
 ):
+    """As from every signed-in page: the hive's pages send them to log in (and back), without
+    a word of the hive; another user's hive is a 404 (the access matrix)."""
     hive_id = await new_hive_id(logged_in)
     anonymous = await aiohttp_client(create_app(settings))
     for path in ("", "/card", "/edit", "/delete"):
-        response = await anonymous.get(f"/hives/{hive_id}{path}")
-        assert response.status == 404
+        response = await anonymous.get(f"/hives/{hive_id}{path}", allow_redirects=False)
+        assert response.status == 303
+        assert response.headers["Location"] == f"/login?next=/hives/{hive_id}{path}"
         assert "Queen Mab" not in await response.text()
     geojson = await anonymous.get("/hives.geojson")
     assert geojson.status == 401

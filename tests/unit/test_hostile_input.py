@@ -40,7 +40,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from yarl import URL
 
-from app.api.openapi import openapi_document
+from app.pages.openapi import openapi_document
 from app.settings import ROOT
 from tests.unit.conftest import csrf_token, log_in
 from tests.unit.test_harvests import log_harvest

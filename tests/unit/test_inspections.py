@@ -191,9 +191,23 @@ async def test_a_repeated_idempotency_key_creates_one_inspection(logged_in, db):
     hive_id = await new_hive_id(logged_in)
     key = "7d4a3f0e-0b7c-4d5e-9d7e-1f2a3b4c5d6e"
     first = await record(logged_in, hive_id, key=key, next_inspection_on="")
-    again = await record(logged_in, hive_id, key=key, next_inspection_on="", notes="retried")
+    again = await record(logged_in, hive_id, key=key, next_inspection_on="")
     assert first.status == again.status == 303
     assert again.headers["Location"] == first.headers["Location"]
+    (only,) = await inspections(db, hive_id)
+    assert only.notes == "Strong colony."
+
+
+async def test_the_same_key_with_other_values_is_refused_and_saves_nothing(logged_in, db):
+    hive_id = await new_hive_id(logged_in)
+    key = "7d4a3f0e-0b7c-4d5e-9d7e-1f2a3b4c5d6f"
+    first = await record(logged_in, hive_id, key=key, next_inspection_on="")
+    again = await record(logged_in, hive_id, key=key, next_inspection_on="", notes="retried")
+    assert (first.status, again.status) == (303, 422)
+    page = await again.text()
+    assert "already sent with other values" in page
+    assert "retried" in page  # the values typed are kept...
+    assert f'value="{key}"' not in page  # ...with a fresh key, to send them as a new record
     (only,) = await inspections(db, hive_id)
     assert only.notes == "Strong colony."
 
@@ -397,10 +411,16 @@ async def test_the_demo_beekeeper_opens_a_today_with_something_to_do(client, db)
 async def test_records_replayed_by_the_offline_outbox_are_counted(logged_in):
     hive_id = await new_hive_id(logged_in)
     token = await csrf_token(logged_in, f"/hives/{hive_id}/inspections/new")
+    # The outbox says whose record it sends: the user tag of the page it was written on.
+    owner = (await logged_in.get(f"/hives/{hive_id}/inspections/new")).headers["CityHive-User"]
     response = await logged_in.post(
         f"/hives/{hive_id}/inspections",
         data={**checklist(), "_csrf": token},
-        headers={"CityHive-Sync": "outbox", "Idempotency-Key": "outbox-record-0001"},
+        headers={
+            "CityHive-Sync": "outbox",
+            "CityHive-User": owner,
+            "Idempotency-Key": "outbox-record-0001",
+        },
         allow_redirects=False,
     )
     assert response.status == 303

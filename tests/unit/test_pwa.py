@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from app.assets import StaticAssets
 from app.main import STATIC, create_app
 from app.pwa.compression import StaticFiles
 from app.pwa.manifest import THEME_COLOUR
 from app.pwa.service_worker import precached_urls, service_worker, tile_pattern
-from app.web.assets import StaticAssets
 
 CONFIG = re.compile(r"self\.CITYHIVE_SW = (\{.*?\});\n", re.S)
 LINKED = re.compile(r'<(?:script src|link rel="stylesheet" href)="([^"]+)"')

@@ -14,12 +14,12 @@ from http.cookies import SimpleCookie
 import pytest
 from sqlalchemy import func, select
 
+from app.accounts import queries as key_queries
 from app.accounts.passwords import verify_password
-from app.api import queries as key_queries
-from app.api.auth import new_key
 from app.main import SESSION_COOKIE, create_app
 from app.models import User, UserSession
 from app.web import auth
+from app.web.api import new_key
 from tests.unit.conftest import PASSWORD, csrf_token, log_in, make_user
 
 NEW_PASSWORD = "a brand new passphrase"

@@ -60,18 +60,18 @@ async def test_of_many_simultaneous_claims_exactly_one_wins(db, settings):
     try:
         for _ in range(ROUNDS):
             report_id = await add_report(db)
-            start = asyncio.Event()
+            # Released together once every claimer holds its own connection.
+            all_connected = asyncio.Barrier(CLAIMERS)
 
-            async def claimer(user_id: int, report_id: int = report_id, start=start):
+            async def claimer(
+                user_id: int, report_id: int = report_id, all_connected=all_connected
+            ):
                 async with sessions() as session:
                     await session.execute(text("SELECT 1"))  # connected before the start
-                    await start.wait()
+                    await all_connected.wait()
                     return await claim(session, report_id, user_id)
 
-            tasks = [asyncio.create_task(claimer(user_id)) for user_id in collectors]
-            await asyncio.sleep(0.5)  # every claimer holds its own connection by now
-            start.set()
-            results = await asyncio.gather(*tasks)
+            results = await asyncio.gather(*(claimer(user_id) for user_id in collectors))
 
             winners = [u for u, result in zip(collectors, results, strict=True) if result is None]
             assert len(winners) == 1, results

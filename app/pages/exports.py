@@ -40,10 +40,10 @@ from app.hives.queries import hives_geojson
 from app.inspections.schemas import mites_per_100
 from app.keys import db_key, export_slots_key, settings_key
 from app.models import Harvest, HarvestShare, Hive, Inspection
+from app.slots import Slot, SlotsFull
 from app.web.auth import login_required, user_of
 from app.web.htmx import render
 from app.web.middlewares import path_template
-from app.web.slots import Slot, SlotsFull
 
 log = structlog.get_logger(__name__)
 

@@ -8,15 +8,19 @@ Its actions (done, reschedule) post and come back here; htmx swaps the new Today
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from aiohttp import web
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.home import queries
 from app.inspections.queries import today
 from app.keys import db_key, settings_key, user_key
+from app.models import Hive, HiveStatus
 from app.sensors.queries import open_alerts_of
 from app.swarms.queries import open_reports_near
+from app.web.auth import hives_of
 from app.web.htmx import render
 
 
@@ -27,7 +31,7 @@ async def home(request: web.Request) -> web.Response:
     settings = request.app[settings_key]
     day = datetime.now(settings.zone).date()
     async with request.app[db_key]() as db:
-        hives = await queries.hives_of(db, user.id)
+        hives = await hives_overview(db, user.id)
         agenda = await today(db, user.id, day, settings.varroa_alert_per_100)
         alerts = await open_alerts_of(db, user.id)
         swarm_reports = await open_reports_near(db, user.id)
@@ -37,3 +41,12 @@ async def home(request: web.Request) -> web.Response:
         {"hives": hives, "today": agenda, "alerts": alerts, "swarm_reports": swarm_reports},
         partial="partials/home/apiary.html",
     )
+
+
+async def hives_overview(
+    db: AsyncSession, user_id: int
+) -> Sequence[Row[int, str, str | None, HiveStatus]]:
+    """The user's hives by site and name, for the overview (no locations needed here)."""
+    visible = hives_of(user_id).with_only_columns(Hive.id, Hive.name, Hive.site, Hive.status)
+    result = await db.execute(visible.order_by(Hive.site.nulls_last(), Hive.name))
+    return result.all()

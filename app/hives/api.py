@@ -1,0 +1,144 @@
+"""The hives' JSON API: a key's owner lists, adds, reads, changes and deletes their hives, and
+what it accepts and answers (app/hives/openapi.py documents it from these models).
+
+Who may see which hive is app/web/auth.py's `hive_for`, as on the pages: another user's hive
+does not exist here either (404). Errors are problem documents.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from app.hives import queries
+from app.hives.queries import HivePage
+from app.hives.schemas import HiveForm, HiveListQuery
+from app.keys import db_key
+from app.models import ColonyOrigin, FrameType, HiveStatus
+from app.web.api import Problem, answer_of, api_owner, api_view, parse_body, read_json
+from app.web.auth import HiveView, hive_for
+
+
+class HiveIn(HiveForm):
+    """A hive as a client sends it (POST, PUT): the same rules as the hive form."""
+
+    model_config = ConfigDict(extra="forbid", title="HiveIn")
+
+    # JSON has null for "no date", so the form's blank-to-None step is not needed, and without
+    # it strict JSON validation reads the ISO date (and refuses a number such as 0).
+    installed_on: date | None = Field(default=None, title="Installed on")
+
+
+class HiveOut(BaseModel):
+    """A hive as the API answers it. Coordinates are WGS 84 degrees."""
+
+    id: int
+    name: str
+    latitude: float
+    longitude: float
+    site: str | None
+    frame_type: FrameType
+    origin: ColonyOrigin | None
+    status: HiveStatus
+    installed_on: date | None
+    notes: str
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, view: HiveView) -> HiveOut:
+        return answer_of(cls, view.hive, latitude=view.latitude, longitude=view.longitude)
+
+    def as_input(self) -> dict[str, Any]:
+        """The fields a client may send, with their current values (the base of a PATCH)."""
+        return self.model_dump(mode="json", include=set(HiveIn.model_fields))
+
+
+class HiveList(BaseModel):
+    """One page of hives (20 per page) and where it stands in the whole list."""
+
+    items: list[HiveOut]
+    total: int = Field(description="Hives matching the filters, on all pages.")
+    page: int
+    pages: int
+
+    @classmethod
+    def of(cls, page: HivePage) -> HiveList:
+        return cls(
+            items=[HiveOut.of(view) for view in page.hives],
+            total=page.total,
+            page=page.page,
+            pages=page.pages,
+        )
+
+
+def answer(model: BaseModel, status: int = 200) -> web.Response:
+    return web.json_response(text=model.model_dump_json(), status=status)
+
+
+@api_view
+async def hive_list(request: web.Request) -> web.Response:
+    owner_id = await api_owner(request)
+    try:
+        query = HiveListQuery.model_validate(dict(request.query))
+    except ValidationError as error:
+        raise Problem.invalid(error, "query") from error
+    async with request.app[db_key]() as db:
+        page = await queries.list_hives(db, owner_id, query)
+    return answer(HiveList.of(page))
+
+
+@api_view
+async def hive_create(request: web.Request) -> web.Response:
+    owner_id = await api_owner(request)
+    data = parse_body(HiveIn, await read_json(request))
+    async with request.app[db_key]() as db:
+        new_id = await queries.create_hive(db, owner_id, data)
+        created = await hive_for(request, new_id, db=db)
+    response = answer(HiveOut.of(created), status=201)
+    response.headers["Location"] = str(request.app.router["api_hive"].url_for(id=str(new_id)))
+    return response
+
+
+@api_view
+async def hive_detail(request: web.Request) -> web.Response:
+    return answer(HiveOut.of(await hive_for(request)))
+
+
+@api_view
+async def hive_replace(request: web.Request) -> web.Response:
+    await api_owner(request)  # a request without a live key hears so before its body is read
+    data = parse_body(HiveIn, await read_json(request))
+    return await changed(request, data)
+
+
+@api_view
+async def hive_patch(request: web.Request) -> web.Response:
+    current = HiveOut.of(await hive_for(request, change=True))
+    changes = await read_json(request)
+    if not isinstance(changes, dict):
+        raise Problem(
+            422,
+            "A PATCH body is a JSON object of the fields to change.",
+            errors=[{"location": ["body"], "message": "Expected an object.", "type": "dict_type"}],
+        )
+    return await changed(request, parse_body(HiveIn, current.as_input() | changes))
+
+
+async def changed(request: web.Request, data: HiveIn) -> web.Response:
+    """Store `data` as the URL's hive, if the key's holder may change it; the hive as it is now."""
+    async with request.app[db_key]() as db:
+        found = await hive_for(request, change=True, db=db)
+        await queries.update_hive(db, found.hive.owner_id, found.hive.id, data)
+        return answer(HiveOut.of(await hive_for(request, db=db)))
+
+
+@api_view
+async def hive_delete(request: web.Request) -> web.Response:
+    async with request.app[db_key]() as db:
+        found = await hive_for(request, change=True, db=db)
+        await queries.delete_hive(db, found.hive.owner_id, found.hive.id)
+    return web.Response(status=204)

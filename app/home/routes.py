@@ -1,7 +1,0 @@
-from aiohttp import web
-
-from app.home import views
-
-routes = web.RouteTableDef()
-
-routes.get("/", name="home")(views.home)

@@ -1,0 +1,404 @@
+"""The JSON API's plumbing, shared by every feature's API: problem details (RFC 9457) for what
+went wrong (and for 422, where), strict JSON reading, API keys (how they are made and how a
+request proves it holds one), and the pieces of the OpenAPI document every feature's part uses.
+
+A key is `ch_` + 32 random bytes (token_urlsafe). That is far beyond guessing, so a fast hash
+is the right one: the table holds its SHA-256 in hex, looked up through a unique index, and the
+key itself exists only in the one response that shows it to its owner.
+
+`key_holder()` is the one way any route (the JSON API, readings batches, device posts) finds
+whose key a request carries. Wrong keys are counted per client address (IPv6 by its /64):
+past API_KEY_FAILURES_PER_ADDRESS in API_KEY_FAILURE_WINDOW_SECONDS, a wrong key is answered
+429 with Retry-After instead of 401. A correct key is still accepted from that address: the
+key's 256 bits are what stops guessing, and a sensor behind the same NAT as a misconfigured one
+keeps working. A request with no key at all is not counted (it costs no look-up).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import math
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from http import HTTPStatus
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.keys import db_key, key_holder_key, settings_key
+from app.models import ApiKey, KeyOwner
+from app.web import idempotency, throttle
+
+PROBLEM_JSON = "application/problem+json"
+VALIDATION_TYPE = "/api#validation"
+AUTHENTICATION_TYPE = "/api#authentication-problem"
+
+
+class Problem(Exception):
+    """Raised by an API view; answered as a problem document."""
+
+    def __init__(
+        self,
+        status: int,
+        detail: str = "",
+        *,
+        errors: Sequence[dict[str, Any]] | None = None,
+        auth: bool = False,
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.detail, self.errors, self.auth = status, detail, errors, auth
+
+    @classmethod
+    def invalid(cls, error: ValidationError, where: str) -> Problem:
+        """A 422 naming each field that failed: where it is (body or query) and what is wrong."""
+        errors = [
+            {
+                "location": [where, *item["loc"]],
+                "message": str(item["msg"]).removeprefix("Value error, "),
+                "type": item["type"],
+            }
+            for item in error.errors(include_url=False)
+        ]
+        noun = "field" if len(errors) == 1 else "fields"
+        return cls(422, f"{len(errors)} {noun} of the {where} did not validate.", errors=errors)
+
+    def response(self) -> web.Response:
+        body: dict[str, Any] = {
+            "type": "about:blank",
+            "title": HTTPStatus(self.status).phrase,
+            "status": self.status,
+            "detail": self.detail,
+        }
+        if self.auth:
+            body["type"] = AUTHENTICATION_TYPE
+        if self.errors is not None:
+            body["type"] = VALIDATION_TYPE
+            body["errors"] = list(self.errors)
+        response = web.json_response(body, status=self.status, content_type=PROBLEM_JSON)
+        if self.auth:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="cityhive-api"'
+        return response
+
+
+def api_view(
+    view: Callable[[web.Request], Awaitable[web.StreamResponse]],
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """Answer a Problem raised by the view with its problem document."""
+
+    @functools.wraps(view)
+    async def wrapper(request: web.Request) -> web.StreamResponse:
+        try:
+            return await view(request)
+        except Problem as problem:
+            return problem.response()
+
+    return wrapper
+
+
+def answer_of[Model: BaseModel](model: type[Model], record: Any, **given: Any) -> Model:
+    """An API answer read off a stored record: each of the model's fields by its own name,
+    except those `given` (what the record does not hold itself)."""
+    values = {name: getattr(record, name) for name in model.model_fields if name not in given}
+    return model.model_validate(values | given)
+
+
+def parse_body[M: BaseModel](schema: type[M], data: Any) -> M:
+    """A JSON body (as `read_json` parsed it) read as `schema`, strictly: "5" is not a number,
+    nor 0 a date."""
+    try:
+        return schema.model_validate_json(json.dumps(data), strict=True)
+    except ValidationError as error:
+        raise Problem.invalid(error, "body") from error
+
+
+def idempotency_key(request: web.Request) -> str | None:
+    """The request's Idempotency-Key header; a malformed one is a 422 that names it."""
+    try:
+        return idempotency.key_of(request)
+    except idempotency.BadKey as error:
+        raise Problem(
+            422,
+            str(error),
+            errors=[
+                {
+                    "location": ["header", "Idempotency-Key"],
+                    "message": str(error),
+                    "type": "value_error",
+                }
+            ],
+        ) from error
+
+
+def json_answer(body: str, status: int, location: str) -> web.Response:
+    """A JSON body as it is kept (for a create's repeats), with the new record's Location."""
+    response = web.Response(text=body, status=status, content_type="application/json")
+    if location:
+        response.headers["Location"] = location
+    return response
+
+
+def created(record: BaseModel, location: str) -> idempotency.Answer:
+    """201 with the new record: the answer to this request and to any repeat of it."""
+    return idempotency.Answer(201, location, record.model_dump_json())
+
+
+async def create_once(
+    db: AsyncSession,
+    guard: idempotency.Guard,
+    create: Callable[[], Awaitable[idempotency.Answer]],
+) -> web.Response:
+    """An API's create acted on once per key (app/web/idempotency.py), in the caller's
+    transaction, answered as JSON; the key sent again with another body is a problem, and
+    nothing is stored."""
+    try:
+        answer = await guard.run(db, create)
+    except idempotency.KeyReused as error:
+        raise Problem(
+            422,
+            "This Idempotency-Key was already used for a request with another body.",
+            errors=[
+                {
+                    "location": ["header", "Idempotency-Key"],
+                    "message": str(error),
+                    "type": "idempotency_key_reused",
+                }
+            ],
+        ) from error
+    return json_answer(answer.body, answer.status, answer.location)
+
+
+async def read_json(request: web.Request) -> Any:
+    body = await request.read()  # over client_max_size: 413, from aiohttp
+    return strict_json(body)
+
+
+# Deeper than any document of the API (a batch of readings is 3 deep): enough for what anyone
+# sends on purpose, and far from the recursion that deeper nesting would cost every reader.
+MAX_JSON_DEPTH = 20
+
+
+def strict_json(body: bytes, *, finite: bool = True) -> Any:
+    """The body as JSON that PostgreSQL can store and our schemas can check: no nesting deeper
+    than MAX_JSON_DEPTH, no NUL in any text or name and, unless the caller checks each number
+    itself (`finite=False`), no NaN or Infinity (which Python's json reads by default, as it
+    reads 1e999 as infinite). Anything else is a 422 problem naming where it is."""
+    try:
+        document = json.loads(body)
+    except RecursionError as error:
+        raise _json_problem(["body"], "The JSON is nested too deeply.", "json_too_deep") from error
+    except ValueError as error:  # UnicodeDecodeError included
+        raise _json_problem(["body"], str(error), "json_invalid") from error
+    _check_json(document, finite=finite)
+    return document
+
+
+def _check_json(document: Any, *, finite: bool) -> None:
+    """Walk the document without recursion (it may be deep), refusing depth, NUL and, if asked,
+    numbers that are not finite."""
+    waiting: list[tuple[Any, list[str | int]]] = [(document, [])]
+    while waiting:
+        value, where = waiting.pop()
+        if isinstance(value, str) and "\x00" in value:
+            raise _json_problem(["body", *where], "Text may not hold a NUL character.", "json_nul")
+        if finite and isinstance(value, float) and not math.isfinite(value):
+            message = "Send a finite number (NaN and Infinity are not JSON numbers)."
+            raise _json_problem(["body", *where], message, "value_not_finite")
+        if not isinstance(value, dict | list):
+            continue
+        if len(where) >= MAX_JSON_DEPTH:
+            message = f"The JSON is nested more than {MAX_JSON_DEPTH} levels deep."
+            raise _json_problem(["body", *where], message, "json_too_deep")
+        items = value.items() if isinstance(value, dict) else enumerate(value)
+        for key, item in items:
+            if isinstance(key, str) and "\x00" in key:
+                message = "A name may not hold a NUL character."
+                raise _json_problem(["body", *where], message, "json_nul")
+            waiting.append((item, [*where, key]))
+
+
+def _json_problem(location: list[str | int], message: str, kind: str) -> Problem:
+    return Problem(
+        422,
+        "The request body is not valid JSON.",
+        errors=[{"location": location, "message": message, "type": kind}],
+    )
+
+
+# --- API keys --------------------------------------------------------------------------------
+
+KEY_PREFIX = "ch_"
+SHOWN_PREFIX_LENGTH = 8
+MISSING_KEY = "Send your API key as 'Authorization: Bearer <key>'."
+UNKNOWN_KEY = "This API key is unknown or has been revoked."
+WRONG_KEYS = "api-key-failures"  # the throttle bucket, keyed by client address
+# last_used_at is written at most this often per key, so a busy sensor costs one read per call.
+TOUCH_INTERVAL = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class NewKey:
+    key: str  # shown once, never stored
+    prefix: str
+    hash: str
+
+
+def new_key() -> NewKey:
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    return NewKey(key=key, prefix=key[:SHOWN_PREFIX_LENGTH], hash=hash_key(key))
+
+
+def hash_key(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def presented_key(request: web.Request) -> str | None:
+    """The key sent as `Authorization: Bearer <key>` or as `X-API-Key: <key>`."""
+    scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and credentials.strip():
+        return credentials.strip()
+    return request.headers.get("X-API-Key", "").strip() or None
+
+
+class TooManyRequests(Problem):
+    """A 429 problem that says, in Retry-After too, how many seconds to wait."""
+
+    def __init__(self, retry_after: int, detail: str) -> None:
+        super().__init__(429, detail)
+        self.retry_after = retry_after
+
+    def response(self) -> web.Response:
+        response = super().response()
+        response.headers["Retry-After"] = str(self.retry_after)
+        return response
+
+
+async def owner_of_key(db: AsyncSession, key_hash: str) -> KeyOwner | None:
+    """Whose live key has this hash; notes the use (at most once per TOUCH_INTERVAL). A key is
+    found by the SHA-256 of what the client sent, never by the key."""
+    row = (
+        await db.execute(
+            select(ApiKey.id, ApiKey.user_id, ApiKey.last_used_at).where(
+                ApiKey.hash == key_hash, ApiKey.revoked_at.is_(None)
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    key_id, user_id, last_used_at = row
+    if last_used_at is None or last_used_at < datetime.now(UTC) - TOUCH_INTERVAL:
+        await db.execute(update(ApiKey).where(ApiKey.id == key_id).values(last_used_at=func.now()))
+        await db.commit()
+    return KeyOwner(key_id=key_id, user_id=user_id)
+
+
+async def key_holder(
+    request: web.Request, key: str | None = None, *, missing: str = MISSING_KEY
+) -> KeyOwner:
+    """The live key this request carries (`key`, else its Authorization or X-API-Key header)
+    and its owner. Otherwise a Problem: 401 with `missing` when there is no key, 401 for an
+    unknown or revoked one, 429 once the client's address has sent too many wrong ones.
+
+    The request's own key is looked up once: a view that asks again (say, `api_owner` and then
+    `hive_for`) gets the same answer without a second query."""
+    if key is None and key_holder_key in request:
+        return request[key_holder_key]
+    presented = key or presented_key(request)
+    if presented is None:
+        raise Problem(401, missing, auth=True)
+    async with request.app[db_key]() as db:
+        holder = await owner_of_key(db, hash_key(presented))
+        if holder is None:
+            raise await wrong_key(db, request)
+    if key is None:
+        request[key_holder_key] = holder
+    return holder
+
+
+async def wrong_key(db: AsyncSession, request: web.Request) -> Problem:
+    """Count a wrong key against the client's address; the problem to answer it with."""
+    settings = request.app[settings_key]
+    wait = await throttle.take(
+        db,
+        bucket=WRONG_KEYS,
+        key=throttle.address_key(request.remote),
+        limit=settings.api_key_failures_per_address,
+        window_seconds=settings.api_key_failure_window_seconds,
+    )
+    if wait:
+        return TooManyRequests(
+            wait, f"Too many wrong API keys from your address. Try again in {wait} seconds."
+        )
+    return Problem(401, UNKNOWN_KEY, auth=True)
+
+
+async def api_owner(request: web.Request) -> int:
+    """The id of the user whose live key the request carries; otherwise a 401 or 429 problem."""
+    return (await key_holder(request)).user_id
+
+
+# --- OpenAPI: what every feature's part of the document shares --------------------------------
+
+REF = "#/components/schemas/{model}"
+
+
+def ref(name: str) -> dict[str, str]:
+    return {"$ref": REF.format(model=name)}
+
+
+def json_content(schema: str, description: str, example: Any = None) -> dict[str, Any]:
+    """A response (or body) of JSON in the schema `schema`, with an example if given."""
+    content: dict[str, Any] = {"schema": ref(schema)}
+    if example is not None:
+        content["example"] = example
+    return {"description": description, "content": {"application/json": content}}
+
+
+def problem(description: str, schema: str = "ProblemOut") -> dict[str, Any]:
+    return {"description": description, "content": {PROBLEM_JSON: {"schema": ref(schema)}}}
+
+
+UNAUTHORIZED = problem("No API key, or an unknown or revoked one.")
+INVALID = problem(
+    "The body or query did not validate; `errors` names each field.", "ValidationProblem"
+)
+TOO_LARGE = problem("The request body is larger than the server accepts.")
+TOO_MANY_WRONG_KEYS = problem(
+    "Too many wrong API keys from your address (API_KEY_FAILURES_PER_ADDRESS per "
+    "API_KEY_FAILURE_WINDOW_SECONDS): wait the seconds that Retry-After says."
+)
+TOO_MANY_WRONG_KEYS["headers"] = {
+    "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}
+}
+
+
+class FieldError(BaseModel):
+    location: list[str | int] = Field(
+        description="Where: 'body' or 'query', then the field name (and index, for lists)."
+    )
+    message: str
+    type: str = Field(description="A stable code for the kind of error, e.g. 'missing'.")
+
+
+class ProblemOut(BaseModel):
+    """An error, as RFC 9457 problem details (`application/problem+json`)."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str = ""
+
+
+class ValidationProblem(ProblemOut):
+    """A 422: the request was understood, but these fields are wrong."""
+
+    errors: list[FieldError]
+
+
+PROBLEM_MODELS: list[type[BaseModel]] = [ProblemOut, ValidationProblem]
