@@ -62,6 +62,25 @@ STATIC = ROOT / "static"
 SESSION_COOKIE = "cityhive_session"
 
 
+class CompiledTemplates(jinja2.BytecodeCache):
+    """Templates compiled once per process, however many apps it makes: a server makes one,
+    the tests one per test (compiling every page's templates again took about a second a test).
+    Keyed by name and source checksum, so an edited template is compiled again."""
+
+    def __init__(self) -> None:
+        self.compiled: dict[str, bytes] = {}
+
+    def load_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        if (code := self.compiled.get(bucket.key)) is not None:
+            bucket.bytecode_from_string(code)
+
+    def dump_bytecode(self, bucket: jinja2.bccache.Bucket) -> None:
+        self.compiled[bucket.key] = bucket.bytecode_to_string()
+
+
+COMPILED_TEMPLATES = CompiledTemplates()
+
+
 def create_app(settings: Settings) -> web.Application:
     """The whole app. `settings` must carry a DATABASE_URL and a SECRET_KEY."""
     app = web.Application(
@@ -94,6 +113,7 @@ def create_app(settings: Settings) -> web.Application:
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        bytecode_cache=COMPILED_TEMPLATES,
     )
     env.globals["static"] = assets.url
     env.globals["user_tag"] = request_user_tag  # the shell's data-user
