@@ -55,7 +55,7 @@ bench: deps
 	$(UV) run --locked python bench/home_page.py && $(UV) run --locked python bench/geojson.py \
 		&& $(UV) run --locked python bench/today.py \
 		&& $(UV) run --locked python bench/ingest.py && $(UV) run --locked python bench/charts.py \
-		&& $(UV) run --locked python bench/density.py
+		&& $(UV) run --locked python bench/density.py && $(UV) run --locked python bench/i18n.py
 
 deps: system-deps $(UV)
 	$(UV) sync --locked

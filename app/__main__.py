@@ -5,6 +5,7 @@ python -m app serve      serve only
 python -m app migrate    apply migrations
 python -m app seed       load the demo data into an empty database
 python -m app db start|stop|status|url    the local PostGIS cluster under DATA_DIR
+python -m app i18n update|add LANG|check  the translation catalogues (docs/i18n.md)
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import sys
 
 import structlog
 from aiohttp import web
+from babel.core import UnknownLocaleError
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import migrate
+from app import catalogues, migrate
 from app.db import ClusterError, local_cluster, make_engine, with_database
 from app.main import create_app
 from app.observability import configure_logging
@@ -40,7 +42,12 @@ def main(argv: list[str] | None = None) -> int:
     seed_parser.add_argument("--hives", type=int, default=0, metavar="N")
     db = commands.add_parser("db", help="the local PostGIS cluster")
     db.add_argument("action", choices=["start", "stop", "status", "url"])
+    i18n = commands.add_parser("i18n", help="extract texts; update, add or check a catalogue")
+    i18n.add_argument("action", choices=["update", "add", "check"])
+    i18n.add_argument("language", nargs="?", help="for add: the new language's code, e.g. it")
     args = parser.parse_args(argv)
+    if args.command == "i18n":  # needs no settings: it reads and writes files only
+        return translations(args)
 
     try:
         settings = Settings()
@@ -119,6 +126,35 @@ def database(settings: Settings, args: argparse.Namespace) -> int:
     else:
         print(with_database(settings).database_url)
     return 0
+
+
+def translations(args: argparse.Namespace) -> int:
+    if args.action == "add":
+        if not args.language:
+            print(
+                "error: name the language to add, e.g. `python -m app i18n add it`", file=sys.stderr
+            )
+            return 2
+        try:
+            path = catalogues.add(args.language)
+        except UnknownLocaleError:
+            print(
+                f"error: {args.language!r} is no language Babel knows (it, pl, pt_BR)",
+                file=sys.stderr,
+            )
+            return 2
+        except FileExistsError as exists:
+            print(f"error: {exists}", file=sys.stderr)
+            return 2
+        print(f"{path}: translate its messages, then add the language to app/web/i18n.py")
+        return 0
+    if args.action == "update":
+        template = catalogues.update_all()
+        print(f"{len(template)} messages; catalogues: {', '.join(catalogues.languages())}")
+        return 0
+    found = [problem for code in catalogues.languages() for problem in catalogues.problems(code)]
+    print("\n".join(found) or "every catalogue is complete")
+    return 1 if found else 0
 
 
 COMMANDS = {

@@ -39,5 +39,7 @@ csrf_token_key = web.RequestKey("csrf_token", str)
 user_key = web.RequestKey[User | None]("user")
 # The SHA-256 of the request's session token: which of the user's sessions is this one.
 session_token_hash_key = web.RequestKey("session_token_hash", str)
+# The language the request is answered in, and whether its Accept-Language header chose it.
+language_key = web.RequestKey[tuple[str, bool]]("language")
 # The API key the request carries and its holder, once app/web/api.py has looked it up.
 key_holder_key = web.RequestKey("key_holder", KeyOwner)

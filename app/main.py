@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp_jinja2
 import jinja2
@@ -43,7 +44,7 @@ from app.sensors.webhooks import client_session, finish_deliveries
 from app.settings import ROOT, Settings
 from app.slots import Slots
 from app.swarms.routes import routes as swarm_routes
-from app.web import formatting
+from app.web import formatting, i18n
 from app.web.auth import current_user_middleware
 from app.web.context import csrf_field
 from app.web.csrf import csrf_middleware
@@ -79,6 +80,31 @@ class CompiledTemplates(jinja2.BytecodeCache):
 
 
 COMPILED_TEMPLATES = CompiledTemplates()
+TEMPLATE_OPTIONS: dict[str, Any] = {
+    "loader": jinja2.FileSystemLoader(TEMPLATES),
+    "autoescape": jinja2.select_autoescape(default=True),
+    "undefined": jinja2.StrictUndefined,
+    "trim_blocks": True,
+    "lstrip_blocks": True,
+    "bytecode_cache": COMPILED_TEMPLATES,
+    # No filter is run while compiling: `{{ 10000|number }}` depends on the reader's language.
+    "optimized": False,
+    "extensions": ["jinja2.ext.i18n"],  # {% trans %} and _(), in the request's language
+}
+
+
+def configure_templates(env: jinja2.Environment, settings: Settings, assets: StaticAssets) -> None:
+    """What every template may use (bench/today.py renders with the same environment)."""
+    env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=i18n.translate, ngettext=i18n.plural, newstyle=True
+    )
+    env.policies["ext.i18n.trimmed"] = True  # a {% trans %} block's line breaks are spaces
+    env.globals["language"] = i18n.language  # <html lang>, the chooser
+    env.globals["languages"] = i18n.LANGUAGES
+    env.globals["static"] = assets.url
+    env.globals["user_tag"] = request_user_tag  # the shell's data-user
+    env.globals["csrf_field"] = csrf_field  # the hidden _csrf input of every form
+    env.filters.update(formatting.filters(settings.zone))  # |datetime |date |day |ago |number |kg
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -95,6 +121,7 @@ def create_app(settings: Settings) -> web.Application:
             not_for_shared_answers(session_middleware(session_storage(settings))),
             not_for_shared_answers(csrf_middleware),  # every unsafe request carries the token
             not_for_shared_answers(current_user_middleware),  # request["user"]
+            i18n.locale_middleware,  # the reader's language, for _() and the formats below
             user_tag_middleware,  # whose answer it is; outbox records only as their writer
         ],
     )
@@ -106,19 +133,7 @@ def create_app(settings: Settings) -> web.Application:
     app[batch_slots_key] = Slots(total=BATCHES_AT_ONCE, per_key=1)  # per key: one in flight
     app[batch_cpu_key] = asyncio.Semaphore(BATCHES_PARSED_AT_ONCE)
 
-    env = aiohttp_jinja2.setup(
-        app,
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(default=True),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        bytecode_cache=COMPILED_TEMPLATES,
-    )
-    env.globals["static"] = assets.url
-    env.globals["user_tag"] = request_user_tag  # the shell's data-user
-    env.globals["csrf_field"] = csrf_field  # the hidden _csrf input of every form
-    env.filters.update(formatting.filters(settings.zone))  # |datetime |date |day |ago |number |kg
+    configure_templates(aiohttp_jinja2.setup(app, **TEMPLATE_OPTIONS), settings, assets)
 
     # Opened at start-up in this order, closed at shutdown in the reverse one.
     app.cleanup_ctx.append(database_ctx)  # the SQLAlchemy pool: app[db_key], app[engine_key]

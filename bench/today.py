@@ -235,21 +235,12 @@ def template_environment(zone: ZoneInfo) -> Any:
     import jinja2
 
     from app.assets import StaticAssets
-    from app.main import STATIC, TEMPLATES
-    from app.web import formatting
+    from app.main import STATIC, TEMPLATE_OPTIONS, configure_templates
+    from app.settings import Settings
 
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES),
-        autoescape=jinja2.select_autoescape(default=True),
-        undefined=jinja2.StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.globals["static"] = StaticAssets(STATIC).url
-    env.filters["local"] = formatting.local_time(zone)
-    env.filters["day"] = formatting.day
-    env.filters["datetime"] = formatting.date_time
-    env.filters["number"] = formatting.number
+    env = jinja2.Environment(**TEMPLATE_OPTIONS)  # noqa: S701 - autoescape is in the options
+    settings = Settings.model_construct(time_zone=str(zone))
+    configure_templates(env, settings, StaticAssets(STATIC))
     return env
 
 

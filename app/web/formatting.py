@@ -2,7 +2,7 @@
 
 Every page formats with these filters and nothing else: no `strftime`, `"%.2f"` or `"{:,}"` in a
 template, no display string built in a query. So when the pages learn the reader's language
-(Babel), this module is the one place that changes.
+(Babel, in the request's language: app/web/i18n.py), this module is where that happens.
 
     {{ inspection.done_at|datetime }}   26 November 2026, 14:05 (in the city's time zone)
     {{ hive.installed_on|date }}        26 November 2026
@@ -25,6 +25,11 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_time
+from babel.numbers import format_decimal
+
+from app.web import i18n
+
 Amount = Decimal | float | int
 
 
@@ -41,19 +46,35 @@ def _calendar_day(value: dt.date, zone: ZoneInfo) -> dt.date:
     return local(value, zone).date() if isinstance(value, dt.datetime) else value
 
 
+# A day to plan around, with its weekday, as each language writes it.
+DAY_PATTERNS = {"en": "EEE d MMMM y", "de": "EEE, d. MMMM y", "fr": "EEE d MMMM y"}
+
+
 def day(value: dt.date | None, zone: ZoneInfo) -> str:
-    """Thu 26 November 2026: a day to plan around, so with its weekday."""
-    return "" if value is None else _calendar_day(value, zone).strftime("%a %-d %B %Y")
+    """Thu 26 November 2026 (Do., 26. November 2026): a day to plan around, with its weekday."""
+    if value is None:
+        return ""
+    pattern = DAY_PATTERNS.get(i18n.language(), "full")
+    return format_date(_calendar_day(value, zone), pattern, locale=i18n.format_locale())
 
 
 def date(value: dt.date | None, zone: ZoneInfo) -> str:
-    """26 November 2026."""
-    return "" if value is None else _calendar_day(value, zone).strftime("%-d %B %Y")
+    """26 November 2026 (26. November 2026, 26 novembre 2026)."""
+    if value is None:
+        return ""
+    return format_date(_calendar_day(value, zone), "long", locale=i18n.format_locale())
 
 
 def date_time(value: dt.datetime | None, zone: ZoneInfo) -> str:
-    """26 November 2026, 14:05, in the city's time zone."""
-    return "" if value is None else local(value, zone).strftime("%-d %B %Y, %H:%M")
+    """26 November 2026, 14:05, in the city's time zone, on the 24-hour clock."""
+    if value is None:
+        return ""
+    moment = local(value, zone)
+    return i18n._(
+        "%(date)s, %(time)s",
+        date=format_date(moment, "long", locale=i18n.format_locale()),
+        time=format_time(moment, "HH:mm", locale=i18n.format_locale()),
+    )
 
 
 def ago(value: dt.datetime | dt.timedelta | None, now: dt.datetime | None = None) -> str:
@@ -65,25 +86,25 @@ def ago(value: dt.datetime | dt.timedelta | None, now: dt.datetime | None = None
     age = value if isinstance(value, dt.timedelta) else (now or dt.datetime.now(dt.UTC)) - value
     minutes = int(age.total_seconds() // 60)
     if minutes < 2:
-        return "just now"
+        return i18n._("just now")
     if minutes < 120:
-        return f"{minutes} minutes ago"
+        return i18n.ngettext("%(num)s minute ago", "%(num)s minutes ago", minutes)
     hours = minutes // 60
     if hours < 48:
-        return f"{hours} hours ago"
-    return f"{hours // 24} days ago"
+        return i18n.ngettext("%(num)s hour ago", "%(num)s hours ago", hours)
+    return i18n.ngettext("%(num)s day ago", "%(num)s days ago", hours // 24)
 
 
 def number(value: Amount | None, places: int | None = None) -> str:
-    """1,204 and 2.5 (at most two decimals, 2.5 rather than 2.50); with `places`, exactly that
-    many (`|number(1)`: 3.0). Nothing for an unknown value."""
+    """1,204 and 2.5 (1.204 and 2,5 in German): at most two decimals, 2.5 rather than 2.50;
+    with `places`, exactly that many (`|number(1)`: 3.0). Nothing for an unknown value."""
     if value is None:
         return ""
-    fixed = f"{value:,.{2 if places is None else places}f}"
-    text = fixed.rstrip("0").rstrip(".") if places is None else fixed
-    if text.startswith("-") and not text.strip("-0.,"):
-        text = text[1:]  # -0.001 rounds to 0, not to "-0"
-    return text
+    pattern = "#,##0.##" if places is None else "#,##0" + ("." + "0" * places if places else "")
+    rounded = round(Decimal(str(value)), 2 if places is None else places)
+    if not rounded:
+        rounded = abs(rounded)  # -0.001 rounds to 0, not to "-0"
+    return format_decimal(rounded, pattern, locale=i18n.format_locale())
 
 
 def kg(value: Amount | None) -> str:
@@ -97,7 +118,7 @@ def distance(metres: float | None) -> str:
         return ""
     rounded = round(metres, -1)
     if rounded < 1000:
-        return f"{rounded:.0f} m"
+        return f"{number(rounded, 0)} m"
     return f"{number(metres / 1000, 1)} km"
 
 

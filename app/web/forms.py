@@ -16,6 +16,9 @@ from aiohttp import web
 from pydantic import BaseModel, BeforeValidator, ValidationError, ValidationInfo
 from pydantic_core import ErrorDetails
 
+from app.web.formatting import number
+from app.web.i18n import N_, _, translate
+
 IGNORED_FIELDS = frozenset({"_csrf"})
 # PostgreSQL text cannot hold NUL: text with one is refused as input, never sent to the database.
 NO_NUL = r"^[^\x00]*$"
@@ -23,8 +26,8 @@ NO_NUL = r"^[^\x00]*$"
 # (PostgreSQL text cannot hold one), and the replacement character that a percent-escape which
 # is not UTF-8 (%FF) turns into when the body is read.
 UNREADABLE_TEXT = {
-    "\x00": "This text holds a NUL character, which cannot be stored. Please remove it.",
-    "\ufffd": "This text holds characters that could not be read. Please type it again.",
+    "\x00": N_("This text holds a NUL character, which cannot be stored. Please remove it."),
+    "\ufffd": N_("This text holds characters that could not be read. Please type it again."),
 }
 
 
@@ -94,7 +97,7 @@ async def read_form[M: BaseModel](
 def validate[M: BaseModel](values: dict[str, Any], schema: type[M]) -> Form[M]:
     """The form checked against its schema; each field's `title` names it in the error summary.
     A field holding text no one types (see UNREADABLE_TEXT) is refused whatever its schema."""
-    labels = {name: info.title or name for name, info in schema.model_fields.items()}
+    labels = {name: translate(info.title or name) for name, info in schema.model_fields.items()}
     unreadable = unreadable_fields(values)
     try:
         data = schema.model_validate(values)
@@ -114,7 +117,7 @@ def unreadable_fields(values: dict[str, Any]) -> dict[str, str]:
         for text in _texts(value):
             for character, message in UNREADABLE_TEXT.items():
                 if character in text:
-                    found.setdefault(name, message)
+                    found.setdefault(name, translate(message))
     return found
 
 
@@ -156,19 +159,79 @@ def field_errors(error: ValidationError) -> dict[str, str]:
     return errors
 
 
+# pydantic's own messages, by error type, in words a person reads (and a translator sees).
+# The email checker's messages are its own library's, in English: one message of ours instead.
+LIBRARY_MESSAGES = {
+    "greater_than": N_("Enter a number above %(gt)s."),
+    "greater_than_equal": N_("Enter %(ge)s or more."),
+    "less_than": N_("Enter a number below %(lt)s."),
+    "less_than_equal": N_("Enter %(le)s or less."),
+    "int_parsing": N_("Enter a whole number."),
+    "int_from_float": N_("Enter a whole number."),
+    "int_type": N_("Enter a whole number."),
+    "float_parsing": N_("Enter a number."),
+    "number_type": N_("Enter a number."),
+    "float_type": N_("Enter a number."),
+    "decimal_parsing": N_("Enter a number."),
+    "decimal_type": N_("Enter a number."),
+    "decimal_max_places": N_("Use at most %(decimal_places)s decimal places."),
+    "decimal_max_digits": N_("This number is too long."),
+    "finite_number": N_("Enter a number."),
+    "date_parsing": N_("Enter a date."),
+    "date_from_datetime_parsing": N_("Enter a date."),
+    "date_type": N_("Enter a date."),
+    "datetime_parsing": N_("Enter a date and time."),
+    "datetime_from_date_parsing": N_("Enter a date and time."),
+    "datetime_type": N_("Enter a date and time."),
+    "time_parsing": N_("Enter a time."),
+    "bool_parsing": N_("Choose yes or no."),
+    "enum": N_("Choose one of the options."),
+    "literal_error": N_("Choose one of the options."),
+    "url_parsing": N_("Enter a web address starting with https://."),
+    "url_scheme": N_("Enter a web address starting with https://."),
+    "url_type": N_("Enter a web address starting with https://."),
+    "string_pattern_mismatch": N_("This is not in the expected form."),
+    "string_type": N_("Enter text."),
+    "list_type": N_("Choose from the list."),
+    "too_long": N_("Choose fewer."),
+    "too_short": N_("Choose at least one."),
+    "json_invalid": N_("This is not valid JSON."),
+    "dict_type": N_("This is not valid JSON."),
+}
+EMAIL_INVALID = N_("Enter an email address such as name@example.org.")
+
+
 def _humane(item: ErrorDetails) -> str:
+    """The field's message in the reader's language. A schema's own message (a ValueError in a
+    validator) is written with `_()` there and stays; pydantic's are replaced by ours."""
     kind, context = item["type"], item.get("ctx", {})
     if kind == "missing" or (kind == "string_too_short" and context.get("min_length") == 1):
-        return "This field is required."
+        return _("This field is required.")
     given = item.get("input", 0)
     blank = given is None or (isinstance(given, str) and not given.strip())
     if blank and kind != "value_error":  # needed, yet blank (a schema's own message stays)
-        return "This field is required."
+        return _("This field is required.")
     if kind == "string_too_short":
-        return f"Use at least {context['min_length']} characters."
+        return _("Use at least %(count)s characters.", count=context["min_length"])
     if kind == "string_too_long":
-        return f"Use at most {context['max_length']} characters."
-    message = str(item["msg"]).removeprefix("Value error, ")
-    message = message.removeprefix("value is not a valid email address: ")
+        return _("Use at most %(count)s characters.", count=context["max_length"])
+    raw = str(item["msg"])
+    if raw.startswith("value is not a valid email address"):
+        return translate(EMAIL_INVALID)
+    if kind in LIBRARY_MESSAGES:
+        values = {name: _shown(value) for name, value in context.items()}
+        return (
+            translate(LIBRARY_MESSAGES[kind]) % values
+            if values
+            else translate(LIBRARY_MESSAGES[kind])
+        )
+    message = raw.removeprefix("Value error, ")
     message = message[0].upper() + message[1:]
     return message if message.endswith(".") else message + "."
+
+
+def _shown(value: Any) -> Any:
+    """A limit from pydantic's context as a reader writes it (2,5 in German)."""
+    return (
+        number(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
+    )

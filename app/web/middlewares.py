@@ -19,6 +19,8 @@ from sqlalchemy import exc as sa_exc
 from app.assets import STATIC_PREFIX
 from app.keys import metrics_key, request_id_key, response_headers_key
 from app.metrics import route_label
+from app.web import i18n
+from app.web.i18n import N_
 from app.web.urls import valid_host
 
 log = structlog.get_logger("cityhive.request")
@@ -270,7 +272,7 @@ async def database_outage_middleware(request: web.Request, handler: Handler) -> 
             raise
         log.warning("database_unavailable", path=path_template(request), error=repr(error))
         raise web.HTTPServiceUnavailable(
-            reason="The database is not available right now. Please try again in a moment.",
+            reason=N_("The database is not available right now. Please try again in a moment."),
             headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
         ) from error
 
@@ -286,6 +288,7 @@ async def add_response_headers(request: web.Request, response: web.StreamRespons
         response.headers["Cache-Control"] = IMMUTABLE if versioned else "no-cache"
     else:
         response.headers.setdefault("Cache-Control", "private, no-cache")
+    i18n.describe(request, response)
     keep_cookies_private(response)
     no_line_breaks_in_headers(response)
 
