@@ -13,6 +13,8 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, Field
 from sqlalchemy import func
 
+from app.web.i18n import _
+
 SRID = 4326
 MAX_COORDINATE_CHARACTERS = 24
 
@@ -28,13 +30,13 @@ def decimal_text(value: object) -> object:
     if isinstance(value, str):
         value = value.strip().replace(",", ".")
         if len(value) > MAX_COORDINATE_CHARACTERS:
-            raise ValueError("That is too long for a number here")
+            raise ValueError(_("That is too long for a number here"))
     return value
 
 
 def _coordinate(value: object) -> object:
     if isinstance(value, str) and not value.strip():
-        raise ValueError("Required: use your position, tap the map, or type it")
+        raise ValueError(_("Required: use your position, tap the map, or type it"))
     return decimal_text(value)
 
 

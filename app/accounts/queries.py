@@ -42,6 +42,11 @@ async def update_profile(db: AsyncSession, user: User, *, name: str, email: str)
     return fresh
 
 
+async def choose_language(db: AsyncSession, user_id: int, language: str) -> None:
+    await db.execute(update(User).where(User.id == user_id).values(language=language))
+    await db.commit()
+
+
 async def change_password(
     db: AsyncSession, user: User, *, password_hash: str, revoke_api_keys: bool = False
 ) -> tuple[User, int]:

@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints
 
 from app.web.forms import NO_NUL
+from app.web.i18n import N_
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Password = Annotated[str, Field(min_length=12, max_length=128)]
@@ -20,9 +21,9 @@ Email = Annotated[EmailStr, AfterValidator(_lower)]
 
 
 class SignUp(BaseModel):
-    name: Name = Field(title="Your name")
-    email: Email = Field(title="Email")
-    password: Password = Field(title="Password")
+    name: Name = Field(title=N_("Your name"))
+    email: Email = Field(title=N_("Email"))
+    password: Password = Field(title=N_("Password"))
 
 
 class LogIn(BaseModel):
@@ -33,19 +34,19 @@ class LogIn(BaseModel):
         StringConstraints(
             strip_whitespace=True, to_lower=True, min_length=1, max_length=254, pattern=NO_NUL
         ),
-    ] = Field(title="Email")
-    password: Annotated[str, Field(min_length=1)] = Field(title="Password")
+    ] = Field(title=N_("Email"))
+    password: Annotated[str, Field(min_length=1)] = Field(title=N_("Password"))
 
 
 class Profile(BaseModel):
-    name: Name = Field(title="Name")
-    email: Email = Field(title="Email")
+    name: Name = Field(title=N_("Name"))
+    email: Email = Field(title=N_("Email"))
 
 
 class PasswordChange(BaseModel):
-    current_password: Annotated[str, Field(min_length=1)] = Field(title="Current password")
-    new_password: Password = Field(title="New password")
-    revoke_api_keys: bool = Field(default=False, title="Also revoke my API keys")
+    current_password: Annotated[str, Field(min_length=1)] = Field(title=N_("Current password"))
+    new_password: Password = Field(title=N_("New password"))
+    revoke_api_keys: bool = Field(default=False, title=N_("Also revoke my API keys"))
 
 
 class ApiKeyForm(BaseModel):
@@ -53,4 +54,4 @@ class ApiKeyForm(BaseModel):
 
     key_name: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)
-    ] = Field(title="Key name")
+    ] = Field(title=N_("Key name"))

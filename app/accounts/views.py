@@ -15,8 +15,9 @@ from app.accounts.passwords import hash_password, verify_password
 from app.accounts.schemas import ApiKeyForm, LogIn, PasswordChange, Profile, SignUp
 from app.keys import db_key, metrics_key, settings_key, user_key
 from app.models import User
-from app.web import api, throttle
+from app.web import api, i18n, throttle
 from app.web.auth import (
+    device_name,
     login,
     login_required,
     logout,
@@ -28,9 +29,10 @@ from app.web.auth import (
 )
 from app.web.forms import Form, read_form
 from app.web.htmx import htmx, redirect, render
+from app.web.i18n import N_, _, translate
 from app.web.paths import path_id
 
-WRONG_CREDENTIALS = "That email and password do not match an account."
+WRONG_CREDENTIALS = N_("That email and password do not match an account.")
 
 
 def signup_page(request: web.Request, form: Form[SignUp], status: int = 200) -> web.Response:
@@ -70,7 +72,7 @@ async def signup(request: web.Request) -> web.Response:
                     password_hash=await hash_password(form.data.password),
                 )
             except queries.EmailTaken:
-                form.add_error("email", "An account with this email already exists. Log in?")
+                form.add_error("email", _("An account with this email already exists. Log in?"))
             else:
                 await login(request, user)
                 return redirect(request, safe_next(request.query.get("next")))
@@ -78,13 +80,13 @@ async def signup(request: web.Request) -> web.Response:
     return signup_page(request, form, status=422)
 
 
-ENDED_EVERYWHERE = "You were logged out on every device. Log in again to go on here."
+ENDED_EVERYWHERE = N_("You were logged out on every device. Log in again to go on here.")
 
 
 def login_page(
     request: web.Request, form: Form[LogIn], status: int = 200, *, message: str = ""
 ) -> web.Response:
-    notice = ENDED_EVERYWHERE if request.query.get("ended") == "everywhere" else ""
+    notice = translate(ENDED_EVERYWHERE) if request.query.get("ended") == "everywhere" else ""
     return render(
         request,
         "accounts/login.html",
@@ -163,7 +165,10 @@ async def login_submit(request: web.Request) -> web.Response:
                 request,
                 form,
                 status=429,
-                message=f"Too many log-in attempts. Try again in {minutes(wait)} min.",
+                message=_(
+                    "Too many log-in attempts. Try again in %(minutes)s min.",
+                    minutes=minutes(wait),
+                ),
             )
             response.headers["Retry-After"] = str(wait)
             metrics.logins.labels("throttled").inc()
@@ -173,7 +178,7 @@ async def login_submit(request: web.Request) -> web.Response:
             user.password_hash if user is not None else None, form.data.password
         ):
             metrics.logins.labels("failure").inc()
-            return login_page(request, form, status=422, message=WRONG_CREDENTIALS)
+            return login_page(request, form, status=422, message=translate(WRONG_CREDENTIALS))
         assert user is not None
         await right_password_forgets_attempts(db, form.data.email)
     await login(request, user)
@@ -230,6 +235,7 @@ async def profile_page(
             "live_key_count": sum(1 for key in keys if key.revoked_at is None),
             "sessions": sessions,
             "this_session": this_session(request),
+            "device_name": device_name,  # "Firefox on Linux" in the reader's words
         },
         partial=partial,
         status=status,
@@ -260,7 +266,7 @@ async def profile_update(request: web.Request) -> web.Response:
             try:
                 await queries.update_profile(db, user, name=form.data.name, email=form.data.email)
             except queries.EmailTaken:
-                form.add_error("email", "Another account already uses this email.")
+                form.add_error("email", _("Another account already uses this email."))
             else:
                 return redirect(request, "/profile?saved=1")
     return await profile_page(request, form, status=422)
@@ -284,7 +290,8 @@ async def password_change(request: web.Request) -> web.Response:
     async with request.app[db_key]() as db:
         if wait := await password_attempt_wait(request, db, user.email):
             form.add_error(
-                "current_password", f"Too many wrong passwords. Try in {minutes(wait)} min."
+                "current_password",
+                _("Too many wrong passwords. Try in %(minutes)s min.", minutes=minutes(wait)),
             )
             response = await profile_page(
                 request, details_of(user), 429, password_form=form, partial=PASSWORD_PARTIAL
@@ -292,7 +299,7 @@ async def password_change(request: web.Request) -> web.Response:
             response.headers["Retry-After"] = str(wait)
             return response
         if not await verify_password(user.password_hash, form.data.current_password):
-            form.add_error("current_password", "That is not your current password.")
+            form.add_error("current_password", _("That is not your current password."))
             return await profile_page(
                 request, details_of(user), 422, password_form=form, partial=PASSWORD_PARTIAL
             )
@@ -340,7 +347,7 @@ async def api_key_revoke(request: web.Request) -> web.Response:
             raise web.HTTPNotFound()
     if htmx(request).wants_fragment:
         return await profile_page(
-            request, details_of(user), notice="The key was revoked.", partial=API_KEYS_PARTIAL
+            request, details_of(user), notice=_("The key was revoked."), partial=API_KEYS_PARTIAL
         )
     return redirect(request, "/profile#api-keys")
 
@@ -349,3 +356,28 @@ async def api_key_revoke(request: web.Request) -> web.Response:
 async def api_keys_page(request: web.Request) -> web.Response:
     """The keys live on the profile page (a reload after creating a key lands here)."""
     return redirect(request, "/profile#api-keys")
+
+
+async def language_choose(request: web.Request) -> web.Response:
+    """The language chosen in the footer or on the profile page: kept in a cookie (for visitors
+    without an account too) and, when signed in, for the account on every device."""
+    posted = await request.post()
+    chosen = posted.get("language")
+    if not isinstance(chosen, str) or chosen not in i18n.LANGUAGES:
+        # The reason is English (the status line); the error page shows it translated.
+        raise web.HTTPUnprocessableEntity(reason=N_("Choose one of the languages offered."))
+    if (user := request.get(user_key)) is not None:
+        async with request.app[db_key]() as db:
+            await queries.choose_language(db, user.id, chosen)
+    next_path = posted.get("next")
+    response = redirect(request, safe_next(next_path if isinstance(next_path, str) else None))
+    response.set_cookie(
+        i18n.COOKIE,
+        chosen,
+        max_age=i18n.COOKIE_MAX_AGE,
+        path="/",
+        secure=request.app[settings_key].cookie_secure,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response

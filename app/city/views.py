@@ -20,6 +20,7 @@ from app.web.auth import login_required, user_of
 from app.web.context import map_settings
 from app.web.forms import Form, validate
 from app.web.htmx import htmx, render
+from app.web.i18n import N_
 from app.web.shared import same_for_everyone
 
 GEOJSON = "application/geo+json"
@@ -89,8 +90,8 @@ def _blank_is_none(value: object) -> object:
 
 
 class ForageQuery(BaseModel):
-    latitude: Latitude = Field(title="Latitude")
-    longitude: Longitude = Field(title="Longitude")
+    latitude: Latitude = Field(title=N_("Latitude"))
+    longitude: Longitude = Field(title=N_("Longitude"))
     hive: Annotated[int | None, BeforeValidator(_blank_is_none), Field(ge=1)] = None
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_
 
 from app.models import ColonyOrigin, FrameType, HiveStatus
 from app.web.forms import Blank, NoAnswer, Number
+from app.web.i18n import N_, _
 
 # Patterns, so the API's JSON Schema states the rules too. PostgreSQL text cannot hold NUL,
 # so text with one is refused here rather than by the database. A required name must have more
@@ -20,25 +21,27 @@ NOT_BLANK = rf"^[^\x00]*[^\x00{_STRIPPED}][^\x00]*$"
 
 SiteName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=NO_NUL)]
 
+# The labels people read, marked here and translated where shown (app/hives/views.py's
+# `choices`). The hive standards named after a person or a country stay as they are.
 FRAME_TYPE_LABELS = {
     FrameType.langstroth: "Langstroth",
     FrameType.dadant: "Dadant",
     FrameType.national: "National",
     FrameType.warre: "Warré",
-    FrameType.top_bar: "Top bar",
-    FrameType.other: "Other",
+    FrameType.top_bar: N_("Top bar"),
+    FrameType.other: N_("Other"),
 }
 ORIGIN_LABELS = {
-    ColonyOrigin.swarm: "Swarm",
-    ColonyOrigin.package: "Package",
-    ColonyOrigin.nucleus: "Nucleus",
-    ColonyOrigin.split: "Split",
+    ColonyOrigin.swarm: N_("Swarm"),
+    ColonyOrigin.package: N_("Package"),
+    ColonyOrigin.nucleus: N_("Nucleus"),
+    ColonyOrigin.split: N_("Split"),
 }
 STATUS_LABELS = {
-    HiveStatus.active: "Active",
-    HiveStatus.dead_out: "Dead-out",
-    HiveStatus.sold: "Sold",
-    HiveStatus.merged: "Merged",
+    HiveStatus.active: N_("Active"),
+    HiveStatus.dead_out: N_("Dead-out"),
+    HiveStatus.sold: N_("Sold"),
+    HiveStatus.merged: N_("Merged"),
 }
 
 
@@ -46,30 +49,30 @@ class HiveForm(BaseModel):
     name: Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=100, pattern=NOT_BLANK),
-    ] = Field(title="Name")
-    latitude: Annotated[float, Number, Field(ge=-90, le=90)] = Field(title="Latitude")
-    longitude: Annotated[float, Number, Field(ge=-180, le=180)] = Field(title="Longitude")
-    site: Annotated[SiteName | None, Blank] = Field(default=None, title="Apiary or site")
-    frame_type: FrameType = Field(title="Frame type")
-    origin: Annotated[ColonyOrigin | None, Blank] = Field(default=None, title="Colony origin")
-    status: HiveStatus = Field(default=HiveStatus.active, title="Status")
-    installed_on: date | NoAnswer = Field(default=None, title="Installed on")
+    ] = Field(title=N_("Name"))
+    latitude: Annotated[float, Number, Field(ge=-90, le=90)] = Field(title=N_("Latitude"))
+    longitude: Annotated[float, Number, Field(ge=-180, le=180)] = Field(title=N_("Longitude"))
+    site: Annotated[SiteName | None, Blank] = Field(default=None, title=N_("Apiary or site"))
+    frame_type: FrameType = Field(title=N_("Frame type"))
+    origin: Annotated[ColonyOrigin | None, Blank] = Field(default=None, title=N_("Colony origin"))
+    status: HiveStatus = Field(default=HiveStatus.active, title=N_("Status"))
+    installed_on: date | NoAnswer = Field(default=None, title=N_("Installed on"))
     notes: Annotated[str, StringConstraints(max_length=5000, pattern=NO_NUL)] = Field(
-        default="", title="Notes"
+        default="", title=N_("Notes")
     )
 
     @field_validator("installed_on")
     @classmethod
     def _not_in_the_future(cls, value: date | None) -> date | None:
         if value is not None and value > date.today():
-            raise ValueError("The installation date cannot be in the future")
+            raise ValueError(_("The installation date cannot be in the future"))
         return value
 
     @field_validator("longitude")
     @classmethod
     def _not_null_island(cls, value: float, info: ValidationInfo) -> float:
         if value == 0 and info.data.get("latitude") == 0:
-            raise ValueError("Latitude and longitude are both 0: choose where the hive stands")
+            raise ValueError(_("Latitude and longitude are both 0: choose where the hive stands"))
         return value
 
 

@@ -29,15 +29,22 @@ from app.web.auth import HiveView, hive_for, login_required, user_of
 from app.web.context import map_settings
 from app.web.forms import Form, read_form
 from app.web.htmx import htmx, push_url, redirect, render
+from app.web.i18n import translate
 
 GEOJSON = "application/geo+json"
 
 
+def translated[K](labels: dict[K, str]) -> dict[K, str]:
+    """The labels in the reader's language (they are marked with N_() in app/hives/schemas.py)."""
+    return {value: translate(label) for value, label in labels.items()}
+
+
 def choices() -> dict[str, Any]:
+    """The frame types, origins and statuses as the reader reads them, by their values."""
     return {
-        "frame_types": FRAME_TYPE_LABELS,
-        "origins": ORIGIN_LABELS,
-        "statuses": STATUS_LABELS,
+        "frame_types": translated(FRAME_TYPE_LABELS),
+        "origins": translated(ORIGIN_LABELS),
+        "statuses": translated(STATUS_LABELS),
     }
 
 
@@ -70,7 +77,7 @@ async def hive_list(request: web.Request) -> web.Response:
         "query": query,
         "result": page,
         "sites": sites,
-        "statuses": STATUS_LABELS,
+        "statuses": translated(STATUS_LABELS),
         "previous_url": page_url(query, page.page - 1) if page.page > 1 else None,
         "next_url": page_url(query, page.page + 1) if page.page < page.pages else None,
     }
@@ -118,7 +125,7 @@ async def hive_card(request: web.Request) -> web.Response:
     return render(
         request,
         "hives/card.html",
-        {"hive": found.hive, "statuses": STATUS_LABELS},
+        {"hive": found.hive, "statuses": translated(STATUS_LABELS)},
         partial="partials/hives/card.html",
     )
 

@@ -1,7 +1,9 @@
 """A private iCalendar feed of scheduled inspections, for a phone's calendar to subscribe to.
 
 The URL's secret is the only credential (calendar apps send no cookies), so it is long, kept
-only as a SHA-256, and can be replaced at any time, which ends the old URL.
+only as a SHA-256, and can be replaced at any time, which ends the old URL. For the same reason
+the feed speaks the language its owner chose for the account (English if none), not the one a
+calendar app's request would suggest.
 """
 
 from __future__ import annotations
@@ -16,8 +18,10 @@ from aiohttp import web
 from app.inspections import queries
 from app.keys import db_key, settings_key
 from app.models import Inspection
+from app.web import i18n
 from app.web.auth import login_required, user_of
 from app.web.htmx import render
+from app.web.i18n import _
 from app.web.urls import absolute_url, public_host_name, public_origin
 
 PRODUCT_ID = "-//CityHive//Inspections//EN"
@@ -69,7 +73,7 @@ def calendar(
         f"PRODID:{PRODUCT_ID}",
         "CALSCALE:GREGORIAN",
         "METHOD:PUBLISH",
-        "X-WR-CALNAME:CityHive inspections",
+        f"X-WR-CALNAME:{escape(_('CityHive inspections'))}",
         "REFRESH-INTERVAL;VALUE=DURATION:PT6H",
     ]
     for inspection, hive_name in events:
@@ -80,7 +84,7 @@ def calendar(
             f"DTSTAMP:{stamp}",
             f"DTSTART;VALUE=DATE:{day:%Y%m%d}",
             f"DTEND;VALUE=DATE:{day + timedelta(days=1):%Y%m%d}",
-            f"SUMMARY:{escape(f'Inspect {hive_name}')}",
+            f"SUMMARY:{escape(_('Inspect %(hive)s', hive=hive_name))}",
             f"URL:{base_url}/hives/{inspection.hive_id}/inspections/new?schedule={inspection.id}",
         ]
         if inspection.schedule_note:
@@ -93,16 +97,22 @@ def calendar(
 async def feed(request: web.Request) -> web.Response:
     secret = request.match_info["secret"]
     async with request.app[db_key]() as db:
-        owner = await queries.calendar_owner(db, secret)
-        if owner is None:
+        found = await queries.calendar_owner(db, secret)
+        if found is None:
             raise web.HTTPNotFound()
+        owner, language = found
+        i18n.answer_in(request, language or i18n.SOURCE)
         today = datetime.now(request.app[settings_key].zone).date()
         events = await queries.scheduled_for_calendar(db, owner, today - KEEP_PAST)
     body = calendar(events, public_origin(request), datetime.now(UTC), public_host_name(request))
     return web.Response(
         text=body,
         content_type="text/calendar",
-        headers={"Cache-Control": "private, max-age=300", "Referrer-Policy": "no-referrer"},
+        headers={
+            "Cache-Control": "private, max-age=300",
+            "Referrer-Policy": "no-referrer",
+            "Content-Language": i18n.language(),
+        },
     )
 
 

@@ -23,8 +23,11 @@ from app.models import (
     HiveStatus,
     Inspection,
     QueenCells,
+    User,
     VarroaMethod,
 )
+from app.web.formatting import number
+from app.web.i18n import _, ngettext
 
 # Natural drop is counted per day on the board; above this many mites a day, treat.
 NATURAL_DROP_PER_DAY_LIMIT = 10.0
@@ -166,21 +169,36 @@ async def delete_inspection(db: AsyncSession, inspection: Inspection) -> None:
     await db.execute(delete(Inspection).where(Inspection.id == inspection.id))
 
 
+def queen_cells_seen(kind: QueenCells, count: int | None) -> str:
+    """'3 swarm queen cells', or 'Some swarm queen cells' when they were not counted."""
+    if kind is QueenCells.swarm:
+        if count:
+            return ngettext("%(num)s swarm queen cell", "%(num)s swarm queen cells", count)
+        return _("Some swarm queen cells")
+    if kind is QueenCells.supersedure:
+        if count:
+            return ngettext(
+                "%(num)s supersedure queen cell", "%(num)s supersedure queen cells", count
+            )
+        return _("Some supersedure queen cells")
+    if count:
+        return ngettext("%(num)s emergency queen cell", "%(num)s emergency queen cells", count)
+    return _("Some emergency queen cells")
+
+
 def worries(inspection: Inspection | Glance, varroa_limit: float) -> list[str]:
     """What a beekeeper should not miss in an inspection (a stored one, or Today's glance at
-    one), in words."""
+    one), in words, in the request's language."""
     found: list[str] = []
     if inspection.queen_seen is False and inspection.eggs_seen is False:
-        found.append("No queen and no eggs seen")
-    if inspection.queen_cells not in (None, QueenCells.none):
-        count = inspection.queen_cell_count
-        kind = inspection.queen_cells.value if inspection.queen_cells else ""
-        found.append(f"{count or 'Some'} {kind} queen cell{'' if count == 1 else 's'}")
+        found.append(_("No queen and no eggs seen"))
+    if inspection.queen_cells is not None and inspection.queen_cells is not QueenCells.none:
+        found.append(queen_cells_seen(inspection.queen_cells, inspection.queen_cell_count))
     load = mites_per_100(
         inspection.varroa_count, inspection.varroa_method, inspection.varroa_sample
     )
     if load is not None and load > varroa_limit:
-        found.append(f"Varroa {load:g} per 100 bees")
+        found.append(_("Varroa %(load)s per 100 bees", load=number(load)))
     if (
         inspection.varroa_method is VarroaMethod.natural_drop
         and inspection.varroa_count is not None
@@ -188,7 +206,7 @@ def worries(inspection: Inspection | Glance, varroa_limit: float) -> list[str]:
         and inspection.varroa_count / inspection.varroa_sample > NATURAL_DROP_PER_DAY_LIMIT
     ):
         per_day = inspection.varroa_count / inspection.varroa_sample
-        found.append(f"Varroa drop {per_day:.0f} a day")
+        found.append(_("Varroa drop %(count)s a day", count=number(per_day, 0)))
     return found
 
 
@@ -494,10 +512,16 @@ async def set_calendar_secret(db: AsyncSession, user_id: int, secret: str) -> No
     await db.flush()
 
 
-async def calendar_owner(db: AsyncSession, secret: str) -> int | None:
-    return await db.scalar(
-        select(CalendarFeed.user_id).where(CalendarFeed.secret_hash == hash_secret(secret))
-    )
+async def calendar_owner(db: AsyncSession, secret: str) -> tuple[int, str | None] | None:
+    """The feed's owner and the language they chose (None: none chosen, so English)."""
+    row = (
+        await db.execute(
+            select(CalendarFeed.user_id, User.language)
+            .join(User, User.id == CalendarFeed.user_id)
+            .where(CalendarFeed.secret_hash == hash_secret(secret))
+        )
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 async def scheduled_for_calendar(

@@ -24,6 +24,7 @@ from pydantic_core import PydanticCustomError
 
 from app.models import QueenCells, Temperament, VarroaMethod
 from app.web.forms import NO_NUL, Blank, NoAnswer, Number, typed_by_a_person
+from app.web.i18n import N_, _
 
 ShortText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=NO_NUL)]
 Notes = Annotated[str, StringConstraints(max_length=5000, pattern=NO_NUL)]
@@ -46,13 +47,15 @@ def measured(low: int, high: int, places: int) -> Callable[[object, ValidationIn
             raise PydanticCustomError("number_type", "Input should be a valid number") from None
         if not number.is_finite():
             raise PydanticCustomError("number_type", "Input should be a valid number")
+        # The limit goes along as pydantic's own does, so a form words it in the reader's
+        # language (app/web/forms.py) while the API keeps pydantic's English message.
         if number < low:
             raise PydanticCustomError(
-                "greater_than_equal", f"Input should be greater than or equal to {low}"
+                "greater_than_equal", "Input should be greater than or equal to {ge}", {"ge": low}
             )
         if number > high:
             raise PydanticCustomError(
-                "less_than_equal", f"Input should be less than or equal to {high}"
+                "less_than_equal", "Input should be less than or equal to {le}", {"le": high}
             )
         return number.quantize(step, rounding=ROUND_HALF_EVEN)
 
@@ -73,34 +76,34 @@ Percent = Annotated[Decimal, PlainValidator(measured(0, 100, 1)), number_schema(
 CLOCK_SLACK = timedelta(days=1)
 
 QUEEN_CELL_LABELS = {
-    QueenCells.none: "None",
-    QueenCells.swarm: "Swarm cells",
-    QueenCells.supersedure: "Supersedure cells",
-    QueenCells.emergency: "Emergency cells",
+    QueenCells.none: N_("None"),
+    QueenCells.swarm: N_("Swarm cells"),
+    QueenCells.supersedure: N_("Supersedure cells"),
+    QueenCells.emergency: N_("Emergency cells"),
 }
 TEMPERAMENT_LABELS = {
-    Temperament.calm: "Calm",
-    Temperament.nervous: "Nervous",
-    Temperament.aggressive: "Aggressive",
+    Temperament.calm: N_("Calm"),
+    Temperament.nervous: N_("Nervous"),
+    Temperament.aggressive: N_("Aggressive"),
 }
 VARROA_METHOD_LABELS = {
-    VarroaMethod.sugar_roll: "Sugar roll",
-    VarroaMethod.alcohol_wash: "Alcohol wash",
-    VarroaMethod.natural_drop: "Natural drop (board)",
+    VarroaMethod.sugar_roll: N_("Sugar roll"),
+    VarroaMethod.alcohol_wash: N_("Alcohol wash"),
+    VarroaMethod.natural_drop: N_("Natural drop (board)"),
 }
 ACTION_LABELS = {
-    "super_added": "Super added",
-    "super_removed": "Super removed",
-    "split_made": "Split made",
-    "requeened": "Requeened",
-    "united": "United",
+    "super_added": N_("Super added"),
+    "super_removed": N_("Super removed"),
+    "split_made": N_("Split made"),
+    "requeened": N_("Requeened"),
+    "united": N_("United"),
 }
 WEATHER_LABELS = {
-    "sunny": "Sunny",
-    "partly_cloudy": "Partly cloudy",
-    "overcast": "Overcast",
-    "light_rain": "Light rain",
-    "windy": "Windy",
+    "sunny": N_("Sunny"),
+    "partly_cloudy": N_("Partly cloudy"),
+    "overcast": N_("Overcast"),
+    "light_rain": N_("Light rain"),
+    "windy": N_("Windy"),
 }
 
 # A yes/no question that may go unanswered.
@@ -121,49 +124,51 @@ def mites_per_100(
 class InspectionForm(BaseModel):
     """The beekeeping checklist. Only `done_at` is required: record what you looked at."""
 
-    done_at: datetime = Field(title="When")
+    done_at: datetime = Field(title=N_("When"))
     frames_of_bees: Annotated[Annotated[int, Field(ge=0, le=100)] | None, Number] = Field(
-        default=None, title="Frames covered with bees"
+        default=None, title=N_("Frames covered with bees")
     )
-    queen_seen: YesNo = Field(default=None, title="Queen seen")
-    eggs_seen: YesNo = Field(default=None, title="Eggs seen")
-    larvae_seen: YesNo = Field(default=None, title="Larvae seen")
-    capped_brood_seen: YesNo = Field(default=None, title="Capped brood seen")
-    queen_cells: Annotated[QueenCells | None, Blank] = Field(default=None, title="Queen cells")
+    queen_seen: YesNo = Field(default=None, title=N_("Queen seen"))
+    eggs_seen: YesNo = Field(default=None, title=N_("Eggs seen"))
+    larvae_seen: YesNo = Field(default=None, title=N_("Larvae seen"))
+    capped_brood_seen: YesNo = Field(default=None, title=N_("Capped brood seen"))
+    queen_cells: Annotated[QueenCells | None, Blank] = Field(default=None, title=N_("Queen cells"))
     queen_cell_count: Annotated[Annotated[int, Field(ge=0, le=200)] | None, Number] = Field(
-        default=None, title="Number of queen cells"
+        default=None, title=N_("Number of queen cells")
     )
     brood_pattern: Annotated[Annotated[int, Field(ge=1, le=5)] | None, Number] = Field(
-        default=None, title="Brood pattern"
+        default=None, title=N_("Brood pattern")
     )
-    temperament: Annotated[Temperament | None, Blank] = Field(default=None, title="Temperament")
+    temperament: Annotated[Temperament | None, Blank] = Field(default=None, title=N_("Temperament"))
     honey_frames: Annotated[Frames | None, Number] = Field(
-        default=None, title="Honey stores (frames)"
+        default=None, title=N_("Honey stores (frames)")
     )
     pollen_frames: Annotated[Frames | None, Number] = Field(
-        default=None, title="Pollen stores (frames)"
+        default=None, title=N_("Pollen stores (frames)")
     )
     varroa_count: Annotated[Annotated[int, Field(ge=0, le=100_000)] | None, Number] = Field(
-        default=None, title="Varroa count"
+        default=None, title=N_("Varroa count")
     )
     varroa_method: Annotated[VarroaMethod | None, Blank] = Field(
-        default=None, title="Varroa method"
+        default=None, title=N_("Varroa method")
     )
     varroa_sample: Annotated[Annotated[int, Field(ge=1, le=100_000)] | None, Number] = Field(
-        default=None, title="Sample size"
+        default=None, title=N_("Sample size")
     )
-    treatment_product: ShortText = Field(default="", title="Treatment product")
-    treatment_dose: ShortText = Field(default="", title="Treatment dose")
-    feeding_kind: ShortText = Field(default="", title="Feeding")
-    feeding_amount: ShortText = Field(default="", title="Feeding amount")
-    weight_kg: Annotated[HiveWeight | None, Number] = Field(default=None, title="Hive weight (kg)")
-    actions: list[Action] = Field(default_factory=list, title="Actions")
+    treatment_product: ShortText = Field(default="", title=N_("Treatment product"))
+    treatment_dose: ShortText = Field(default="", title=N_("Treatment dose"))
+    feeding_kind: ShortText = Field(default="", title=N_("Feeding"))
+    feeding_amount: ShortText = Field(default="", title=N_("Feeding amount"))
+    weight_kg: Annotated[HiveWeight | None, Number] = Field(
+        default=None, title=N_("Hive weight (kg)")
+    )
+    actions: list[Action] = Field(default_factory=list, title=N_("Actions"))
     weather_temp_c: Annotated[AirTemperature | None, Number] = Field(
-        default=None, title="Temperature (°C)"
+        default=None, title=N_("Temperature (°C)")
     )
-    weather_conditions: Annotated[Weather | None, Blank] = Field(default=None, title="Weather")
-    notes: Notes = Field(default="", title="Notes")
-    next_inspection_on: date | NoAnswer = Field(default=None, title="Next inspection")
+    weather_conditions: Annotated[Weather | None, Blank] = Field(default=None, title=N_("Weather"))
+    notes: Notes = Field(default="", title=N_("Notes"))
+    next_inspection_on: date | NoAnswer = Field(default=None, title=N_("Next inspection"))
 
     @field_validator("done_at")
     @classmethod
@@ -172,19 +177,19 @@ class InspectionForm(BaseModel):
         # zone on earth is within 14 hours of UTC.
         aware = value if value.tzinfo else value.replace(tzinfo=UTC) - timedelta(hours=14)
         if aware > datetime.now(UTC) + CLOCK_SLACK:
-            raise ValueError("An inspection cannot be recorded for a time in the future")
+            raise ValueError(_("An inspection cannot be recorded for a time in the future"))
         if value.year < 1900:
-            raise ValueError("Give a date after 1900")
+            raise ValueError(_("Give a date after 1900"))
         return value
 
     @model_validator(mode="after")
     def _consistent(self) -> InspectionForm:
         if self.varroa_count is not None and self.varroa_method is None:
-            raise ValueError("varroa_method: Say how the mites were counted")
+            raise ValueError("varroa_method: " + _("Say how the mites were counted"))
         if self.queen_cell_count and self.queen_cells in (None, QueenCells.none):
-            raise ValueError("queen_cells: Say which kind of queen cells you counted")
+            raise ValueError("queen_cells: " + _("Say which kind of queen cells you counted"))
         if self.next_inspection_on is not None and self.next_inspection_on < self.done_at.date():
-            raise ValueError("next_inspection_on: The next inspection comes after this one")
+            raise ValueError("next_inspection_on: " + _("The next inspection comes after this one"))
         return self
 
     @property
@@ -195,16 +200,16 @@ class InspectionForm(BaseModel):
 class ScheduleForm(BaseModel):
     """An inspection planned for a day."""
 
-    scheduled_for: date = Field(title="Date")
+    scheduled_for: date = Field(title=N_("Date"))
     schedule_note: Annotated[
         str, StringConstraints(strip_whitespace=True, max_length=500, pattern=NO_NUL)
-    ] = Field(default="", title="Note")
+    ] = Field(default="", title=N_("Note"))
 
     @field_validator("scheduled_for")
     @classmethod
     def _sensible(cls, value: date) -> date:
         if value.year < 2000 or value > date.today() + timedelta(days=3 * 366):
-            raise ValueError("Choose a date within the next three years")
+            raise ValueError(_("Choose a date within the next three years"))
         return value
 
 
@@ -220,27 +225,27 @@ QualityValue = bool | float | Annotated[str, StringConstraints(max_length=200, p
 class HarvestDetails(BaseModel):
     """What a harvest says besides where its honey came from: the form's and the API's."""
 
-    harvested_on: date = Field(title="Date")
+    harvested_on: date = Field(title=N_("Date"))
     frames: Annotated[Annotated[int, Field(ge=0, le=10_000)] | None, Number] = Field(
-        default=None, title="Frames taken"
+        default=None, title=N_("Frames taken")
     )
-    moisture_pct: Annotated[Percent | None, Number] = Field(default=None, title="Moisture (%)")
-    honey_kind: ShortText = Field(default="", title="Honey kind or colour")
+    moisture_pct: Annotated[Percent | None, Number] = Field(default=None, title=N_("Moisture (%)"))
+    honey_kind: ShortText = Field(default="", title=N_("Honey kind or colour"))
     quality: dict[QualityName, QualityValue] = Field(
         default_factory=dict,
         max_length=50,
-        title="Quality metrics",
+        title=N_("Quality metrics"),
         description="Your own measures, by name: numbers, short texts or yes/no.",
     )
-    notes: Notes = Field(default="", title="Notes")
+    notes: Notes = Field(default="", title=N_("Notes"))
 
     @field_validator("harvested_on")
     @classmethod
     def _not_in_the_future(cls, value: date) -> date:
         if value > date.today() + CLOCK_SLACK:
-            raise ValueError("A harvest cannot be dated in the future")
+            raise ValueError(_("A harvest cannot be dated in the future"))
         if value.year < 1900:
-            raise ValueError("Give a date after 1900")
+            raise ValueError(_("Give a date after 1900"))
         return value
 
 
@@ -251,23 +256,23 @@ class HarvestForm(HarvestDetails):
     sum is the total.
     """
 
-    hive_ids: list[HiveId] = Field(min_length=1, max_length=500, title="Hives")
-    split: SplitRule = Field(default="even", title="Split")
-    total_kg: Annotated[HoneyKg | None, Number] = Field(default=None, title="Honey (kg)")
+    hive_ids: list[HiveId] = Field(min_length=1, max_length=500, title=N_("Hives"))
+    split: SplitRule = Field(default="even", title=N_("How the honey is shared between hives"))
+    total_kg: Annotated[HoneyKg | None, Number] = Field(default=None, title=N_("Honey (kg)"))
     kg_by_hive: dict[HiveId, Annotated[HoneyKg, Number]] = Field(
-        default_factory=dict, title="Honey per hive (kg)"
+        default_factory=dict, title=N_("Honey per hive (kg)")
     )
 
     @model_validator(mode="after")
     def _amounts(self) -> HarvestForm:
         if len(set(self.hive_ids)) != len(self.hive_ids):
-            raise ValueError("hive_ids: Each hive once")
+            raise ValueError("hive_ids: " + _("Each hive once"))
         if self.split == "even" and self.total_kg is None:
-            raise ValueError("total_kg: Say how many kg were taken")
+            raise ValueError("total_kg: " + _("Say how many kg were taken"))
         if self.split == "weight":
             missing = [hive for hive in self.hive_ids if hive not in self.kg_by_hive]
             if missing:
-                raise ValueError("kg_by_hive: Give the kg for every chosen hive")
+                raise ValueError("kg_by_hive: " + _("Give the kg for every chosen hive"))
         return self
 
     def shares(self) -> dict[int, Decimal]:

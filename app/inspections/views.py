@@ -33,6 +33,7 @@ from app.web import idempotency
 from app.web.auth import HiveView, hive_for, login_required, safe_next, user_of
 from app.web.forms import Form, read_form, validate
 from app.web.htmx import redirect, render, vary
+from app.web.i18n import N_, _, translate
 from app.web.paths import MAX_ID, path_id
 
 
@@ -44,13 +45,18 @@ def local_now(request: web.Request) -> datetime:
     return datetime.now(request.app[settings_key].zone)
 
 
+def translated[K](labels: dict[K, str]) -> dict[K, str]:
+    """A label dict in the request's language (its keys, the values sent, stay as they are)."""
+    return {key: translate(label) for key, label in labels.items()}
+
+
 def checklist_choices() -> dict[str, Any]:
     return {
-        "queen_cell_kinds": QUEEN_CELL_LABELS,
-        "temperaments": TEMPERAMENT_LABELS,
-        "varroa_methods": VARROA_METHOD_LABELS,
-        "action_labels": ACTION_LABELS,
-        "weather_labels": WEATHER_LABELS,
+        "queen_cell_kinds": translated(QUEEN_CELL_LABELS),
+        "temperaments": translated(TEMPERAMENT_LABELS),
+        "varroa_methods": translated(VARROA_METHOD_LABELS),
+        "action_labels": translated(ACTION_LABELS),
+        "weather_labels": translated(WEATHER_LABELS),
     }
 
 
@@ -310,7 +316,7 @@ async def inspection_reschedule(request: web.Request) -> web.Response:
     )
     if form.data is None or inspection.done_at is not None:
         if inspection.done_at is not None:
-            form.add_error("scheduled_for", "This inspection is already done.")
+            form.add_error("scheduled_for", _("This inspection is already done."))
         return render(
             request,
             "inspections/reschedule.html",
@@ -389,7 +395,7 @@ async def harvest_new(request: web.Request) -> web.Response:
     return harvest_page(request, Form(values=values), hives)
 
 
-QUALITY_AS_JSON = 'Write the metrics as a JSON object, e.g. {"hmf_mg_kg": 8}'
+QUALITY_AS_JSON = N_('Write the metrics as a JSON object, e.g. {"hmf_mg_kg": 8}')
 
 
 def harvest_form(values: dict[str, Any]) -> Form[HarvestForm]:
@@ -406,7 +412,7 @@ def harvest_form(values: dict[str, Any]) -> Form[HarvestForm]:
     form = validate(given, HarvestForm)
     form.values["quality"] = quality_text
     if not isinstance(quality, dict):
-        form.add_error("quality", QUALITY_AS_JSON)
+        form.add_error("quality", translate(QUALITY_AS_JSON))
     return form
 
 

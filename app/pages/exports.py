@@ -13,6 +13,10 @@ by anyone who shares an apiary could then fetch URLs or run commands on the read
 (OWASP "CSV injection"). Every text cell that could start one is written with a leading
 apostrophe, the mark spreadsheets read as "this is text". Numbers the app writes itself (ids,
 weights, temperatures, coordinates) are not text and stay numbers, negative ones included.
+
+The files are data for machines: their column headers, enum values, dates and decimal points
+stay as they are, in English, whatever the reader's language; only the page about them and its
+messages are translated.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from app.models import Harvest, HarvestShare, Hive, Inspection
 from app.slots import Slot, SlotsFull
 from app.web.auth import login_required, user_of
 from app.web.htmx import render
+from app.web.i18n import N_, _, ngettext, translate
 from app.web.middlewares import path_template
 
 log = structlog.get_logger(__name__)
@@ -270,13 +275,15 @@ def export_slot(request: web.Request, user_id: int) -> Slot:
         return slots.take(user_id)
     except SlotsFull as full:
         if full.mine:
-            running = "1 export" if slots.per_key == 1 else f"{slots.per_key} exports"
-            reason = (
-                f"You already have {running} downloading, as many as one account may have at "
-                "once. Please wait until one has finished, then try again."
+            reason = ngettext(
+                "You already have %(num)s export downloading, as many as one account may have "
+                "at once. Please wait until one has finished, then try again.",
+                "You already have %(num)s exports downloading, as many as one account may have "
+                "at once. Please wait until one has finished, then try again.",
+                slots.per_key,
             )
         else:
-            reason = "Many exports are downloading right now. Please try again in a minute."
+            reason = _("Many exports are downloading right now. Please try again in a minute.")
         raise web.HTTPTooManyRequests(
             reason=reason, headers={"Retry-After": str(RETRY_AFTER_SECONDS)}
         ) from None
@@ -383,11 +390,20 @@ async def export_zip(request: web.Request) -> web.StreamResponse:
     return response
 
 
+# Each table's download, as the exports page names it (the file keeps the table's name).
+TABLE_LABELS = {
+    "inspections": N_("Inspections (CSV)"),
+    "harvests": N_("Harvests (CSV)"),
+    "hives": N_("Hives (CSV)"),
+}
+
+
 @login_required
 async def exports_page(request: web.Request) -> web.Response:
+    tables = [(table, translate(TABLE_LABELS.get(table, table))) for table in TABLES]
     return render(
         request,
         "inspections/exports.html",
-        {"tables": list(TABLES), "exports_per_user": request.app[export_slots_key].per_key},
+        {"tables": tables, "exports_per_user": request.app[export_slots_key].per_key},
         partial="partials/inspections/exports.html",
     )

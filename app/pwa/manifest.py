@@ -3,6 +3,9 @@
 Chromium installs a site whose manifest has a name or short name, a start URL within its scope,
 `display` standalone (or fullscreen, minimal-ui), and icons of 192 and 512 pixels; a maskable
 icon fills the launcher's shape instead of sitting in a white circle.
+
+The browser fetches the manifest with the page's cookies, so its words (name, description,
+shortcuts) and its `lang` are the reader's language, as the pages are.
 """
 
 from __future__ import annotations
@@ -10,10 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 from app.assets import StaticAssets
+from app.web import i18n
+from app.web.i18n import N_, _, translate
 
-NAME = "CityHive: urban beekeeping"
-SHORT_NAME = "CityHive"
-DESCRIPTION = (
+NAME = N_("CityHive: urban beekeeping")
+SHORT_NAME = "CityHive"  # a proper name: the same in every language
+DESCRIPTION = N_(
     "Your hives on a map; inspections and harvests recorded in under a minute, online or off."
 )
 THEME_COLOUR = "#f2b01e"  # --honey in app.css and <meta name="theme-color">
@@ -37,11 +42,11 @@ def manifest(assets: StaticAssets) -> dict[str, Any]:
     shortcut_icon = [icon("icon-192.png", 192, "any")]
     return {
         "id": "/",
-        "name": NAME,
+        "name": translate(NAME),
         "short_name": SHORT_NAME,
-        "description": DESCRIPTION,
-        "lang": "en",
-        "dir": "ltr",
+        "description": translate(DESCRIPTION),
+        "lang": i18n.language(),
+        "dir": "ltr",  # English, German and French all read left to right
         "start_url": "/",
         "scope": "/",
         "display": "standalone",
@@ -52,16 +57,18 @@ def manifest(assets: StaticAssets) -> dict[str, Any]:
         "icons": [icon(*spec) for spec in ICONS],
         "shortcuts": [
             {
-                "name": "Record an inspection",
-                "short_name": "Inspection",
-                "description": "Pick a hive and record what you saw.",
+                "name": _("Record an inspection"),
+                # Translators: a home screen shortcut's label, at most 12 characters.
+                "short_name": _("Inspection"),
+                "description": _("Pick a hive and record what you saw."),
                 "url": "/hives",
                 "icons": shortcut_icon,
             },
             {
-                "name": "Map of my hives",
-                "short_name": "Map",
-                "description": "Find a hive on the map.",
+                "name": _("Map of my hives"),
+                # Translators: a home screen shortcut's label, at most 12 characters.
+                "short_name": _("Map"),
+                "description": _("Find a hive on the map."),
                 "url": "/map",
                 "icons": shortcut_icon,
             },

@@ -33,16 +33,18 @@ from app.keys import settings_key, user_key
 from app.models import User
 from app.settings import Settings
 from app.web import auth
+from app.web.i18n import N_
 from app.web.idempotency import SYNC_HEADER
 
 HEADER = "CityHive-User"
 COOKIE = "cityhive_user"
 TAG_BYTES = 16
-NOT_YOURS = (
+# Reasons: English in the status line; the error page shows them translated (app/web/errors.py).
+NOT_YOURS = N_(
     "This record was saved on this phone by another account, so it was not stored. "
     "Log in as that account to send it."
 )
-LOG_IN_FIRST = "Log in to send the records saved on this phone."
+LOG_IN_FIRST = N_("Log in to send the records saved on this phone.")
 
 
 def user_tag(settings: Settings, user_id: int | None) -> str:

@@ -4,7 +4,12 @@ The settings are what the worker cannot know by itself: the content-hashed URLs 
 precache, where the outbox script and the offline page are, and which URLs are map tiles. Its
 version is a hash of all of that plus the worker's own source and the offline page's templates,
 so a change to anything it precaches makes a byte-different /sw.js, which the browser installs
-as a new worker (and pwa.js offers the reload).
+as a new worker (and pwa.js offers the reload). The offline page is rendered in a language, so
+the translation catalogues count too.
+
+The worker is the same for every language: it shows no words of its own. Its saved pages are
+kept with the language they were written in (their Content-Language), and a page asks it to keep
+the few words of its last-resort offline page (pwa.js posts them, from the page's texts).
 """
 
 from __future__ import annotations
@@ -31,10 +36,13 @@ OFFLINE_TEMPLATES = (
     "pwa/offline.html",
     "partials/pwa/offline.html",
     "partials/pwa/shell.html",
+    "partials/pwa/texts.html",
 )
+CATALOGUES = "*/LC_MESSAGES/messages.po"  # under translations/: the offline page's words
 TILE_LIMIT = 400  # about 10 MB of map tiles: the neighbourhood of an apiary at a few zoom levels
 PAGE_LIMIT = 60  # pages kept for offline use; each is a few kilobytes
 TEMPLATES = ROOT / "templates"
+TRANSLATIONS = ROOT / "translations"
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +95,8 @@ def service_worker(
     for name in OFFLINE_TEMPLATES:
         path = TEMPLATES / name
         digest.update(path.read_bytes() if path.exists() else b"")
+    for path in sorted(TRANSLATIONS.glob(CATALOGUES)):
+        digest.update(path.read_bytes())
     digest.update(tile_url.encode() + b"\n" + user_cookie.encode())
     version = digest.hexdigest()[:16]
     settings = {

@@ -26,7 +26,9 @@ CONNECT_SRC = re.compile(r"connect-src [^;]*")
 
 
 async def web_manifest(request: web.Request) -> web.Response:
-    body = json.dumps(manifest(request.app[static_key]), indent=1)
+    """The manifest in the reader's language (the browser sends the page's cookies with it);
+    the language middleware says which in Content-Language, and Vary where the header chose."""
+    body = json.dumps(manifest(request.app[static_key]), indent=1, ensure_ascii=False)
     response = web.Response(
         text=body,
         content_type=MANIFEST_TYPE,

@@ -11,6 +11,7 @@ Only readings new to the database are looked at, so a replayed batch raises noth
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -26,6 +27,8 @@ from app.keys import db_key, metrics_key
 from app.models import AlertKind, SensorKind, SensorPlacement
 from app.sensors.ingest import OwnedSensor, Stored
 from app.sensors.schemas import DEFAULT_RULES, KINDS, Rules
+from app.web.formatting import number
+from app.web.i18n import N_, _, ngettext, translate
 
 log = structlog.get_logger(__name__)
 
@@ -393,6 +396,80 @@ async def check_offline(db: AsyncSession, now: datetime) -> list[Raised]:
     ]
     await db.commit()
     return raised
+
+
+# --- an alert in the reader's language ----------------------------------------------------------
+
+# The stored message is English (the webhook and the API hand it on as it is). A page shows it
+# in the reader's language, built again from the alert's kind and the values the message holds,
+# which the patterns below read back: they mirror condition_message, swarm_message and
+# RAISE_OFFLINE, and a message they do not recognise is shown as stored.
+_NUMBER = r"-?\d+(?:\.\d+)?"
+_CONDITION = re.compile(
+    rf"(?P<what>Temperature|Humidity) inside (?P<way>reached|fell to) (?P<value>{_NUMBER}) "
+    rf"(?P<unit>°C|%) \((?:above|below) (?P<limit>{_NUMBER}) (?:°C|%)\)\."
+)
+_BATTERY = re.compile(
+    rf"Battery at (?P<value>{_NUMBER}) V \(below (?P<limit>{_NUMBER}) V\): charge or replace it\."
+)
+_SWARM = re.compile(
+    rf"Weight fell (?P<drop>{_NUMBER}) kg within (?P<minutes>\d+) minutes "
+    rf"\(from (?P<peak>{_NUMBER}) to (?P<value>{_NUMBER}) kg\): a swarm\?"
+)
+_OFFLINE = re.compile(
+    r"No readings for more than (?:an hour|(?P<hours>\d+) hours): is the device offline\?"
+)
+
+
+# The messages of temperature and humidity, by what the stored message says and which way.
+CONDITION_MESSAGES = {
+    ("Temperature", "reached"): N_("Temperature inside reached %(value)s (above %(limit)s)."),
+    ("Temperature", "fell to"): N_("Temperature inside fell to %(value)s (below %(limit)s)."),
+    ("Humidity", "reached"): N_("Humidity inside reached %(value)s (above %(limit)s)."),
+    ("Humidity", "fell to"): N_("Humidity inside fell to %(value)s (below %(limit)s)."),
+}
+
+
+def _decimal(text: str) -> str:
+    """A number read back from a stored message, with as many decimals, as the reader writes it
+    (40.5; 40,5 in German)."""
+    return number(float(text), len(text.partition(".")[2]))
+
+
+def shown_message(kind: AlertKind, message: str) -> str:
+    """The stored (English) message of an alert of `kind`, in the current language."""
+    if kind == AlertKind.swarm and (found := _SWARM.fullmatch(message)):
+        return ngettext(
+            "Weight fell %(drop)s kg within %(num)s minute (from %(peak)s to %(value)s kg): "
+            "a swarm?",
+            "Weight fell %(drop)s kg within %(num)s minutes (from %(peak)s to %(value)s kg): "
+            "a swarm?",
+            int(found["minutes"]),
+            drop=_decimal(found["drop"]),
+            peak=_decimal(found["peak"]),
+            value=_decimal(found["value"]),
+        )
+    if kind == AlertKind.offline and (found := _OFFLINE.fullmatch(message)):
+        return ngettext(
+            "No readings for more than an hour: is the device offline?",
+            "No readings for more than %(num)s hours: is the device offline?",
+            int(found["hours"] or 1),
+        )
+    if kind == AlertKind.battery and (found := _BATTERY.fullmatch(message)):
+        return _(
+            "Battery at %(value)s V (below %(limit)s V): charge or replace it.",
+            value=_decimal(found["value"]),
+            limit=_decimal(found["limit"]),
+        )
+    if kind in (AlertKind.temperature, AlertKind.humidity) and (
+        found := _CONDITION.fullmatch(message)
+    ):
+        unit = found["unit"]
+        return translate(CONDITION_MESSAGES[found["what"], found["way"]]) % {
+            "value": f"{_decimal(found['value'])} {unit}",
+            "limit": f"{_decimal(found['limit'])} {unit}",
+        }
+    return message
 
 
 def count(app: web.Application, raised: Sequence[Raised]) -> None:

@@ -24,8 +24,10 @@ from app.models import (
     Hive,
     Sensor,
 )
+from app.sensors.alerts import shown_message
 from app.sensors.schemas import (
     ALERT_LABELS,
+    ALERT_OF_HIVE,
     DEFAULT_RULES,
     KINDS,
     RANGES,
@@ -37,6 +39,8 @@ from app.sensors.schemas import (
     SensorRenameForm,
     chart_range,
 )
+from app.web.formatting import number
+from app.web.i18n import _, ngettext, translate
 
 # --- sensors --------------------------------------------------------------------------------
 
@@ -197,7 +201,18 @@ class AlertView:
 
     @property
     def label(self) -> str:
-        return ALERT_LABELS[self.kind]
+        """The kind of alert, in the reader's language."""
+        return translate(ALERT_LABELS[self.kind])
+
+    @property
+    def text(self) -> str:
+        """The message, in the reader's language (`message` is as stored: English)."""
+        return shown_message(self.kind, self.message)
+
+    @property
+    def of_hive(self) -> str:
+        """What the acknowledge button names for screen readers ("the swarm alert of …")."""
+        return translate(ALERT_OF_HIVE[self.kind]) % {"hive": self.hive_name}
 
 
 def _alerts_selection(owner_id: int):  # type: ignore[no-untyped-def]  # a long Select[...]
@@ -299,13 +314,17 @@ class SensorPanel:
         """The range in words: what the chart shows, for those who cannot see it."""
         series = self.series[latest.sensor.id]
         if series.summary is None:
-            return "no readings."
-        low, mean, high = series.summary
+            return _("no readings.")
         unit, decimals = latest.info.unit, latest.info.decimals
-        noun = "reading" if series.readings == 1 else "readings"
-        return (
-            f"lowest {low:.{decimals}f} {unit}, mean {mean:.{decimals}f} {unit}, "
-            f"highest {high:.{decimals}f} {unit} ({series.readings:,} {noun})."
+        low, mean, high = (f"{number(value, decimals)} {unit}" for value in series.summary)
+        return ngettext(
+            "lowest %(low)s, mean %(mean)s, highest %(high)s (%(num)s reading).",
+            "lowest %(low)s, mean %(mean)s, highest %(high)s (%(num)s readings).",
+            series.readings,
+            num=number(series.readings),
+            low=low,
+            mean=mean,
+            high=high,
         )
 
     def chart_data(self, latest: Latest) -> str:

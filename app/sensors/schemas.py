@@ -22,12 +22,14 @@ from pydantic import (
 
 from app.models import AlertKind, SensorKind, SensorPlacement
 from app.web.api import answer_of
+from app.web.formatting import number
 from app.web.forms import Number
+from app.web.i18n import N_, _
 
 
 @dataclass(frozen=True)
 class KindInfo:
-    label: str
+    label: str  # marked with N_(): translated where shown, English in the API's messages
     unit: str
     low: float  # the physical range a reading must fall in
     high: float
@@ -36,20 +38,29 @@ class KindInfo:
 
 KINDS: dict[SensorKind, KindInfo] = {
     # A tared scale drifts a little below zero; 500 kg is beyond any stack of boxes.
-    SensorKind.weight: KindInfo("Weight", "kg", -10, 500, 2),
-    SensorKind.temperature: KindInfo("Temperature", "°C", -50, 80, 1),
-    SensorKind.humidity: KindInfo("Humidity", "%", 0, 100, 0),
-    SensorKind.sound: KindInfo("Sound level", "dB", 0, 150, 0),
-    SensorKind.battery: KindInfo("Battery", "V", 0, 30, 2),
-    SensorKind.pressure: KindInfo("Pressure", "hPa", 300, 1100, 0),
+    SensorKind.weight: KindInfo(N_("Weight"), "kg", -10, 500, 2),
+    SensorKind.temperature: KindInfo(N_("Temperature"), "°C", -50, 80, 1),
+    SensorKind.humidity: KindInfo(N_("Humidity"), "%", 0, 100, 0),
+    SensorKind.sound: KindInfo(N_("Sound level"), "dB", 0, 150, 0),
+    SensorKind.battery: KindInfo(N_("Battery"), "V", 0, 30, 2),
+    SensorKind.pressure: KindInfo(N_("Pressure"), "hPa", 300, 1100, 0),
 }
-PLACEMENT_LABELS = {SensorPlacement.inside: "Inside", SensorPlacement.outside: "Outside"}
+PLACEMENT_LABELS = {SensorPlacement.inside: N_("Inside"), SensorPlacement.outside: N_("Outside")}
 ALERT_LABELS = {
-    AlertKind.swarm: "Swarm",
-    AlertKind.temperature: "Temperature",
-    AlertKind.humidity: "Humidity",
-    AlertKind.battery: "Low battery",
-    AlertKind.offline: "Offline",
+    AlertKind.swarm: N_("Swarm"),
+    AlertKind.temperature: N_("Temperature"),
+    AlertKind.humidity: N_("Humidity"),
+    AlertKind.battery: N_("Low battery"),
+    AlertKind.offline: N_("Offline"),
+}
+# What the acknowledge button adds for screen readers: "Acknowledge the swarm alert of …".
+ALERT_OF_HIVE = {
+    # Translators: read after the button's word "Acknowledge"; %(hive)s is the hive's name.
+    AlertKind.swarm: N_("the swarm alert of %(hive)s"),
+    AlertKind.temperature: N_("the temperature alert of %(hive)s"),
+    AlertKind.humidity: N_("the humidity alert of %(hive)s"),
+    AlertKind.battery: N_("the low battery alert of %(hive)s"),
+    AlertKind.offline: N_("the offline alert of %(hive)s"),
 }
 
 MAX_BATCH = 10_000
@@ -64,19 +75,57 @@ EARLIEST = datetime.fromisoformat("2000-01-01T00:00:00+00:00")
 
 @dataclass(frozen=True)
 class ChartRange:
+    """A chart's span. Its texts are marked with N_() and translated where shown: one text per
+    use, since languages word "the last 7 days" and "the last year" differently."""
+
     key: str
-    label: str
+    label: str  # the range switch: "7 days"
     span: timedelta
     bucket: timedelta  # span / bucket <= about 1,000 points per series
+    last: str  # before the summary: "Last 7 days: lowest …"
+    within: str  # in the chart's description: "Weight chart, last 7 days: …"
+    empty: str  # "No readings in the last 7 days."
 
 
 RANGES = {
     r.key: r
     for r in (
-        ChartRange("24h", "24 hours", timedelta(hours=24), timedelta(minutes=2)),
-        ChartRange("7d", "7 days", timedelta(days=7), timedelta(minutes=15)),
-        ChartRange("30d", "30 days", timedelta(days=30), timedelta(hours=1)),
-        ChartRange("1y", "1 year", timedelta(days=365), timedelta(hours=12)),
+        ChartRange(
+            "24h",
+            N_("24 hours"),
+            timedelta(hours=24),
+            timedelta(minutes=2),
+            last=N_("Last 24 hours"),
+            within=N_("last 24 hours"),
+            empty=N_("No readings in the last 24 hours."),
+        ),
+        ChartRange(
+            "7d",
+            N_("7 days"),
+            timedelta(days=7),
+            timedelta(minutes=15),
+            last=N_("Last 7 days"),
+            within=N_("last 7 days"),
+            empty=N_("No readings in the last 7 days."),
+        ),
+        ChartRange(
+            "30d",
+            N_("30 days"),
+            timedelta(days=30),
+            timedelta(hours=1),
+            last=N_("Last 30 days"),
+            within=N_("last 30 days"),
+            empty=N_("No readings in the last 30 days."),
+        ),
+        ChartRange(
+            "1y",
+            N_("1 year"),
+            timedelta(days=365),
+            timedelta(hours=12),
+            last=N_("Last 1 year"),
+            within=N_("last 1 year"),
+            empty=N_("No readings in the last 1 year."),
+        ),
     )
 }
 DEFAULT_RANGE = "24h"
@@ -126,14 +175,14 @@ HumidityLimit = Annotated[Annotated[float, Field(ge=0, le=100)] | None, Number]
 
 
 class SensorForm(BaseModel):
-    name: SensorName = Field(title="Name")
-    kind: SensorKind = Field(title="Measures")
-    placement: SensorPlacement = Field(title="Where it sits")
+    name: SensorName = Field(title=N_("Name"))
+    kind: SensorKind = Field(title=N_("Measures"))
+    placement: SensorPlacement = Field(title=N_("Where it sits"))
 
 
 class SensorRenameForm(BaseModel):
-    name: SensorName = Field(title="Name")
-    placement: SensorPlacement = Field(title="Where it sits")
+    name: SensorName = Field(title=N_("Name"))
+    placement: SensorPlacement = Field(title=N_("Where it sits"))
 
 
 @dataclass(frozen=True)
@@ -155,22 +204,24 @@ DEFAULT_RULES = Rules()
 
 class AlertRulesForm(BaseModel):
     swarm_drop_kg: Annotated[float, Number, Field(gt=0, le=50)] = Field(
-        title="Swarm: a weight drop of at least (kg)"
+        title=N_("Swarm: a weight drop of at least (kg)")
     )
     swarm_window_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = Field(
-        title="Swarm: within (minutes)"
+        title=N_("Swarm: within (minutes)")
     )
     temperature_min: TemperatureLimit = Field(
-        default=None, title="Temperature inside at least (°C)"
+        default=None, title=N_("Temperature inside at least (°C)")
     )
-    temperature_max: TemperatureLimit = Field(default=None, title="Temperature inside at most (°C)")
-    humidity_min: HumidityLimit = Field(default=None, title="Humidity inside at least (%)")
-    humidity_max: HumidityLimit = Field(default=None, title="Humidity inside at most (%)")
+    temperature_max: TemperatureLimit = Field(
+        default=None, title=N_("Temperature inside at most (°C)")
+    )
+    humidity_min: HumidityLimit = Field(default=None, title=N_("Humidity inside at least (%)"))
+    humidity_max: HumidityLimit = Field(default=None, title=N_("Humidity inside at most (%)"))
     offline_hours: Annotated[int, Field(ge=1, le=24 * 30)] = Field(
-        title="Offline: no data for (hours)"
+        title=N_("Offline: no data for (hours)")
     )
     battery_min_volts: Annotated[float, Number, Field(ge=0, le=30)] = Field(
-        title="Low battery below (V)"
+        title=N_("Low battery below (V)")
     )
 
     @field_validator("temperature_max", "humidity_max")
@@ -178,20 +229,20 @@ class AlertRulesForm(BaseModel):
     def _above_the_minimum(cls, value: float | None, info: ValidationInfo) -> float | None:
         low = info.data.get(str(info.field_name).replace("_max", "_min"))
         if value is not None and low is not None and value <= low:
-            raise ValueError(f"Must be above the lower limit ({low:g})")
+            raise ValueError(_("Must be above the lower limit (%(low)s).", low=number(low)))
         return value
 
 
 class WebhookForm(BaseModel):
     url: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = Field(
-        default="", title="Webhook URL"
+        default="", title=N_("Webhook URL")
     )
 
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
         if value and not value.lower().startswith(("https://", "http://")):
-            raise ValueError("Use an http:// or https:// address, or leave it empty")
+            raise ValueError(_("Use an http:// or https:// address, or leave it empty."))
         return value
 
 

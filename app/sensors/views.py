@@ -19,6 +19,7 @@ from app.sensors.schemas import (
     ALERT_LABELS,
     DEFAULT_RULES,
     KINDS,
+    MAX_BATCH,
     PLACEMENT_LABELS,
     AlertRulesForm,
     Rules,
@@ -27,10 +28,12 @@ from app.sensors.schemas import (
     WebhookForm,
     chart_range,
 )
-from app.sensors.webhooks import url_problem
+from app.sensors.webhooks import outcome_text, url_problem
 from app.web.auth import HiveView, hive_for, login_required, safe_next, user_of
+from app.web.formatting import number
 from app.web.forms import Form, read_form
 from app.web.htmx import htmx, push_url, redirect, render, trigger_client_event
+from app.web.i18n import _, ngettext, translate
 from app.web.paths import path_id
 from app.web.urls import public_origin
 
@@ -50,11 +53,13 @@ async def owned_sensor(request: web.Request) -> tuple[HiveView, Sensor]:
 
 
 def labels() -> dict[str, Any]:
+    """The labels of kinds and placements in the reader's language (`kinds` keeps each kind's
+    KindInfo, whose label a template translates with `_()`)."""
     return {
         "kinds": KINDS,
-        "kinds_labels": {kind: info.label for kind, info in KINDS.items()},
-        "placements": PLACEMENT_LABELS,
-        "alert_labels": ALERT_LABELS,
+        "kinds_labels": {kind: translate(info.label) for kind, info in KINDS.items()},
+        "placements": {place: translate(label) for place, label in PLACEMENT_LABELS.items()},
+        "alert_labels": {kind: translate(label) for kind, label in ALERT_LABELS.items()},
     }
 
 
@@ -76,6 +81,7 @@ async def sensors_page(
         "rules": rules,
         "form": form or Form(values={"kind": "weight", "placement": "inside"}),
         "base_url": public_origin(request),
+        "max_batch": MAX_BATCH,
         **labels(),
     }
     return render(
@@ -95,7 +101,7 @@ async def sensor_add(request: web.Request) -> web.Response:
     if form.data is not None:
         async with request.app[db_key]() as db:
             if await queries.name_taken(db, found.hive.id, form.data.name):
-                form.add_error("name", "This hive already has a sensor with this name.")
+                form.add_error("name", _("This hive already has a sensor with this name."))
             else:
                 await queries.add_sensor(db, found.hive.id, form.data)
                 return redirect(request, f"/hives/{found.hive.id}/sensors")
@@ -132,7 +138,7 @@ async def sensor_update(request: web.Request) -> web.Response:
     if form.data is not None:
         async with request.app[db_key]() as db:
             if await queries.name_taken(db, found.hive.id, form.data.name, but=sensor.id):
-                form.add_error("name", "This hive already has a sensor with this name.")
+                form.add_error("name", _("This hive already has a sensor with this name."))
             else:
                 await queries.rename_sensor(db, sensor.id, form.data)
                 return redirect(request, f"/hives/{found.hive.id}/sensors")
@@ -162,7 +168,21 @@ async def sensor_delete(request: web.Request) -> web.Response:
 
 
 def rule_values(rules: Rules) -> dict[str, str]:
-    return {name: "" if value is None else f"{value:g}" for name, value in rules.__dict__.items()}
+    return {name: typed(value) for name, value in rules.__dict__.items()}
+
+
+def typed(value: float | None) -> str:
+    """A rule as its form field shows it: a decimal as the reader writes it (1.5; 1,5 in German),
+    all its decimals kept; a whole number without a thousands separator, which the form would
+    not read back. (Every limit is below 1,000: a decimal needs no separator either.)"""
+    if value is None:
+        return ""
+    if isinstance(value, int):
+        return str(value)
+    written = f"{value:g}"
+    if "e" in written:  # 1e-05: no limit is set that finely; shown as Python writes it
+        return written
+    return number(value, len(written.partition(".")[2]))
 
 
 def rules_page(
@@ -235,7 +255,13 @@ async def alerts_page(
         hook = await queries.webhook_of(db, user.id)
     if form is None:
         form = Form(values={"url": hook.url if hook else ""})
-    context = {"alerts": open_alerts, "acknowledged": acknowledged, "hook": hook, "form": form}
+    context = {
+        "alerts": open_alerts,
+        "acknowledged": acknowledged,
+        "hook": hook,
+        "hook_outcome": outcome_text(hook.last_outcome) if hook else "",
+        "form": form,
+    }
     return render(request, "sensors/alerts.html", context, status=status)
 
 
@@ -250,7 +276,7 @@ async def webhook_update(request: web.Request) -> web.Response:
     if form.data is not None and form.data.url:
         allow_private = request.app[settings_key].webhook_allow_private_addresses
         if problem := url_problem(form.data.url, allow_private):
-            form.add_error("url", problem)
+            form.add_error("url", translate(problem))
     if form.data is None:
         return await alerts_page(request, form, status=422)
     async with request.app[db_key]() as db:
@@ -274,7 +300,7 @@ async def alert_acknowledge(request: web.Request) -> web.Response:
         response = render(
             request, "partials/sensors/alert_item.html", {"alert": alert, "back": back or "/"}
         )
-        trigger_client_event(response, "cityhive:toast", {"message": "Alert acknowledged."})
+        trigger_client_event(response, "cityhive:toast", {"message": _("Alert acknowledged.")})
         return response
     return redirect(request, safe_next(back if isinstance(back, str) else None, "/alerts"))
 
@@ -297,8 +323,6 @@ async def alerts_poll(request: web.Request) -> web.Response:
     if newest != seen:
         session[POLL_KEY] = newest
     if new:
-        message = "A new alert" if new == 1 else f"{new} new alerts"
-        trigger_client_event(
-            response, "cityhive:alerts", {"count": new, "message": f"{message}: see Alerts."}
-        )
+        message = ngettext("A new alert: see Alerts.", "%(num)s new alerts: see Alerts.", new)
+        trigger_client_event(response, "cityhive:alerts", {"count": new, "message": message})
     return response

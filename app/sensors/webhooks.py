@@ -23,6 +23,7 @@ server actually answered, which only a public one (or an allowed one) can.
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 from collections.abc import Callable, Sequence
 from ipaddress import IPv4Address, IPv6Address, IPv6Network, ip_address
@@ -40,6 +41,7 @@ from app.sensors import queries
 from app.sensors.alerts import Raised
 from app.sensors.schemas import AlertOut
 from app.settings import Settings
+from app.web.i18n import N_, _, translate
 
 log = structlog.get_logger(__name__)
 
@@ -48,7 +50,10 @@ SHUTDOWN_GRACE_SECONDS = 2.0  # deliveries in flight get this long to finish at 
 RETRY_BASE_SECONDS = 0.5  # then 1, 2, 4 ... between attempts
 USER_AGENT = "CityHive-Webhook/1"
 NOT_DELIVERED = "failed: could not be delivered"
-PRIVATE_REFUSED = "Private and loopback addresses are not allowed for webhooks."
+# Why a URL is refused: told on the form (translated there) and kept, in English, as a
+# delivery's outcome.
+PRIVATE_REFUSED = N_("Private and loopback addresses are not allowed for webhooks.")
+NO_HOST = N_("Use an http:// or https:// address with a host name.")
 
 
 class AddressRefused(OSError):
@@ -164,9 +169,9 @@ def url_problem(url: str, allow_private: bool) -> str | None:
         parts = URL(url)
         host = parts.raw_host
     except (ValueError, UnicodeError):
-        return "Use an http:// or https:// address with a host name."
+        return NO_HOST
     if parts.scheme not in ("http", "https") or not host:
-        return "Use an http:// or https:// address with a host name."
+        return NO_HOST
     if allow_private:
         return None
     host = host.rstrip(".").lower()
@@ -178,6 +183,20 @@ def url_problem(url: str, allow_private: bool) -> str | None:
     else:
         private = host == "localhost" or host.endswith(".localhost")
     return PRIVATE_REFUSED if private else None
+
+
+def outcome_text(outcome: str) -> str:
+    """A delivery's outcome as stored (English, from `post`), in the reader's language."""
+    if outcome == NOT_DELIVERED:
+        return _("failed: could not be delivered")
+    if found := re.fullmatch(r"delivered \(HTTP (\d{3})\)", outcome):
+        return _("delivered (HTTP %(status)s)", status=found[1])
+    if found := re.fullmatch(r"failed: HTTP (\d{3})", outcome):
+        return _("failed: HTTP %(status)s", status=found[1])
+    reason = outcome.removeprefix("refused: ")
+    if reason != outcome and reason in (PRIVATE_REFUSED, NO_HOST):
+        return _("refused: %(reason)s", reason=translate(reason))
+    return outcome
 
 
 def payload(alert: Raised) -> dict[str, Any]:

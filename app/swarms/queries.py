@@ -22,6 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_skeleton, format_time
 from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -40,12 +41,17 @@ from app.models import (
 )
 from app.swarms.schemas import (
     HEIGHT_LABELS,
+    HEIGHT_PHRASES,
     OUTCOME_LABELS,
+    OUTCOME_PHRASES,
     SEEN_AGO,
     SIZE_LABELS,
+    SIZE_PHRASES,
     CollectorForm,
     SwarmReportForm,
 )
+from app.web import i18n
+from app.web.i18n import N_, translate
 
 TOKEN_BYTES = 24  # 32 URL-safe characters
 
@@ -111,11 +117,14 @@ class Stage(enum.StrEnum):
 
 
 STAGE_LABELS = {
-    Stage.reported: "Reported",
-    Stage.claimed: "Claimed",
-    Stage.collected: "Collected",
-    Stage.closed: "Closed",
+    Stage.reported: N_("Reported"),
+    Stage.claimed: N_("Claimed"),
+    Stage.collected: N_("Collected"),
+    Stage.closed: N_("Closed"),
 }
+# An unclaimed report that expired: what happened, as a label and inside a sentence.
+EXPIRED_LABEL = N_("Nobody could come in time")
+EXPIRED_PHRASE = N_("nobody could come in time")
 
 
 @dataclass(frozen=True)
@@ -138,13 +147,20 @@ class ReportView:
 
     @property
     def stage_label(self) -> str:
-        return STAGE_LABELS[self.stage]
+        return translate(STAGE_LABELS[self.stage])
 
     @property
     def outcome_label(self) -> str:
         if self.report.outcome is not None:
-            return OUTCOME_LABELS[self.report.outcome]
-        return "Nobody could come in time" if self.expired else ""
+            return translate(OUTCOME_LABELS[self.report.outcome])
+        return translate(EXPIRED_LABEL) if self.expired else ""
+
+    @property
+    def outcome_phrase(self) -> str:
+        """The outcome inside a sentence ("This report is closed: not honeybees.")."""
+        if self.report.outcome is not None:
+            return translate(OUTCOME_PHRASES[self.report.outcome])
+        return translate(EXPIRED_PHRASE) if self.expired else ""
 
     @property
     def claimable(self) -> bool:
@@ -152,11 +168,11 @@ class ReportView:
 
     @property
     def size_label(self) -> str:
-        return SIZE_LABELS[self.report.size]
+        return translate(SIZE_LABELS[self.report.size])
 
     @property
     def height_label(self) -> str:
-        return HEIGHT_LABELS[self.report.height]
+        return translate(HEIGHT_LABELS[self.report.height])
 
 
 # Reports are read as `r`, the name the SQL fragments above use.
@@ -282,11 +298,20 @@ class NearbyReport:
 
     @property
     def size_label(self) -> str:
-        return SIZE_LABELS[self.size]
+        return translate(SIZE_LABELS[self.size])
 
     @property
     def height_label(self) -> str:
-        return HEIGHT_LABELS[self.height]
+        return translate(HEIGHT_LABELS[self.height])
+
+    @property
+    def size_phrase(self) -> str:
+        """The size inside a sentence ("850 m away · about a football")."""
+        return translate(SIZE_PHRASES[self.size])
+
+    @property
+    def height_phrase(self) -> str:
+        return translate(HEIGHT_PHRASES[self.height])
 
 
 # The collector's row gives the centre and the radius.
@@ -450,6 +475,10 @@ async def close(db: AsyncSession, report_id: int, user_id: int, outcome: SwarmOu
 # --- the record the reporter sees --------------------------------------------------------------
 
 
+CLAIMED_EVENT = N_("Claimed by a beekeeper")
+RELEASED_EVENT = N_("Released: the beekeeper could not come after all")
+
+
 @dataclass(frozen=True)
 class ClaimEventView:
     """One line of a report's history as its reporter reads it: what happened and when, in the
@@ -463,17 +492,23 @@ class ClaimEventView:
     @property
     def what(self) -> str:
         if self.kind == SwarmClaimEventKind.claimed:
-            return "Claimed by a beekeeper"
+            return translate(CLAIMED_EVENT)
         if self.kind == SwarmClaimEventKind.released:
-            return "Released: the beekeeper could not come after all"
-        return OUTCOME_LABELS[self.outcome] if self.outcome is not None else "Closed"
+            return translate(RELEASED_EVENT)
+        if self.outcome is not None:
+            return translate(OUTCOME_LABELS[self.outcome])
+        return translate(STAGE_LABELS[Stage.closed])
 
     @property
     def when(self) -> str:
-        """'10:02' today; '5 December, 10:02' on another day."""
+        """'10:02' today; '5 December, 10:02' on another day (5. Dezember, 5 décembre), in the
+        reader's language."""
+        locale = i18n.format_locale()
+        clock = format_time(self.at, "HH:mm", locale=locale)
         if self.at.date() == self.today.date():
-            return self.at.strftime("%H:%M")
-        return self.at.strftime("%-d %B, %H:%M")
+            return clock
+        day = format_skeleton("MMMMd", self.at, locale=locale)
+        return i18n._("%(date)s, %(time)s", date=day, time=clock)
 
 
 async def claim_history(db: AsyncSession, report_id: int, zone: ZoneInfo) -> list[ClaimEventView]:

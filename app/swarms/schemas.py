@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, StringCo
 
 from app.geo import Latitude, Longitude, decimal_text
 from app.models import SwarmHeight, SwarmOutcome, SwarmSize
+from app.web.i18n import N_, _
 
 MAX_DESCRIPTION = 500
 MAX_CONTACT = 254
@@ -38,7 +39,7 @@ def _phone_or_email(value: str) -> str:
             pass
     elif PHONE_CHARACTERS.fullmatch(value) and 6 <= sum(c.isdigit() for c in value) <= 15:
         return value
-    raise ValueError("Give a phone number (e.g. +49 30 1234567) or an email address")
+    raise ValueError(_("Give a phone number (e.g. +49 30 1234567) or an email address"))
 
 
 class SeenWhen(enum.StrEnum):
@@ -59,60 +60,80 @@ SEEN_AGO = {
     SeenWhen.yesterday: timedelta(days=1),
 }
 SEEN_LABELS = {
-    SeenWhen.now: "Just now",
-    SeenWhen.half_hour: "About half an hour ago",
-    SeenWhen.two_hours: "A couple of hours ago",
-    SeenWhen.earlier_today: "Earlier today",
-    SeenWhen.yesterday: "Yesterday",
+    SeenWhen.now: N_("Just now"),
+    SeenWhen.half_hour: N_("About half an hour ago"),
+    SeenWhen.two_hours: N_("A couple of hours ago"),
+    SeenWhen.earlier_today: N_("Earlier today"),
+    SeenWhen.yesterday: N_("Yesterday"),
 }
 HEIGHT_LABELS = {
-    SwarmHeight.ground: "Within reach from the ground",
-    SwarmHeight.ladder: "A ladder would reach it (2 to 4 m)",
-    SwarmHeight.high: "Higher than a ladder",
-    SwarmHeight.unknown: "Not sure",
+    SwarmHeight.ground: N_("Within reach from the ground"),
+    SwarmHeight.ladder: N_("A ladder would reach it (2 to 4 m)"),
+    SwarmHeight.high: N_("Higher than a ladder"),
+    SwarmHeight.unknown: N_("Not sure"),
 }
 SIZE_LABELS = {
-    SwarmSize.small: "Smaller than a football",
-    SwarmSize.medium: "About a football",
-    SwarmSize.large: "Bigger than a football",
-    SwarmSize.unknown: "Not sure",
+    SwarmSize.small: N_("Smaller than a football"),
+    SwarmSize.medium: N_("About a football"),
+    SwarmSize.large: N_("Bigger than a football"),
+    SwarmSize.unknown: N_("Not sure"),
 }
 OUTCOME_LABELS = {
-    SwarmOutcome.collected: "Collected",
-    SwarmOutcome.gone: "Gone when I came",
-    SwarmOutcome.not_honeybees: "Not honeybees",
+    SwarmOutcome.collected: N_("Collected"),
+    SwarmOutcome.gone: N_("Gone when I came"),
+    SwarmOutcome.not_honeybees: N_("Not honeybees"),
+}
+
+# The same choices as they read inside a sentence ("850 m away · about a football"): their own
+# messages, since not every language may lower-case a label (German nouns keep their capital).
+HEIGHT_PHRASES = {
+    SwarmHeight.ground: N_("within reach from the ground"),
+    SwarmHeight.ladder: N_("a ladder would reach it (2 to 4 m)"),
+    SwarmHeight.high: N_("higher than a ladder"),
+    SwarmHeight.unknown: N_("not sure"),
+}
+SIZE_PHRASES = {
+    SwarmSize.small: N_("smaller than a football"),
+    SwarmSize.medium: N_("about a football"),
+    SwarmSize.large: N_("bigger than a football"),
+    SwarmSize.unknown: N_("not sure"),
+}
+OUTCOME_PHRASES = {
+    SwarmOutcome.collected: N_("collected"),
+    SwarmOutcome.gone: N_("gone when I came"),
+    SwarmOutcome.not_honeybees: N_("not honeybees"),
 }
 
 
 class SwarmReportForm(BaseModel):
-    latitude: Latitude = Field(title="Latitude")
-    longitude: Longitude = Field(title="Longitude")
-    seen: SeenWhen = Field(default=SeenWhen.now, title="When did you see it?")
-    height: SwarmHeight = Field(default=SwarmHeight.unknown, title="How high is it?")
+    latitude: Latitude = Field(title=N_("Latitude"))
+    longitude: Longitude = Field(title=N_("Longitude"))
+    seen: SeenWhen = Field(default=SeenWhen.now, title=N_("When did you see it?"))
+    height: SwarmHeight = Field(default=SwarmHeight.unknown, title=N_("How high is it?"))
     hanging_on: Annotated[
         str, StringConstraints(strip_whitespace=True, max_length=MAX_HANGING_ON)
-    ] = Field(default="", title="What is it hanging on?")
-    size: SwarmSize = Field(default=SwarmSize.unknown, title="How big is it?")
+    ] = Field(default="", title=N_("What is it hanging on?"))
+    size: SwarmSize = Field(default=SwarmSize.unknown, title=N_("How big is it?"))
     description: Annotated[
         str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_DESCRIPTION)
-    ] = Field(title="Describe it")
+    ] = Field(title=N_("Describe it"))
     contact: Annotated[
         str,
         StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_CONTACT),
         AfterValidator(_phone_or_email),
-    ] = Field(title="Your phone or email")
+    ] = Field(title=N_("Your phone or email"))
     homepage: Annotated[str, StringConstraints(max_length=MAX_HONEYPOT)] = Field(
-        default="", title="Leave this empty"
+        default="", title=N_("Leave this empty")
     )
 
 
 class CollectorForm(BaseModel):
-    latitude: Latitude = Field(title="Latitude")
-    longitude: Longitude = Field(title="Longitude")
+    latitude: Latitude = Field(title=N_("Latitude"))
+    longitude: Longitude = Field(title=N_("Longitude"))
     radius_km: Annotated[float, BeforeValidator(decimal_text), Field(ge=0.5, le=50)] = Field(
-        default=DEFAULT_RADIUS_KM, title="Collection radius (km)"
+        default=DEFAULT_RADIUS_KM, title=N_("Collection radius (km)")
     )
 
 
 class CloseForm(BaseModel):
-    outcome: SwarmOutcome = Field(title="What happened?")
+    outcome: SwarmOutcome = Field(title=N_("What happened?"))

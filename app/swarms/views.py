@@ -7,9 +7,11 @@ the collector holding the claim, and claims and releases are rate-limited and re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import timedelta
 
 from aiohttp import web
+from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.keys import db_key, settings_key, user_key
@@ -33,8 +35,10 @@ from app.swarms.schemas import (
 from app.web import throttle
 from app.web.auth import login_required, user_of
 from app.web.context import map_settings
+from app.web.formatting import number
 from app.web.forms import Form, read_form
 from app.web.htmx import htmx, push_url, redirect, render, retarget, trigger_client_event
+from app.web.i18n import N_, _, format_locale, translate
 from app.web.paths import path_id
 from app.web.urls import absolute_url
 
@@ -44,6 +48,11 @@ REPORTS_CHANGED = "swarms-changed"
 
 
 # --- the public report -------------------------------------------------------------------------
+
+
+def translated[K](labels: Mapping[K, str]) -> dict[K, str]:
+    """A drop-down's {value: label}, its labels in the reader's language."""
+    return {value: translate(label) for value, label in labels.items()}
 
 
 def report_page(
@@ -56,9 +65,9 @@ def report_page(
             "form": form,
             "message": message,
             "honeypot": HONEYPOT,
-            "seen_labels": SEEN_LABELS,
-            "height_labels": HEIGHT_LABELS,
-            "size_labels": SIZE_LABELS,
+            "seen_labels": translated(SEEN_LABELS),
+            "height_labels": translated(HEIGHT_LABELS),
+            "size_labels": translated(SIZE_LABELS),
             "limits": {
                 "description": MAX_DESCRIPTION,
                 "contact": MAX_CONTACT,
@@ -80,11 +89,21 @@ async def report_form(request: web.Request) -> web.Response:
     return report_page(request, Form(values=defaults))
 
 
+def as_typed(value: float) -> str:
+    """52.338 (52,338 in German): a number as the reader writes it, every decimal it has (up to
+    six), no grouping; the forms read a decimal comma back."""
+    return format_decimal(value, "0.######", locale=format_locale())
+
+
 def outside_message(bounds: tuple[float, float, float, float]) -> str:
     west, south, east, north = bounds
-    return (
+    return _(
         "This place is outside the area CityHive covers "
-        f"(latitude {south:g} to {north:g}, longitude {west:g} to {east:g})."
+        "(latitude %(south)s to %(north)s, longitude %(west)s to %(east)s).",
+        south=as_typed(south),
+        north=as_typed(north),
+        west=as_typed(west),
+        east=as_typed(east),
     )
 
 
@@ -94,7 +113,7 @@ async def report_submit(request: web.Request) -> web.Response:
     settings = request.app[settings_key]
     form = await read_form(request, SwarmReportForm)
     if form.values.get(HONEYPOT):
-        form.add_error(HONEYPOT, "Leave this field empty: it is here to catch robots.")
+        form.add_error(HONEYPOT, _("Leave this field empty: it is here to catch robots."))
     if form.data is not None:
         west, south, east, north = settings.service_bounds
         if not (west <= form.data.longitude <= east and south <= form.data.latitude <= north):
@@ -118,8 +137,11 @@ async def report_submit(request: web.Request) -> web.Response:
                 request,
                 form,
                 status=429,
-                message="Thank you, but this connection has sent several reports already. "
-                f"Please try again in {minutes} min.",
+                message=_(
+                    "Thank you, but this connection has sent several reports already. "
+                    "Please try again in %(minutes)s min.",
+                    minutes=number(minutes),
+                ),
             )
             response.headers["Retry-After"] = str(wait)
             return response
@@ -139,7 +161,9 @@ async def report_status(request: web.Request) -> web.Response:
     async with request.app[db_key]() as db:
         found = await queries.report_by_token(db, token)
         if found is None:
-            raise web.HTTPNotFound(reason="No swarm report has this link. Was all of it copied?")
+            raise web.HTTPNotFound(
+                reason=N_("No swarm report has this link. Was all of it copied?")
+            )
         zone = request.app[settings_key].zone
         history = await queries.claim_history(db, found.report.id, zone)
     response = render(
@@ -166,7 +190,7 @@ def collector_values(collector: queries.CollectorView | None) -> dict[str, str]:
     return {
         "latitude": f"{collector.latitude:.6f}",
         "longitude": f"{collector.longitude:.6f}",
-        "radius_km": f"{collector.radius_km:g}",
+        "radius_km": as_typed(collector.radius_km),
     }
 
 
@@ -280,7 +304,7 @@ async def report_page_for(
             "contact": contact,
             "is_collector": collector is not None,
             "close_form": close_form or Form(values={}),
-            "outcomes": OUTCOME_LABELS,
+            "outcomes": translated(OUTCOME_LABELS),
             **map_settings(request),
         },
         partial="partials/swarms/detail.html",
@@ -295,13 +319,16 @@ async def report_detail(request: web.Request) -> web.Response:
 
 REFUSALS = {
     queries.ClaimRefused.claimed: (
-        "Already claimed",
-        "Another beekeeper claimed this swarm first. Nothing was changed.",
+        N_("Already claimed"),
+        N_("Another beekeeper claimed this swarm first. Nothing was changed."),
     ),
-    queries.ClaimRefused.closed: ("Already closed", "This report is closed. Nothing was changed."),
+    queries.ClaimRefused.closed: (
+        N_("Already closed"),
+        N_("This report is closed. Nothing was changed."),
+    ),
     queries.ClaimRefused.expired: (
-        "Report expired",
-        "This report expired before anyone claimed it. Nothing was changed.",
+        N_("Report expired"),
+        N_("This report expired before anyone claimed it. Nothing was changed."),
     ),
 }
 
@@ -351,9 +378,12 @@ async def claims_left(request: web.Request, db: AsyncSession) -> web.Response | 
     minutes = max(1, round(wait / 60))
     response = refused(
         request,
-        "Too many claims",
-        "You have claimed or released many swarm reports in a short time. "
-        f"Please try again in {minutes} min. Nothing was changed.",
+        _("Too many claims"),
+        _(
+            "You have claimed or released many swarm reports in a short time. "
+            "Please try again in %(minutes)s min. Nothing was changed.",
+            minutes=number(minutes),
+        ),
         status=429,
     )
     response.headers["Retry-After"] = str(wait)
@@ -365,7 +395,7 @@ async def not_yours(request: web.Request, db: AsyncSession) -> web.Response:
     on one that does not exist for them (so ids cannot be probed this way either)."""
     if await queries.report_for(db, report_id(request), user_of(request).id) is None:
         raise web.HTTPNotFound()
-    return refused(request, "Not yours", "You have not claimed this report. Nothing changed.")
+    return refused(request, _("Not yours"), _("You have not claimed this report. Nothing changed."))
 
 
 @login_required
@@ -377,8 +407,8 @@ async def report_claim(request: web.Request) -> web.Response:
         if await queries.collector_of(db, user.id) is None:
             return refused(
                 request,
-                "Collectors only",
-                "Only swarm collectors can claim reports: set up collecting first.",
+                _("Collectors only"),
+                _("Only swarm collectors can claim reports: set up collecting first."),
                 status=403,
             )
         if too_many := await claims_left(request, db):
@@ -388,7 +418,8 @@ async def report_claim(request: web.Request) -> web.Response:
         raise web.HTTPNotFound()
     if refusal is None or refusal == queries.ClaimRefused.yours:
         return redirect(request, f"/swarms/{report_id(request)}")
-    return refused(request, *REFUSALS[refusal])
+    title, detail = REFUSALS[refusal]
+    return refused(request, translate(title), translate(detail))
 
 
 @login_required

@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.keys import db_key, key_holder_key, settings_key
 from app.models import ApiKey, KeyOwner
-from app.web import idempotency, throttle
+from app.web import i18n, idempotency, throttle
 
 PROBLEM_JSON = "application/problem+json"
 VALIDATION_TYPE = "/api#validation"
@@ -90,10 +90,12 @@ class Problem(Exception):
 def api_view(
     view: Callable[[web.Request], Awaitable[web.StreamResponse]],
 ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
-    """Answer a Problem raised by the view with its problem document."""
+    """Answer a Problem raised by the view with its problem document. The API speaks English
+    whatever the client's Accept-Language: its messages are for programs and their logs."""
 
     @functools.wraps(view)
     async def wrapper(request: web.Request) -> web.StreamResponse:
+        i18n.answer_in(request, i18n.SOURCE)
         try:
             return await view(request)
         except Problem as problem:

@@ -36,6 +36,7 @@ from app.settings import Settings
 from app.web.api import Problem, api_owner
 from app.web.csrf import new_token
 from app.web.htmx import htmx
+from app.web.i18n import N_, _, translate
 from app.web.paths import path_id
 
 SESSION_ID = "sid"
@@ -199,6 +200,7 @@ SYSTEMS = (
     ("Linux", "Linux"),
 )
 PRINTABLE = re.compile(r"[^\x20-\x7e]")
+UNKNOWN_DEVICE = N_("Unknown browser")
 
 
 def device_of(user_agent: str) -> str:
@@ -209,7 +211,18 @@ def device_of(user_agent: str) -> str:
         return f"{browser} on {system}"
     if browser or system:
         return browser or system or ""
-    return PRINTABLE.sub("", user_agent)[:60] or "Unknown browser"
+    return PRINTABLE.sub("", user_agent)[:60] or UNKNOWN_DEVICE
+
+
+def device_name(device: str) -> str:
+    """A session's device as device_of() kept it (in English, the same for every reader), in
+    the reader's words: "Firefox unter Linux". What it could not name is shown as it is."""
+    if device == UNKNOWN_DEVICE:
+        return translate(UNKNOWN_DEVICE)
+    browser, separator, system = device.partition(" on ")
+    if separator and browser in dict(BROWSERS).values() and system in dict(SYSTEMS).values():
+        return _("%(browser)s on %(system)s", browser=browser, system=system)
+    return device
 
 
 MAX_NEXT_LENGTH = 2000  # longer is no page of ours, and would swell the Location header

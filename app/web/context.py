@@ -17,7 +17,24 @@ def template_context(request: web.Request) -> dict[str, Any]:
         "user": request.get(user_key),
         "csrf_token": request.get(csrf_token_key, ""),
         "current_path": request.path,
+        "back_here": back_here(request),
     }
+
+
+def back_here(request: web.Request) -> str:
+    """This page's path and query, for a form posted elsewhere to come back to (the language
+    chooser). A query parameter holding a control character, which no link of ours makes (a
+    header someone tries to smuggle through a URL), is left behind rather than written back."""
+    kept = [
+        (name, value)
+        for name, value in request.query.items()
+        if _typeable(name) and _typeable(value)
+    ]
+    return str(request.rel_url.with_query(kept or None).with_fragment(None))
+
+
+def _typeable(text: str) -> bool:
+    return all(" " <= character != "\x7f" for character in text)
 
 
 @jinja2.pass_context

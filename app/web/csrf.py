@@ -14,11 +14,14 @@ from aiohttp.typedefs import Handler
 from aiohttp_session import Session, get_session
 
 from app.keys import csrf_token_key
+from app.web.i18n import N_
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 EXEMPT_PREFIXES = ("/api/",)
 FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 SESSION_KEY = "csrf"
+# English in the status line; the error page shows it in the reader's language (app/web/errors.py).
+FORM_EXPIRED = N_("This form has expired. Reload the page and try again.")
 
 
 class CsrfRefused(web.HTTPForbidden):
@@ -43,5 +46,5 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
             field = (await request.post()).get("_csrf")
             sent = field if isinstance(field, str) else None
         if not sent or not hmac.compare_digest(sent.encode(), token.encode()):
-            raise CsrfRefused(reason="This form has expired. Reload the page and try again.")
+            raise CsrfRefused(reason=FORM_EXPIRED)
     return await handler(request)

@@ -1,4 +1,9 @@
-"""Error pages in both shapes: a full page, or the fragment for htmx; JSON for the API."""
+"""Error pages in both shapes: a full page, or the fragment for htmx; JSON for the API.
+
+A page speaks the reader's language, a problem document English (it is read by programs). So
+the titles below, and the reason an exception carries, are English, marked with `N_()` where a
+person may read them; the page translates them. An exception's reason stays English because it
+is also the response's status line and the API's `detail`."""
 
 from __future__ import annotations
 
@@ -9,22 +14,26 @@ import structlog
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from app.web.htmx import render
+from app.web import i18n
+from app.web.htmx import render, vary
+from app.web.i18n import N_, translate
 
 log = structlog.get_logger(__name__)
 
 TITLES = {
-    400: "Bad request",
-    401: "Please log in",
-    403: "Not allowed",
-    404: "Page not found",
-    405: "Not allowed here",
-    413: "Too large",
-    422: "Please check the form",
-    429: "Too many attempts",
-    500: "Something went wrong",
-    503: "Unavailable",
+    400: N_("Bad request"),
+    401: N_("Please log in"),
+    403: N_("Not allowed"),
+    404: N_("Page not found"),
+    405: N_("Not allowed here"),
+    413: N_("Too large"),
+    422: N_("Please check the form"),
+    429: N_("Too many attempts"),
+    500: N_("Something went wrong"),
+    503: N_("Unavailable"),
 }
+OTHER_ERROR = N_("Error")
+CRASHED = N_("The error was logged; please try again.")
 KEPT_HEADERS = ("Allow", "Retry-After", "Location", "HX-Redirect", "WWW-Authenticate")
 
 
@@ -47,10 +56,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
             log.info("unreadable_body", path=request.path, error=type(exc).__name__)
             return error_response(request, 400, UNREADABLE_BODY, {})
         log.exception("unhandled_error", path=request.path)
-        return error_response(request, 500, "The error was logged; please try again.", {})
+        return error_response(request, 500, CRASHED, {})
 
 
-UNREADABLE_BODY = "The form's body could not be read: send it as UTF-8 text."
+UNREADABLE_BODY = N_("The form's body could not be read: send it as UTF-8 text.")
 # Where aiohttp turns a request's body into text and fields: whatever they raise is about the
 # bytes the client sent (UnicodeDecodeError, LookupError for an unknown charset, ValueError).
 BODY_READERS = frozenset({"aiohttp.web_request", "aiohttp.multipart", "aiohttp.formdata"})
@@ -72,25 +81,39 @@ def raised_reading_the_body(error: BaseException) -> bool:
 def error_response(
     request: web.Request, status: int, reason: str, headers: Mapping[str, str]
 ) -> web.StreamResponse:
-    title = TITLES.get(status, "Error")
+    title = TITLES.get(status, OTHER_ERROR)
     detail = reason if reason and reason != _standard_reason(status) else ""
     if request.path.startswith("/api/") or request.path.endswith((".json", ".geojson")):
         response: web.StreamResponse = web.json_response(
             {"type": "about:blank", "title": title, "status": status, "detail": detail},
             status=status,
             content_type="application/problem+json",
+            headers={"Content-Language": i18n.SOURCE},  # for programs: always English
         )
     else:
-        response = render(
-            request,
-            "errors/error.html",
-            {"status": status, "title": title, "detail": detail},
-            partial="partials/errors/error.html",
-            status=status,
-        )
+        response = error_page(request, status, title, detail)
     for name in KEPT_HEADERS:
         if value := headers.get(name):
             response.headers[name] = value
+    return response
+
+
+def error_page(request: web.Request, status: int, title: str, detail: str) -> web.Response:
+    """The error page in the reader's language. The language is asked again here: an error
+    raised before the language middleware ran (a form without its CSRF token, a body too
+    large, the database away) would otherwise be answered in English."""
+    language, by_header = i18n.chosen(request)
+    i18n.use(language)
+    response = render(
+        request,
+        "errors/error.html",
+        {"status": status, "title": translate(title), "detail": translate(detail)},
+        partial="partials/errors/error.html",
+        status=status,
+    )
+    response.headers["Content-Language"] = i18n.language()
+    if by_header and "Accept-Language" in request.headers:
+        vary(response, "Accept-Language")
     return response
 
 

@@ -43,6 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.keys import db_key, metrics_key
 from app.models import IdempotentRequest
 from app.web.forms import Form
+from app.web.i18n import N_, translate
 
 HEADER = "Idempotency-Key"
 SYNC_HEADER = "CityHive-Sync"  # "outbox" on the offline outbox's replays
@@ -53,10 +54,12 @@ PENDING = 0
 # A form's fields that are not what it says: the session's token, and the key itself (which
 # may come in the header instead).
 NOT_FINGERPRINTED = frozenset({"_csrf", FIELD})
-REUSED = (
+# English on the API; a form shows them in the reader's language (`translate`).
+REUSED = N_(
     "This form was already sent with other values under the same Idempotency-Key. "
     "Nothing new was saved: send it again to save these values as a new record."
 )
+BAD_KEY = N_("An Idempotency-Key is 8 to 100 printable ASCII characters, e.g. a UUID.")
 
 
 class BadKey(ValueError):
@@ -78,7 +81,7 @@ def key_of(request: web.Request, field_value: str | None = None) -> str | None:
         return None
     key = key.strip()
     if not KEY_PATTERN.fullmatch(key):
-        raise BadKey("An Idempotency-Key is 8 to 100 printable ASCII characters, e.g. a UUID.")
+        raise BadKey(BAD_KEY)
     return key
 
 
@@ -208,7 +211,7 @@ def form_key(request: web.Request, form: Form[Any]) -> str | None:
     try:
         return key_of(request, form.values.get(FIELD))
     except BadKey as error:
-        form.add_error(FIELD, str(error))
+        form.add_error(FIELD, translate(str(error)))
         return None
 
 
@@ -232,7 +235,7 @@ async def create_from_form(
         async with request.app[db_key]() as db, db.begin():
             answer = await guard.run(db, lambda: create(db))
     except KeyReused as error:
-        form.add_error(FIELD, str(error))
+        form.add_error(FIELD, translate(str(error)))
         form.values[FIELD] = fresh_key()
         return None
     if synced_as and not answer.replayed and request.headers.get(SYNC_HEADER) == "outbox":

@@ -5,13 +5,23 @@
 // data-chart-css), so pages without charts load nothing. Charts start through htmx.onLoad, so
 // a panel swapped in by a range link gets them too. The text beside each chart says what it
 // shows, for readers who cannot see it and for browsers without JavaScript.
+// Words, dates and numbers are in the page's language (CityHiveText, in app.js): uPlot's own
+// axis and legend formats (American dates, a 12-hour clock) are replaced by Intl's.
 (function () {
   "use strict";
   if (typeof htmx === "undefined") return;
 
   var HEIGHT = 180;
   var HONEY = "#8a5a00";
+  var DAY = 86400; // seconds: uPlot's time scale counts in seconds here
   var live = []; // {element, plot}
+  var T = window.CityHiveText;
+  var text = T.texts({
+    "chart.time": "Time",
+    "chart.lowest": "Lowest",
+    "chart.highest": "Highest",
+    "chart.mean": "Mean"
+  });
   var library = null; // the Promise of uPlot, once asked for
 
   function loadLibrary(panel) {
@@ -35,9 +45,39 @@
   }
 
   function formatter(data) {
+    var places = { minimumFractionDigits: data.decimals, maximumFractionDigits: data.decimals };
     return function (u, value) {
-      return value === null || value === undefined ? "–" : value.toFixed(data.decimals) + " " + data.unit;
+      return value === null || value === undefined ? "–" : T.number(value, places) + " " + data.unit;
     };
+  }
+
+  function moment(seconds) { return new Date(seconds * 1000); }
+
+  // The legend's time: 26 Nov 2026, 14:05 (26. Nov. 2026, 14:05).
+  function when(u, seconds) {
+    if (seconds === null || seconds === undefined) return "–";
+    return T.dateTime(moment(seconds), { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" });
+  }
+
+  // The time axis: months, days, or hours with the day under the first tick of each day.
+  function timeTicks(u, splits, axisIndex, space, increment) {
+    var lastDay = null;
+    return splits.map(function (seconds) {
+      var date = moment(seconds);
+      if (increment >= 28 * DAY) return T.dateTime(date, { month: "short", year: "numeric" });
+      var day = T.dateTime(date, { day: "numeric", month: "short" });
+      if (increment >= DAY) return day;
+      var time = T.dateTime(date, { hour: "2-digit", minute: "2-digit" });
+      var label = day !== lastDay ? time + "\n" + day : time;
+      lastDay = day;
+      return label;
+    });
+  }
+
+  // A series' name: the chart's own (data-label-lowest and so on, templates/partials/sensors/
+  // panel.html), else the page's texts.
+  function label(element, name) {
+    return element.getAttribute("data-label-" + name) || text("chart." + name);
   }
 
   function draw(uPlot, element) {
@@ -54,15 +94,15 @@
       width: Math.max(element.clientWidth, 200),
       height: HEIGHT,
       series: [
-        {},
-        { label: "Lowest", stroke: "rgba(138, 90, 0, 0.35)", width: 1, value: value },
-        { label: "Highest", stroke: "rgba(138, 90, 0, 0.35)", width: 1, value: value },
-        { label: "Mean", stroke: HONEY, width: 2, value: value }
+        { label: label(element, "time"), value: when },
+        { label: label(element, "lowest"), stroke: "rgba(138, 90, 0, 0.35)", width: 1, value: value },
+        { label: label(element, "highest"), stroke: "rgba(138, 90, 0, 0.35)", width: 1, value: value },
+        { label: label(element, "mean"), stroke: HONEY, width: 2, value: value }
       ],
       bands: [{ series: [2, 1], fill: "rgba(242, 176, 30, 0.25)" }],
       axes: [
-        {},
-        { size: 72, values: function (u, ticks) { return ticks.map(function (t) { return t + " " + data.unit; }); } }
+        { values: timeTicks },
+        { size: 72, values: function (u, ticks) { return ticks.map(function (t) { return T.number(t) + " " + data.unit; }); } }
       ],
       cursor: { drag: { x: false, y: false } },
       legend: { live: true }

@@ -8,20 +8,31 @@
   "use strict";
   if (typeof L === "undefined" || typeof htmx === "undefined") return;
 
-  var MESSAGES = {
-    truncated: "Showing the first {n} hives in this area: zoom in to see them all.",
-    failed: "Could not load your hives. Check your connection.",
-    noLocation: "Could not find your location.",
-    locating: "Locating…",
-    loading: "Loading…",
-    cardFailed: "Could not load this hive.",
-    zoomIn: "Zoom in to see your hives in this area.",
-    noColonies: "No colonies on the map yet.",
-    densityFailed: "Could not load the city map. Check your connection.",
-    noSwarms: "No open swarm reports within your radius right now.",
-    swarmsFailed: "Could not load the swarm reports. Check your connection.",
-    openReport: "Open the report"
-  };
+  // The English; the page's language comes from its texts block (CityHiveText, in app.js).
+  var text = window.CityHiveText.texts({
+    "map.truncated": "Showing the first %(num)s hives in this area: zoom in to see them all.",
+    "map.failed": "Could not load your hives. Check your connection.",
+    "map.noLocation": "Could not find your location.",
+    "map.locating": "Locating…",
+    "map.loading": "Loading…",
+    "map.cardFailed": "Could not load this hive.",
+    "map.zoomIn": "Zoom in to see your hives in this area.",
+    "map.noColonies": "No colonies on the map yet.",
+    "map.densityFailed": "Could not load the city map. Check your connection.",
+    "map.noSwarms": "No open swarm reports within your radius right now.",
+    "map.swarmsFailed": "Could not load the swarm reports. Check your connection.",
+    "map.openReport": "Open the report",
+    "map.locateMe": "Locate me",
+    "map.locateMeLabel": "Locate me: centre the map on my position",
+    "map.hive": "Hive",
+    "map.hivePosition": "Hive position: drag to move",
+    "map.fewColonies": "A few colonies",
+    "map.colonies": ["%(num)s colony", "%(num)s colonies"],
+    "map.colonyRange": "%(range)s colonies",
+    "map.swarm": "Swarm",
+    "map.swarmAway": "Swarm, %(distance)s away"
+  });
+  var number = window.CityHiveText.number;
   var live = [];       // {element, map, saved}: the maps this script created
   var suspended = [];  // elements whose map was removed for a history snapshot
 
@@ -54,12 +65,12 @@
   function locate(button, onFound, onFail) {
     if (!navigator.geolocation) { onFail(); return; }
     if (button.getAttribute("aria-busy") === "true") return;
-    var text = button.textContent, label = button.getAttribute("aria-label");
-    button.textContent = MESSAGES.locating;
-    if (label) button.setAttribute("aria-label", MESSAGES.locating);
+    var before = button.textContent, label = button.getAttribute("aria-label");
+    button.textContent = text("map.locating");
+    if (label) button.setAttribute("aria-label", text("map.locating"));
     button.setAttribute("aria-busy", "true");
     function done() {
-      button.textContent = text;
+      button.textContent = before;
       if (label) button.setAttribute("aria-label", label);
       button.removeAttribute("aria-busy");
     }
@@ -105,8 +116,8 @@
       var container = L.DomUtil.create("div", "leaflet-bar map-locate");
       var button = L.DomUtil.create("button", "map-locate__button", container);
       button.type = "button";
-      button.textContent = "Locate me";
-      button.setAttribute("aria-label", "Locate me: centre the map on my position");
+      button.textContent = text("map.locateMe");
+      button.setAttribute("aria-label", text("map.locateMeLabel"));
       L.DomEvent.disableClickPropagation(container);
       L.DomEvent.on(button, "click", function () { this.options.onClick(button); }, this);
       return container;
@@ -119,7 +130,7 @@
     var c = geometry.coordinates || [];
     var latlng = geometry.type === "Point" ? validLatLng(toNumber(c[1]), toNumber(c[0])) : null;
     if (!latlng || feature.id === undefined || feature.id === null) return null;
-    var name = String((feature.properties && feature.properties.name) || "Hive");
+    var name = String((feature.properties && feature.properties.name) || text("map.hive"));
     return { id: String(feature.id), latlng: latlng, name: name, signature: [latlng.lat, latlng.lng, name].join("|") };
   }
 
@@ -131,9 +142,9 @@
 
     var content = document.createElement("div");
     content.className = "map-popup";
-    content.textContent = MESSAGES.loading;
+    content.textContent = text("map.loading");
     marker.bindPopup(content, { minWidth: 200, maxWidth: 300 });
-    function failed() { content.textContent = MESSAGES.cardFailed; }
+    function failed() { content.textContent = text("map.cardFailed"); }
     function fitted() { if (marker.isPopupOpen()) marker.getPopup().update(); }  // re-measure, re-pan
     marker.on("popupopen", function () {
       var url = cardUrl.replace("{id}", encodeURIComponent(hive.id));
@@ -187,7 +198,7 @@
       cluster.removeLayers(removed);
       cluster.addLayers(added);
       var count = toNumber(collection.numberReturned);
-      say(collection.truncated ? MESSAGES.truncated.replace("{n}", count === null ? added.length : count) : "");
+      say(collection.truncated ? text("map.truncated", { num: count === null ? added.length : count }) : "");
       if (!state.fitted) {
         state.fitted = true;
         if (Object.keys(markers).length) map.fitBounds(cluster.getBounds(), { maxZoom: 16, padding: [24, 24] });
@@ -200,7 +211,7 @@
       // Until the map has been fitted to the hives, ask for all of them (up to the cap), not just
       // those in the default view: the map cannot fit to hives it has not seen.
       var box = visibleBox(map);
-      if (state.fitted && tooLarge(box, element)) { say(MESSAGES.zoomIn); return; }
+      if (state.fitted && tooLarge(box, element)) { say(text("map.zoomIn")); return; }
       var url = state.fitted ? geojsonUrl + (geojsonUrl.indexOf("?") < 0 ? "?" : "&") + "bbox=" + box.join(",") : geojsonUrl;
       fetch(url, { credentials: "same-origin", headers: { Accept: "application/geo+json" }, signal: controller.signal })
         .then(function (response) {
@@ -208,7 +219,7 @@
           return response.json();
         })
         .then(show)
-        .catch(function (error) { if (error.name !== "AbortError") say(MESSAGES.failed); });
+        .catch(function (error) { if (error.name !== "AbortError") say(text("map.failed")); });
     }
 
     function showPosition(latlng) {
@@ -218,7 +229,7 @@
     }
 
     map.addControl(new LocateControl({
-      onClick: function (button) { locate(button, showPosition, function () { say(MESSAGES.noLocation); }); }
+      onClick: function (button) { locate(button, showPosition, function () { say(text("map.noLocation")); }); }
     }));
     map.on("moveend", function () {
       clearTimeout(state.timer);
@@ -238,7 +249,7 @@
     var latlng = validLatLng(toNumber(element.dataset.lat), toNumber(element.dataset.lon));
     if (!latlng) return;
     var map = createMap(element, { scrollWheelZoom: false }).setView(latlng, 16);
-    L.marker(latlng, { alt: element.getAttribute("aria-label") || "Hive", keyboard: false }).addTo(map);
+    L.marker(latlng, { alt: element.getAttribute("aria-label") || text("map.hive"), keyboard: false }).addTo(map);
   }
 
   // ---- data-map="picker" and its "Use my location" button ----
@@ -269,7 +280,7 @@
 
     function place(latlng) {
       if (marker) { marker.setLatLng(latlng); return; }
-      var label = element.dataset.markerLabel || "Hive position: drag to move";
+      var label = element.dataset.markerLabel || text("map.hivePosition");
       marker = L.marker(latlng, { draggable: true, alt: label }).addTo(map);
       marker.on("dragend", function () { write(marker.getLatLng().wrap()); });
     }
@@ -316,8 +327,8 @@
         button.removeAttribute("title");
         writeInputs(inputs, latlng);
       }, function () {
-        if (error) { error.textContent = MESSAGES.noLocation; error.hidden = false; }
-        else button.title = MESSAGES.noLocation;
+        if (error) { error.textContent = text("map.noLocation"); error.hidden = false; }
+        else button.title = text("map.noLocation");
       });
     });
   }
@@ -359,8 +370,9 @@
   function densityLabel(feature) {
     var properties = (feature && feature.properties) || {};
     var count = toNumber(properties.count);
-    if (count === null && properties.band === "few") return "A few colonies";
-    return (count === null ? String(properties.band || "?").replace("-", "–") : String(count)) + " colonies";
+    if (count === null && properties.band === "few") return text("map.fewColonies");
+    if (count !== null) return text("map.colonies", { num: count });
+    return text("map.colonyRange", { range: String(properties.band || "?").replace("-", "–") });
   }
 
   function initDensityMap(element) {
@@ -379,9 +391,15 @@
           }
         }).addTo(map);
         if (layer.getLayers().length) map.fitBounds(layer.getBounds(), { padding: [12, 12], maxZoom: 13 });
-        else say(MESSAGES.noColonies);
+        else say(text("map.noColonies"));
       })
-      .catch(function (error) { if (error.name !== "AbortError") say(MESSAGES.densityFailed); });
+      .catch(function (error) { if (error.name !== "AbortError") say(text("map.densityFailed")); });
+  }
+
+  // 850 m, 3.2 km (3,2 km in German): as the server's |distance filter writes it.
+  function away(metres) {
+    if (metres < 1000) return number(metres, { maximumFractionDigits: 0 }) + " m";
+    return number(metres / 1000, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) + " km";
   }
 
   function swarmPopup(feature) {
@@ -390,13 +408,13 @@
     content.className = "map-popup swarm-popup";
     var distance = toNumber(properties.distance_m);
     var what = document.createElement("p");
-    what.textContent = "Swarm" + (distance === null ? "" : ", " + (distance < 1000 ? distance + " m" : (distance / 1000).toFixed(1) + " km") + " away");
+    what.textContent = distance === null ? text("map.swarm") : text("map.swarmAway", { distance: away(distance) });
     content.appendChild(what);
     var url = String(properties.url || "");
     if (/^\/swarms\/\d+$/.test(url)) {  // only our own report pages
       var link = document.createElement("a");
       link.href = url;
-      link.textContent = MESSAGES.openReport;
+      link.textContent = text("map.openReport");
       content.appendChild(link);
     }
     return content;
@@ -427,8 +445,8 @@
       map.setView(parseCenter(element.dataset.center), toNumber(element.dataset.zoom) || 11);
     }
     addSwarmLayer(map, element.dataset.geojsonUrl)
-      .then(function (count) { say(count ? "" : MESSAGES.noSwarms); })
-      .catch(function (error) { if (error.name !== "AbortError") say(MESSAGES.swarmsFailed); });
+      .then(function (count) { say(count ? "" : text("map.noSwarms")); })
+      .catch(function (error) { if (error.name !== "AbortError") say(text("map.swarmsFailed")); });
   }
 
   // ---- wiring ----

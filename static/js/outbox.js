@@ -18,8 +18,24 @@
 //
 // The CSRF token is never stored: the page passes its own (from the shell's hx-headers) at sync
 // time, and a refused token (403) is replaced once by a fresh one from the server.
+//
+// Its words are the page's (CityHiveText, app.js); in the service worker, which has no page,
+// they stay English, and nothing it says there is shown: a record the server refused without
+// saying why keeps its status, and the page words the message when it draws the record.
 (function (scope) {
   "use strict";
+
+  var ENGLISH = {
+    "outbox.olderTab": "The outbox is open in an older tab.",
+    "outbox.notSaved": "The outbox could not be saved.",
+    "outbox.gone": "This record is no longer in the outbox.",
+    "outbox.serverAnswered": "The server answered %(status)s.",
+    "outbox.tooSlow": "The server took too long to answer.",
+    "outbox.noConnection": "No connection."
+  };
+  var text = scope.CityHiveText ? scope.CityHiveText.texts(ENGLISH) : function (key, values) {
+    return ENGLISH[key].replace(/%\((\w+)\)s/g, function (whole, name) { return String(values[name]); });
+  };
 
   var DB_NAME = "cityhive";
   var DB_VERSION = 1;
@@ -60,7 +76,7 @@
         resolve(db);
       };
       opening.onerror = function () { connection = null; reject(opening.error); };
-      opening.onblocked = function () { connection = null; reject(new Error("The outbox is open in an older tab.")); };
+      opening.onblocked = function () { connection = null; reject(new Error(text("outbox.olderTab"))); };
     });
     return connection;
   }
@@ -73,7 +89,7 @@
         var result;
         tx.oncomplete = function () { resolve(result); };
         tx.onerror = function () { reject(tx.error); };
-        tx.onabort = function () { reject(tx.error || new Error("The outbox could not be saved.")); };
+        tx.onabort = function () { reject(tx.error || new Error(text("outbox.notSaved"))); };
         Promise.resolve(work(tx.objectStore(STORE))).then(function (value) { result = value; }, function (error) {
           try { tx.abort(); } catch (e) { /* already finished */ }
           reject(error);
@@ -131,6 +147,7 @@
       createdAt: new Date().toISOString(),
       state: WAITING,
       problem: "",
+      status: 0,
       refusedForm: "",
       attempts: 0
     };
@@ -176,11 +193,12 @@
   // be remembered with its refusal).
   function resubmit(id, fields) {
     return get(id).then(function (record) {
-      if (!record) throw new Error("This record is no longer in the outbox.");
+      if (!record) throw new Error(text("outbox.gone"));
       record.fields = fields;
       record.key = newKey();
       record.state = WAITING;
       record.problem = "";
+      record.status = 0;
       record.refusedForm = "";
       return put(record);
     });
@@ -239,7 +257,7 @@
       if (status === 409) return { outcome: "owner" };  // not this session's record: held (app/pwa/owner.py)
       if (status >= 200 && status < 400) return { outcome: "sent" };
       if (status === 408 || status === 429 || status >= 500) {
-        return { outcome: "retry", problem: "The server answered " + status + "." };
+        return { outcome: "retry", problem: text("outbox.serverAnswered", { status: String(status) }) };
       }
       return response.text().then(function (html) {
         return { outcome: "refused", status: status, html: html };
@@ -247,7 +265,7 @@
     }, function (error) {
       timer.done();
       var timedOut = error && error.name === "AbortError";
-      return { outcome: "retry", problem: timedOut ? "The server took too long to answer." : "No connection." };
+      return { outcome: "retry", problem: text(timedOut ? "outbox.tooSlow" : "outbox.noConnection") };
     });
   }
 
@@ -295,11 +313,11 @@
               if (answer.outcome === "token" && !freshTried) {
                 freshTried = true;  // once per run: a second 403 means the session is gone
                 return freshToken().then(function (fresh) {
-                  if (!fresh) return stop(record, "retry", "No connection.");
+                  if (!fresh) return stop(record, "retry", text("outbox.noConnection"));
                   token = fresh;
                   if (options.onToken) options.onToken(fresh);
                   return attempt(record);
-                }, function () { return stop(record, "retry", "No connection."); });
+                }, function () { return stop(record, "retry", text("outbox.noConnection")); });
               }
               if (answer.outcome === "token" || answer.outcome === "login") return stop(record, "login", "");
               if (answer.outcome === "owner") return stop(record, "owner", "");  // the session changed meanwhile
@@ -309,7 +327,8 @@
                 return remove(record.id, { sent: sent }).then(function () { result.sent.push(record); return true; });
               }
               record.state = REFUSED;
-              record.problem = problemIn(answer.html, answer.status);
+              record.status = answer.status;
+              record.problem = problemIn(answer.html);
               record.refusedForm = answer.status === 422 ? formIn(answer.html) : "";
               return put(record).then(function () { result.refused.push(record); return true; });
             });
@@ -335,9 +354,10 @@
     });
   }
 
-  // What the server said, as text for the user: the messages beside the fields of a 422 form,
-  // or an error page's detail.
-  function problemIn(html, status) {
+  // What the server said, as text for the user (in the session's language): the messages beside
+  // the fields of a 422 form, or an error page's detail; "" when it said nothing more than its
+  // status, which the page then puts in words (pwa.js).
+  function problemIn(html) {
     var messages = [];
     var pattern = /<p class="error"[^>]*>([\s\S]*?)<\/p>/g;
     var match;
@@ -346,7 +366,7 @@
       var detail = /<p class="error-detail">([\s\S]*?)<\/p>/.exec(html || "");
       if (detail) messages.push(textOf(detail[1]));
     }
-    return messages.filter(Boolean).join(" ") || "The server refused this record (error " + status + ").";
+    return messages.filter(Boolean).join(" ");
   }
 
   function textOf(html) {

@@ -22,24 +22,45 @@
   var QUEUED_NOTE = "cityhive:queued";
   var RETRY_FIRST_MS = 2000;
   var RETRY_MAX_MS = 60000;
-  var MESSAGES = {
-    queued: "Saved on this phone: {label}. It will be sent when you are back online.",
-    queuedHere: "Saved on this phone. It will be sent when you are back online.",
-    storageFull: "This phone could not save the record ({reason}), so it was not recorded. Free some space or try again with a connection.",
-    sent: { one: "1 record saved on this phone was sent.", many: "{n} records saved on this phone were sent." },
-    refused: "The server could not take {n} saved {records}. Open the outbox to fix {them}.",
-    logIn: "Log in to send the {n} {records} saved on this phone.",
-    retry: "Could not send the saved records yet ({problem}). Trying again soon.",
-    waiting: "waiting to sync",
-    refusedShort: "needs fixing",
-    discardConfirm: "Press again to discard it",
-    noForm: "This record cannot be sent as it is. Discard it, or record it again.",
-    others: "{n} {records} written by another account {are} waiting on this phone. Log in as that account to send {them}, or discard {them}.",
-    othersNobody: "{n} {records} saved on this phone {are} waiting for the account that wrote {them}. Log in as that account to send {them}, or discard {them}.",
-    discardOthers: "Discard {them}",
-    discardOthersConfirm: "Press again to discard {n} {records} for good",
-    discardedOthers: "{n} {records} of another account {were} discarded."
-  };
+  // The English; the page's language comes from its texts block (CityHiveText, in app.js).
+  // A plural text is [singular, plural], picked for `num`.
+  var T = window.CityHiveText;
+  var text = T.texts({
+    "pwa.queued": "Saved on this phone: %(label)s. It will be sent when you are back online.",
+    "pwa.queuedHere": "Saved on this phone. It will be sent when you are back online.",
+    "pwa.storageFull": "This phone could not save the record (%(reason)s), so it was not recorded. Free some space or try again with a connection.",
+    "pwa.storageError": "storage error",
+    "pwa.sent": ["%(num)s record saved on this phone was sent.", "%(num)s records saved on this phone were sent."],
+    "pwa.refused": [
+      "The server could not take %(num)s saved record. Open the outbox to fix it.",
+      "The server could not take %(num)s saved records. Open the outbox to fix them."
+    ],
+    "pwa.logIn": ["Log in to send the %(num)s record saved on this phone.", "Log in to send the %(num)s records saved on this phone."],
+    "pwa.logInLink": "Log in",
+    "pwa.retry": "Could not send the saved records yet (%(problem)s). Trying again soon.",
+    "pwa.waiting": "waiting to sync",
+    "pwa.needsFixing": "needs fixing",
+    "pwa.fixIt": "Fix it",
+    "pwa.discard": "Discard",
+    "pwa.discardConfirm": "Press again to discard it",
+    "pwa.noForm": "This record cannot be sent as it is. Discard it, or record it again.",
+    "outbox.refusedError": "The server refused this record (error %(status)s).",
+    "pwa.others": [
+      "%(num)s record written by another account is waiting on this phone. Log in as that account to send it, or discard it.",
+      "%(num)s records written by another account are waiting on this phone. Log in as that account to send them, or discard them."
+    ],
+    "pwa.othersNobody": [
+      "%(num)s record saved on this phone is waiting for the account that wrote it. Log in as that account to send it, or discard it.",
+      "%(num)s records saved on this phone are waiting for the account that wrote them. Log in as that account to send them, or discard them."
+    ],
+    "pwa.discardOthers": ["Discard it", "Discard them"],
+    "pwa.discardOthersConfirm": ["Press again to discard %(num)s record for good", "Press again to discard %(num)s records for good"],
+    "pwa.discardedOthers": ["%(num)s record of another account was discarded.", "%(num)s records of another account were discarded."],
+    "sw.offlineTitle": "Offline",
+    "sw.offline": "You are offline",
+    "sw.offlineLead": "This page is not saved on this phone, so it needs a connection."
+  });
+  var WORKER_TEXTS = ["sw.offlineTitle", "sw.offline", "sw.offlineLead"];  // sw.js's last-resort offline page
   var USER_COOKIES = ["__Host-cityhive_user", "cityhive_user"];  // app/pwa/owner.py
 
   var state = {
@@ -54,18 +75,14 @@
     installPrompt: null,
     installed: false,
     prefetched: {},
-    flushedFor: null  // the session's user when the outbox was last sent
+    flushedFor: null,  // the session's user when the outbox was last sent
+    toldWorker: null  // the language whose words the worker was last given
   };
 
   function all(selector, root) {
     return Array.prototype.slice.call((root || document).querySelectorAll(selector));
   }
 
-  function plural(n, one, many) { return n === 1 ? one : many; }
-
-  function fill(template, values) {
-    return template.replace(/\{(\w+)\}/g, function (_, name) { return values[name] === undefined ? "" : String(values[name]); });
-  }
 
   // ---- messages, in the shell's polite live region (#alerts) ----
 
@@ -87,7 +104,7 @@
   }
 
   function loginLink() {
-    return { href: "/login?next=" + encodeURIComponent(location.pathname + location.search), text: "Log in" };
+    return { href: "/login?next=" + encodeURIComponent(location.pathname + location.search), text: text("pwa.logInLink") };
   }
 
   // ---- whose records ----
@@ -115,13 +132,6 @@
   }
 
   function othersCount() { return state.records.length - ownRecords().length; }
-
-  function counted(template, n) {
-    return fill(template, {
-      n: n, records: plural(n, "record", "records"), are: plural(n, "is", "are"),
-      were: plural(n, "was", "were"), them: plural(n, "it", "them")
-    });
-  }
 
   // ---- drawing the outbox ----
 
@@ -157,12 +167,12 @@
   function drawOthers(notice) {
     var n = othersCount();
     notice.hidden = n === 0;
-    var text = notice.querySelector("[data-outbox-others-text]");
-    if (text) text.textContent = counted(pageUser() ? MESSAGES.others : MESSAGES.othersNobody, n);
+    var words = notice.querySelector("[data-outbox-others-text]");
+    if (words) words.textContent = text(pageUser() ? "pwa.others" : "pwa.othersNobody", { num: n });
     var discard = notice.querySelector("[data-outbox-discard-others]");
     if (discard && (discard.dataset.confirming !== "true" || n === 0)) {
       discard.dataset.confirming = "false";
-      discard.textContent = counted(MESSAGES.discardOthers, n);
+      discard.textContent = text("pwa.discardOthers", { num: n });
     }
   }
 
@@ -170,25 +180,24 @@
     status.replaceChildren();
     var waiting = ownRecords().filter(function (r) { return r.state === Outbox.WAITING; }).length;
     if (state.needsLogin && waiting) {
-      status.textContent = fill(MESSAGES.logIn, { n: waiting, records: plural(waiting, "record", "records") }) + " ";
+      status.textContent = text("pwa.logIn", { num: waiting }) + " ";
       var link = loginLink();
       var a = document.createElement("a");
       a.href = link.href;
       a.textContent = link.text;
       status.appendChild(a);
     } else if (state.problem && waiting) {
-      status.textContent = fill(MESSAGES.retry, { problem: state.problem });
+      status.textContent = text("pwa.retry", { problem: state.problem });
     } else if (!navigator.onLine && waiting) {
-      status.textContent = MESSAGES.queuedHere;
+      status.textContent = text("pwa.queuedHere");
     }
   }
 
   function when(record) {
     var date = new Date(record.createdAt);
-    var text = isNaN(date) ? "" : date.toLocaleString(undefined, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
     var time = document.createElement("time");
     time.dateTime = record.createdAt;
-    time.textContent = text;
+    time.textContent = isNaN(date) ? "" : T.dateTime(date, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
     return time;
   }
 
@@ -196,7 +205,7 @@
     var label = document.createElement("strong");
     var refused = record.state === Outbox.REFUSED;
     label.className = "outbox-state" + (refused ? " outbox-state--refused" : "");
-    label.textContent = refused ? MESSAGES.refusedShort : MESSAGES.waiting;
+    label.textContent = text(refused ? "pwa.needsFixing" : "pwa.waiting");
     return label;
   }
 
@@ -262,18 +271,18 @@
     if (record.state === Outbox.REFUSED) {
       var problem = document.createElement("p");
       problem.className = "error";
-      problem.textContent = record.problem;
+      problem.textContent = record.problem || text("outbox.refusedError", { status: String(record.status || "?") });
       item.appendChild(problem);
       var actions = document.createElement("p");
       actions.className = "actions";
-      if (record.refusedForm) actions.appendChild(button("Fix it", "data-outbox-fix", String(record.id)));
+      if (record.refusedForm) actions.appendChild(button(text("pwa.fixIt"), "data-outbox-fix", String(record.id)));
       else {
         var note = document.createElement("span");
         note.className = "hint";
-        note.textContent = MESSAGES.noForm;
+        note.textContent = text("pwa.noForm");
         actions.appendChild(note);
       }
-      actions.appendChild(button("Discard", "data-outbox-discard", String(record.id)));
+      actions.appendChild(button(text("pwa.discard"), "data-outbox-discard", String(record.id)));
       item.appendChild(actions);
       var fix = document.createElement("div");
       fix.className = "outbox-fix";
@@ -356,10 +365,10 @@
       }
       form.reset();
       form.cityhiveKey = null;
-      announce(fill(MESSAGES.queued, { label: label }));
+      announce(text("pwa.queued", { label: label }));
       return render();
     }, function (error) {
-      announce(fill(MESSAGES.storageFull, { reason: (error && (error.name || error.message)) || "storage error" }));
+      announce(text("pwa.storageFull", { reason: (error && (error.name || error.message)) || text("pwa.storageError") }));
     });
   }
 
@@ -385,7 +394,11 @@
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!(form instanceof HTMLFormElement)) return;
-    if (form.getAttribute("action") === "/logout") { forgetPages(); return; }
+    // Logging out, or choosing another language, drops the pages saved for offline use: they
+    // were another reader's, or in another language. (The worker sees no answer to either POST
+    // when htmx posts it, so it cannot learn it on its own until the next page.)
+    var action = form.getAttribute("action");
+    if (action === "/logout" || action === "/language") { forgetPages(); return; }
     if (!form.hasAttribute("data-outbox") || !Outbox) return;
     if (form.dataset.outboxRecord) {
       event.preventDefault();
@@ -457,12 +470,12 @@
       if (state.needsLogin && othersCount()) {
         return;  // the page's notice says whose they are, and offers to discard them
       } else if (state.needsLogin) {
-        announce(fill(MESSAGES.logIn, { n: result.waiting, records: plural(result.waiting, "record", "records") }), loginLink());
+        announce(text("pwa.logIn", { num: result.waiting }), loginLink());
       } else if (refused) {
-        announce(fill(MESSAGES.refused, { n: refused, records: plural(refused, "record", "records"), them: plural(refused, "it", "them") }));
+        announce(text("pwa.refused", { num: refused }));
         all("[data-outbox-panel]").forEach(function (panel) { setPanel(panel, true); });
       } else if (sent) {
-        announce(sent === 1 ? MESSAGES.sent.one : fill(MESSAGES.sent.many, { n: sent }));
+        announce(text("pwa.sent", { num: sent }));
       }
     });
   }
@@ -528,6 +541,10 @@
     });
     navigator.serviceWorker.addEventListener("controllerchange", function () {
       if (state.reloading) location.reload();
+      else {
+        state.toldWorker = null;  // a new worker: it has not heard them
+        tellWorkerTexts();
+      }
     });
     navigator.serviceWorker.addEventListener("message", function (event) {
       var data = event.data || {};
@@ -542,6 +559,18 @@
   function offerReload(waiting) {
     state.waitingWorker = waiting;
     drawChrome();
+  }
+
+  // The worker has no page to read words from: it is given the few that its last-resort offline
+  // page needs (sw.js), in this page's language, once per page and language.
+  function tellWorkerTexts() {
+    var controller = worker();
+    var language = T.language();
+    if (!controller || state.toldWorker === language) return;
+    state.toldWorker = language;
+    var words = {};
+    WORKER_TEXTS.forEach(function (key) { words[key] = text(key); });
+    controller.postMessage({ type: "texts", language: language, texts: words });
   }
 
   function forgetPages() {
@@ -619,12 +648,12 @@
       var n = othersCount();
       if (discardOthers.dataset.confirming !== "true") {
         discardOthers.dataset.confirming = "true";
-        discardOthers.textContent = counted(MESSAGES.discardOthersConfirm, n);
+        discardOthers.textContent = text("pwa.discardOthersConfirm", { num: n });
         return;
       }
       discardOthers.dataset.confirming = "false";
       Outbox.discardOthers(pageUser()).then(function (gone) {
-        announce(counted(MESSAGES.discardedOthers, gone));
+        announce(text("pwa.discardedOthers", { num: gone }));
         return render();
       });
       return;
@@ -633,7 +662,7 @@
     if (discard) {
       if (discard.dataset.confirming !== "true") {
         discard.dataset.confirming = "true";
-        discard.textContent = MESSAGES.discardConfirm;
+        discard.textContent = text("pwa.discardConfirm");
         return;
       }
       Outbox.remove(Number(discard.getAttribute("data-outbox-discard"))).then(render);
@@ -661,6 +690,7 @@
     setNow(root || document);
     render();
     prefetchLinked(root || document);
+    tellWorkerTexts();
   }
 
   // Work that can wait runs when the page is idle: the first seconds belong to the page itself.
@@ -675,7 +705,7 @@
       note = sessionStorage.getItem(QUEUED_NOTE);
       sessionStorage.removeItem(QUEUED_NOTE);
     } catch (e) { /* no session storage */ }
-    if (note) announce(fill(MESSAGES.queued, { label: note }));
+    if (note) announce(text("pwa.queued", { label: note }));
     drawChrome();
     if (Outbox) Outbox.subscribe(onOutboxNews);  // now: records may be sent while this loads
     whenIdle(function () {

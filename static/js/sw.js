@@ -21,15 +21,28 @@
 // drops with the session (expiry, cleared cookies, another log-in), so it holds offline too;
 // without the Cookie Store API, from the last answer of the server. A new account in the
 // server's answers deletes every page saved for another (app/pwa/owner.py, docs/security.md).
+//
+// Saved pages are in one language too: each is kept with the server's Content-Language, and is
+// served only while that is the reader's language, which is the language of the server's last
+// answer (a change of language is a request to the server, so it is never made offline). A new
+// language in the server's answers deletes every page saved in another; and as at a log-out,
+// the page asks for all of them to go when the reader chooses a language (pwa.js), since htmx
+// posts that choice, and follows its redirect, without the worker. The worker shows no words of
+// its own but for a last-resort offline page, whose words a page gives it (pwa.js).
 (function () {
   "use strict";
 
   var CONFIG = self.CITYHIVE_SW;
   var SHELL = "cityhive-shell-" + CONFIG.version;
-  var PAGES = "cityhive-pages-v2";  // v2: each page carries its user's tag
+  var PAGES = "cityhive-pages-v2";  // v2: each page carries its user's tag (and its language)
   var TILES = "cityhive-tiles-v1";
-  var WHO = "cityhive-user-v1";  // the last user tag the server gave, for browsers without cookieStore
+  // Who reads: the last user tag the server gave (for browsers without cookieStore), the last
+  // language, and per language the words of the last-resort offline page.
+  var WHO = "cityhive-user-v1";
   var WHO_KEY = "/__cityhive/last-user";
+  var LANGUAGE_KEY = "/__cityhive/last-language";
+  var TEXTS_KEY = "/__cityhive/texts/";  // + the language
+  var LANGUAGE_TAG = /^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$/;
   var CURRENT = [SHELL, PAGES, TILES, WHO];
   var PAGE_TIMEOUT_MS = 5000;   // then a saved copy: a phone on one bar of signal should not wait
   var OFFLINE_REFRESH_MS = 10 * 60 * 1000;
@@ -81,6 +94,8 @@
       event.waitUntil(prefetch(data.urls).catch(noop));
     } else if (data.type === "forget-pages") {
       event.waitUntil(caches.delete(PAGES).then(function () { reply(event, { type: "pages-forgotten" }); }));
+    } else if (data.type === "texts" && LANGUAGE_TAG.test(String(data.language)) && data.texts) {
+      event.waitUntil(keepTexts(data.language, data.texts).catch(noop));
     }
   });
 
@@ -136,15 +151,25 @@
     });
   }
 
-  // ---- whose session this is ----
+  // ---- whose session this is, and in which language ----
 
   var lastUser = null;  // the tag in the server's last answer; null: not known in this run
+  var lastLanguage = null;  // the language of the server's last answer; null: not known in this run
+
+  function remembered(key) {
+    return caches.open(WHO).then(function (cache) { return cache.match(key); })
+      .then(function (saved) { return saved ? saved.text() : ""; })
+      .catch(function () { return ""; });
+  }
 
   function rememberedUser() {
     if (lastUser !== null) return Promise.resolve(lastUser);
-    return caches.open(WHO).then(function (cache) { return cache.match(WHO_KEY); })
-      .then(function (saved) { return saved ? saved.text() : ""; })
-      .catch(function () { return ""; });
+    return remembered(WHO_KEY);
+  }
+
+  function currentLanguage() {
+    if (lastLanguage !== null) return Promise.resolve(lastLanguage);
+    return remembered(LANGUAGE_KEY);
   }
 
   // The tag of the account whose session the browser holds now ("" for nobody).
@@ -157,33 +182,76 @@
     return rememberedUser();
   }
 
+  // The reader now: {user, language}.
+  function currentReader() {
+    return Promise.all([currentUser(), currentLanguage()]).then(function (found) {
+      return { user: found[0], language: found[1] };
+    });
+  }
+
   function ownerOf(response) {
     return response ? response.headers.get(CONFIG.userHeader) : null;
   }
 
-  // An answer of the server names the session's user: when that is another account than
-  // before, the pages saved for anyone else go.
-  function noteUser(response) {
+  function languageOf(response) {
+    return response ? response.headers.get("Content-Language") : null;
+  }
+
+  // Whether a saved page is for this reader: their account's, in their language.
+  function isFor(saved, reader) {
+    return Boolean(saved) && ownerOf(saved) === reader.user && languageOf(saved) === reader.language;
+  }
+
+  // An answer of the server names the session's user and the reader's language: when either
+  // is another than before, the pages saved for anyone else, or in another language, go.
+  function noteReader(response) {
     var user = ownerOf(response);
-    if (user === null || user === lastUser) return Promise.resolve();
+    var language = languageOf(response);
+    if (user === null || language === null) return Promise.resolve();
+    if (user === lastUser && language === lastLanguage) return Promise.resolve();
     lastUser = user;
-    lastOfflineRefresh = 0;  // this user's own offline page, soon
+    lastLanguage = language;
+    lastOfflineRefresh = 0;  // this reader's own offline page, with the next page
     return Promise.all([
-      caches.open(WHO).then(function (cache) { return cache.put(WHO_KEY, new Response(user)); }),
-      forgetPagesNotOf(user)
+      caches.open(WHO).then(function (cache) {
+        return Promise.all([cache.put(WHO_KEY, new Response(user)), cache.put(LANGUAGE_KEY, new Response(language))]);
+      }),
+      forgetPagesNotFor({ user: user, language: language })
     ]).catch(noop);
   }
 
-  function forgetPagesNotOf(user) {
+  function forgetPagesNotFor(reader) {
     return caches.open(PAGES).then(function (cache) {
       return cache.keys().then(function (keys) {
         return Promise.all(keys.map(function (key) {
           return cache.match(key, { ignoreVary: true }).then(function (saved) {
-            return ownerOf(saved) === user ? null : cache.delete(key, { ignoreVary: true });
+            return isFor(saved, reader) ? null : cache.delete(key, { ignoreVary: true });
           });
         }));
       });
     });
+  }
+
+  // The words of the last-resort offline page, as a page gave them, per language.
+  var knownTexts = {};
+
+  function keepTexts(language, texts) {
+    var words = {};
+    ["sw.offlineTitle", "sw.offline", "sw.offlineLead"].forEach(function (key) {
+      if (typeof texts[key] === "string") words[key] = texts[key];
+    });
+    var json = JSON.stringify(words);
+    if (knownTexts[language] === json) return Promise.resolve();
+    knownTexts[language] = json;
+    return caches.open(WHO).then(function (cache) {
+      return cache.put(TEXTS_KEY + language, new Response(json, { headers: { "Content-Type": "application/json" } }));
+    });
+  }
+
+  function textsFor(language) {
+    return caches.open(WHO).then(function (cache) { return cache.match(TEXTS_KEY + language); })
+      .then(function (saved) { return saved ? saved.json() : null; })
+      .catch(function () { return null; });
   }
 
   // ---- page cache: network first, then the saved copy, then the offline page ----
@@ -198,7 +266,7 @@
 
   function savable(response) {
     var type = response.headers.get("Content-Type") || "";
-    return ownerOf(response) !== null && response.status === 200 && response.type === "basic" && !response.redirected && type.indexOf("text/html") === 0 &&
+    return ownerOf(response) !== null && languageOf(response) !== null && response.status === 200 && response.type === "basic" && !response.redirected && type.indexOf("text/html") === 0 &&
       (response.headers.get("Cache-Control") || "").indexOf("no-store") < 0;
   }
 
@@ -208,23 +276,50 @@
     });
   }
 
-  // The copy saved for this user, or none: another account's copy is never served.
-  function savedPage(key, user) {
+  // The copy saved for this reader, or none: another account's copy, or a copy in another
+  // language, is never served.
+  function savedPage(key, reader) {
     return caches.open(PAGES).then(function (cache) { return cache.match(key, { ignoreVary: true }); })
-      .then(function (saved) { return saved && ownerOf(saved) === user ? saved : undefined; });
+      .then(function (saved) { return isFor(saved, reader) ? saved : undefined; });
   }
 
-  // The user's own offline page (their menu), else the one saved at install, which is nobody's.
-  function offlinePage(user) {
-    return savedPage(CONFIG.offline, user).then(function (own) {
-      return own || caches.open(SHELL).then(function (cache) { return cache.match(CONFIG.offline, { ignoreVary: true }); });
+  // The reader's own offline page (their menu, their language), else the one saved at install,
+  // which is nobody's, in the language the browser asks for: if that is the reader's, else a
+  // bare page in the reader's words (when a page gave them), else the one saved at install.
+  function offlinePage(reader) {
+    var installed = caches.open(SHELL).then(function (cache) { return cache.match(CONFIG.offline, { ignoreVary: true }); });
+    return savedPage(CONFIG.offline, reader).then(function (own) {
+      if (own) return own;
+      return installed.then(function (shell) {
+        if (shell && languageOf(shell) === reader.language) return shell;
+        return textsFor(reader.language).then(function (words) {
+          if (words) return barePage(reader.language, words);
+          return shell || barePage("en", {});
+        });
+      });
     }).then(function (saved) {
       // A new Response, with no URL of its own: the address bar (and the URL htmx pushes)
       // stays the page that was asked for, which the user can reload when back online.
-      if (saved) return new Response(saved.body, { status: 200, statusText: "OK", headers: saved.headers });
-      return new Response("<!doctype html><title>Offline</title><h1>You are offline</h1>", {
-        status: 503, headers: { "Content-Type": "text/html; charset=utf-8" }
-      });
+      if (saved.status === 503) return saved;
+      return new Response(saved.body, { status: 200, statusText: "OK", headers: saved.headers });
+    });
+  }
+
+  function escapeHtml(text) {
+    return String(text).replace(/[&<>"']/g, function (c) {
+      return { "&": "&amp;", "<": "&lt;", ">": "&gt;", "\"": "&quot;", "'": "&#39;" }[c];
+    });
+  }
+
+  // The last resort, when no offline page was saved at all: a heading and a sentence.
+  function barePage(language, words) {
+    var title = words["sw.offlineTitle"] || "Offline";
+    var heading = words["sw.offline"] || "You are offline";
+    var lead = words["sw.offlineLead"] || "This page is not saved on this phone, so it needs a connection.";
+    var html = "<!doctype html><html lang=\"" + escapeHtml(language) + "\"><meta charset=\"utf-8\"><title>" + escapeHtml(title) +
+      "</title><h1>" + escapeHtml(heading) + "</h1><p>" + escapeHtml(lead) + "</p></html>";
+    return new Response(html, {
+      status: 503, headers: { "Content-Type": "text/html; charset=utf-8", "Content-Language": language }
     });
   }
 
@@ -235,7 +330,7 @@
     var network = preload.catch(function () { return null; }).then(function (preloaded) {
       return preloaded || fetch(event.request);
     }).then(function (response) {
-      var noted = noteUser(response);
+      var noted = noteReader(response);
       if (savable(response)) event.waitUntil(noted.then(function () { return savePage(key, response.clone()); }).catch(noop));
       if (response.ok) refreshOfflinePage(event);
       return response;
@@ -245,12 +340,12 @@
     return Promise.race([network, delay(PAGE_TIMEOUT_MS).then(function () { return TIMED_OUT; })])
       .then(function (answer) {
         if (answer !== TIMED_OUT) return answer;
-        return currentUser().then(function (user) { return savedPage(key, user); })
+        return currentReader().then(function (reader) { return savedPage(key, reader); })
           .then(function (saved) { return saved || network; });
       })
       .catch(function () {
-        return currentUser().then(function (user) {
-          return savedPage(key, user).then(function (saved) { return saved || offlinePage(user); });
+        return currentReader().then(function (reader) {
+          return savedPage(key, reader).then(function (saved) { return saved || offlinePage(reader); });
         });
       });
   }
@@ -262,7 +357,7 @@
     lastOfflineRefresh = now;
     event.waitUntil(fetch(CONFIG.offline, { credentials: "same-origin", cache: "no-store" }).then(function (response) {
       if (!savable(response)) return null;
-      return noteUser(response).then(function () { return savePage(CONFIG.offline, response); });
+      return noteReader(response).then(function () { return savePage(CONFIG.offline, response); });
     }).catch(noop));
   }
 
@@ -271,16 +366,16 @@
   // A copy saved in the last few minutes is kept as it is: rewriting it would only churn (and
   // while the cache rewrites an entry, that page has no copy).
   function prefetch(urls) {
-    return currentUser().then(function (user) {
+    return currentReader().then(function (reader) {
       return Promise.all(urls.map(function (href) {
         var url = new URL(href, self.location.origin);
         if (url.origin !== self.location.origin) return null;
-        return savedPage(pageKey(url), user).then(function (saved) {
+        return savedPage(pageKey(url), reader).then(function (saved) {
           var savedAt = saved ? Date.parse(saved.headers.get("Date") || "") : NaN;
           if (Date.now() - savedAt < PREFETCH_FRESH_MS) return null;
           return fetch(url.href, { credentials: "same-origin", headers: { Accept: "text/html" } }).then(function (response) {
             if (!savable(response)) return null;
-            return noteUser(response).then(function () { return savePage(pageKey(url), response); });
+            return noteReader(response).then(function () { return savePage(pageKey(url), response); });
           });
         }).catch(noop);
       }));
@@ -359,5 +454,8 @@
   }
 
   // Tests and tools read the worker's own view of things from here.
-  self.cityhive = { version: CONFIG.version, caches: { shell: SHELL, pages: PAGES, tiles: TILES }, trim: trim, currentUser: currentUser };
+  self.cityhive = {
+    version: CONFIG.version, caches: { shell: SHELL, pages: PAGES, tiles: TILES }, trim: trim,
+    currentUser: currentUser, currentLanguage: currentLanguage
+  };
 })();
