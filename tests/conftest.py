@@ -21,6 +21,7 @@ import pytest
 from app.db import local_server_url
 from app.migrate import throwaway_database
 from app.settings import Settings
+from app.web import i18n
 
 __all__ = ["free_port", "throwaway_database", "wait_until_ready"]
 
@@ -40,6 +41,16 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     counts = Counter(item.nodeid for item in items)
     if repeated := sorted(nodeid for nodeid, count in counts.items() if count > 1):
         raise pytest.UsageError("tests that share an id: " + ", ".join(repeated))
+
+
+@pytest.fixture(autouse=True)
+def english_unless_a_test_says_otherwise() -> Iterator[None]:
+    """Every test starts in English and leaves English behind: a test that picks a language
+    with i18n.use() outside a request (a sync test changes the thread's own context) must not
+    turn the next test's templates German."""
+    i18n.use(i18n.SOURCE)
+    yield
+    i18n.use(i18n.SOURCE)
 
 
 @pytest.fixture(scope="session")

@@ -71,7 +71,7 @@ def test_add_a_hive_by_typing_coordinates_without_javascript(no_js_page: Page) -
     page.get_by_label("Latitude").fill("91")
     page.get_by_label("Longitude").fill("-0.0937")
     page.get_by_role("button", name="Add hive").click()
-    expect(page.locator("#latitude-error")).to_contain_text("less than or equal to 90")
+    expect(page.locator("#latitude-error")).to_contain_text("Enter 90 or less.")
     expect(page.get_by_label("Name")).to_have_value("Allotment A")
 
     page.get_by_label("Latitude").fill("51,5202")

@@ -307,6 +307,71 @@ def test_logging_out_forgets_the_saved_pages(app_page: Callable[..., Page]) -> N
     expect(page.get_by_text("Private Hive")).to_have_count(0)
 
 
+def saved_language(page: Page, path: str) -> str | None:
+    """The Content-Language of the worker's saved copy of `path`, or None if there is none."""
+    return page.evaluate(
+        """([name, path]) => caches.open(name).then(cache => cache.match(path))
+             .then(found => found ? found.headers.get("Content-Language") : null)""",
+        [PAGES_CACHE, path],
+    )
+
+
+def test_pages_saved_in_one_language_are_not_shown_in_another(
+    app_page: Callable[..., Page],
+) -> None:
+    """Ada reads in English, then chooses German: what was saved in English goes, the pages
+    saved from then on are German, and so are the offline page and the scripts' words."""
+    page = app_page()
+    sign_up_from_home(page, name="Ada", email=unique_email())
+    wait_for_the_worker(page)
+    hive_id = add_hive(page, "Rooftop One")
+    page.goto("/hives")
+    wait_until_saved(page, ["/hives", f"/hives/{hive_id}"])
+    assert saved_language(page, f"/hives/{hive_id}") == "en"
+
+    footer = page.locator(".site-footer")
+    footer.get_by_label("Language").select_option("de")
+    footer.get_by_role("button", name="Change").click()
+    expect(heading(page)).to_have_text("Ihre Völker")
+    wait_until(  # the pages saved in English went with the choice
+        page,
+        """([name, path]) => caches.open(name).then(cache => cache.match(path))
+             .then(found => !found)""",
+        [PAGES_CACHE, f"/hives/{hive_id}"],
+    )
+    expect(page.locator("template#texts")).to_have_attribute("lang", "de")
+
+    page.goto("/map")  # the map's own control, drawn by map.js in the page's words
+    locate = page.get_by_role("button", name="Mein Standort: Karte auf meine Position zentrieren")
+    expect(locate).to_have_text("Mein Standort")
+    # Dates and numbers in the scripts follow the language too, on the 24-hour clock.
+    moment = "new Date(Date.UTC(2026, 10, 26, 14, 5))"
+    day = "{ day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' }"
+    clock = "{ hour: '2-digit', minute: '2-digit', timeZone: 'UTC' }"
+    assert page.evaluate(f"CityHiveText.dateTime({moment}, {day})") == "26. November 2026"
+    assert page.evaluate(f"CityHiveText.dateTime({moment}, {clock})") == "14:05"
+    assert page.evaluate("CityHiveText.number(1204.5)") == "1.204,5"
+    wait_until(  # the worker heard German in the server's answer: its offline page is German
+        page,
+        """([name, path]) => caches.open(name).then(cache => cache.match(path))
+             .then(found => Boolean(found) && found.headers.get("Content-Language") === "de")""",
+        [PAGES_CACHE, "/offline"],
+    )
+    page.goto("/hives")
+    wait_until_saved(page, ["/hives"])
+    assert saved_language(page, "/hives") == "de"
+
+    page.context.set_offline(True)
+    page.goto(f"/hives/{hive_id}")  # saved in English only: not shown
+    expect(heading(page)).to_have_text("Sie sind offline")
+    expect(page.get_by_text("Rooftop One")).to_have_count(0)
+    page.goto("/hives")
+    expect(heading(page)).to_have_text("Ihre Völker")
+    expect(page.locator("[data-offline-notice]")).to_have_text(
+        "Offline: Was Sie erfassen, bleibt auf diesem Telefon gespeichert."
+    )
+
+
 # --- map tiles --------------------------------------------------------------------------------
 
 

@@ -149,6 +149,8 @@ MATRIX = [
         form={"key_name": "a new key"}),
     Row("POST",  "/profile/api-keys/{id}/revoke", Redirect("/profile"), 404, LOGIN, LOGIN,
         form={}, fill={"id": "key"}),
+    # The reader's language: anyone may choose one (a cookie; the account's, when signed in).
+    Row("POST",  "/language",  *[Redirect("/city")] * 4, form={"language": "de", "next": "/city"}),
     # Hives: the list, map and forms are the signed-in user's own; a hive is its owner's alone.
     Row("GET",   "/hives",                              200,   200,   LOGIN,    LOGIN),
     Row("POST",  "/hives",            Redirect("/hives/"), Redirect("/hives/"), LOGIN, LOGIN,
@@ -435,13 +437,16 @@ async def world(client, db) -> World:
     )
 
 
-async def call(world: World, row: Row, caller: Caller):
+async def call(world: World, row: Row, caller: Caller, headers: Mapping[str, str] | None = None):
+    """The row's request as `caller`, with any further `headers`; redirects are not followed."""
     client = world.client
     client.session.cookie_jar.clear()
     client.session.cookie_jar.update_cookies(caller.cookies)
     path = row.path or row.route.format(**{p: world.owned[thing] for p, thing in row.fill.items()})
-    headers = {"Authorization": f"Bearer {caller.key}"} if caller.key else {}
-    options: dict[str, Any] = {"headers": headers, "allow_redirects": False}
+    sent = dict(headers or {})
+    if caller.key:
+        sent["Authorization"] = f"Bearer {caller.key}"
+    options: dict[str, Any] = {"headers": sent, "allow_redirects": False}
     if row.form is not None:
         filled = {
             name: value.format(email=caller.email, **world.owned)
@@ -492,7 +497,7 @@ def assert_answer(response, expected: Expect, who: str) -> None:
 async def owners_state(db, owner_id: int) -> list[Any]:
     """All the owner's rows, as values: what no one else may change."""
     queries = [
-        "SELECT name, email, password_hash FROM users WHERE id = :owner",
+        "SELECT name, email, password_hash, language FROM users WHERE id = :owner",
         "SELECT token_hash, signed_in_at FROM user_sessions WHERE user_id = :owner ORDER BY 1",
         "SELECT id, name, notes, status::text, ST_AsText(location), site, frame_type::text"
         " FROM hives WHERE owner_id = :owner ORDER BY id",

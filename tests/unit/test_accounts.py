@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
 from ipaddress import ip_network
 
 from sqlalchemy import select
 
 from app.main import create_app
 from app.models import User
+from app.web import i18n
+from app.web.auth import device_name
 from tests.unit.conftest import PASSWORD, csrf_token, log_in, make_user
 
 SIGNUP = {"name": "Ada Beekeeper", "email": "Ada@Example.org", "password": PASSWORD}
@@ -41,9 +44,9 @@ async def test_sign_up_with_bad_fields_rerenders_the_form_with_messages(client, 
     assert response.status == 422
     assert body.startswith("<!doctype html>")
     assert 'id="name-error"' in body
-    assert "An email address must have an @-sign." in body
+    assert "Enter an email address such as name@example.org." in body
     assert "Use at least 12 characters." in body
-    assert '<a href="#email">Email: An email address must have an @-sign.</a>' in body
+    assert '<a href="#email">Email: Enter an email address such as name@example.org.</a>' in body
     assert 'value="not-an-email"' in body  # what was typed is kept...
     assert "short" not in body  # ...but never the password
     assert await users(db) == []
@@ -312,3 +315,129 @@ async def test_item10_concurrent_guesses_of_the_current_password_check_only_the_
     statuses = sorted(answer.status for answer in answers)
     allowed = settings.login_max_failures_per_account
     assert statuses == [422] * allowed + [429] * (20 - allowed)
+
+
+# --- in German and in French ------------------------------------------------------------------
+
+NBSP = "\u00a0"  # French sets a no-break space before : ? ! and inside « »
+
+
+def speak(client, language: str) -> None:
+    """The reader's language, as the chooser in the footer leaves it."""
+    client.session.cookie_jar.update_cookies({"cityhive_lang": language})
+
+
+async def test_the_sign_up_page_and_its_mistakes_in_german_and_french(client, db):
+    speak(client, "de")
+    page = await (await client.get("/signup")).text()
+    assert '<html lang="de">' in page
+    assert "<title>Registrieren · CityHive</title>" in page
+    assert "<h1>Erstellen Sie Ihr CityHive-Konto</h1>" in page
+    assert '<label for="name">Ihr Name</label>' in page
+    assert "Mindestens 12 Zeichen." in page
+    assert ">Konto erstellen</button>" in page
+    assert ">Anmelden</a>" in page  # the shell: navigation and the way to log in
+    assert "Create your CityHive account" not in page
+
+    response = await signup(client, name="  ", email="not-an-email", password="short")
+    body = await response.text()
+    assert response.status == 422
+    assert response.headers["Content-Language"] == "de"
+    assert "Bitte korrigieren Sie diese Felder:" in body  # three of them
+    assert '<a href="#name">Ihr Name: Dieses Feld muss ausgefüllt werden.</a>' in body
+    assert (
+        '<a href="#email">E-Mail: Geben Sie eine E-Mail-Adresse wie name@example.org ein.</a>'
+        in body
+    )
+    assert '<p class="error" id="password-error">Verwenden Sie mindestens 12 Zeichen.</p>' in body
+
+    speak(client, "fr")
+    page = await (await client.get("/signup")).text()
+    assert '<html lang="fr">' in page
+    assert "<h1>Créez votre compte CityHive</h1>" in page
+    assert '<label for="password">Mot de passe</label>' in page
+    response = await signup(client, password="short")  # one mistake: the singular
+    body = await response.text()
+    assert response.status == 422
+    assert f"Veuillez corriger ce champ{NBSP}:" in body
+    assert f'<a href="#password">Mot de passe{NBSP}: Utilisez au moins 12 caractères.</a>' in body
+    await make_user(db, email="bob@example.org")
+    taken = await (await signup(client, email="bob@example.org")).text()
+    assert "Un compte existe déjà avec cette adresse e-mail." in taken
+    assert [someone.email for someone in await users(db)] == ["bob@example.org"]
+
+
+async def test_the_profile_page_in_german_and_french(logged_in, db, user):
+    user.created_at = datetime(2026, 11, 26, 9, 30, tzinfo=UTC)
+    await db.commit()
+    token = await csrf_token(logged_in, "/profile")
+    created = await logged_in.post("/profile/api-keys", data={"key_name": "Waage", "_csrf": token})
+    assert created.status == 201
+
+    speak(logged_in, "de")
+    page = await (await logged_in.get("/profile")).text()
+    assert '<html lang="de">' in page
+    assert "<h1>Ihr Profil</h1>" in page
+    assert "<dt>Mitglied seit</dt><dd>26. November 2026</dd>" in page
+    assert '<label for="current_password">Aktuelles Passwort</label>' in page
+    assert '<h2 id="api-keys-title">API-Schlüssel</h2>' in page
+    assert '<a href="/api">die CityHive-API</a> in Ihrem Namen nutzen.' in page
+    assert "<td>Nie</td>" in page  # the key was never used
+    assert "Auch meinen API-Schlüssel widerrufen" in page
+    assert 'aria-label="Schlüssel Waage widerrufen"' in page
+    assert 'hx-confirm="Auf allen Geräten abmelden, auch auf diesem?"' in page
+    assert "<strong>(dieser Browser)</strong>" in page
+    assert ">Abmelden</button>" in page
+
+    speak(logged_in, "fr")
+    page = await (await logged_in.get("/profile")).text()
+    assert "<h1>Votre profil</h1>" in page
+    assert "<dt>Membre depuis</dt><dd>26 novembre 2026</dd>" in page
+    assert "<td>Jamais</td>" in page
+    assert f'hx-confirm="Révoquer la clé «{NBSP}Waage{NBSP}»{NBSP}?' in page
+    wrong = await logged_in.post(
+        "/profile/password",
+        data={"current_password": "not my password", "new_password": PASSWORD, "_csrf": token},
+    )
+    assert wrong.status == 422
+    assert "Ce n&#39;est pas votre mot de passe actuel." in await wrong.text()  # escaped
+
+
+async def test_a_sessions_browser_is_named_in_the_readers_words():
+    i18n.use("de")
+    assert device_name("Firefox on Linux") == "Firefox unter Linux"
+    assert device_name("Unknown browser") == "Unbekannter Browser"
+    assert device_name("curl/8.5.0") == "curl/8.5.0"  # what could not be named stays as it is
+    i18n.use("fr")
+    assert device_name("Safari on iPhone") == "Safari sous iPhone"
+    i18n.use("en")
+    assert device_name("Firefox on Linux") == "Firefox on Linux"
+
+
+async def test_error_pages_in_german_and_french_and_problems_in_english(client):
+    speak(client, "de")
+    missing = await client.get("/no-such-page")
+    page = await missing.text()
+    assert missing.status == 404
+    assert missing.headers["Content-Language"] == "de"
+    assert "<title>Seite nicht gefunden · CityHive</title>" in page
+    assert '<p class="status-code">Fehler 404</p>' in page
+    assert ">Zurück zur Startseite</a>" in page
+
+    # Refused before the language is asked for a page: the error page asks for it again.
+    speak(client, "fr")
+    refused = await client.post("/signup", data={"name": "Ada"})
+    page = await refused.text()
+    assert refused.status == 403
+    assert refused.headers["Content-Language"] == "fr"
+    assert '<h1 id="error-title">Non autorisé</h1>' in page
+    assert "Ce formulaire a expiré. Rechargez la page et réessayez." in page
+
+    problem = await client.get("/api/v1/nothing-here")  # for programs: English
+    assert (await problem.json())["title"] == "Page not found"
+    assert problem.headers["Content-Language"] == "en"
+
+    client.session.cookie_jar.clear()
+    header = await client.get("/no-such-page", headers={"Accept-Language": "de-DE"})
+    assert "Seite nicht gefunden" in await header.text()
+    assert "Accept-Language" in header.headers["Vary"]

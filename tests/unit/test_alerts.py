@@ -5,21 +5,43 @@ toast."""
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import json
 import random
+import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import aiohttp_jinja2
 import pytest
 from aiohttp import web
+from babel.dates import get_month_names
 from sqlalchemy import select, text
 
-from app.keys import deliveries_key, webhook_client_key
+from app.keys import deliveries_key, settings_key, webhook_client_key
 from app.main import create_app
 from app.models import Alert, AlertKind, AlertRules, SensorKind, SensorPlacement
-from app.sensors.alerts import Limits, episodes
+from app.sensors.alerts import (
+    Limits,
+    condition_message,
+    episodes,
+    shown_message,
+    swarm_message,
+)
+from app.sensors.ingest import OwnedSensor
 from app.sensors.maintenance import make_partitions, upkeep
 from app.sensors.queries import open_alerts_of
-from app.sensors.webhooks import client_session, post, url_problem
+from app.sensors.schemas import DEFAULT_RULES
+from app.sensors.webhooks import (
+    NOT_DELIVERED,
+    PRIVATE_REFUSED,
+    client_session,
+    outcome_text,
+    post,
+    url_problem,
+)
+from app.web import i18n
+from app.web.formatting import local
 from tests.unit.conftest import csrf_token, log_in, make_user
 from tests.unit.test_sensors import NOW, api_key, make_hive, make_sensor, reading
 
@@ -520,3 +542,163 @@ async def test_alert_pages_need_a_log_in(client):
     response = await client.get("/alerts", allow_redirects=False)
     assert response.status == 303
     assert response.headers["Location"] == "/login?next=/alerts"
+
+
+# --- in the reader's language ------------------------------------------------------------------
+
+NBSP = "\u00a0"  # French sets a no-break space before : ; ? !
+RSQUO = "\u2019"  # and writes l'alerte: compared as l'alerte below
+
+
+def speak(client, language: str) -> None:
+    """The reader's language, as the chooser in the footer leaves it."""
+    client.session.cookie_jar.update_cookies({"cityhive_lang": language})
+
+
+def in_language(language: str, show: Callable[[], str]) -> str:
+    """What `show` says in `language`, without leaving the language set for other tests."""
+
+    def run() -> str:
+        i18n.use(language)
+        return show()
+
+    return contextvars.copy_context().run(run)
+
+
+def stored_messages() -> list[tuple[AlertKind, str]]:
+    """An alert of each kind as alerts.py stores it (and the webhook and the API send it)."""
+
+    def sensor(kind: SensorKind) -> OwnedSensor:
+        return OwnedSensor(
+            1, 1, "Rooftop One", "Probe", kind, SensorPlacement.inside, DEFAULT_RULES,
+            frozenset(), False,
+        )  # fmt: skip
+
+    brood, air = sensor(SensorKind.temperature), sensor(SensorKind.humidity)
+    battery = sensor(SensorKind.battery)
+    return [
+        (AlertKind.swarm, swarm_message(45.04, 43.0, DEFAULT_RULES)),
+        (AlertKind.temperature, condition_message(AlertKind.temperature, brood, 41.0,
+                                                  Limits(0.0, 40.0, 1.0))),
+        (AlertKind.temperature, condition_message(AlertKind.temperature, brood, -2.5,
+                                                  Limits(0.0, 40.0, 1.0))),
+        (AlertKind.humidity, condition_message(AlertKind.humidity, air, 22.0,
+                                               Limits(30.0, 90.0, 3.0))),
+        (AlertKind.humidity, condition_message(AlertKind.humidity, air, 96.0,
+                                               Limits(30.0, 90.5, 3.0))),
+        (AlertKind.battery, condition_message(AlertKind.battery, battery, 3.31,
+                                              Limits(3.4, None, 0.1))),
+        (AlertKind.offline, "No readings for more than an hour: is the device offline?"),
+        (AlertKind.offline, "No readings for more than 3 hours: is the device offline?"),
+    ]  # fmt: skip
+
+
+def test_an_alert_is_shown_in_the_readers_language_from_what_was_stored():
+    stored = stored_messages()
+    # In English the page shows exactly what is stored: the patterns read every message back.
+    for kind, message in stored:
+        assert in_language("en", lambda k=kind, m=message: shown_message(k, m)) == message
+    german = [in_language("de", lambda k=k, m=m: shown_message(k, m)) for k, m in stored]
+    assert german == [
+        "Das Gewicht fiel innerhalb von 30 Minuten um 2,0 kg (von 45,0 auf 43,0 kg): ein Schwarm?",
+        "Temperatur innen hat 41,0 °C erreicht (über 40 °C).",
+        "Temperatur innen ist auf -2,5 °C gefallen (unter 0 °C).",
+        "Luftfeuchtigkeit innen ist auf 22 % gefallen (unter 30 %).",
+        "Luftfeuchtigkeit innen hat 96 % erreicht (über 90,5 %).",
+        "Batterie bei 3,31 V (unter 3,4 V): Bitte laden oder austauschen.",
+        "Seit mehr als einer Stunde keine Messwerte: Ist das Gerät offline?",
+        "Seit mehr als 3 Stunden keine Messwerte: Ist das Gerät offline?",
+    ]
+    french = [
+        in_language("fr", lambda k=k, m=m: shown_message(k, m)).replace(RSQUO, "'")
+        for k, m in stored[1:7]
+    ]
+    assert french == [
+        "La température intérieure a atteint 41,0 °C (au-dessus de 40 °C).",
+        "La température intérieure est descendue à -2,5 °C (en dessous de 0 °C).",
+        "L'humidité intérieure est descendue à 22 % (en dessous de 30 %).",
+        "L'humidité intérieure a atteint 96 % (au-dessus de 90,5 %).",
+        f"Batterie à 3,31 V (sous 3,4 V){NBSP}: rechargez-la ou remplacez-la.",
+        f"Aucune mesure depuis plus d'une heure{NBSP}: l'appareil est-il hors ligne{NBSP}?",
+    ]
+    # A message from before these patterns (or changed by hand) is shown as it is.
+    odd = "Something else happened."
+    assert in_language("de", lambda: shown_message(AlertKind.swarm, odd)) == odd
+
+
+def test_a_webhooks_outcome_is_shown_in_the_readers_language():
+    def german(outcome: str) -> str:
+        return in_language("de", lambda: outcome_text(outcome))
+
+    assert german("delivered (HTTP 204)") == "zugestellt (HTTP 204)"
+    assert german("failed: HTTP 500") == "fehlgeschlagen: HTTP 500"
+    assert german(NOT_DELIVERED) == "fehlgeschlagen: konnte nicht zugestellt werden"
+    assert german(f"refused: {PRIVATE_REFUSED}") == (
+        "abgelehnt: Private und Loopback-Adressen sind für Webhooks nicht erlaubt."
+    )
+    assert german("something new") == "something new"
+    assert in_language("en", lambda: outcome_text("failed: HTTP 500")) == "failed: HTTP 500"
+
+
+async def test_alerts_are_shown_in_german_and_french_while_the_api_keeps_english(
+    logged_in, db, auth, hive, swarm
+):
+    probe = await make_sensor(db, hive, SensorKind.temperature, name="Brood")
+    await send(logged_in, auth, [reading(probe, 1, 45.0)])
+    drop, minutes, peak, value = re.fullmatch(
+        r"Weight fell (.+) kg within (\d+) minutes \(from (.+) to (.+) kg\): a swarm\?",
+        swarm.message,
+    ).groups()
+
+    speak(logged_in, "de")
+    page = await (await logged_in.get("/alerts")).text()
+    assert "<h1>Warnungen</h1>" in page
+    assert '<h2 id="open-alerts-title">Zu bestätigen</h2>' in page
+    assert "<strong>Schwarm</strong>" in page
+    assert "<strong>Temperatur</strong>" in page
+    german_swarm = (
+        f"Das Gewicht fiel innerhalb von {minutes} Minuten um {drop.replace('.', ',')} kg "
+        f"(von {peak.replace('.', ',')} auf {value.replace('.', ',')} kg): ein Schwarm?"
+    )
+    assert german_swarm in page
+    assert "Temperatur innen hat 45,0 °C erreicht (über 40 °C)." in page
+    assert "Weight fell" not in page
+    assert 'Bestätigen<span class="visually-hidden"> \u2013 Schwarm-Warnung von Rooftop One' in page
+    zone = logged_in.app[settings_key].zone
+    started = local(swarm.started_at, zone)
+    month = get_month_names(locale="de_DE")[started.month]
+    assert f">{started.day}. {month} {started.year}, {started:%H:%M}</time>" in page
+    today = await (await logged_in.get("/")).text()
+    assert "Temperatur innen hat 45,0 °C erreicht (über 40 °C)." in today
+    assert "Keine Warnungen" not in today
+    hive_page = await (await logged_in.get(f"/hives/{hive}")).text()
+    assert german_swarm in hive_page
+
+    told = await logged_in.get("/alerts/poll", headers={"HX-Request": "true"})
+    assert '"message":"2 neue Warnungen: siehe Warnungen."' in told.headers["HX-Trigger"]
+    token = await csrf_token(logged_in, "/alerts")
+    acknowledged = await logged_in.post(
+        f"/alerts/{swarm.id}/acknowledge",
+        data={"next": "/alerts"},
+        headers={"HX-Request": "true", "X-CSRF-Token": token},
+    )
+    toast = json.loads(acknowledged.headers["HX-Trigger"])["cityhive:toast"]
+    assert toast == {"message": "Warnung bestätigt."}
+    assert '<p class="alert-item__done">Bestätigt</p>' in await acknowledged.text()
+
+    speak(logged_in, "fr")
+    page = (await (await logged_in.get("/alerts")).text()).replace(RSQUO, "'")
+    assert "<h1>Alertes</h1>" in page
+    assert "La température intérieure a atteint 45,0 °C (au-dessus de 40 °C)." in page
+    assert 'Acquitter<span class="visually-hidden"> l\'alerte de température de Rooftop' in page
+    assert "Acquittées récemment" in page
+    assert f"Le poids a baissé de {drop.replace('.', ',')} kg en {minutes} minutes" in page
+    month = get_month_names(locale="fr_FR")[started.month]
+    assert f">{started.day} {month} {started.year}" in page
+
+    # What the API (and the webhook) hands on stays as stored, in English.
+    api = await (await logged_in.get("/api/v1/alerts", headers=auth)).json()
+    assert [item["message"] for item in api["items"]] == [
+        "Temperature inside reached 45.0 °C (above 40 °C)."
+    ]
+    assert (await alerts(db))[0].message == swarm.message

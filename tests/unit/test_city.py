@@ -670,3 +670,91 @@ async def test_item3_a_large_harvest_of_ones_own_does_not_reveal_the_citys_honey
         await harvest(db, user.id, *((each, "1000") for each in mine[:count]))
         page = await (await client.get("/city/stats")).text()
         assert stats_of(page)["harvest-per-colony"] == "Not enough harvests yet", count
+
+
+# --- in the reader's language ------------------------------------------------------------------
+
+GERMAN_MONTHS = [
+    "Januar",
+    "Februar",
+    "März",
+    "April",
+    "Mai",
+    "Juni",
+    "Juli",
+    "August",
+    "September",
+    "Oktober",
+    "November",
+    "Dezember",
+]
+FRENCH_MONTHS = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
+
+
+async def test_city_statistics_in_german_with_german_month_names(uncached, db):
+    client = uncached
+    for number, outcome in enumerate((SwarmOutcome.collected, None, None)):
+        db.add(
+            SwarmReport(
+                location=func.ST_SetSRID(func.ST_MakePoint(13.4, 52.5), 4326),
+                seen_at=func.now(),
+                height="ground",
+                size="small",
+                description="A swarm",
+                contact="+49 30 1234567",
+                status_token_hash=f"token {number}",
+                reporter_address="127.0.0.1",
+                status="closed" if outcome else "open",
+                outcome=outcome,
+                expires_at=func.now(),
+            )
+        )
+    await db.commit()
+    month = date.today().month - 1
+
+    response = await client.get("/city/stats", headers={"Accept-Language": "de-DE,de;q=0.9"})
+    page = await response.text()
+    assert response.headers["Content-Language"] == "de"
+    assert f"Stadtstatistik {date.today().year}" in page
+    assert "<dt>Aktive Imker</dt>" in page
+    assert f"<title>{GERMAN_MONTHS[month]}: 3 gemeldet</title>" in page
+    assert f"<title>{GERMAN_MONTHS[month]}: 1 eingefangen</title>" in page
+    assert '<th scope="col">Mär</th>' in page  # the table's months, as German shortens them
+    assert '<th scope="col">Dez</th>' in page
+    assert '<span class="chart-key chart-key--reported">gemeldet</span>' in page
+    assert "Schwärme nach Monat" in page
+    assert "reported</title>" not in page
+
+    client.session.cookie_jar.update_cookies({"cityhive_lang": "fr"})
+    page = await (await client.get("/city/stats")).text()
+    assert f"Statistiques de la ville {date.today().year}" in page
+    assert f"<title>{FRENCH_MONTHS[month]}\u00a0: 1 récupéré</title>" in page
+    assert '<th scope="col">janv.</th>' in page
+
+
+async def test_forage_pressure_in_german_with_decimal_commas(logged_in, db, user):
+    others = await beekeepers(db, 4)
+    db.add_all(ring(others, 15))
+    await db.commit()
+    logged_in.session.cookie_jar.update_cookies({"cityhive_lang": "de"})
+    response, page = await forage(logged_in, at(CENTRE))
+    assert response.status == 200
+    assert "<h1>Wie stark ist die Tracht hier schon genutzt?</h1>" in page
+    assert '<strong data-colonies="15">15 Völker</strong> sammeln bereits' in page
+    assert "(3,1 km²)" in page
+    assert "Mit einem weiteren: 5,1 Völker je km²." in page
+    assert "Bei mehr als 5 Völkern je km²" in page
+    assert "already forage" not in page

@@ -179,7 +179,8 @@ async def test_item6_exports_are_capped_for_the_whole_process(aiohttp_client, se
             await log_in(client, ada.email)
             refused = await client.get("/exports/cityhive-export.zip")
             page = await client.get("/hives")
-        assert statuses == [200, 200, 200, 429]
+        # Eve's two race for the last slot: which of them gets it is the server's order.
+        assert sorted(statuses) == [200, 200, 200, 429]
         assert refused.status == 429
         assert "Many exports are downloading right now" in await refused.text()
         assert "Retry-After" in refused.headers

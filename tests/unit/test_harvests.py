@@ -83,7 +83,7 @@ async def test_a_split_by_weight_takes_each_hives_kg_and_the_totals_add_up(logge
 @pytest.mark.parametrize(
     ("fields", "field", "message"),
     [
-        ({"split": "even", "total_kg": "-1"}, "total_kg", "greater than or equal to 0"),
+        ({"split": "even", "total_kg": "-1"}, "total_kg", "Enter 0 or more."),
         ({"split": "even"}, "total_kg", "Say how many kg were taken"),
         ({"split": "weight"}, "kg_by_hive", "Give the kg for every chosen hive"),
         (

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 
 import pytest
+from babel.dates import format_date
 from sqlalchemy import func, select
 
 from app.hives.queries import PER_PAGE
 from app.main import create_app
-from app.models import Hive, HiveStatus
+from app.models import Harvest, Hive, HiveStatus, Inspection
 from tests.unit.conftest import csrf_token, log_in, make_user
 
 HIVE = {
@@ -71,11 +73,11 @@ async def test_decimal_commas_and_blank_optional_fields_are_understood(logged_in
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("latitude", "91", "Input should be less than or equal to 90."),
-        ("longitude", "-181", "Input should be greater than or equal to -180."),
-        ("latitude", "north", "Input should be a valid number"),
+        ("latitude", "91", "Enter 90 or less."),
+        ("longitude", "-181", "Enter -180 or more."),
+        ("latitude", "north", "Enter a number."),
         ("name", "", "This field is required."),
-        ("frame_type", "hexagonal", "Input should be"),
+        ("frame_type", "hexagonal", "Choose one of the options."),
         ("installed_on", (date.today() + timedelta(days=2)).isoformat(), "cannot be in the future"),
     ],
 )
@@ -201,7 +203,8 @@ async def test_active_search_gets_only_the_results_fragment(logged_in):
     assert body.lstrip().startswith('<section id="hive-results"')
     assert ">Alpha</a>" in body
     assert "<html" not in body
-    assert response.headers["Vary"] == "HX-Request"
+    # the page differs by htmx, and by the browser's language where no choice was made
+    assert response.headers["Vary"] == "HX-Request, Accept-Language"
     tidy = await logged_in.get(
         "/hives?q=alp&site=&status=&sort=name&page=1", headers={"HX-Request": "true"}
     )
@@ -234,3 +237,126 @@ async def test_the_map_page_needs_a_log_in_and_names_its_tiles(logged_in, settin
     assert f'data-tile-url="{settings.tile_url}"' in page
     csp = (await logged_in.get("/map")).headers["Content-Security-Policy"]
     assert "img-src 'self' data: https://tile.openstreetmap.org;" in csp
+
+
+# --- In German and in French ------------------------------------------------------------------
+
+GERMAN = {"cityhive_lang": "de"}
+FRENCH = {"cityhive_lang": "fr"}
+
+
+async def test_the_hive_list_speaks_german_and_french(logged_in):
+    await new_hive_id(logged_in, name="Alpha")
+    await new_hive_id(logged_in, name="Bravo", site="", status="sold")
+    german = await (await logged_in.get("/hives", cookies=GERMAN)).text()
+    assert "<h1>Ihre Völker</h1>" in german
+    assert "2 Völker" in german
+    assert '<option value="">Alle Standorte</option>' in german
+    assert '<option value="-installed">Neueste zuerst</option>' in german
+    assert 'placeholder="Name, Standort oder Notizen"' in german
+    assert '<span class="hive-site">Kein Standort</span>' in german
+    assert '<span class="badge badge--sold">Verkauft</span>' in german
+    assert '<option value="sold">Verkauft</option>' in german  # the value stays English
+    french = await (await logged_in.get("/hives?q=brav", cookies=FRENCH)).text()
+    assert "<h1>Vos colonies</h1>" in french
+    assert "1 colonie" in french
+    assert '<option value="">Tous les ruchers</option>' in french
+    assert '<span class="hive-site">Aucun rucher</span>' in french
+    assert '<span class="badge badge--sold">Vendue</span>' in french
+    both = await (await logged_in.get("/hives", cookies=FRENCH)).text()
+    assert "2 colonies" in both
+    none = await (await logged_in.get("/hives?q=zulu", cookies=GERMAN)).text()
+    assert "Keine Völker gefunden." in none
+
+
+async def test_the_hive_form_speaks_german_and_french_and_refuses_in_german(logged_in, db):
+    form = await (await logged_in.get("/hives/new", cookies=GERMAN)).text()
+    assert "<h1>Volk hinzufügen</h1>" in form
+    assert '<label for="frame_type">Rähmchenmaß</label>' in form
+    assert '<option value="top_bar">Oberträger</option>' in form
+    assert '<option value="nucleus">Begattungsableger</option>' in form
+    assert '<option value="">Unbekannt</option>' in form
+    assert "-90 bis 90, z. B. 51,5203" in form
+    token = await csrf_token(logged_in, "/hives/new")
+    future = (date.today() + timedelta(days=2)).isoformat()
+    response = await logged_in.post(
+        "/hives", data={**HIVE, "installed_on": future, "_csrf": token}, cookies=GERMAN
+    )
+    body = await response.text()
+    assert response.status == 422
+    assert (
+        '<p class="error" id="installed_on-error">'
+        "Das Aufstelldatum darf nicht in der Zukunft liegen.</p>"
+    ) in body
+    assert '<label for="installed_on">Aufgestellt am</label>' in body
+    island = await logged_in.post(
+        "/hives", data={**HIVE, "latitude": "0", "longitude": "0", "_csrf": token}, cookies=GERMAN
+    )
+    assert "Breiten- und Längengrad sind beide 0" in await island.text()
+    french = await logged_in.post(
+        "/hives", data={**HIVE, "installed_on": future, "_csrf": token}, cookies=FRENCH
+    )
+    assert "La date d&#39;installation ne peut pas être dans le futur." in await french.text()
+    assert await db.scalar(select(func.count()).select_from(Hive)) == 0
+    hive_id = await new_hive_id(logged_in)
+    edit = await (await logged_in.get(f"/hives/{hive_id}/edit", cookies=FRENCH)).text()
+    assert "<h1>Modifier Queen Mab</h1>" in edit
+    assert "Enregistrer les modifications" in edit
+    confirm = await (await logged_in.get(f"/hives/{hive_id}/delete", cookies=GERMAN)).text()
+    assert "Queen Mab löschen?" in confirm
+
+
+async def test_a_hives_page_speaks_german_and_french(logged_in):
+    hive_id = await new_hive_id(logged_in, frame_type="top_bar", origin="nucleus")
+    german = await (await logged_in.get(f"/hives/{hive_id}", cookies=GERMAN)).text()
+    assert '<span class="badge badge--active">Aktiv</span>' in german
+    assert 'aria-label="Wo Queen Mab steht"' in german
+    assert "<dt>Rähmchenmaß</dt><dd>Oberträger</dd>" in german
+    assert "<dt>Herkunft des Volkes</dt><dd>Begattungsableger</dd>" in german
+    assert "<dt>Aufgestellt</dt><dd>11. Mai 2025</dd>" in german
+    assert "<dd>51,52020; -0,09370</dd>" in german  # decimal commas, so not a comma between
+    assert ">Bearbeiten</a>" in german
+    french = await (await logged_in.get(f"/hives/{hive_id}", cookies=FRENCH)).text()
+    assert "<dt>Type de cadre</dt><dd>Barrettes</dd>" in french
+    assert "<dt>Installée</dt><dd>11 mai 2025</dd>" in french
+    assert "<dt>Rucher</dt><dd>Barbican roof</dd>" in french
+    card = await (await logged_in.get(f"/hives/{hive_id}/card", cookies=FRENCH)).text()
+    assert '<span class="badge badge--active">Active</span>' in card
+    assert ">Ouvrir</a>" in card
+
+
+async def test_today_and_the_welcome_speak_german_and_french(
+    logged_in, db, user, aiohttp_client, settings
+):
+    hive_id = await new_hive_id(logged_in)
+    db.add_all(
+        [
+            Inspection(hive_id=hive_id, scheduled_for=date(2024, 11, 26)),
+            Inspection(hive_id=hive_id, done_at=datetime(2024, 11, 20, 13, 5, tzinfo=UTC)),
+            Harvest(owner_id=user.id, harvested_on=date.today(), total_kg=Decimal("23.5")),
+        ]
+    )
+    await db.commit()
+    today = datetime.now(settings.zone).date()
+    german = await (await logged_in.get("/", cookies=GERMAN)).text()
+    assert "Guten Tag, Ada Beekeeper" in german
+    day = format_date(today, "EEE, d. MMMM y", locale="de_DE")
+    assert f"Heute ist {day}. Sie betreuen 1 Volk." in german
+    assert "<h3>Überfällig</h3>" in german
+    assert '<span class="due__when">Di., 26. November 2024</span>' in german
+    assert ">Als erledigt markieren</button>" in german
+    assert "Zuletzt durchgesehen: 20. November 2024" in german
+    assert '<a href="/harvests">23,50 kg</a> Honig aus 1 Ernte.' in german
+    assert f"Saison {today.year}" in german
+    assert '<span class="badge badge--active">aktiv</span>' in german
+    french = await (await logged_in.get("/", cookies=FRENCH)).text()
+    assert "Bonjour, Ada Beekeeper" in french
+    assert "Vous avez 1 colonie." in french
+    assert '<span class="due__when">mar. 26 novembre 2024</span>' in french
+    assert "Dernière visite\u00a0: 20 novembre 2024" in french
+    assert '<a href="/harvests">23,50 kg</a> de miel en 1 récolte.' in french
+    visitor = await aiohttp_client(create_app(settings))
+    welcome = await (await visitor.get("/", headers={"Accept-Language": "de-DE"})).text()
+    assert "Imkern in der Stadt" in welcome
+    bienvenue = await (await visitor.get("/", cookies=FRENCH)).text()
+    assert "L'apiculture en ville" in bienvenue

@@ -601,7 +601,7 @@ async def test_item11_integers_beyond_int4_are_404_in_paths_and_refused_in_forms
         f"/hives/{hive}/inspections", data={"frames_of_bees": "2147483648", "_csrf": token}
     )
     assert page.status == 422
-    assert "less than or equal to 100" in await page.text()
+    assert "Enter 100 or less." in await page.text()
 
 
 async def test_item11_query_strings_with_hostile_values_are_answered(logged_in, db, user):

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+import icalendar
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
+from yarl import URL
 
-from app.models import IdempotentRequest, Inspection, QueenCells, Temperament, VarroaMethod
+from app.models import IdempotentRequest, Inspection, QueenCells, Temperament, User, VarroaMethod
 from app.seed import DEMO_EMAIL, DEMO_PASSWORD, load_demo_data
 from tests.unit.conftest import csrf_token, log_in, make_user
 from tests.unit.test_hives import new_hive_id
@@ -151,12 +154,12 @@ async def test_recording_against_a_schedule_fills_it_in(logged_in, db):
             "done_at",
             "cannot be recorded for a time in the future",
         ),
-        ({"frames_of_bees": "-1"}, "frames_of_bees", "greater than or equal to 0"),
+        ({"frames_of_bees": "-1"}, "frames_of_bees", "Enter 0 or more."),
         ({"varroa_method": ""}, "varroa_method", "Say how the mites were counted"),
-        ({"weight_kg": "-2"}, "weight_kg", "greater than or equal to 0"),
-        ({"brood_pattern": "7"}, "brood_pattern", "less than or equal to 5"),
+        ({"weight_kg": "-2"}, "weight_kg", "Enter 0 or more."),
+        ({"brood_pattern": "7"}, "brood_pattern", "Enter 5 or less."),
         ({"done_at": ""}, "done_at", "This field is required."),
-        ({"done_at": "yesterday"}, "done_at", "Input should be a valid datetime"),
+        ({"done_at": "yesterday"}, "done_at", "Enter a date and time."),
     ],
 )
 async def test_bad_checklist_answers_are_refused_beside_the_field(
@@ -362,7 +365,7 @@ async def test_pages_come_in_both_shapes(logged_in):
         fragment = await logged_in.get(path, headers={"HX-Request": "true"})
         assert "<html" in await full.text()
         assert "<html" not in await fragment.text()
-        assert fragment.headers["Vary"] == "HX-Request"
+        assert fragment.headers["Vary"] == "HX-Request, Accept-Language"
 
 
 async def test_anonymous_visitors_are_sent_to_log_in(client):
@@ -457,3 +460,121 @@ async def test_a_recorded_inspection_can_be_corrected_in_its_own_form(logged_in,
     (corrected,) = await inspections(db, hive_id)
     assert (corrected.id, corrected.weight_kg, corrected.actions) == (done_id, Decimal("39.00"), [])
     assert corrected.done_at == done_at.replace(second=0, microsecond=0)
+
+
+# --- In German and French ----------------------------------------------------------------
+
+
+def speak(client, language: str) -> None:
+    """The reader's choice of language, as the footer's chooser keeps it: a cookie."""
+    client.session.cookie_jar.update_cookies({"cityhive_lang": language})
+
+
+async def test_the_checklist_reads_in_german_and_in_french(logged_in):
+    hive_id = await new_hive_id(logged_in, name="Nordvolk")
+    await record(logged_in, hive_id, weight_kg="38,5", varroa_count="4", next_inspection_on="")
+    speak(logged_in, "de")
+    page = await (await logged_in.get(f"/hives/{hive_id}/inspections/new")).text()
+    assert "<h1>Nordvolk durchsehen</h1>" in page
+    assert "Königin gesehen" in page
+    assert "Umweiselungszellen" in page  # a label of the queen cells' choices
+    assert "Stechfreudig" in page
+    assert "Puderzuckermethode" in page
+    assert "Honigraum aufgesetzt" in page
+    assert "Letztes Mal: 38,50 kg" in page  # the last value, with a decimal comma
+    assert "Letztes Mal: 4 Milben" in page
+    assert "Durchsicht speichern" in page
+    assert 'data-outbox-label="Durchsicht · Nordvolk"' in page
+    assert 'value="super_added"' in page  # the values sent stay as they are
+    assert "Save inspection" not in page
+    speak(logged_in, "fr")
+    page = await (await logged_in.get(f"/hives/{hive_id}/inspections/new")).text()
+    assert "<h1>Visiter Nordvolk</h1>" in page
+    assert "Reine vue" in page
+    assert "Cellules d&#39;essaimage" in page or "Cellules d'essaimage" in page
+    assert "Lavage à l" in page
+    assert "Enregistrer la visite" in page
+    assert "Save inspection" not in page
+
+
+async def test_a_refused_checklist_says_why_beside_the_field_in_german(logged_in, db):
+    hive_id = await new_hive_id(logged_in)
+    speak(logged_in, "de")
+    response = await record(logged_in, hive_id, varroa_method="")
+    assert response.status == 422
+    page = await response.text()
+    message = "Geben Sie an, wie die Milben gezählt wurden"
+    assert f'<p class="error" id="varroa_method-error">{message}</p>' in page
+    assert f"Zählmethode: {message}" in page  # the summary names the field in German too
+    assert "Say how the mites were counted" not in page
+    assert await inspections(db, hive_id) == []
+
+
+async def test_the_timeline_and_a_harvest_show_german_dates_and_decimal_commas(logged_in, db):
+    hive_id = await new_hive_id(logged_in, name="Lindenvolk")
+    speak(logged_in, "de")
+    await record(logged_in, hive_id, queen_cells="swarm", queen_cell_count="3")
+    token = await csrf_token(logged_in, "/harvests/new")
+    response = await logged_in.post(
+        "/harvests",
+        data={
+            "harvested_on": "2024-11-26",
+            "hive_ids": str(hive_id),
+            "split": "even",
+            "total_kg": "12,5",  # typed with a decimal comma
+            "moisture_pct": "17,4",
+            "_csrf": token,
+        },
+        allow_redirects=False,
+    )
+    assert response.status == 303, await response.text()
+    harvest = await (await logged_in.get(response.headers["Location"])).text()
+    assert "Ernte vom Di., 26. November 2024" in harvest
+    assert "12,50 kg" in harvest
+    assert "17,4 %" in harvest
+
+    page = await (await logged_in.get(f"/hives/{hive_id}")).text()
+    timeline = page.split('id="timeline"')[1].split("</ol>")[0]
+    assert "Di., 26. November 2024</time>" in timeline
+    assert ">Ernte</a> 12,50 kg" in timeline
+    assert "Durchgesehen" in timeline
+    assert "8 besetzte Waben" in timeline
+    assert "41,25 kg" in timeline
+    assert "Durchsicht geplant" in timeline
+    (done, _planned) = await inspections(db, hive_id)
+    detail = await (await logged_in.get(f"/inspections/{done.id}")).text()
+    assert "3 Schwarmzellen" in detail  # what the timeline and Today warn about
+    assert "19,5 °C sonnig" in detail
+    assert "3,5 Honig, 1 Pollen (Waben)" in detail
+
+    speak(logged_in, "fr")
+    harvest = await (await logged_in.get(response.headers["Location"])).text()
+    assert "Récolte du mar. 26 novembre 2024" in harvest
+    assert "12,50 kg" in harvest
+    page = await (await logged_in.get(f"/hives/{hive_id}")).text()
+    timeline = page.split('id="timeline"')[1].split("</ol>")[0]
+    assert "mar. 26 novembre 2024</time>" in timeline
+    assert "8 cadres occupés" in timeline
+    assert "Visite prévue" in timeline
+
+
+async def test_the_calendar_feed_speaks_the_language_of_its_owners_account(logged_in, db, user):
+    hive_id = await new_hive_id(logged_in, name="Dachvolk")
+    await schedule(logged_in, hive_id, today() + timedelta(days=2))
+    await db.execute(update(User).where(User.id == user.id).values(language="de"))
+    await db.commit()
+    token = await csrf_token(logged_in, "/calendar")
+    page = await (await logged_in.post("/calendar", data={"_csrf": token})).text()
+    assert "Ihr Kalender-Link" in page
+    match = re.search(r'<code id="calendar-url">([^<]+)</code>', page)
+    assert match
+    logged_in.session.cookie_jar.clear()  # a calendar app sends no cookie, and perhaps
+    response = await logged_in.get(  # a language of its own
+        URL(match.group(1)).path, headers={"Accept-Language": "fr"}
+    )
+    assert response.status == 200
+    assert response.headers["Content-Language"] == "de"
+    feed = icalendar.Calendar.from_ical(await response.text())
+    assert str(feed["X-WR-CALNAME"]) == "CityHive-Durchsichten"
+    (event,) = feed.walk("VEVENT")
+    assert str(event["SUMMARY"]) == "Dachvolk durchsehen"

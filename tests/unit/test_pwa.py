@@ -9,6 +9,7 @@ import json
 import re
 import shutil
 import struct
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -195,7 +196,8 @@ def test_a_file_added_after_start_up_is_not_precached_until_a_restart(tmp_path):
 async def test_the_offline_page_says_so_and_lists_what_waits(client):
     response = await client.get("/offline")
     assert response.status == 200
-    assert response.headers["Vary"] == "HX-Request"
+    # The two shapes of the page, and the language the browser's header chose (none: English).
+    assert response.headers["Vary"] == "HX-Request, Accept-Language"
     page = await response.text()
     assert '<h1 id="offline-title">You are offline</h1>' in page
     assert "data-outbox-list" in page
@@ -453,3 +455,114 @@ async def test_item4_a_record_sent_with_nobody_signed_in_asks_for_a_log_in(clien
     )
     assert response.status == 401
     assert "Log in to send the records saved on this phone." in await response.text()
+
+
+# --- the reader's language --------------------------------------------------------------------
+
+TEXTS = re.compile(r'<template id="texts" lang="([a-z]+)">(.*?)</template>', re.S)
+SCRIPTS = ("app.js", "map.js", "charts.js", "outbox.js", "pwa.js")
+
+
+def script_texts(html: str) -> tuple[str, dict]:
+    """The language and the words of a page's texts block (templates/partials/pwa/texts.html)."""
+    match = TEXTS.search(html)
+    assert match, "no texts block in the page"
+    return match.group(1), json.loads(match.group(2))
+
+
+async def test_the_manifest_speaks_the_readers_language(client):
+    client.session.cookie_jar.update_cookies({"cityhive_lang": "de"})
+    response = await client.get("/manifest.webmanifest")
+    assert response.headers["Content-Language"] == "de"
+    manifest = json.loads(await response.text())
+    assert manifest["lang"] == "de"
+    assert manifest["dir"] == "ltr"
+    assert manifest["name"] == "CityHive: Imkern in der Stadt"
+    assert manifest["short_name"] == "CityHive"
+    assert "Völker auf einer Karte" in manifest["description"]
+    shortcuts = {shortcut["url"]: shortcut for shortcut in manifest["shortcuts"]}
+    assert shortcuts["/map"]["name"] == "Karte meiner Völker"
+    assert shortcuts["/hives"]["short_name"] == "Durchsicht"
+    assert all(len(shortcut["short_name"]) <= 12 for shortcut in manifest["shortcuts"])
+
+
+async def test_a_manifest_chosen_by_the_browsers_header_varies_by_it(client):
+    response = await client.get(
+        "/manifest.webmanifest", headers={"Accept-Language": "fr-CH, en;q=0.5"}
+    )
+    assert response.headers["Content-Language"] == "fr"
+    assert "Accept-Language" in response.headers["Vary"]
+    manifest = json.loads(await response.text())
+    assert (manifest["lang"], manifest["name"]) == ("fr", "CityHive : apiculture urbaine")
+    english = json.loads(await (await client.get("/manifest.webmanifest")).text())
+    assert (english["lang"], english["name"]) == ("en", "CityHive: urban beekeeping")
+
+
+async def test_every_page_gives_its_scripts_their_words_in_its_language(logged_in):
+    language, english = script_texts(await (await logged_in.get("/")).text())
+    assert language == "en"
+    assert english["pwa.sent"] == [
+        "%(num)s record saved on this phone was sent.",
+        "%(num)s records saved on this phone were sent.",
+    ]
+
+    logged_in.session.cookie_jar.update_cookies({"cityhive_lang": "de"})
+    page = await (await logged_in.get("/hives")).text()
+    language, german = script_texts(page)
+    assert language == "de"
+    assert german.keys() == english.keys()
+    assert german["pwa.sent"] == [
+        "%(num)s auf diesem Telefon gespeicherter Eintrag wurde gesendet.",
+        "%(num)s auf diesem Telefon gespeicherte Einträge wurden gesendet.",
+    ]
+    assert german["pwa.queued"] == (
+        "Auf diesem Telefon gespeichert: %(label)s. "
+        "Der Eintrag wird gesendet, sobald Sie wieder online sind."
+    )
+    assert german["map.locateMe"] == "Mein Standort"
+    assert german["chart.mean"] == "Mittelwert"
+    assert "noch nicht gesendet" in page  # the outbox badge, drawn by the server
+    assert "App installieren" in page
+
+    logged_in.session.cookie_jar.update_cookies({"cityhive_lang": "fr"})
+    language, french = script_texts(await (await logged_in.get("/map")).text())
+    assert language == "fr"
+    assert french["app.unreachable"] == (
+        "Impossible de joindre CityHive. Vérifiez votre connexion et réessayez."
+    )
+    assert french["map.swarmAway"] == "Essaim, à %(distance)s"
+    assert french["pwa.discardedOthers"] == [
+        "%(num)s enregistrement d'un autre compte a été supprimé.",
+        "%(num)s enregistrements d'un autre compte ont été supprimés.",
+    ]
+    assert french["sw.offline"] == "Vous êtes hors ligne"
+
+
+async def test_the_scripts_keep_the_same_english_as_the_texts_block(client):
+    """Each script's own English (its fallback) is the block's English, key by key: a text
+    changed in one place only would read differently with and without the block."""
+    _language, english = script_texts(await (await client.get("/")).text())
+    sources = "\n".join((STATIC / "js" / name).read_text() for name in SCRIPTS)
+    fallback = re.compile(r'^\s*"([a-zA-Z]+\.[a-zA-Z]+)": ("(?:[^"\\]|\\.)*"|\[[^\]]*\])', re.M)
+    found = {key: json.loads(value) for key, value in fallback.findall(sources)}
+    assert found == english
+
+
+async def test_the_offline_page_in_french(client):
+    client.session.cookie_jar.update_cookies({"cityhive_lang": "fr"})
+    response = await client.get("/offline")
+    assert response.headers["Content-Language"] == "fr"
+    page = unescape(await response.text())
+    assert '<html lang="fr">' in page
+    assert "<title>Hors ligne · CityHive</title>" in page
+    assert '<h1 id="offline-title">Vous êtes hors ligne</h1>' in page
+    assert "Cette page n'est pas enregistrée sur ce téléphone" in page
+    assert "data-empty=\"Rien n'est en attente" in page  # for the outbox list
+    assert '<a class="button button--primary" href="/">Accueil</a>' in page
+    assert script_texts(page)[0] == "fr"
+
+
+async def test_the_worker_is_one_script_for_every_language(client):
+    english = await (await client.get("/sw.js")).read()
+    client.session.cookie_jar.update_cookies({"cityhive_lang": "de"})
+    assert await (await client.get("/sw.js")).read() == english

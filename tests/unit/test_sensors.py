@@ -15,7 +15,7 @@ from http import HTTPStatus
 import pytest
 from geoalchemy2 import WKTElement
 from openapi_spec_validator import validate
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 
 from app.accounts import queries as key_queries
 from app.models import FrameType, Hive, Reading, Sensor, SensorKind, SensorPlacement
@@ -189,7 +189,7 @@ async def test_sensor_pages_come_as_fragments_for_htmx(logged_in, hive, scale):
     body = await fragment.text()
     assert "<html" not in body
     assert 'id="sensors-page-title"' in body
-    assert fragment.headers["Vary"] == "HX-Request"
+    assert fragment.headers["Vary"] == "HX-Request, Accept-Language"
 
 
 async def test_another_users_hive_and_sensors_do_not_exist_for_them(
@@ -259,6 +259,104 @@ async def test_alert_rules_start_at_the_defaults_and_can_be_changed(logged_in, h
     assert "no data for 6 hours" in page
     again = await (await logged_in.get(f"/hives/{hive}/alert-rules")).text()
     assert 'name="temperature_min" type="text" value=""' in again
+
+
+# --- in German and in French ------------------------------------------------------------------
+
+NBSP = "\u00a0"  # French sets a no-break space before : ; ? !
+
+
+def speak(client, language: str) -> None:
+    """The reader's language, as the chooser in the footer leaves it."""
+    client.session.cookie_jar.update_cookies({"cityhive_lang": language})
+
+
+async def test_the_sensors_page_in_german_and_french(logged_in, db, hive, scale):
+    sensor = await db.get(Sensor, scale)
+    sensor.last_reading_at = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
+    sensor.last_value = 42.5
+    await db.commit()
+
+    speak(logged_in, "de")
+    page = await (await logged_in.get(f"/hives/{hive}/sensors")).text()
+    assert "<title>Sensoren von Rooftop One" in page
+    assert '<h1 id="sensors-page-title">Sensoren von Rooftop One</h1>' in page
+    assert '<th scope="col">Messgröße</th>' in page
+    assert "<td>Gewicht (kg)</td>" in page
+    assert "<td>Innen</td>" in page
+    assert "42,50 kg, <time" in page
+    assert ">26. November 2026, " in page  # a German date and a decimal comma
+    assert '<option value="temperature">Temperatur</option>' in page  # the value stays
+    assert '<option value="outside">Außen</option>' in page
+    assert "1,5 kg Verlust innerhalb von 30 Minuten" in page
+    assert "<dd>0 °C bis 40 °C</dd>" in page
+    assert "<dd>keine Daten seit 3 Stunden</dd>" in page
+    assert "<dd>unter 3,4 V</dd>" in page
+    assert 'aus Ihrem <a href="/profile">Profil</a> sendet' in page
+    assert "bis zu 10.000 Messwerte auf einmal" in page
+    assert "(<code>t_i</code> innen, <code>t_o</code> außen)" in page
+    assert "<code>sensor_&lt;id&gt;</code>" in page
+    assert "Sensors of" not in page
+
+    taken = await add_sensor(logged_in, hive, name="Scale")
+    assert taken.status == 422
+    assert "Dieses Volk hat schon einen Sensor mit diesem Namen." in await taken.text()
+    edit = await (await logged_in.get(f"/hives/{hive}/sensors/{scale}/edit")).text()
+    assert "Sensor „Gewicht“ von Rooftop One, ID" in edit
+    confirm = await (await logged_in.get(f"/hives/{hive}/sensors/{scale}/delete")).text()
+    assert "Scale entfernen?" in confirm
+
+    speak(logged_in, "fr")
+    page = (await (await logged_in.get(f"/hives/{hive}/sensors")).text()).replace("\u2019", "'")
+    assert '<h1 id="sensors-page-title">Capteurs de Rooftop One</h1>' in page
+    assert "<td>Poids (kg)</td>" in page
+    assert "<td>Intérieur</td>" in page
+    assert "42,50 kg, <time" in page
+    assert ">26 novembre 2026 " in page or ">26 novembre 2026, " in page
+    assert "<dd>0 °C à 40 °C</dd>" in page
+    assert "<dd>sous 3,4 V</dd>" in page
+    assert "<dd>1,5 kg perdus en 30 minutes</dd>" in page
+    assert "<dd>aucune donnée depuis 3 heures</dd>" in page
+    assert "Règles d'alerte" in page
+    assert f"Noms{NBSP}: <code>weight_kg</code>" in page
+
+
+async def test_the_alert_rules_form_in_german_with_its_mistakes(logged_in, hive):
+    speak(logged_in, "de")
+    form = await (await logged_in.get(f"/hives/{hive}/alert-rules")).text()
+    assert "Warnregeln von Rooftop One" in form
+    assert '<label for="swarm_drop_kg">Gewichtsverlust von mindestens (kg)</label>' in form
+    assert '<label for="humidity_max">Luftfeuchtigkeit höchstens (%)</label>' in form
+    assert 'name="swarm_drop_kg" type="text" value="1,5"' in form  # as a German writes it
+    assert ">Standard: 3,4</p>" in form
+    token = await csrf_token(logged_in, f"/hives/{hive}/alert-rules")
+    values = {
+        "swarm_drop_kg": "2,5",
+        "swarm_window_minutes": "20",
+        "temperature_min": "",
+        "temperature_max": "38,5",
+        "humidity_min": "40",
+        "humidity_max": "30",
+        "offline_hours": "1",
+        "battery_min_volts": "3,3",
+        "_csrf": token,
+    }
+    wrong = await logged_in.post(f"/hives/{hive}/alert-rules", data=values)
+    body = await wrong.text()
+    assert wrong.status == 422
+    assert "Luftfeuchtigkeit innen höchstens (%): Muss über der unteren Grenze liegen (40)." in body
+    assert "Must be above" not in body
+    values["humidity_max"] = "85"
+    response = await logged_in.post(
+        f"/hives/{hive}/alert-rules", data=values, allow_redirects=False
+    )
+    assert response.status == 303
+    page = await (await logged_in.get(f"/hives/{hive}/sensors")).text()
+    assert "2,5 kg Verlust innerhalb von 20 Minuten" in page
+    assert "<dd>keine Grenze bis 38,5 °C</dd>" in page
+    assert "<dd>keine Daten seit 1 Stunde</dd>" in page
+    again = await (await logged_in.get(f"/hives/{hive}/alert-rules")).text()
+    assert 'name="temperature_max" type="text" value="38,5"' in again
 
 
 # --- the readings API ---------------------------------------------------------------------------
@@ -783,6 +881,39 @@ async def test_the_hive_page_shows_latest_values_and_chart_data(logged_in, db, a
     week = await (await logged_in.get(f"/hives/{hive}?range=7d")).text()
     assert "Last 7 days: lowest 30.00 kg" in week
     assert 'aria-current="true">7 days</a>' in week
+
+
+async def test_the_charts_panel_in_german_and_french(logged_in, db, auth, hive, scale):
+    now = datetime.now(UTC)
+    batch = [reading(scale, minutes, 40 + minutes / 60, now) for minutes in range(5, 60, 5)]
+    assert (await post(logged_in, auth, batch)).status == 200
+    speak(logged_in, "de")
+    panel = await (await logged_in.get(f"/hives/{hive}/charts")).text()
+    assert '<h2 id="sensors-title">Sensoren</h2>' in panel
+    assert '<span class="sensor-card__value">40,08 kg</span>' in panel
+    assert (
+        "Letzte 24 Stunden: Minimum 40,08 kg, Mittelwert 40,50 kg, Maximum 40,92 kg "
+        "(11 Messwerte)." in panel
+    )
+    assert 'aria-label="Diagramm „Gewicht“, letzte 24 Stunden: Minimum 40,08 kg' in panel
+    # the chart script's legend
+    assert 'data-label-lowest="Minimum" data-label-highest="Maximum"' in panel
+    assert 'data-label-mean="Mittelwert"' in panel
+    assert 'aria-current="true">24 Stunden</a>' in panel
+    assert 'aria-label="Zeitraum des Diagramms"' in panel
+    year = await (await logged_in.get(f"/hives/{hive}/charts?range=1y")).text()
+    assert "Letzte 12 Monate: Minimum" in year
+    speak(logged_in, "fr")
+    panel = await (await logged_in.get(f"/hives/{hive}/charts?range=7d")).text()
+    assert '<h2 id="sensors-title">Capteurs</h2>' in panel
+    assert f"7 derniers jours{NBSP}: minimum 40,08 kg, moyenne 40,50 kg" in panel
+    assert "maximum 40,92 kg (11 mesures)." in panel
+    assert 'data-label-mean="Moyenne"' in panel
+    assert 'aria-current="true">7 jours</a>' in panel
+    await db.execute(delete(Reading))
+    await db.commit()
+    empty = await (await logged_in.get(f"/hives/{hive}/charts?range=30d")).text()
+    assert "Aucune mesure ces 30 derniers jours." in empty
 
 
 async def test_the_range_links_swap_the_panel_and_push_the_hive_pages_url(logged_in, hive, scale):

@@ -149,10 +149,10 @@ async def test_a_wrong_or_guessed_status_token_is_404(client):
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("latitude", "91", "less than or equal to 90"),
-        ("longitude", "-181", "greater than or equal to -180"),
+        ("latitude", "91", "Enter 90 or less."),
+        ("longitude", "-181", "Enter -180 or more."),
         ("latitude", "1" * 30, "too long for a number here"),
-        ("latitude", "north", "valid number"),
+        ("latitude", "north", "Enter a number."),
         ("latitude", "48.8566", "outside the area CityHive covers"),
         ("description", "   ", "This field is required."),
         ("description", "b" * 501, "Use at most 500 characters."),
@@ -161,8 +161,8 @@ async def test_a_wrong_or_guessed_status_token_is_404(client):
         ("contact", "ada@", "phone number"),
         ("contact", "1" * 255, "Use at most 254 characters."),
         ("hanging_on", "x" * 101, "Use at most 100 characters."),
-        ("size", "enormous", "Input should be"),
-        ("seen", "last year", "Input should be"),
+        ("size", "enormous", "Choose one of the options."),
+        ("seen", "last year", "Choose one of the options."),
     ],
 )
 async def test_bad_reports_are_refused_with_a_message(client, db, field, value, message):
@@ -281,9 +281,9 @@ async def test_a_beekeeper_opts_in_as_a_collector_and_can_stop(logged_in, db, us
 @pytest.mark.parametrize(
     ("field", "value", "message"),
     [
-        ("radius_km", "0.1", "greater than or equal to 0.5"),
+        ("radius_km", "0.1", "Enter 0.5 or more."),
         ("latitude", "", "Required: use your position, tap the map, or type it."),
-        ("longitude", "east", "valid number"),
+        ("longitude", "east", "Enter a number."),
     ],
 )
 async def test_bad_collector_settings_are_refused(logged_in, db, user, field, value, message):
@@ -525,3 +525,94 @@ async def test_the_claim_constraint_keeps_outcomes_with_closed_reports(client, d
     with pytest.raises(Exception, match="closed_with_outcome"):
         await db.execute(text("UPDATE swarm_reports SET status = 'closed'"))
     await db.rollback()
+
+
+# --- in the reader's language ------------------------------------------------------------------
+
+
+async def test_the_public_report_form_in_german_without_an_account(client):
+    """A passer-by has no account: the browser's Accept-Language decides, and says so (Vary)."""
+    response = await client.get("/swarms/report", headers={"Accept-Language": "de-DE,de;q=0.9"})
+    page = await response.text()
+    assert response.status == 200
+    assert response.headers["Content-Language"] == "de"
+    assert "Accept-Language" in response.headers["Vary"]
+    assert "<h1>Schwarm melden</h1>" in page
+    assert "<title>Schwarm melden" in page
+    assert ">Wann haben Sie den Schwarm gesehen?</label>" in page
+    assert '<option value="half_hour">Vor etwa einer halben Stunde</option>' in page
+    assert '<option value="medium">Etwa so groß wie ein Fußball</option>' in page
+    assert 'aria-label="Tippen Sie auf die Karte, wo der Schwarm ist"' in page
+    assert "z. B. 52,5200" in page  # the example as a German writes a number
+    assert "Bis zu 500 Zeichen." in page
+    assert ">Meldung senden</button>" in page
+    assert "When did you see it?" not in page
+
+
+async def test_a_refused_report_is_explained_in_french(client, db):
+    french = {"Accept-Language": "fr-FR,fr;q=0.8,en;q=0.5"}
+    token = await csrf_token(client, "/swarms/report")
+    response = await client.post(
+        "/swarms/report", data={**REPORT, "contact": "ada@", "_csrf": token}, headers=french
+    )
+    page = await response.text()
+    assert response.status == 422
+    assert response.headers["Content-Language"] == "fr"
+    assert "<h1>Signaler un essaim</h1>" in page
+    assert "Votre téléphone ou e-mail" in page  # the field's title, in the summary too
+    assert (
+        "Indiquez un numéro de téléphone (par ex. +33 1 23 45 67 89) ou une adresse e-mail." in page
+    )
+    assert "phone number" not in page
+
+    # The service area's bounds with decimal commas, in a sentence of its own.
+    response = await client.post(
+        "/swarms/report", data={**REPORT, "latitude": "48.8566", "_csrf": token}, headers=french
+    )
+    page = await response.text()
+    assert response.status == 422
+    assert (
+        "Cet endroit est en dehors de la zone couverte par CityHive "
+        "(latitude 52,338 à 52,675, longitude 13,088 à 13,761)."
+    ) in page
+    assert "outside the area" not in page
+    assert await report_count(db) == 0
+
+
+async def test_the_status_page_and_its_history_follow_the_language_cookie(
+    client, aiohttp_client, settings, db
+):
+    status = await reported(client)
+    await make_user(db, name="Bea", email="bea@example.org")
+    bea = await aiohttp_client(create_app(settings))
+    await log_in(bea, "bea@example.org")
+    await become_collector(bea)
+    report_id = (await only_report(db)).id
+    assert (await claim(bea, report_id)).status == 303
+    # The claim on a summer morning, in UTC as stored: Berlin is two hours ahead.
+    await db.execute(
+        text("UPDATE swarm_claim_events SET at = '2026-06-01 08:02+00' WHERE report_id = :id"),
+        {"id": report_id},
+    )
+    await db.commit()
+
+    client.session.cookie_jar.update_cookies({"cityhive_lang": "de"})
+    response = await client.get(status, headers={"Accept-Language": "fr"})  # the cookie wins
+    page = await response.text()
+    assert response.headers["Content-Language"] == "de"
+    assert '<h1 id="status-title">Ihre Schwarmmeldung</h1>' in page
+    assert "Status: <strong>Übernommen</strong>" in page
+    assert "Ein Imker hat Ihren Schwarm übernommen und ist unterwegs." in page
+    assert (
+        '<li data-event="claimed">Von einem Imker übernommen '
+        '(<time datetime="2026-06-01T10:02+02:00">1. Juni, 10:02</time>)</li>'
+    ) in page
+    assert "<dd>Etwa so groß wie ein Fußball</dd>" in page
+    assert "<dd>52,54890, 13,41320</dd>" in page  # the place with decimal commas
+    assert "Claimed by a beekeeper" not in page
+
+    client.session.cookie_jar.update_cookies({"cityhive_lang": "fr"})
+    page = await (await client.get(status)).text()
+    assert "Statut\u00a0: <strong>Pris en charge</strong>" in page
+    assert "Pris en charge par un apiculteur (<time" in page
+    assert ">1 juin" in page
