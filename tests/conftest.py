@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 
 import pytest
+import structlog
 
 from app.db import local_server_url
 from app.migrate import throwaway_database
@@ -24,6 +25,16 @@ from app.settings import Settings
 from app.web import i18n
 
 __all__ = ["free_port", "throwaway_database", "wait_until_ready"]
+
+# Tests that do not configure logging get structlog's console renderer, which draws an
+# exception's traceback with rich (syntax-highlighted, with locals): seconds per logged error.
+# Plain tracebacks say the same; tests that read log lines use structlog.testing.
+structlog.configure(
+    processors=[
+        *structlog.get_config()["processors"][:-1],
+        structlog.dev.ConsoleRenderer(exception_formatter=structlog.dev.plain_traceback),
+    ]
+)
 
 READY_TIMEOUT_SECONDS = 30.0
 
