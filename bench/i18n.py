@@ -59,7 +59,13 @@ def environment() -> jinja2.Environment:
 
 def pages(env: jinja2.Environment) -> dict[str, Callable[[], str]]:
     request = SimpleNamespace(path="/signup", path_qs="/signup", query={}, headers={}, get={}.get)
-    shell = {"request": request, "user": None, "csrf_token": "t" * 43, "current_path": "/signup"}
+    shell = {
+        "request": request,
+        "user": None,
+        "csrf_token": "t" * 43,
+        "current_path": "/signup",
+        "back_here": "/signup",
+    }
     errors = {
         "name": "This field is required.",
         "email": "Enter an email address.",

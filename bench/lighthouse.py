@@ -453,6 +453,7 @@ def main() -> int:
         return 2
     started = time.monotonic()
     machine = facts()
+    sys.path.insert(0, str(ROOT))  # import app as `python -m app` does (bench_database needs it)
     with bench_database("cityhive_lighthouse") as database_url, tile_server() as tiles:
         env = os.environ | {
             "DATABASE_URL": database_url,

@@ -248,23 +248,7 @@ async def test_city_statistics_are_aggregates_of_this_season(uncached, db):
     db.add_all([hive(keepers[0], 13.40, 52.52, status="dead_out"), hive(keepers[0], 2.35, 48.85)])
     await db.commit()
     outcomes = (SwarmOutcome.collected, SwarmOutcome.collected, SwarmOutcome.gone, None)
-    for number, outcome in enumerate(outcomes):
-        db.add(
-            SwarmReport(
-                location=func.ST_SetSRID(func.ST_MakePoint(13.4, 52.5), 4326),
-                seen_at=func.now(),
-                height="ground",
-                size="small",
-                description="A swarm",
-                contact="+49 30 1234567",
-                status_token_hash=f"token {number}",
-                reporter_address="127.0.0.1",
-                status="closed" if outcome else "open",
-                outcome=outcome,
-                expires_at=func.now(),
-            )
-        )
-    await db.commit()
+    await add_swarm_reports(db, outcomes)
 
     page = await (await client.get("/city/stats")).text()
     assert f"City statistics {date.today().year}" in page
@@ -706,23 +690,7 @@ FRENCH_MONTHS = [
 
 async def test_city_statistics_in_german_with_german_month_names(uncached, db):
     client = uncached
-    for number, outcome in enumerate((SwarmOutcome.collected, None, None)):
-        db.add(
-            SwarmReport(
-                location=func.ST_SetSRID(func.ST_MakePoint(13.4, 52.5), 4326),
-                seen_at=func.now(),
-                height="ground",
-                size="small",
-                description="A swarm",
-                contact="+49 30 1234567",
-                status_token_hash=f"token {number}",
-                reporter_address="127.0.0.1",
-                status="closed" if outcome else "open",
-                outcome=outcome,
-                expires_at=func.now(),
-            )
-        )
-    await db.commit()
+    await add_swarm_reports(db, (SwarmOutcome.collected, None, None))
     month = date.today().month - 1
 
     response = await client.get("/city/stats", headers={"Accept-Language": "de-DE,de;q=0.9"})
@@ -758,3 +726,24 @@ async def test_forage_pressure_in_german_with_decimal_commas(logged_in, db, user
     assert "Mit einem weiteren: 5,1 Völker je km²." in page
     assert "Bei mehr als 5 Völkern je km²" in page
     assert "already forage" not in page
+
+
+async def add_swarm_reports(db, outcomes) -> None:
+    """A swarm report this season for each outcome: closed with it, or open (None)."""
+    for number, outcome in enumerate(outcomes):
+        db.add(
+            SwarmReport(
+                location=func.ST_SetSRID(func.ST_MakePoint(13.4, 52.5), 4326),
+                seen_at=func.now(),
+                height="ground",
+                size="small",
+                description="A swarm",
+                contact="+49 30 1234567",
+                status_token_hash=f"token {number}",
+                reporter_address="127.0.0.1",
+                status="closed" if outcome else "open",
+                outcome=outcome,
+                expires_at=func.now(),
+            )
+        )
+    await db.commit()
