@@ -25,6 +25,7 @@ CORE = {
     "migrate",
     "assets",
     "slots",
+    "catalogues",
 }
 WIRING = {"main", "__main__", "seed", "__init__"}
 LAYERS = {"core": 0, "web": 1, "geo": 2, "feature": 3, "pages": 4, "wiring": 5}

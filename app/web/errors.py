@@ -15,7 +15,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from app.web import i18n
-from app.web.htmx import render, vary
+from app.web.htmx import render
 from app.web.i18n import N_, translate
 
 log = structlog.get_logger(__name__)
@@ -102,19 +102,14 @@ def error_page(request: web.Request, status: int, title: str, detail: str) -> we
     """The error page in the reader's language. The language is asked again here: an error
     raised before the language middleware ran (a form without its CSRF token, a body too
     large, the database away) would otherwise be answered in English."""
-    language, by_header = i18n.chosen(request)
-    i18n.use(language)
-    response = render(
+    i18n.speak_to(request)
+    return render(
         request,
         "errors/error.html",
         {"status": status, "title": translate(title), "detail": translate(detail)},
         partial="partials/errors/error.html",
         status=status,
     )
-    response.headers["Content-Language"] = i18n.language()
-    if by_header and "Accept-Language" in request.headers:
-        vary(response, "Accept-Language")
-    return response
 
 
 def _standard_reason(status: int) -> str:

@@ -19,7 +19,7 @@ Python texts that exist before any request (labels, messages kept in constants) 
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from gettext import NullTranslations
 from io import BytesIO
@@ -31,10 +31,9 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from app.catalogues import catalogue_path
 from app.keys import language_key, user_key
-from app.settings import ROOT
 
-TRANSLATIONS = ROOT / "translations"
 SOURCE = "en"
 # Each language by its own name, as the chooser shows it.
 LANGUAGES = {"en": "English", "de": "Deutsch", "fr": "Français"}
@@ -54,7 +53,7 @@ def catalogue(language: str) -> NullTranslations:
     entries are left out, so they show in English rather than as a guess."""
     if language == SOURCE:
         return NullTranslations()
-    with (TRANSLATIONS / language / "LC_MESSAGES" / "messages.po").open("rb") as po:
+    with catalogue_path(language).open("rb") as po:
         messages = read_po(po, locale=language)
     compiled = BytesIO()
     write_mo(compiled, messages, use_fuzzy=False)
@@ -87,10 +86,9 @@ def _(message: str, **variables: Any) -> str:
     return text % variables if variables else text
 
 
-def ngettext(singular: str, plural: str, n: int, **variables: Any) -> str:
+def ngettext(singular: str, several: str, n: int, **variables: Any) -> str:
     """The singular or plural form for `n` (as the language counts), `%(num)s` being `n`."""
-    text = catalogue(_language.get()).ngettext(singular, plural, n)
-    return text % {"num": n, **variables}
+    return plural(singular, several, n) % {"num": n, **variables}
 
 
 def N_(message: str) -> str:
@@ -140,10 +138,16 @@ def chosen(request: web.Request) -> tuple[str, bool]:
 @web.middleware
 async def locale_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Answer in the reader's language (`describe` then labels the answer, error pages too)."""
+    speak_to(request)
+    return await handler(request)
+
+
+def speak_to(request: web.Request) -> None:
+    """Speak the reader's language for the rest of this request, and remember how it was
+    chosen for `describe` (the error pages ask again: an error raised before the middleware)."""
     found, by_header = chosen(request)
     use(found)
     request[language_key] = (found, by_header)
-    return await handler(request)
 
 
 def answer_in(request: web.Request, language: str) -> None:
@@ -164,8 +168,3 @@ def describe(request: web.Request, response: web.StreamResponse) -> None:
         vary = response.headers.get("Vary", "")
         if "accept-language" not in vary.lower():
             response.headers["Vary"] = f"{vary}, Accept-Language" if vary else "Accept-Language"
-
-
-def choices() -> Iterable[tuple[str, str]]:
-    """(code, name) of every language, for the chooser."""
-    return LANGUAGES.items()
