@@ -26,8 +26,9 @@ run: deps
 	$(UV) run --locked python -m app run
 
 # pytest-xdist: a worker per CPU, each with its own test databases and e2e server; whole files
-# in the order collected, so each worker runs its share of the e2e files before any unit file.
-PARALLEL := -n auto --dist loadfile --no-loadscope-reorder
+# (tests/conftest.py makes each file a group; a long walk's shards are groups of their own) in
+# the order collected, so each worker runs its share of the e2e files before any unit file.
+PARALLEL := -n auto --dist loadgroup --no-loadscope-reorder
 
 test: deps browser lint
 	$(UV) run --locked pytest $(PARALLEL) --cov --cov-report=term-missing:skip-covered

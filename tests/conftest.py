@@ -39,16 +39,23 @@ structlog.configure(
 READY_TIMEOUT_SECONDS = 30.0
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Give every test an id of its own, as pytest-xdist needs: it hands tests to its workers by
-    id and would run only the first of several that share one.
+    """Give every test an id of its own, and a pytest-xdist group: its file's.
 
-    schemathesis gives every API operation of a test the test function's id; here each gets its
-    name, which names the operation. Any other repeated id stops the run.
+    pytest-xdist hands tests to its workers by id and would run only the first of several that
+    share one. schemathesis gives every API operation of a test the test function's id; here each
+    gets its name, which names the operation. Any other repeated id stops the run.
+
+    Under `--dist loadgroup` (make test) a file's tests stay together on one worker, so its module
+    fixtures and e2e server are set up once; a test marked with an `xdist_group` of its own (the
+    shards of a long walk) can run beside the rest of its file on the other worker.
     """
     for item in items:
         if item.parent is not None and not item.nodeid.endswith(item.name):
             item._id = item.parent.id.child(item.name)  # where pytest 9 keeps the id
+        if item.get_closest_marker("xdist_group") is None:
+            item.add_marker(pytest.mark.xdist_group(item.nodeid.split("::", 1)[0]))
     counts = Counter(item.nodeid for item in items)
     if repeated := sorted(nodeid for nodeid, count in counts.items() if count > 1):
         raise pytest.UsageError("tests that share an id: " + ", ".join(repeated))

@@ -15,7 +15,8 @@ is sent, for each method it answers:
 
 as the owner (signed in, with the session's CSRF token and an API key) and anonymously. Every
 answer must be below 500 and the connection must stay up; a refusal on the API is a problem
-document. The bounded run takes about a minute; FUZZ=1 sends every value to every field.
+document. The bounded run takes about a minute, in four shards of the routes that pytest-xdist
+can run side by side; FUZZ=1 sends every value to every field.
 
 The targeted tests after it show each class of value refused the way its route speaks: the
 form again with a message beside the field, an error page, or a problem document.
@@ -34,6 +35,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import aiohttp
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
 from pydantic import BaseModel
@@ -442,7 +444,8 @@ async def owner_things(client: TestClient, db, user, *, signed_in: bool) -> Thin
     return Things(auth, ids, rooms)
 
 
-async def run_fuzz(client: TestClient, db, user, *, signed_in: bool) -> Fuzzer:
+async def run_fuzz(client: TestClient, db, user, *, signed_in: bool, shard: int) -> Fuzzer:
+    """Every SHARDS-th route from `shard` on: the walk is long, so its shards run side by side."""
     owner = await owner_things(client, db, user, signed_in=signed_in)
     app_routes = routes_of(client.app)
     token = await csrf_token(client, "/login") if not signed_in else await csrf_token(client, "/")
@@ -454,7 +457,7 @@ async def run_fuzz(client: TestClient, db, user, *, signed_in: bool) -> Fuzzer:
             if route.method == "GET"
         ]
         fuzzer.forms = await forms_of(client, pages)
-    for route in app_routes:
+    for route in app_routes[shard::SHARDS]:
         await fuzz_route(fuzzer, route)
     return fuzzer
 
@@ -464,14 +467,27 @@ def report(fuzzer: Fuzzer) -> str:
     return f"{len(fuzzer.failures)} of {fuzzer.sent} hostile requests failed:\n{shown}"
 
 
-async def test_item11_every_route_survives_hostile_input_as_the_owner(client, db, user):
-    fuzzer = await run_fuzz(client, db, user, signed_in=True)
-    assert fuzzer.sent > 1000
+SHARDS = 4
+
+
+def shards(who: str) -> list[Any]:
+    """One test per shard of the routes, each a pytest-xdist group of its own."""
+    return [
+        pytest.param(shard, marks=pytest.mark.xdist_group(f"hostile input {who} {shard}"))
+        for shard in range(SHARDS)
+    ]
+
+
+@pytest.mark.parametrize("shard", shards("owner"))
+async def test_item11_every_route_survives_hostile_input_as_the_owner(client, db, user, shard):
+    fuzzer = await run_fuzz(client, db, user, signed_in=True, shard=shard)
+    assert fuzzer.sent > 250
     assert not fuzzer.failures, report(fuzzer)
 
 
-async def test_item11_every_route_survives_hostile_input_anonymously(client, db, user):
-    fuzzer = await run_fuzz(client, db, user, signed_in=False)
+@pytest.mark.parametrize("shard", shards("anonymous"))
+async def test_item11_every_route_survives_hostile_input_anonymously(client, db, user, shard):
+    fuzzer = await run_fuzz(client, db, user, signed_in=False, shard=shard)
     assert not fuzzer.failures, report(fuzzer)
 
 
