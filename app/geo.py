@@ -45,7 +45,7 @@ Latitude = Annotated[float, Coordinate, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Coordinate, Field(ge=-180, le=180)]
 
 
-def within_metres(column: str, point: str, metres: str) -> str:
+def within_metres(column: str, point: str, metres: str, *, box_metres: str | None = None) -> str:
     """SQL true when the geometry `column` (SRID 4326, GiST-indexed) lies within `metres` of the
     geometry `point`, measured on the spheroid.
 
@@ -53,12 +53,14 @@ def within_metres(column: str, point: str, metres: str) -> str:
     box around the point in degrees goes first: `&&` against it is what the index serves. The
     box is 1% wider than the circle needs (a degree of longitude is at least 111,320 m times the
     cosine of the latitude, and a degree of latitude at least 110,574 m), so it never cuts off
-    a point that the exact test would keep.
+    a point that the exact test would keep. When `metres` depends on the row of `column`,
+    `box_metres` is its largest value from `point`'s side alone, so the index can still serve.
     """
+    box = box_metres or metres
     return (
         f"{column} && ST_Expand({point}, "
-        f"1.01 * {metres} / (111320 * cos(radians(ST_Y({point})))), "
-        f"1.01 * {metres} / 110574.0) "
+        f"1.01 * {box} / (111320 * cos(radians(ST_Y({point})))), "
+        f"1.01 * {box} / 110574.0) "
         f"AND ST_DWithin({column}::geography, {point}::geography, {metres})"
     )
 

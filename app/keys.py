@@ -7,6 +7,7 @@ import asyncio
 import aiohttp
 import asyncpg
 from aiohttp import web
+from py_vapid import Vapid02
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.assets import StaticAssets
@@ -31,6 +32,9 @@ batch_cpu_key = web.AppKey("batch_cpu", asyncio.Semaphore)
 # The client that posts alert webhooks, and its deliveries in flight (awaited at shutdown).
 webhook_client_key = web.AppKey("webhook_client", aiohttp.ClientSession)
 deliveries_key = web.AppKey[set[asyncio.Task[None]]]("webhook_deliveries")
+# Web Push: the key messages are signed with (VAPID), and the client that posts them.
+vapid_key = web.AppKey("vapid_key", Vapid02)
+push_client_key = web.AppKey("push_client", aiohttp.ClientSession)
 
 # Per-request values, set by the middlewares.
 request_id_key = web.RequestKey("request_id", str)

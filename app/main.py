@@ -33,7 +33,11 @@ from app.keys import (
 )
 from app.metrics import Metrics
 from app.ops.routes import routes as ops_routes
+from app.pages.notifications import push_rounds_ctx
 from app.pages.routes import routes as page_routes
+from app.push.delivery import push_ctx
+from app.push.routes import routes as push_routes
+from app.push.views import server_key
 from app.pwa.compression import static_files_middleware
 from app.pwa.owner import request_user_tag, user_tag_middleware
 from app.pwa.routes import routes as pwa_routes
@@ -104,6 +108,7 @@ def configure_templates(env: jinja2.Environment, settings: Settings, assets: Sta
     env.globals["static"] = assets.url
     env.globals["user_tag"] = request_user_tag  # the shell's data-user
     env.globals["csrf_field"] = csrf_field  # the hidden _csrf input of every form
+    env.globals["push_server_key"] = server_key  # what "Notify me on this phone" subscribes with
     env.filters.update(formatting.filters(settings.zone))  # |datetime |date |day |ago |number |kg
 
 
@@ -140,6 +145,8 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(ingest_pool_ctx)  # the second pool, asyncpg, for readings batches
     app.cleanup_ctx.append(webhook_client_ctx)  # alert webhooks and their deliveries in flight
     app.cleanup_ctx.append(sensor_upkeep_ctx)  # offline check and partitions, every few minutes
+    app.cleanup_ctx.append(push_ctx)  # the VAPID key and the client that posts to push services
+    app.cleanup_ctx.append(push_rounds_ctx)  # notifications gathered and sent, every few seconds
     app.on_response_prepare.append(add_response_headers)
 
     app.router.add_routes(ops_routes)
@@ -149,6 +156,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(inspection_routes)  # inspections, harvests, calendar, their API
     app.router.add_routes(sensor_routes)  # sensors, readings ingestion, charts, alerts
     app.router.add_routes(swarm_routes)  # public swarm reports and their collectors
+    app.router.add_routes(push_routes)  # a beekeeper's devices and what each is told
     app.router.add_routes(city_routes)  # density map, forage pressure, city statistics
     app.router.add_routes(pwa_routes)  # manifest, service worker, offline page
     app.router.add_static("/static", STATIC, name="static")

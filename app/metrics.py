@@ -63,6 +63,13 @@ class Metrics:
         self.alerts_raised = Counter(
             "cityhive_alerts_raised_total", "Alerts raised, by kind.", ["kind"], registry=registry
         )
+        self.push_notifications = Counter(
+            "cityhive_push_notifications_total",
+            "Web Push deliveries by outcome: sent, retried (to be tried again), failed (given "
+            "up), removed (the push service no longer knows the subscription).",
+            ["outcome"],
+            registry=registry,
+        )
 
 
 def route_label(request: web.Request) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Text,
+    Time,
     func,
     text,
 )
@@ -508,6 +509,9 @@ class SwarmReport(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Metres beyond their radius that collectors see the report from: 0, until nobody claimed it
+    # in PUSH_ESCALATION_MINUTES and it was escalated to collectors farther away (issue 18).
+    reach_extra_m: Mapped[int] = mapped_column(server_default="0")
 
     __table_args__ = (
         CheckConstraint("(status = 'closed') = (outcome IS NOT NULL)", name="closed_with_outcome"),
@@ -567,3 +571,86 @@ class SwarmClaimEvent(Base):
 
 # --- Session security (issue 8) ------------------------------------------------------------
 # Sessions are rows of UserSession (above); the cookie only names one (app/web/auth.py).
+
+
+# --- Web Push (issue 18) -------------------------------------------------------------------
+
+
+class PushSubscription(Base):
+    """One browser's push subscription: where its push service takes messages for it and the
+    keys they are encrypted with (RFC 8291). A beekeeper's device (user_id), with a switch per
+    kind of notification; or a reporter's browser told about one swarm report (swarm_report_id),
+    which needs no account. `report_link` is the reporter's status link, encrypted with a key
+    from SECRET_KEY (the report keeps only the link's hash)."""
+
+    __tablename__ = "push_subscriptions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    swarm_report_id: Mapped[int | None] = mapped_column(
+        ForeignKey("swarm_reports.id", ondelete="CASCADE"), index=True
+    )
+    report_link: Mapped[str | None] = mapped_column(String(500))
+    endpoint: Mapped[str] = mapped_column(String(2000))
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(100))
+    device: Mapped[str] = mapped_column(String(100), server_default="")
+    language: Mapped[str] = mapped_column(String(8), server_default="en")
+    swarms: Mapped[bool] = mapped_column(server_default=text("true"))
+    alerts: Mapped[bool] = mapped_column(server_default=text("true"))
+    reminders: Mapped[bool] = mapped_column(server_default=text("true"))
+    reminder_at: Mapped[time] = mapped_column(Time, server_default=text("'07:00'"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("(user_id IS NULL) <> (swarm_report_id IS NULL)", name="one_owner"),
+        # A browser is one user's device at a time; a reporter's, once per report.
+        Index(
+            "ux_push_subscriptions_device",
+            "endpoint",
+            unique=True,
+            postgresql_where=text("user_id IS NOT NULL"),
+        ),
+        Index(
+            "ux_push_subscriptions_report",
+            "endpoint",
+            "swarm_report_id",
+            unique=True,
+            postgresql_where=text("swarm_report_id IS NOT NULL"),
+        ),
+    )
+
+
+class PushNotification(Base):
+    """One notification for one subscription about one subject ("swarm:12", "alert:7",
+    "today:2026-12-07"): the unique pair is what makes each one sent once, however many app
+    processes gather and send. Sent in the background: claimed with FOR UPDATE SKIP LOCKED,
+    retried with backoff until sent_at or given_up_at is set."""
+
+    __tablename__ = "push_notifications"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    subscription_id: Mapped[int] = mapped_column(
+        ForeignKey("push_subscriptions.id", ondelete="CASCADE")
+    )
+    subject: Mapped[str] = mapped_column(String(100))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    urgency: Mapped[str] = mapped_column(String(10))  # RFC 8030: very-low, low, normal, high
+    ttl_seconds: Mapped[int]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    attempts: Mapped[int] = mapped_column(server_default="0")
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    given_up_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str] = mapped_column(String(200), server_default="")
+
+    __table_args__ = (
+        Index("ux_push_notifications_once", "subscription_id", "subject", unique=True),
+        Index(
+            "ix_push_notifications_due",
+            "due_at",
+            postgresql_where=text("sent_at IS NULL AND given_up_at IS NULL"),
+        ),
+    )

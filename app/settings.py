@@ -150,6 +150,44 @@ class Settings(BaseSettings):
     density_cache_seconds: int = Field(
         default=60, ge=0, description="How long each app process keeps the density map (0: never)."
     )
+    # Web Push (issue 18): notifications to phones through their browser's push service.
+    vapid_private_key: SecretStr | None = Field(
+        default=None,
+        description="The VAPID key push messages are signed with (PEM, or base64url DER). "
+        "Unset: one that follows from SECRET_KEY (so every replica shares it).",
+    )
+    vapid_subject: str = Field(
+        default="mailto:operator@localhost",
+        pattern=r"^(mailto:|https://)\S+$",
+        description="Who push services contact about this server's messages (mailto: or https:).",
+    )
+    push_check_seconds: float = Field(
+        default=15, gt=0, description="How often notifications are gathered and sent, in seconds."
+    )
+    push_timeout_seconds: float = Field(
+        default=10, gt=0, description="How long one request to a push service may take."
+    )
+    push_retries: int = Field(
+        default=5, ge=0, le=20, description="Further attempts after a failed push delivery."
+    )
+    push_retry_base_seconds: float = Field(
+        default=30, gt=0, description="The wait before the first retry; it doubles each time."
+    )
+    push_escalation_minutes: int = Field(
+        default=30,
+        ge=1,
+        description="A swarm report nobody claimed this long goes to collectors farther away.",
+    )
+    push_escalation_extra_m: int = Field(
+        default=5000,
+        ge=0,
+        le=10_000,  # app/swarms/queries.py MAX_EXTRA_REACH_M
+        description="How much farther than their radius collectors see an escalated report.",
+    )
+    push_allow_private_addresses: bool = Field(
+        default=False,
+        description="Let push endpoints be private and loopback addresses (tests only).",
+    )
     metrics_allowed_networks: Annotated[list[IPvAnyNetwork], NoDecode] = Field(
         default_factory=_loopback_networks,
         description="Comma-separated CIDR networks that may read /metrics.",

@@ -3,7 +3,7 @@ document and its page for people."""
 
 from aiohttp import web
 
-from app.pages import exports, hive, openapi, today
+from app.pages import exports, hive, notifications, openapi, today
 
 routes = web.RouteTableDef()
 
@@ -20,3 +20,8 @@ routes.get(r"/exports/{table:inspections|harvests|hives}.csv", name="export_csv"
 # The API's OpenAPI document, gathered from every feature's part, and its page for people.
 routes.get("/api", name="api_docs")(openapi.api_docs)
 routes.get("/api/v1/openapi.json", name="api_openapi")(openapi.openapi)
+
+# Web Push: a reporter's browser asks to hear when its swarm report is claimed and collected.
+routes.post(r"/swarms/status/{token:[A-Za-z0-9_-]{1,100}}/push", name="swarm_status_push")(
+    notifications.watch_report
+)

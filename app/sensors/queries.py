@@ -417,3 +417,26 @@ async def note_delivery(db: AsyncSession, user_id: int, url: str, outcome: str) 
         .values(last_attempt_at=func.now(), last_outcome=outcome[:200])
     )
     await db.commit()
+
+
+@dataclass(frozen=True)
+class RaisedAlert:
+    """An alert as a notification tells its hive's owner of it."""
+
+    id: int
+    owner_id: int
+    hive_id: int
+    hive_name: str
+    kind: AlertKind
+
+
+async def alerts_to_push(db: AsyncSession, since: timedelta) -> list[RaisedAlert]:
+    """Every hive's alerts raised in the last `since` and not yet acknowledged, oldest first,
+    with the owner to tell (gathered for Web Push by app/pages/)."""
+    rows = await db.execute(
+        select(Alert.id, Hive.owner_id, Hive.id, Hive.name, Alert.kind)
+        .join(Hive, Hive.id == Alert.hive_id)
+        .where(Alert.raised_at > func.now() - since, Alert.acknowledged_at.is_(None))
+        .order_by(Alert.id)
+    )
+    return [RaisedAlert(*row) for row in rows]

@@ -65,9 +65,21 @@ def in_collector_radius() -> str:
     which reports are a collector's to see and to claim.
 
     `within_metres` puts a box around the collector's base that the GiST index on
-    swarm_reports.location serves, then measures on the spheroid.
+    swarm_reports.location serves, then measures on the spheroid. A report nobody claimed in
+    time reaches farther: `reach_extra_m` metres beyond every radius (see escalate_unclaimed);
+    the box is wide enough for the farthest reach, MAX_EXTRA_REACH_M.
     """
-    return within_metres("r.location", "c.location", "c.radius_m")
+    return within_metres(
+        "r.location",
+        "c.location",
+        "(c.radius_m + r.reach_extra_m)",
+        box_metres=f"(c.radius_m + {MAX_EXTRA_REACH_M})",
+    )
+
+
+# The farthest beyond their radius that collectors may see an escalated report
+# (PUSH_ESCALATION_EXTRA_M is at most this).
+MAX_EXTRA_REACH_M = 10_000
 
 
 # Open, and still waiting: what a collector's lists offer and what a claim may take.
@@ -529,3 +541,97 @@ async def claim_history(db: AsyncSession, report_id: int, zone: ZoneInfo) -> lis
         )
         for kind, at, outcome in rows
     ]
+
+
+# --- what collectors and reporters are told (gathered for Web Push by app/pages/) ---------------
+
+
+async def escalate_unclaimed(db: AsyncSession, *, after: timedelta, extra_m: int) -> list[int]:
+    """Open reports nobody claimed within `after` of being reported now reach `extra_m` metres
+    beyond every collector's radius; the ids of those escalated by this call (once each)."""
+    escalated = await db.scalars(
+        update(SwarmReport)
+        .where(
+            SwarmReport.status == SwarmStatus.open,
+            SwarmReport.expires_at > func.now(),
+            SwarmReport.created_at <= func.now() - after,
+            SwarmReport.reach_extra_m < extra_m,
+        )
+        .values(reach_extra_m=extra_m)
+        .returning(SwarmReport.id)
+    )
+    ids = sorted(escalated)
+    await db.commit()
+    return ids
+
+
+@dataclass(frozen=True)
+class CollectorNotice:
+    """An open report within a collector's reach: what a notification may tell them (never the
+    reporter's words or contact)."""
+
+    report_id: int
+    user_id: int
+    distance_m: float
+    seen_at: datetime
+    size: SwarmSize
+    height: SwarmHeight
+
+
+COLLECTORS_TO_TELL = text(
+    f"""
+    SELECT r.id AS report_id, c.user_id,
+           ST_Distance(r.location::geography, c.location::geography) AS distance_m,
+           r.seen_at, r.size, r.height
+    FROM swarm_reports AS r
+    JOIN swarm_collectors AS c ON {in_collector_radius()}
+    WHERE {OPEN_AND_WAITING}
+    ORDER BY r.id, distance_m, c.user_id
+    """  # noqa: S608 - built from constants; values are bound parameters
+)
+
+
+async def collectors_to_tell(db: AsyncSession) -> list[CollectorNotice]:
+    """Every open, unexpired report with every collector whose reach holds it."""
+    rows = await db.execute(COLLECTORS_TO_TELL)
+    return [
+        CollectorNotice(
+            report_id=row.report_id,
+            user_id=row.user_id,
+            distance_m=row.distance_m,
+            seen_at=row.seen_at,
+            size=SwarmSize(row.size),
+            height=SwarmHeight(row.height),
+        )
+        for row in rows
+    ]
+
+
+@dataclass(frozen=True)
+class ReporterNews:
+    """A claim, or a close with the swarm collected: what a reporter hears about."""
+
+    event_id: int
+    report_id: int
+    kind: SwarmClaimEventKind
+    at: datetime
+
+
+async def reporter_news_since(db: AsyncSession, since: timedelta) -> list[ReporterNews]:
+    """Claims and collections of the last `since`, oldest first."""
+    rows = await db.execute(
+        select(
+            SwarmClaimEvent.id, SwarmClaimEvent.report_id, SwarmClaimEvent.kind, SwarmClaimEvent.at
+        )
+        .join(SwarmReport, SwarmReport.id == SwarmClaimEvent.report_id)
+        .where(
+            SwarmClaimEvent.at > func.now() - since,
+            (SwarmClaimEvent.kind == SwarmClaimEventKind.claimed)
+            | (
+                (SwarmClaimEvent.kind == SwarmClaimEventKind.closed)
+                & (SwarmReport.outcome == SwarmOutcome.collected)
+            ),
+        )
+        .order_by(SwarmClaimEvent.id)
+    )
+    return [ReporterNews(*row) for row in rows]

@@ -424,6 +424,53 @@
 
   // ---- Background Sync: the outbox, when the browser says the connection is back ----
 
+  // ---- Web Push: notifications (app/push/, app/pages/notifications.py) ----
+  // A message is JSON {title, body, url, tag, actions}, in the reader's language. A click opens
+  // its page, or focuses a window already showing it; offline, the page cache above answers the
+  // navigation with the copy saved last time.
+
+  var ICON = (CONFIG.precache || []).filter(function (url) { return /\/icons\/icon-192\.png/.test(url); })[0] || "/static/icons/icon-192.png";
+
+  function pageOf(url) {
+    try {
+      var target = new URL(url || "/", self.location.origin);
+      return target.origin === self.location.origin ? target.href : self.location.origin + "/";
+    } catch (e) {
+      return self.location.origin + "/";
+    }
+  }
+
+  self.addEventListener("push", function (event) {
+    var message = null;
+    try { message = event.data ? event.data.json() : null; } catch (e) { message = null; }
+    if (!message || !message.title) return;
+    event.waitUntil(self.registration.showNotification(message.title, {
+      body: message.body || "",
+      icon: ICON,
+      badge: ICON,
+      tag: message.tag || "",
+      data: { url: pageOf(message.url) },
+      actions: (message.actions || []).slice(0, 2)
+    }));
+  });
+
+  function openOrFocus(url) {
+    return self.clients.matchAll({ type: "window", includeUncontrolled: true }).then(function (windows) {
+      var showing = windows.filter(function (client) { return client.url === url; })[0];
+      if (showing) return showing.focus();
+      var any = windows.filter(function (client) { return "navigate" in client; })[0];
+      if (any) return any.navigate(url).then(function (client) { return (client || any).focus(); });
+      return self.clients.openWindow(url);
+    });
+  }
+
+  // Every action opens the notification's page: "Claim" opens the report, where claiming is a
+  // form like any other.
+  self.addEventListener("notificationclick", function (event) {
+    event.notification.close();
+    event.waitUntil(openOrFocus(pageOf(event.notification.data && event.notification.data.url)));
+  });
+
   self.addEventListener("sync", function (event) {
     if (event.tag !== SYNC_TAG) return;
     event.waitUntil(syncOutbox());

@@ -107,6 +107,7 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "LOG_LEVEL": "WARNING",
         "DATA_DIR": str(work_dir / "data"),
         "PYTHONUNBUFFERED": "1",
+        "PUSH_CHECK_SECONDS": "1",  # notifications queued within a second (tests/e2e/test_push.py)
     }
     with (
         (work_dir / "server.stdout").open("wb") as stdout,

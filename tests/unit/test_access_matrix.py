@@ -45,6 +45,7 @@ from app.models import (
     Alert,
     AlertKind,
     FrameType,
+    PushSubscription,
     Sensor,
     SensorKind,
     SensorPlacement,
@@ -94,6 +95,13 @@ SWARM_REPORT = {
     "longitude": "13.405",
     "description": "A cluster on the lime tree by the playground",
     "contact": "+49 30 1234567",
+}
+
+# A browser's push subscription, as static/js/push.js posts it (not the owner's device's).
+PUSH_SUBSCRIPTION = {
+    "endpoint": "https://push.example.net/send/matrix",
+    "p256dh": "B" + "A" * 86,
+    "auth": "c2VjcmV0LWF1dGgtMTY",
 }
 
 
@@ -282,6 +290,17 @@ MATRIX = [
         form={}, fill={"id": "swarm"}),
     Row("POST",  "/swarms/{id}/close",    Redirect("/swarms/"), 404, LOGIN,     LOGIN,
         form={"outcome": "collected"}, fill={"id": "swarm"}),
+    # Web Push (issue 18): a reporter's browser asks for news through the status link alone;
+    # a beekeeper's devices are their own.
+    Row("POST",  "/swarms/status/{token}/push",         404,   404,   404,      404,
+        path=f"/swarms/status/{WRONG_SECRET}/push", form=PUSH_SUBSCRIPTION),
+    Row("GET",   "/push/devices",                       200,   200,   LOGIN,    LOGIN),
+    Row("POST",  "/push/devices", Redirect("/push/devices"), Redirect("/push/devices"), LOGIN,
+        LOGIN, form=PUSH_SUBSCRIPTION),
+    Row("POST",  "/push/devices/{id}",  Redirect("/push/devices"), 404, LOGIN,      LOGIN,
+        form={"alerts": "on", "reminder_at": "06:00"}, fill={"id": "device"}),
+    Row("POST",  "/push/devices/{id}/remove", Redirect("/push/devices"), 404, LOGIN, LOGIN,
+        form={}, fill={"id": "device"}),
     # The city (issue 7): public aggregates; forage pressure is for placing one's own hives.
     Row("GET",   "/city",                               200,   200,   200,      200),
     Row("GET",   "/city/density.geojson",               200,   200,   200,      200),
@@ -366,7 +385,21 @@ async def owners_things(db, owner: User) -> dict[str, int]:
         "alert": alert.id,
         **await field_log_of(db, owner, hive_id),
         "swarm": await claimed_swarm(db, owner),
+        "device": await push_device(db, owner),
     }
+
+
+async def push_device(db, owner: User) -> int:
+    """The owner's phone, notified of everything."""
+    device = PushSubscription(
+        user_id=owner.id,
+        endpoint="https://push.example.net/send/owners-phone",
+        p256dh="B" + "O" * 86,
+        auth="b3duZXJzLWF1dGgtc2VjcmV0",
+    )
+    db.add(device)
+    await db.commit()
+    return device.id
 
 
 async def field_log_of(db, owner: User, hive_id: int) -> dict[str, int]:
@@ -519,6 +552,8 @@ async def owners_state(db, owner_id: int) -> list[Any]:
         " WHERE claimed_by = :owner ORDER BY id",
         "SELECT report_id, kind::text, at FROM swarm_claim_events WHERE collector_id = :owner"
         " ORDER BY id",
+        "SELECT id, endpoint, swarms, alerts, reminders, reminder_at FROM push_subscriptions"
+        " WHERE user_id = :owner ORDER BY id",
     ]
     state = []
     for query in queries:

@@ -460,7 +460,7 @@ async def test_item4_a_record_sent_with_nobody_signed_in_asks_for_a_log_in(clien
 # --- the reader's language --------------------------------------------------------------------
 
 TEXTS = re.compile(r'<template id="texts" lang="([a-z]+)">(.*?)</template>', re.S)
-SCRIPTS = ("app.js", "map.js", "charts.js", "outbox.js", "pwa.js")
+SCRIPTS = ("app.js", "map.js", "charts.js", "outbox.js", "pwa.js", "push.js")
 
 
 def script_texts(html: str) -> tuple[str, dict]:

@@ -20,15 +20,8 @@ import pytest
 from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from app.sensors.webhooks import (
-    NOT_DELIVERED,
-    PRIVATE_REFUSED,
-    AddressRefused,
-    client_session,
-    connectable,
-    post,
-    url_problem,
-)
+from app.sensors.webhooks import NOT_DELIVERED, PRIVATE_REFUSED, client_session, post, url_problem
+from app.web.outbound import AddressRefused, connectable
 from tests.unit.conftest import csrf_token
 
 
