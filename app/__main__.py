@@ -15,14 +15,12 @@ import asyncio
 import sys
 
 import structlog
-from aiohttp import web
 from babel.core import UnknownLocaleError
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import catalogues, migrate
+from app import catalogues, migrate, server
 from app.db import ClusterError, local_cluster, make_engine, with_database
-from app.main import create_app
 from app.observability import configure_logging
 from app.seed import add_city_hives, load_demo_data
 from app.settings import Settings, describe_errors
@@ -77,15 +75,7 @@ def run(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def serve(settings: Settings, args: argparse.Namespace) -> int:
-    settings = with_database(settings).with_secret()
-    log.info("serving", url=f"http://{settings.host}:{settings.port}")
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        access_log=None,
-        print=None,
-    )
+    server.serve(with_database(settings).with_secret())
     return 0
 
 

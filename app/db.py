@@ -47,10 +47,11 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     sized for queries, not for downloads.
     """
     settings = app[settings_key]
+    pool_size, max_overflow = settings.pool_sizes
     engine = make_engine(
         settings.async_database_url,
-        pool_size=settings.database_pool_size,
-        max_overflow=settings.database_pool_overflow,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
         pool_timeout=settings.database_pool_timeout_seconds,
     )
     app[engine_key] = engine

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import secrets
 from ipaddress import IPv4Network, IPv6Network
@@ -10,10 +11,21 @@ from typing import Annotated, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, IPvAnyNetwork, SecretStr, ValidationError, field_validator
+from pydantic import (
+    Field,
+    IPvAnyNetwork,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# Connections each worker's sensor ingestion may hold (its asyncpg pool, app/sensors/ingest.py).
+INGEST_CONNECTIONS = 8
 
 
 def _loopback_networks() -> list[IPv4Network | IPv6Network]:
@@ -38,11 +50,27 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     data_dir: Path = ROOT / ".data"
     local_pg_port: int = Field(default=54329, ge=1024, le=65535)
-    database_pool_size: int = Field(
-        default=10, ge=1, description="Connections the process keeps open to the database."
+    workers: int = Field(
+        default_factory=lambda: len(os.sched_getaffinity(0)),
+        ge=1,
+        le=64,
+        description="Processes serving the port: one per CPU this process may use by default.",
     )
-    database_pool_overflow: int = Field(
-        default=10, ge=0, description="Further connections opened under load, closed after."
+    database_connections: int = Field(
+        default=60,
+        ge=10,
+        description="Database connections all the workers of one server hold at most, together; "
+        "keep the sum over servers under PostgreSQL's max_connections.",
+    )
+    database_pool_size: int | None = Field(
+        default=None,
+        ge=1,
+        description="Connections each worker keeps open. Unset: its share of the budget.",
+    )
+    database_pool_overflow: int | None = Field(
+        default=None,
+        ge=0,
+        description="Further connections each worker opens under load. Unset: from the budget.",
     )
     database_pool_timeout_seconds: float = Field(
         default=10, gt=0, description="How long a request waits for a free connection (then 503)."
@@ -295,6 +323,29 @@ class Settings(BaseSettings):
             return "'self'"
         scheme, rest = self.tile_url.split("://", 1)
         return f"{scheme}://{rest.split('/', 1)[0].replace('{s}', '*')}"
+
+    @model_validator(mode="after")
+    def _budget_for_every_worker(self) -> Settings:
+        least = self.workers * (INGEST_CONNECTIONS + 2)
+        if self.database_connections < least:
+            raise ValueError(
+                f"DATABASE_CONNECTIONS={self.database_connections} is too few for "
+                f"WORKERS={self.workers}: each worker needs at least {INGEST_CONNECTIONS + 2} "
+                f"(set DATABASE_CONNECTIONS to {least} or more, or fewer WORKERS)"
+            )
+        return self
+
+    @property
+    def pool_sizes(self) -> tuple[int, int]:
+        """Each worker's pool: the connections it keeps and the further ones it may open.
+
+        Unset, they share the worker's part of DATABASE_CONNECTIONS (less what sensor ingestion
+        keeps, INGEST_CONNECTIONS) half and half, so that every worker together stays within it.
+        """
+        share = self.database_connections // self.workers - INGEST_CONNECTIONS
+        size = self.database_pool_size or max(1, share // 2)
+        overflow = self.database_pool_overflow
+        return size, (max(0, share - size) if overflow is None else overflow)
 
     @property
     def async_database_url(self) -> str:

@@ -34,6 +34,7 @@ from app.sensors.schemas import (
     MAX_FUTURE,
     Rules,
 )
+from app.settings import INGEST_CONNECTIONS
 
 
 @dataclass(frozen=True)
@@ -440,8 +441,9 @@ async def _copy(pg: asyncpg.Connection, checked: Checked) -> Stored:
 # store anything are cut: no ping on checkout (SQLAlchemy's pre-ping is three round trips)
 # and no reset query on release unless a transaction was left open. A connection that died
 # with its server fails its request; storing a batch again is harmless (duplicates are
-# skipped), so a device simply retries. create_app opens it (app[ingest_pool_key]).
-INGEST_POOL_SIZE = 8
+# skipped), so a device simply retries. create_app opens it (app[ingest_pool_key]); its size
+# counts in the workers' connection budget (app/settings.py).
+INGEST_POOL_SIZE = INGEST_CONNECTIONS
 
 
 async def _reset(connection: asyncpg.Connection) -> None:

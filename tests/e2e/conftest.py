@@ -108,6 +108,7 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         "DATA_DIR": str(work_dir / "data"),
         "PYTHONUNBUFFERED": "1",
         "PUSH_CHECK_SECONDS": "1",  # notifications queued within a second (tests/e2e/test_push.py)
+        "WORKERS": "1",  # one process per test worker; tests/unit/test_server.py tries several
     }
     with (
         (work_dir / "server.stdout").open("wb") as stdout,

@@ -440,6 +440,7 @@ def serve(port: int, database_url: str, secret: str, work_dir: Path, tile_url: s
         "DATA_DIR": str(work_dir / "data"),
         "TILE_URL": tile_url,
         "PYTHONUNBUFFERED": "1",
+        "WORKERS": "1",
     }
     stdout = (work_dir / "server.stdout").open("ab")
     stderr = (work_dir / "server.stderr").open("ab")
