@@ -321,6 +321,49 @@ class SensorKind(enum.StrEnum):
     sound = "sound"  # dB
     battery = "battery"  # V
     pressure = "pressure"  # hPa
+    # What devices measure beside (migration 0013): BEEP's light, sound bands, bee counters,
+    # raw load cell values, and the radio link.
+    light = "light"  # lx
+    sound_band = "sound_band"  # a frequency band's level, in the device's own scale
+    bee_count = "bee_count"  # bees counted since the last post
+    raw_weight = "raw_weight"  # a load cell's value before calibration
+    signal = "signal"  # dBm (RSSI)
+    signal_noise = "signal_noise"  # dB (SNR)
+
+
+class DeviceType(enum.StrEnum):
+    """The clients a device may be: each posts in its own documented shape."""
+
+    beep = "beep"
+    honeypi = "honeypi"
+    ttn = "ttn"
+    kotori = "kotori"
+    generic = "generic"
+
+
+class Device(Base):
+    """A measuring device on a hive: it posts with its own `key` (a secret CityHive made, or the
+    hardware id, DevEUI, that BEEP and The Things Network name it by; lower case), and its
+    readings land on its sensors (`Sensor.device_id`, each named by the field it posts).
+
+    A scale that posts raw values (`w_v`) has them turned into kg as `(raw - weight_offset) *
+    weight_multiplier`, as calibrated when the reading arrives: a recalibration changes later
+    readings, never the ones stored.
+    """
+
+    __tablename__ = "devices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hive_id: Mapped[int] = mapped_column(ForeignKey("hives.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    type: Mapped[DeviceType] = mapped_column(_pg_enum(DeviceType, "device_type"))
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    weight_offset: Mapped[float | None]
+    weight_multiplier: Mapped[float | None]
+    calibrated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    csv_fields: Mapped[str | None] = mapped_column(String(1000))  # Kotori's `## a, b` line
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    last_post_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
 
 class SensorPlacement(enum.StrEnum):
@@ -347,8 +390,14 @@ class Sensor(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_reading_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_value: Mapped[float | None]
+    # A device's sensor: the device, and the field of its posts that this sensor takes.
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("devices.id", ondelete="SET NULL"))
+    field: Mapped[str | None] = mapped_column(String(50))
 
-    __table_args__ = (Index("ix_sensors_hive_id_name", "hive_id", "name", unique=True),)
+    __table_args__ = (
+        Index("ix_sensors_hive_id_name", "hive_id", "name", unique=True),
+        Index("ix_sensors_device_id_field", "device_id", "field", unique=True),
+    )
 
 
 class Reading(Base):
@@ -433,6 +482,22 @@ class AlertRules(Base):
     humidity_max: Mapped[float | None]
     offline_hours: Mapped[int]
     battery_min_volts: Mapped[float]
+
+
+class AlertSleep(Base):
+    """When a hive's alert rule of one kind sleeps: in these months (1-12; none: every month)
+    and at these hours of the city's day (0-23; none: all day). No row, or neither: never.
+    "No swarm alerts in winter" is months 11-2; "no temperature alerts at noon in August" is
+    month 8 at hours 11-14."""
+
+    __tablename__ = "alert_sleeps"
+
+    hive_id: Mapped[int] = mapped_column(
+        ForeignKey("hives.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[AlertKind] = mapped_column(_pg_enum(AlertKind, "alert_kind"), primary_key=True)
+    months: Mapped[list[int]] = mapped_column(ARRAY(SmallInteger), server_default="{}")
+    hours: Mapped[list[int]] = mapped_column(ARRAY(SmallInteger), server_default="{}")
 
 
 class AlertWebhook(Base):

@@ -11,9 +11,11 @@ from aiohttp import web
 from app.hives.views import choices
 from app.inspections.queries import timeline_of
 from app.keys import db_key
+from app.sensors.device_views import weighing_values
 from app.sensors.queries import sensor_panel
 from app.web.auth import hive_for
 from app.web.context import map_settings
+from app.web.forms import Form
 from app.web.htmx import render
 
 
@@ -32,6 +34,7 @@ async def hive_page(request: web.Request) -> web.Response:
             "hive": found.hive,
             "timeline": timeline,
             "sensor_panel": sensors,
+            "weighing": Form(values=weighing_values(request)),
             **choices(),
             **map_settings(request),
         },

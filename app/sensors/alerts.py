@@ -15,7 +15,7 @@ import re
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 import asyncpg
 import structlog
@@ -288,13 +288,24 @@ RESOLVE_OFFLINE = """
 """
 
 
+def asleep(
+    sensor: OwnedSensor, watching: tuple[AlertKind, Limits] | None, at: datetime, zone: tzinfo
+) -> bool:
+    """Whether the rule watching this sensor (None: the swarm rule) sleeps at `at`."""
+    kind = AlertKind.swarm if watching is None else watching[0]
+    sleep = sensor.sleeps.get(kind)
+    return sleep is not None and sleep.asleep(at, zone)
+
+
 async def after_readings(
     pg: asyncpg.Connection,
     owner_id: int,
     sensors: Mapping[int, OwnedSensor],
     stored: Stored,
+    zone: tzinfo = UTC,
 ) -> list[Raised]:
-    """Raise and clear the alerts that the newly stored readings call for.
+    """Raise and clear the alerts that the newly stored readings call for. A reading taken
+    while its rule sleeps (its hive's alert_sleeps, in the city's `zone`) is not looked at.
 
     When nothing changes, this costs one pass over the readings and one query per scale: the
     alert state came with the sensors (OwnedSensor.active_alerts, hive_offline). What changes
@@ -307,7 +318,7 @@ async def after_readings(
             watched[sensor_id] = condition
     points: dict[int, list[Point]] = defaultdict(list)
     for sensor_id, at, value in zip(stored.sensor_ids, stored.times, stored.values, strict=True):
-        if sensor_id in watched:
+        if sensor_id in watched and not asleep(sensors[sensor_id], watched[sensor_id], at, zone):
             points[sensor_id].append((at, value))
     back_online = sorted(
         {sensors[s].hive_id for s in set(stored.sensor_ids) if sensors[s].hive_offline}

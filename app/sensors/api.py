@@ -208,7 +208,7 @@ async def post_readings(request: web.Request) -> web.Response:
             checked = await off_the_loop(request.app, check_readings, items, sensors, now)
             keep = not (all_or_nothing and checked.refused)
             stored = await store(pg, checked) if keep else Stored([], [], [])
-            raised = await raise_alerts(pg, holder.user_id, sensors, stored)
+            raised = await raise_alerts(request, pg, holder.user_id, sensors, stored)
         return await answer(request, raised, checked, stored, kept=keep)
 
 
@@ -265,7 +265,7 @@ async def post_device_readings(request: web.Request) -> web.Response:
             checked = check_device_fields(fields, hive_sensors, now)
             stored = await store(pg, checked)
             sensors = {sensor.id: sensor for sensor in hive_sensors}
-            raised = await raise_alerts(pg, holder.user_id, sensors, stored)
+            raised = await raise_alerts(request, pg, holder.user_id, sensors, stored)
         return await answer(request, raised, checked, stored, kept=True, device=True)
 
 
@@ -277,9 +277,12 @@ async def answer(
     *,
     kept: bool,
     device: bool = False,
+    status: int = 200,
 ) -> web.Response:
     """Count, send the new alerts on, and say what happened (a long list of refusals is
-    written out off the event loop)."""
+    written out off the event loop). A device post that holds no reading at all (every field
+    ignored, or none) is not "stored": it is 422 and says so. `status` is a success's (BEEP's
+    clients expect 201)."""
     alerts.count(request.app, raised)
     deliver_later(request.app, raised)
     duplicates = len(checked.sensor_ids) - len(stored) if kept else 0
@@ -294,8 +297,9 @@ async def answer(
     }
     if device:
         counts["ignored"] = checked.ignored
-    if not checked.refused and not checked.errors:
-        return web.json_response({"batch": "stored", **counts})
+    empty = device and not checked.total and not checked.errors
+    if not checked.refused and not checked.errors and not empty:
+        return web.json_response({"batch": "stored", **counts}, status=status)
     batch = "valid_stored" if kept and checked.sensor_ids else "nothing_stored"
     noun = "reading" if checked.total == 1 else "readings"
     verb = "was" if checked.refused == 1 else "were"
@@ -307,7 +311,15 @@ async def answer(
     else:
         what = "nothing was stored"
     detail = f"{checked.refused} of {checked.total} {noun} {verb} refused; {what}."
-    if not checked.total:  # a device post with no readings, refused for its time, say
+    if empty:
+        detail = (
+            "Nothing was stored: no field names a measurement ("
+            + ", ".join(checked.ignored)
+            + " ignored)."
+            if checked.ignored
+            else "Nothing was stored: the post holds no readings."
+        )
+    elif not checked.total:  # a device post with no readings, refused for its time, say
         detail = f"Nothing was stored: {checked.errors[0]['message']}"
     body = {
         "type": REFUSED_TYPE,
@@ -323,17 +335,19 @@ async def answer(
 
 
 async def raise_alerts(
+    request: web.Request,
     pg: asyncpg.Connection,
     owner_id: int,
     sensors: Mapping[int, OwnedSensor],
     stored: Stored,
 ) -> list[alerts.Raised]:
-    """The alerts the new readings call for. The readings are stored whatever happens here:
-    a failure is logged, not answered."""
+    """The alerts the new readings call for (the rules' sleeping hours are the city's). The
+    readings are stored whatever happens here: a failure is logged, not answered."""
     if not stored:
         return []
+    zone = request.app[settings_key].zone
     try:
-        return await alerts.after_readings(pg, owner_id, sensors, stored)
+        return await alerts.after_readings(pg, owner_id, sensors, stored, zone)
     except Exception:
         log.exception("alert_check_failed", owner_id=owner_id)
         return []

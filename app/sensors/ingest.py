@@ -12,6 +12,7 @@ on its row in the same statement (the hive page and the offline check read that)
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -33,6 +34,7 @@ from app.sensors.schemas import (
     MAX_BATCH,
     MAX_FUTURE,
     Rules,
+    Sleep,
 )
 from app.settings import INGEST_CONNECTIONS
 
@@ -50,6 +52,7 @@ class OwnedSensor:
     rules: Rules
     active_alerts: frozenset[AlertKind]  # alerts of this sensor whose condition lasts
     hive_offline: bool  # the hive has an open offline alert
+    sleeps: Mapping[AlertKind, Sleep] = field(default_factory=dict)  # when its rules sleep
 
 
 _OWNED_SENSORS = """
@@ -62,7 +65,10 @@ _OWNED_SENSORS = """
                  WHERE a.sensor_id = s.id AND a.resolved_at IS NULL) AS active_alerts,
            EXISTS (SELECT 1 FROM alerts a
                    WHERE a.hive_id = s.hive_id AND a.kind = 'offline'
-                     AND a.sensor_id IS NULL AND a.resolved_at IS NULL) AS hive_offline
+                     AND a.sensor_id IS NULL AND a.resolved_at IS NULL) AS hive_offline,
+           (SELECT json_agg(json_build_object('kind', z.kind, 'months', z.months,
+                                              'hours', z.hours))::text
+            FROM alert_sleeps z WHERE z.hive_id = s.hive_id) AS sleeps
     FROM sensors s
     JOIN hives h ON h.id = s.hive_id
     LEFT JOIN alert_rules r ON r.hive_id = s.hive_id
@@ -86,7 +92,16 @@ def _owned(row: asyncpg.Record) -> OwnedSensor:
         rules=rules,
         active_alerts=frozenset(AlertKind(kind) for kind in row["active_alerts"]),
         hive_offline=row["hive_offline"],
+        sleeps=sleeps_of(row["sleeps"]),
     )
+
+
+def sleeps_of(found: str | None) -> dict[AlertKind, Sleep]:
+    """A hive's alert_sleeps rows, as json_agg gave them."""
+    return {
+        AlertKind(item["kind"]): Sleep(frozenset(item["months"]), frozenset(item["hours"]))
+        for item in json.loads(found or "[]")
+    }
 
 
 async def sensors_among(

@@ -11,11 +11,15 @@ from app.sensors.schemas import (
     MAX_BATCH,
     AlertList,
     AlertOut,
-    DeviceReadingsIn,
+    BeepPostForm,
+    BeepPostJson,
+    DeviceReadingsForm,
+    DeviceReadingsJson,
     ReadingsBatch,
     ReadingsRefused,
     ReadingsStored,
     SensorList,
+    TtnUplink,
 )
 from app.web.api import PROBLEM_JSON, UNAUTHORIZED, json_content, problem, ref
 
@@ -23,7 +27,11 @@ MODELS: list[type[BaseModel]] = [
     ReadingsBatch,
     ReadingsStored,
     ReadingsRefused,
-    DeviceReadingsIn,
+    DeviceReadingsJson,
+    DeviceReadingsForm,
+    BeepPostJson,
+    BeepPostForm,
+    TtnUplink,
     SensorList,
     AlertList,
     AlertOut,
@@ -129,14 +137,19 @@ def paths() -> dict[str, Any]:
                     "required": False,
                     "content": {
                         "application/x-www-form-urlencoded": {
-                            "schema": ref("DeviceReadingsIn"),
+                            "schema": ref("DeviceReadingsForm"),
                             "examples": {
                                 "device": {
-                                    "value": {"t": 12.5, "t_i": 34.8, "weight_kg": 42.1, "bv": 3.92}
+                                    "value": {
+                                        "t": "12.5",
+                                        "t_i": "34.8",
+                                        "weight_kg": "42.1",
+                                        "bv": "3.92",
+                                    }
                                 }
                             },
                         },
-                        "application/json": {"schema": ref("DeviceReadingsIn")},
+                        "application/json": {"schema": ref("DeviceReadingsJson")},
                     },
                 },
                 "responses": {
@@ -149,6 +162,7 @@ def paths() -> dict[str, Any]:
                 },
             },
         },
+        **device_paths(),
         "/api/v1/sensors": {
             "get": {
                 "operationId": "listSensors",
@@ -178,6 +192,148 @@ def paths() -> dict[str, Any]:
                     "401": UNAUTHORIZED,
                 },
             }
+        },
+    }
+
+
+DEVICE_STORED = json_content(
+    "ReadingsStored",
+    "Every value was stored on the device's sensors (`ignored` lists the fields that name no "
+    "measurement).",
+)
+DEVICE_REFUSED = dict(REFUSED)
+DEVICE_REFUSED["description"] = (
+    "Some values were refused (`errors`), or the post held no reading at all (every field "
+    "ignored, or none): `batch` says what was stored."
+)
+DEVICE_TOO_MANY = problem(
+    "The device has sent READINGS_BATCHES_PER_KEY posts in READINGS_WINDOW_SECONDS, or your "
+    "address has sent too many wrong keys: wait the seconds that Retry-After says."
+)
+DEVICE_TOO_MANY["headers"] = TOO_MANY["headers"]
+UNKNOWN_DEVICE = problem("No device has this key (counted against your address).")
+
+
+def device_post(
+    operation_id: str,
+    summary: str,
+    description: str,
+    content: dict[str, Any],
+    answers: dict[str, Any],
+    *,
+    created: bool = False,
+    public: bool = False,
+) -> dict[str, Any]:
+    """A device's post: its body's media types (each with its own schema) and the answers.
+    `created`: a stored post is 201 (as BEEP answers); `public`: the device's key is its only
+    credential."""
+    responses = {
+        "201" if created else "200": DEVICE_STORED,
+        "413": problem("The body is larger than MAX_BODY_BYTES."),
+        "422": DEVICE_REFUSED,
+        "429": DEVICE_TOO_MANY,
+    } | answers
+    operation: dict[str, Any] = {
+        "operationId": operation_id,
+        "summary": summary,
+        "description": description,
+        "requestBody": {"required": True, "content": content},
+        "responses": dict(sorted(responses.items())),
+    }
+    if public:
+        operation["security"] = []
+    return {"post": operation}
+
+
+NAME = {"type": "string", "pattern": "^[A-Za-z0-9_.-]{1,100}$"}
+
+
+def device_paths() -> dict[str, Any]:
+    """Where devices that already exist post unchanged (app/sensors/device_api.py)."""
+    beep_body = {
+        "application/json": {"schema": ref("BeepPostJson")},
+        "application/x-www-form-urlencoded": {"schema": ref("BeepPostForm")},
+    }
+    beep_description = (
+        "As BEEP's own API: the device's key in the body (or the query string), an optional "
+        "`time` in Unix seconds, BEEP's field names; or firmware 1 to 3's `data=key:…|t:…` "
+        "string. Readings land on the sensors of the device with this key; its raw weight "
+        "`w_v` becomes `weight_kg` by its calibration when the post has no weight of its own."
+    )
+    kotori_json = {
+        "type": "object",
+        "properties": {
+            "time": {
+                "type": ["string", "integer"],
+                "description": "ISO 8601 (Europe/Berlin without a zone), or Unix seconds, "
+                "milli-, micro- or nanoseconds.",
+            }
+        },
+        "additionalProperties": {"type": ["number", "string"]},
+    }
+    node_parameters = [
+        {"name": name, "in": "path", "required": True, "description": text, "schema": NAME}
+        for name, text in (
+            ("network", "Any name (Kotori's network), e.g. cityhive."),
+            ("gateway", "Any name (Kotori's gateway), e.g. hive-3."),
+            ("node", "The device's key."),
+        )
+    ]
+    return {
+        "/api/sensors": device_post(
+            "postBeepSensors",
+            "A BEEP device's post",
+            beep_description + " No API key: the device's key is its credential.",
+            beep_body,
+            {"400": problem("No `key` in the post."), "401": UNKNOWN_DEVICE},
+            created=True,
+            public=True,
+        ),
+        "/api/sensors_auth": device_post(
+            "postBeepSensorsAuthenticated",
+            "A BEEP device's post, with your API key",
+            beep_description + " The device must be yours.",
+            beep_body,
+            {"401": UNAUTHORIZED, "404": problem("You have no device with this key.")},
+            created=True,
+        ),
+        "/api/ttn/uplink": device_post(
+            "postTtnUplink",
+            "The Things Network v3 uplink webhook",
+            "Set as the webhook of your application in The Things Network's console, JSON "
+            "format, 'Uplink message' enabled, with the additional header "
+            "`Authorization: Bearer <API key>` as its shared secret. The device is yours whose "
+            "key is the uplink's `end_device_ids.dev_eui`; the readings are its "
+            "`decoded_payload`, at `received_at`.",
+            {"application/json": {"schema": ref("TtnUplink")}},
+            {"401": UNAUTHORIZED, "404": problem("You have no device with this DevEUI.")},
+        ),
+        "/api/hiveeyes/{network}/{gateway}/{node}/data": {
+            "parameters": node_parameters,
+            **device_post(
+                "postKotoriData",
+                "A Hiveeyes / Kotori node's post",
+                "As Kotori's HTTP acquisition: JSON, a form, or CSV. A CSV line `## time, "
+                "weight, temperature` names the columns of the lines after it, in this post "
+                "and later ones (a post of that line alone answers the names). No API key: "
+                "the node's key is its credential.",
+                {
+                    "application/json": {"schema": kotori_json},
+                    "application/x-www-form-urlencoded": {
+                        "schema": {"type": "object", "additionalProperties": {"type": "string"}}
+                    },
+                    "text/csv": {"schema": {"type": "string"}},
+                },
+                {
+                    "401": UNKNOWN_DEVICE,
+                    "404": problem(
+                        "Not a channel address: a name holds other characters than letters, "
+                        "digits, dots, dashes and underscores."
+                    ),
+                    "415": problem("Not JSON, a form or CSV."),
+                },
+                public=True,
+            ),
         },
     }
 

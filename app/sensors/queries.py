@@ -20,9 +20,14 @@ from app.models import (
     Alert,
     AlertKind,
     AlertRules,
+    AlertSleep,
     AlertWebhook,
+    Device,
     Hive,
+    Reading,
     Sensor,
+    SensorKind,
+    SensorPlacement,
 )
 from app.sensors.alerts import shown_message
 from app.sensors.schemas import (
@@ -33,10 +38,12 @@ from app.sensors.schemas import (
     RANGES,
     AlertRulesForm,
     ChartRange,
+    DeviceForm,
     KindInfo,
     Rules,
     SensorForm,
     SensorRenameForm,
+    Sleep,
     chart_range,
 )
 from app.web.formatting import number
@@ -104,6 +111,138 @@ async def remove_sensor(db: AsyncSession, sensor_id: int) -> None:
     """The sensor, its readings (through the foreign key) and its alerts go together."""
     await db.execute(delete(Sensor).where(Sensor.id == sensor_id))
     await db.commit()
+
+
+# --- when the alert rules sleep ----------------------------------------------------------------
+
+
+async def sleeps_of(db: AsyncSession, hive_id: int) -> dict[AlertKind, Sleep]:
+    rows = await db.execute(
+        select(AlertSleep.kind, AlertSleep.months, AlertSleep.hours).where(
+            AlertSleep.hive_id == hive_id
+        )
+    )
+    return {kind: Sleep(frozenset(months), frozenset(hours)) for kind, months, hours in rows}
+
+
+async def save_sleeps(db: AsyncSession, hive_id: int, sleeps: dict[AlertKind, Sleep]) -> None:
+    """Replace the hive's sleeping months and hours (a rule that never sleeps keeps no row)."""
+    await db.execute(delete(AlertSleep).where(AlertSleep.hive_id == hive_id))
+    for kind, sleep in sleeps.items():
+        if sleep.months or sleep.hours:
+            db.add(
+                AlertSleep(
+                    hive_id=hive_id,
+                    kind=kind,
+                    months=sorted(sleep.months),
+                    hours=sorted(sleep.hours),
+                )
+            )
+    await db.commit()
+
+
+# --- devices --------------------------------------------------------------------------------
+
+
+async def devices_of_hive(db: AsyncSession, hive_id: int) -> list[Device]:
+    return list(
+        await db.scalars(select(Device).where(Device.hive_id == hive_id).order_by(Device.name))
+    )
+
+
+async def device_of(db: AsyncSession, hive_id: int, device_id: int) -> Device | None:
+    return await db.scalar(
+        select(Device)
+        .where(Device.id == device_id, Device.hive_id == hive_id)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def device_key_taken(db: AsyncSession, key: str) -> bool:
+    return await db.scalar(select(Device.id).where(Device.key == key)) is not None
+
+
+async def device_name_taken(db: AsyncSession, hive_id: int, name: str) -> bool:
+    found = select(Device.id).where(Device.hive_id == hive_id, Device.name == name)
+    return await db.scalar(found) is not None
+
+
+async def add_device(db: AsyncSession, hive_id: int, form: DeviceForm, key: str) -> int:
+    device = Device(hive_id=hive_id, name=form.device_name, type=form.device_type, key=key)
+    db.add(device)
+    await db.commit()
+    return device.id
+
+
+async def remove_device(db: AsyncSession, device_id: int) -> None:
+    """The device goes; its sensors stay on the hive with their readings (no longer its)."""
+    await db.execute(delete(Device).where(Device.id == device_id))
+    await db.commit()
+
+
+async def sensors_of_device(db: AsyncSession, device_id: int) -> list[Sensor]:
+    return list(
+        await db.scalars(
+            select(Sensor).where(Sensor.device_id == device_id).order_by(Sensor.kind, Sensor.field)
+        )
+    )
+
+
+RAW_WEIGHT_FIELD = "w_v"
+
+
+async def raw_weight_of(db: AsyncSession, device_id: int) -> Sensor | None:
+    """The device's raw weight sensor (its newest value is what calibration reads)."""
+    return await db.scalar(
+        select(Sensor)
+        .where(Sensor.device_id == device_id, Sensor.field == RAW_WEIGHT_FIELD)
+        .execution_options(populate_existing=True)
+    )
+
+
+async def calibrate(db: AsyncSession, device_id: int, offset: float, multiplier: float) -> None:
+    """Set how the device's raw weight becomes kg from now on; stored readings stay as they are."""
+    await db.execute(
+        update(Device)
+        .where(Device.id == device_id)
+        .values(weight_offset=offset, weight_multiplier=multiplier, calibrated_at=func.now())
+    )
+    await db.commit()
+
+
+MANUAL_WEIGHT_FIELD = "manual_weight"
+
+
+async def record_weighing(
+    db: AsyncSession, hive_id: int, kg: float, at: datetime, sensor_name: str
+) -> int:
+    """A weight read by hand, stored as a reading of the hive's hand-weighing sensor (made the
+    first time). Returns the sensor's id. In the caller's transaction."""
+    sensor_id = await db.scalar(
+        select(Sensor.id).where(Sensor.hive_id == hive_id, Sensor.field == MANUAL_WEIGHT_FIELD)
+    )
+    if sensor_id is None:
+        name = sensor_name
+        if await name_taken(db, hive_id, name):
+            name = f"{sensor_name} ({MANUAL_WEIGHT_FIELD})"
+        sensor = Sensor(
+            hive_id=hive_id,
+            name=name,
+            kind=SensorKind.weight,
+            placement=SensorPlacement.inside,
+            field=MANUAL_WEIGHT_FIELD,
+        )
+        db.add(sensor)
+        await db.flush()
+        sensor_id = sensor.id
+    await db.execute(
+        insert(Reading)
+        .values(sensor_id=sensor_id, recorded_at=at, value=kg)
+        .on_conflict_do_update(
+            index_elements=[Reading.sensor_id, Reading.recorded_at], set_={"value": kg}
+        )
+    )
+    return sensor_id
 
 
 # --- the hive page's sensors panel ------------------------------------------------------------

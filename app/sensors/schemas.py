@@ -7,8 +7,9 @@ and for the OpenAPI document.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, tzinfo
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -18,9 +19,10 @@ from pydantic import (
     StringConstraints,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
-from app.models import AlertKind, SensorKind, SensorPlacement
+from app.models import AlertKind, DeviceType, SensorKind, SensorPlacement
 from app.web.api import answer_of
 from app.web.formatting import number
 from app.web.forms import Number
@@ -44,6 +46,14 @@ KINDS: dict[SensorKind, KindInfo] = {
     SensorKind.sound: KindInfo(N_("Sound level"), "dB", 0, 150, 0),
     SensorKind.battery: KindInfo(N_("Battery"), "V", 0, 30, 2),
     SensorKind.pressure: KindInfo(N_("Pressure"), "hPa", 300, 1100, 0),
+    SensorKind.light: KindInfo(N_("Light"), "lx", 0, 200_000, 0),
+    # A frequency band of the hive's sound (BEEP's s_fan_*, s_bin*), in the device's own scale.
+    SensorKind.sound_band: KindInfo(N_("Sound band"), "", 0, 1_000_000, 0),
+    SensorKind.bee_count: KindInfo(N_("Bees counted"), "", 0, 1_000_000, 0),
+    # A load cell's value before calibration (an HX711 gives 24 bits, summed over cells).
+    SensorKind.raw_weight: KindInfo(N_("Raw weight"), "", -(2**31), 2**31, 0),
+    SensorKind.signal: KindInfo(N_("Signal strength"), "dBm", -200, 20, 0),
+    SensorKind.signal_noise: KindInfo(N_("Signal to noise"), "dB", -50, 50, 1),
 }
 PLACEMENT_LABELS = {SensorPlacement.inside: N_("Inside"), SensorPlacement.outside: N_("Outside")}
 ALERT_LABELS = {
@@ -202,6 +212,52 @@ class Rules:
 DEFAULT_RULES = Rules()
 
 
+@dataclass(frozen=True)
+class Sleep:
+    """When one of a hive's alert rules sleeps (app.models.AlertSleep): in `months` (empty:
+    every month) at `hours` of the city's day (empty: all day); with neither, never."""
+
+    months: frozenset[int] = frozenset()
+    hours: frozenset[int] = frozenset()
+
+    def asleep(self, at: datetime, zone: tzinfo) -> bool:
+        if not (self.months or self.hours):
+            return False
+        local = at.astimezone(zone)
+        return (not self.months or local.month in self.months) and (
+            not self.hours or local.hour in self.hours
+        )
+
+
+# The rules that can sleep, in the order the rules page shows them. (An offline alert concerns
+# the hive's device as a whole and is checked apart: it does not sleep.)
+SLEEPING_KINDS = (AlertKind.swarm, AlertKind.temperature, AlertKind.humidity, AlertKind.battery)
+Month = Annotated[int, Field(ge=1, le=12)]
+Hour = Annotated[int, Field(ge=0, le=23)]
+
+
+class AlertSleepForm(BaseModel):
+    """The months and hours each rule sleeps (checkboxes: each a list of the ticked values)."""
+
+    swarm_months: list[Month] = Field(default=[], title=N_("Swarm: months"))
+    swarm_hours: list[Hour] = Field(default=[], title=N_("Swarm: hours"))
+    temperature_months: list[Month] = Field(default=[], title=N_("Temperature: months"))
+    temperature_hours: list[Hour] = Field(default=[], title=N_("Temperature: hours"))
+    humidity_months: list[Month] = Field(default=[], title=N_("Humidity: months"))
+    humidity_hours: list[Hour] = Field(default=[], title=N_("Humidity: hours"))
+    battery_months: list[Month] = Field(default=[], title=N_("Low battery: months"))
+    battery_hours: list[Hour] = Field(default=[], title=N_("Low battery: hours"))
+
+    def sleeps(self) -> dict[AlertKind, Sleep]:
+        return {
+            kind: Sleep(
+                frozenset(getattr(self, f"{kind.value}_months")),
+                frozenset(getattr(self, f"{kind.value}_hours")),
+            )
+            for kind in SLEEPING_KINDS
+        }
+
+
 class AlertRulesForm(BaseModel):
     swarm_drop_kg: Annotated[float, Number, Field(gt=0, le=50)] = Field(
         title=N_("Swarm: a weight drop of at least (kg)")
@@ -231,6 +287,80 @@ class AlertRulesForm(BaseModel):
         if value is not None and low is not None and value <= low:
             raise ValueError(_("Must be above the lower limit (%(low)s).", low=number(low)))
         return value
+
+
+# --- devices ----------------------------------------------------------------------------------
+
+DEVICE_TYPE_LABELS = {
+    DeviceType.beep: N_("BEEP base, or a device posting as BEEP"),
+    DeviceType.honeypi: N_("HoneyPi"),
+    DeviceType.ttn: N_("LoRaWAN device on The Things Network"),
+    DeviceType.kotori: N_("Hiveeyes or Kotori node"),
+    DeviceType.generic: N_("Other device posting over HTTP"),
+}
+DEVICE_KEY = re.compile(r"^[A-Za-z0-9_.-]{4,100}$")
+DEV_EUI = re.compile(r"^[0-9A-Fa-f]{16}$")
+
+
+class DeviceForm(BaseModel):
+    """A device added on the sensors page (named device_* beside the sensor form's fields)."""
+
+    device_name: SensorName = Field(title=N_("Device name"))
+    device_type: DeviceType = Field(title=N_("Kind of device"))
+    device_key: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] = Field(
+        default="", title=N_("Its key or DevEUI")
+    )
+
+    @field_validator("device_key")
+    @classmethod
+    def _usable_key(cls, value: str) -> str:
+        if value and not DEVICE_KEY.match(value):
+            raise ValueError(
+                _("Use 4 to 100 letters, digits, dots, dashes or underscores, or leave it empty.")
+            )
+        return value.lower()
+
+    @model_validator(mode="after")
+    def _dev_eui_for_lorawan(self) -> DeviceForm:
+        if self.device_type == DeviceType.ttn and not DEV_EUI.match(self.device_key):
+            message = _("A LoRaWAN device needs its DevEUI: 16 hexadecimal digits.")
+            raise ValueError(f"device_key: {message}")
+        return self
+
+
+RawValue = Annotated[float, Number, Field(ge=-(2**31), le=2**31)]
+
+
+class EmptyScaleForm(BaseModel):
+    """Calibration, step 1: the scale's raw value with nothing on it."""
+
+    empty: RawValue = Field(title=N_("Raw value with the scale empty"))
+
+
+class KnownWeightForm(BaseModel):
+    """Calibration, step 2: the raw value with a known weight on the scale."""
+
+    empty: RawValue = Field(title=N_("Raw value with the scale empty"))
+    known_kg: Annotated[float, Number, Field(gt=0, le=500)] = Field(
+        title=N_("The known weight (kg)")
+    )
+    loaded: RawValue = Field(title=N_("Raw value with the known weight on"))
+
+    @field_validator("loaded")
+    @classmethod
+    def _moved(cls, value: float, info: ValidationInfo) -> float:
+        if value == info.data.get("empty"):
+            raise ValueError(
+                _("The raw value has not changed: is the weight on the scale, and has it posted?")
+            )
+        return value
+
+
+class WeighingForm(BaseModel):
+    """A weight read off a scale at the hive (a luggage scale under the box)."""
+
+    weight_kg: Annotated[float, Number, Field(gt=0, le=500)] = Field(title=N_("Weight (kg)"))
+    weighed_at: datetime = Field(title=N_("When"))
 
 
 class WebhookForm(BaseModel):
@@ -368,22 +498,35 @@ class ReadingsRefused(BaseModel):
     errors: list[ReadingError]
 
 
-class DeviceReadingsIn(BaseModel):
-    """A flat device post, form-encoded (or JSON, or in the query string)."""
+class DeviceReadingsJson(BaseModel):
+    """A flat device post as a JSON object: each other member a measurement by its name."""
 
     model_config = ConfigDict(
         extra="allow",
         json_schema_extra={
-            "examples": [
-                {
-                    "key": "ch_…",
-                    "t": 12.5,
-                    "t_i": 34.8,
-                    "h": 61,
-                    "weight_kg": 42.1,
-                    "bv": 3.92,
-                }
-            ]
+            "additionalProperties": {"type": "number"},
+            "examples": [{"t": 12.5, "t_i": 34.8, "h": 61, "weight_kg": 42.1, "bv": 3.92}],
+        },
+    )
+
+    key: str | None = Field(
+        default=None, description="Your API key, when the device cannot send a header."
+    )
+    time: str | int | None = Field(
+        default=None,
+        description="When it was measured (ISO 8601 with a time zone, or Unix seconds); "
+        "default: when the post arrives.",
+    )
+
+
+class DeviceReadingsForm(BaseModel):
+    """A flat device post as a form: each other field a measurement by its name, as text."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "additionalProperties": {"type": "string"},
+            "examples": [{"t": "12.5", "t_i": "34.8", "weight_kg": "42.1", "bv": "3.92"}],
         },
     )
 
@@ -395,6 +538,108 @@ class DeviceReadingsIn(BaseModel):
         description="When it was measured (ISO 8601 with a time zone, or Unix seconds); "
         "default: when the post arrives.",
     )
+
+
+BEEP_FIELDS = (
+    "BEEP's measurement names: t (air), t_i, t_0 to t_9, t_i_1… (inside), h, p, weight_kg, "
+    "w_v and w_fl, w_fr, w_bl, w_br (raw load cells, calibrated to weight_kg on the device's "
+    "page), bv (V, or mV above 100), l (lux), s_fan_*, s_bin*, s_tot (sound), bc_i, bc_o (bees "
+    "in and out), rssi, snr. Each gets a sensor of the device the first time it is posted; "
+    "other names are listed in `ignored`."
+)
+
+
+class BeepPostJson(BaseModel):
+    """A BEEP post as JSON (BEEP's `POST /api/sensors`)."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "additionalProperties": {"type": "number"},
+            "examples": [
+                {
+                    "key": "your_beep_device_key",
+                    "t": 18.4,
+                    "t_i": 34.5,
+                    "weight_kg": 57.348,
+                    "h": 58,
+                    "bv": 3.54,
+                }
+            ],
+        },
+    )
+
+    key: str = Field(
+        pattern=DEVICE_KEY.pattern,
+        description="The device's key: its BEEP key or DevEUI. " + BEEP_FIELDS,
+    )
+    time: int | None = Field(
+        default=None, description="Unix seconds; default: when the post arrives."
+    )
+
+
+class BeepPostForm(BaseModel):
+    """A BEEP post as a form or query string, or firmware 1 to 3's `data` string."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "additionalProperties": {"type": "string"},
+            "examples": [
+                {
+                    "key": "your_beep_device_key",
+                    "t": "18.4",
+                    "t_i": "34.5",
+                    "weight_kg": "57.348",
+                    "h": "58",
+                    "bv": "3.54",
+                },
+                {"data": "key:your_beep_device_key|t:18.4|t_i:34.5|h:58|bv:3540"},
+            ],
+        },
+    )
+
+    key: str = Field(
+        pattern=DEVICE_KEY.pattern,
+        description="The device's key (firmware that sends only `data` has it there). "
+        + BEEP_FIELDS,
+    )
+    time: str | None = Field(default=None, description="Unix seconds.")
+    data: str | None = Field(
+        default=None, description="The legacy string: name:value pairs split by |, key included."
+    )
+
+
+class TtnDeviceIds(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    dev_eui: str = Field(
+        pattern=DEV_EUI.pattern, description="The device's DevEUI: its key in CityHive."
+    )
+
+
+class TtnUplinkMessage(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    decoded_payload: dict[str, Any] | None = Field(
+        default=None,
+        description="What the payload formatter made of the bytes, with BEEP's names "
+        "(weight_kg, t_i, t, h, bv…); each number lands on the device's sensor of its name.",
+    )
+    rx_metadata: list[dict[str, Any]] | None = Field(
+        default=None, description="The gateways: the best one's rssi and snr are stored too."
+    )
+    received_at: datetime | None = None
+
+
+class TtnUplink(BaseModel):
+    """A The Things Network v3 uplink message, as its webhooks post it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    end_device_ids: TtnDeviceIds
+    received_at: datetime | None = Field(default=None, description="When the readings were taken.")
+    uplink_message: TtnUplinkMessage
 
 
 class SensorOut(BaseModel):

@@ -11,20 +11,26 @@ from typing import Any
 
 from aiohttp import web
 from aiohttp_session import get_session
+from babel.dates import get_month_names
 
 from app.keys import db_key, settings_key
-from app.models import Sensor
+from app.models import AlertKind, Sensor
 from app.sensors import queries
 from app.sensors.schemas import (
     ALERT_LABELS,
     DEFAULT_RULES,
+    DEVICE_TYPE_LABELS,
     KINDS,
     MAX_BATCH,
     PLACEMENT_LABELS,
+    SLEEPING_KINDS,
     AlertRulesForm,
+    AlertSleepForm,
+    DeviceForm,
     Rules,
     SensorForm,
     SensorRenameForm,
+    Sleep,
     WebhookForm,
     chart_range,
 )
@@ -33,7 +39,7 @@ from app.web.auth import HiveView, hive_for, login_required, safe_next, user_of
 from app.web.formatting import number
 from app.web.forms import Form, read_form
 from app.web.htmx import htmx, push_url, redirect, render, trigger_client_event
-from app.web.i18n import _, ngettext, translate
+from app.web.i18n import _, format_locale, ngettext, translate
 from app.web.paths import path_id
 from app.web.urls import public_origin
 
@@ -71,14 +77,19 @@ async def sensors_page(
     found: HiveView,
     form: Form[SensorForm] | None = None,
     status: int = 200,
+    device_form: Form[DeviceForm] | None = None,
 ) -> web.Response:
     async with request.app[db_key]() as db:
         sensors = await queries.sensors_of_hive(db, user_of(request).id, found.hive.id)
         rules = await queries.rules_of(db, found.hive.id)
+        devices = await queries.devices_of_hive(db, found.hive.id)
     context = {
         "hive": found.hive,
         "sensors": sensors,
         "rules": rules,
+        "devices": devices,
+        "device_types": {kind: translate(label) for kind, label in DEVICE_TYPE_LABELS.items()},
+        "device_form": device_form or Form(values={"device_type": "beep"}),
         "form": form or Form(values={"kind": "weight", "placement": "inside"}),
         "base_url": public_origin(request),
         "max_batch": MAX_BATCH,
@@ -185,27 +196,67 @@ def typed(value: float | None) -> str:
     return number(value, len(written.partition(".")[2]))
 
 
-def rules_page(
+async def rules_page(
     request: web.Request,
     found: HiveView,
-    form: Form[AlertRulesForm],
+    form: Form[AlertRulesForm] | None = None,
     status: int = 200,
+    sleep_form: Form[AlertSleepForm] | None = None,
 ) -> web.Response:
+    async with request.app[db_key]() as db:
+        if form is None:
+            form = Form(values=rule_values(await queries.rules_of(db, found.hive.id)))
+        if sleep_form is None:
+            sleep_form = Form(values=sleep_values(await queries.sleeps_of(db, found.hive.id)))
+    months = get_month_names("wide", locale=format_locale())
+    context = {
+        "hive": found.hive,
+        "form": form,
+        "sleep_form": sleep_form,
+        "defaults": rule_values(DEFAULT_RULES),
+        "sleeping": [(kind, translate(ALERT_LABELS[kind])) for kind in SLEEPING_KINDS],
+        "months": [(month, months[month]) for month in range(1, 13)],
+        "hours": [(hour, f"{hour:02d}") for hour in range(24)],
+    }
     return render(
         request,
         "sensors/rules.html",
-        {"hive": found.hive, "form": form, "defaults": rule_values(DEFAULT_RULES)},
+        context,
         partial="partials/sensors/rules.html",
         status=status,
     )
 
 
+def sleep_values(sleeps: dict[AlertKind, Sleep]) -> dict[str, list[str]]:
+    """The sleep form's checkboxes: for each rule, the months and hours ticked (as sent)."""
+    values: dict[str, list[str]] = {}
+    for kind in SLEEPING_KINDS:
+        sleep = sleeps.get(kind, Sleep())
+        values[f"{kind.value}_months"] = [str(month) for month in sorted(sleep.months)]
+        values[f"{kind.value}_hours"] = [str(hour) for hour in sorted(sleep.hours)]
+    return values
+
+
+SLEEP_FIELDS = tuple(
+    f"{kind.value}_{part}" for kind in SLEEPING_KINDS for part in ("months", "hours")
+)
+
+
 @login_required
 async def rules_edit(request: web.Request) -> web.Response:
+    return await rules_page(request, await hive_for(request, change=True))
+
+
+@login_required
+async def sleeps_update(request: web.Request) -> web.Response:
+    """The months and hours each rule sleeps ("no swarm alerts in winter")."""
     found = await hive_for(request, change=True)
+    form = await read_form(request, AlertSleepForm, lists=SLEEP_FIELDS)
+    if form.data is None:
+        return await rules_page(request, found, status=422, sleep_form=form)
     async with request.app[db_key]() as db:
-        rules = await queries.rules_of(db, found.hive.id)
-    return rules_page(request, found, Form(values=rule_values(rules)))
+        await queries.save_sleeps(db, found.hive.id, form.data.sleeps())
+    return redirect(request, f"/hives/{found.hive.id}/alert-rules")
 
 
 @login_required
@@ -213,7 +264,7 @@ async def rules_update(request: web.Request) -> web.Response:
     found = await hive_for(request, change=True)
     form = await read_form(request, AlertRulesForm)
     if form.data is None:
-        return rules_page(request, found, form, status=422)
+        return await rules_page(request, found, form, status=422)
     async with request.app[db_key]() as db:
         await queries.save_rules(db, found.hive.id, form.data)
     return redirect(request, f"/hives/{found.hive.id}/sensors")

@@ -35,7 +35,7 @@ def hive_with_a_scale(page: Page, *, plain: bool = False) -> tuple[int, int, str
     expect(page.get_by_text("No sensors on this hive yet.")).to_be_visible()
     page.get_by_role("link", name="Manage sensors").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Sensors of Rooftop One")
-    page.get_by_label("Name").fill("Scale")
+    page.get_by_label("Name", exact=True).fill("Scale")
     page.get_by_label("Measures").select_option(label="Weight")
     submit(
         page,

@@ -44,6 +44,8 @@ from app.main import create_app
 from app.models import (
     Alert,
     AlertKind,
+    Device,
+    DeviceType,
     FrameType,
     PushSubscription,
     Sensor,
@@ -203,6 +205,8 @@ MATRIX = [
         form={"swarm_drop_kg": "2", "swarm_window_minutes": "20", "temperature_min": "",
               "temperature_max": "39", "humidity_min": "", "humidity_max": "",
               "offline_hours": "6", "battery_min_volts": "3.3"}),
+    Row("POST",  "/hives/{id}/alert-rules/sleep", Redirect("/hives/"), 404, LOGIN, LOGIN,
+        form={"swarm_months": "12", "temperature_hours": "12"}),
     Row("GET",   "/hives/{id}/charts",                  200,   404,   LOGIN,    LOGIN),
     Row("GET",   "/alerts",                             200,   200,   LOGIN,    LOGIN),
     Row("POST",  "/alerts/webhook",  Redirect("/alerts"), Redirect("/alerts"), LOGIN, LOGIN,
@@ -215,6 +219,39 @@ MATRIX = [
     Row("POST",  "/api/v1/devices/{hive_id}/readings",  200,   404,   401,      401,
         json={"w": 40.5}, fill={"hive_id": "hive"}),
     Row("GET",   "/api/v1/sensors",                     200,   200,   401,      401),
+    # Devices (issue 22): a hive's devices are its owner's. A device posts with its own key,
+    # whoever sends it: an unknown key is 401 for everyone (and counted against the address);
+    # the authenticated variants find only the key owner's devices.
+    Row("POST",  "/hives/{id}/devices",   Redirect("/hives/"), 404,   LOGIN,    LOGIN,
+        form={"device_name": "Intruder's base", "device_type": "beep", "device_key": ""}),
+    Row("GET",   "/hives/{id}/devices/{device_id}",     200,   404,   LOGIN,    LOGIN,
+        fill={"id": "hive", "device_id": "device"}),
+    Row("GET",   "/hives/{id}/devices/{device_id}/delete", 200, 404,  LOGIN,    LOGIN,
+        fill={"id": "hive", "device_id": "device"}),
+    Row("POST",  "/hives/{id}/devices/{device_id}/delete", Redirect("/hives/"), 404, LOGIN,
+        LOGIN, form={}, fill={"id": "hive", "device_id": "device"}),
+    Row("GET",   "/hives/{id}/devices/{device_id}/calibrate", 200, 404, LOGIN,  LOGIN,
+        fill={"id": "hive", "device_id": "device"}),
+    Row("POST",  "/hives/{id}/devices/{device_id}/calibrate", Redirect("/hives/"), 404, LOGIN,
+        LOGIN, form={"empty": "100"}, fill={"id": "hive", "device_id": "device"}),
+    # Without step 1's value, step 2 sends its owner back to step 1.
+    Row("GET",   "/hives/{id}/devices/{device_id}/calibrate/known", Redirect("/hives/"), 404,
+        LOGIN, LOGIN, fill={"id": "hive", "device_id": "device"}),
+    Row("POST",  "/hives/{id}/devices/{device_id}/calibrate/known", Redirect("/hives/"), 404,
+        LOGIN, LOGIN, form={"empty": "100", "known_kg": "10", "loaded": "2100"},
+        fill={"id": "hive", "device_id": "device"}),
+    Row("POST",  "/hives/{id}/weighings", Redirect("/hives/"), 404,   LOGIN,    LOGIN,
+        form={"weight_kg": "41.5", "weighed_at": f"{YESTERDAY}T10:30",
+              "idempotency_key": "a-weighing-of-the-matrix"}),
+    Row("POST",  "/api/sensors",                        401,   401,   401,      401,
+        json={"key": "not-a-device-key", "t": 12.5}),
+    Row("POST",  "/api/sensors_auth",                   404,   404,   401,      401,
+        json={"key": "not-a-device-key", "t": 12.5}),
+    Row("POST",  "/api/ttn/uplink",                     404,   404,   401,      401,
+        json={"end_device_ids": {"dev_eui": "70B3D57ED0000000"},
+              "uplink_message": {"decoded_payload": {"t": 12.5}}}),
+    Row("POST",  r"/api/hiveeyes/{network}/{gateway}/{node}/data", 401, 401, 401, 401,
+        json={"temperature": 12.5}, fill={}, path="/api/hiveeyes/cityhive/hive-1/unknown/data"),
     Row("GET",   "/api/v1/alerts",                      200,   200,   401,      401),
     # The field log (issue 4): a hive's inspections and a beekeeper's harvests, calendar feed
     # and exports are theirs alone. The feed's secret URL is its only key: a wrong one is 404.
@@ -298,9 +335,9 @@ MATRIX = [
     Row("POST",  "/push/devices", Redirect("/push/devices"), Redirect("/push/devices"), LOGIN,
         LOGIN, form=PUSH_SUBSCRIPTION),
     Row("POST",  "/push/devices/{id}",  Redirect("/push/devices"), 404, LOGIN,      LOGIN,
-        form={"alerts": "on", "reminder_at": "06:00"}, fill={"id": "device"}),
+        form={"alerts": "on", "reminder_at": "06:00"}, fill={"id": "push_device"}),
     Row("POST",  "/push/devices/{id}/remove", Redirect("/push/devices"), 404, LOGIN, LOGIN,
-        form={}, fill={"id": "device"}),
+        form={}, fill={"id": "push_device"}),
     # The city (issue 7): public aggregates; forage pressure is for placing one's own hives.
     Row("GET",   "/city",                               200,   200,   200,      200),
     Row("GET",   "/city/density.geojson",               200,   200,   200,      200),
@@ -377,15 +414,20 @@ async def owners_things(db, owner: User) -> dict[str, int]:
         resolved_at=now,
     )
     db.add(alert)
+    device = Device(
+        hive_id=hive_id, name="Base", type=DeviceType.beep, key="the-owners-own-device-key"
+    )
+    db.add(device)
     await db.commit()
     return {
         "hive": hive_id,
         "key": key,
         "sensor": sensor.id,
+        "device": device.id,
         "alert": alert.id,
         **await field_log_of(db, owner, hive_id),
         "swarm": await claimed_swarm(db, owner),
-        "device": await push_device(db, owner),
+        "push_device": await push_device(db, owner),
     }
 
 
@@ -537,6 +579,10 @@ async def owners_state(db, owner_id: int) -> list[Any]:
         "SELECT id, revoked_at FROM api_keys WHERE user_id = :owner ORDER BY id",
         "SELECT s.id, s.name, s.placement::text, s.last_reading_at FROM sensors s"
         " JOIN hives h ON h.id = s.hive_id WHERE h.owner_id = :owner ORDER BY s.id",
+        "SELECT z.kind::text, z.months, z.hours FROM alert_sleeps z JOIN hives h"
+        " ON h.id = z.hive_id WHERE h.owner_id = :owner ORDER BY 1",
+        "SELECT d.id, d.name, d.key, d.weight_offset, d.weight_multiplier FROM devices d"
+        " JOIN hives h ON h.id = d.hive_id WHERE h.owner_id = :owner ORDER BY d.id",
         "SELECT r.* FROM alert_rules r JOIN hives h ON h.id = r.hive_id WHERE h.owner_id = :owner",
         "SELECT a.id, a.acknowledged_at FROM alerts a JOIN hives h ON h.id = a.hive_id"
         " WHERE h.owner_id = :owner ORDER BY a.id",

@@ -11,6 +11,7 @@ import random
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 import pytest
@@ -31,7 +32,7 @@ from app.sensors.alerts import (
 from app.sensors.ingest import OwnedSensor
 from app.sensors.maintenance import make_partitions, upkeep
 from app.sensors.queries import open_alerts_of
-from app.sensors.schemas import DEFAULT_RULES
+from app.sensors.schemas import DEFAULT_RULES, Sleep
 from app.sensors.webhooks import (
     NOT_DELIVERED,
     PRIVATE_REFUSED,
@@ -702,3 +703,75 @@ async def test_alerts_are_shown_in_german_and_french_while_the_api_keeps_english
         "Temperature inside reached 45.0 °C (above 40 °C)."
     ]
     assert (await alerts(db))[0].message == swarm.message
+
+
+# --- when the rules sleep ------------------------------------------------------------------------
+
+
+async def sleep_rules(client, hive: int, **ticked: list[str]):
+    token = await csrf_token(client, f"/hives/{hive}/alert-rules")
+    return await client.post(
+        f"/hives/{hive}/alert-rules/sleep",
+        data=[
+            ("_csrf", token),
+            *((name, value) for name, values in ticked.items() for value in values),
+        ],
+        allow_redirects=False,
+    )
+
+
+async def test_the_rules_sleep_in_the_months_and_hours_ticked(logged_in, db, auth, hive):
+    page = await (await logged_in.get(f"/hives/{hive}/alert-rules")).text()
+    assert 'name="swarm_months" value="12"' in page
+    response = await sleep_rules(
+        logged_in,
+        hive,
+        swarm_months=["11", "12", "1", "2"],
+        temperature_months=["8"],
+        temperature_hours=["11", "12", "13", "14"],
+    )
+    assert response.status == 303
+    assert response.headers["Location"] == f"/hives/{hive}/alert-rules"
+    page = await (await logged_in.get(f"/hives/{hive}/alert-rules")).text()
+    assert 'name="temperature_hours" value="12" checked' in page
+    assert 'name="temperature_hours" value="15">' in page
+    rows = (await db.execute(text("SELECT kind::text, months, hours FROM alert_sleeps"))).all()
+    assert sorted(rows) == [("swarm", [1, 2, 11, 12], []), ("temperature", [8], [11, 12, 13, 14])]
+
+    brood = await make_sensor(db, hive, SensorKind.temperature, name="Brood")
+    august_noon = datetime(2026, 8, 14, 10, 30, tzinfo=UTC)  # 12:30 in Berlin: asleep
+    august_evening = datetime(2026, 8, 14, 15, 0, tzinfo=UTC)  # 17:00: awake
+    await send(logged_in, auth, [reading(brood, 0, 44.0, now=august_noon)])
+    assert await alerts(db) == []
+    await send(logged_in, auth, [reading(brood, 0, 44.0, now=august_evening)])
+    [hot] = await alerts(db)
+    assert (hot.kind, hot.started_at) == (AlertKind.temperature, august_evening)
+
+
+async def test_a_swarm_rule_asleep_in_winter_raises_nothing(logged_in, db, auth, hive):
+    berlin = ZoneInfo("Europe/Berlin")
+    months = {str(local(NOW - timedelta(hours=hours), berlin).month) for hours in (0, 4)}
+    assert (await sleep_rules(logged_in, hive, swarm_months=sorted(months))).status == 303
+    scale = await make_sensor(db, hive, SensorKind.weight, name="Scale")
+    series = weights(45.0, range(180, -1, -5), {90: 2.0})
+    await send(logged_in, auth, [reading(scale, ago, value) for ago, value in series])
+    assert await alerts(db) == []
+
+
+async def test_a_sleep_form_with_mistakes_is_shown_again(logged_in, db, hive):
+    response = await sleep_rules(logged_in, hive, swarm_months=["13"], battery_hours=["6"])
+    assert response.status == 422
+    body = await response.text()
+    assert 'id="swarm_months-error"' in body
+    assert 'name="battery_hours" value="6" checked' in body
+    assert (await db.execute(text("SELECT count(*) FROM alert_sleeps"))).scalar() == 0
+
+
+def test_a_sleep_needs_its_month_and_its_hour():
+    zone = ZoneInfo("Europe/Berlin")
+    noon_in_august = Sleep(frozenset({8}), frozenset({12}))
+    assert noon_in_august.asleep(datetime(2026, 8, 1, 10, 5, tzinfo=UTC), zone)
+    assert not noon_in_august.asleep(datetime(2026, 8, 1, 9, 5, tzinfo=UTC), zone)
+    assert not noon_in_august.asleep(datetime(2026, 7, 1, 10, 5, tzinfo=UTC), zone)
+    assert Sleep(hours=frozenset({12})).asleep(datetime(2026, 1, 1, 11, 0, tzinfo=UTC), zone)
+    assert not Sleep().asleep(datetime(2026, 1, 1, 11, 0, tzinfo=UTC), zone)

@@ -52,9 +52,10 @@ from app.hives.schemas import HiveForm
 from app.inspections import queries as field_log
 from app.inspections.schemas import HarvestForm, InspectionForm
 from app.main import create_app
-from app.models import Sensor, SensorKind, SensorPlacement, User
+from app.models import Device, DeviceType, Sensor, SensorKind, SensorPlacement, User
 from app.pages.openapi import openapi_document
-from app.sensors.schemas import KINDS
+from app.sensors.schemas import DEV_EUI as DEV_EUI_FORM
+from app.sensors.schemas import DEVICE_KEY, KINDS
 from app.settings import Settings
 from app.web.api import new_key
 from tests.conftest import free_port, throwaway_database
@@ -73,7 +74,16 @@ API_KEY = new_key()
 # creates name the owner's own hives and sensors: ids by the kind of thing, and each sensor's
 # physical range (low, high).
 EXISTING_HIVES: list[int] = []
-EXISTING: dict[str, list[int]] = {"hive": EXISTING_HIVES, "inspection": [], "harvest": []}
+EXISTING: dict[str, list[Any]] = {
+    "hive": EXISTING_HIVES,
+    "inspection": [],
+    "harvest": [],
+    "node": [],
+}
+# The owner's devices, by the key each posts with (a BEEP base, a LoRaWAN scale by its DevEUI).
+BEEP_KEY = "fuzz-beep-base"
+KOTORI_NODE = "fuzz-kotori-node"
+DEV_EUI = "70b3d57ed0000001"
 # The first two hives carry the sensors, the inspection and the harvest: not to be deleted.
 KEPT_HIVES = 2
 # Hive ids start here, beyond the small numbers generated ids often are, so that a DELETE of
@@ -86,6 +96,7 @@ PATH_IDS = {
     ("/api/v1/inspections/{id}", "id"): "inspection",
     ("/api/v1/harvests/{id}", "id"): "harvest",
     ("/api/v1/devices/{hive_id}/readings", "hive_id"): "hive",
+    ("/api/hiveeyes/{network}/{gateway}/{node}/data", "node"): "node",
 }
 
 # Operations that may refuse schema-valid input with a 422 problem document, each for a rule
@@ -97,6 +108,13 @@ REFUSES_FOR_A_REASON = {
     # physical range (a temperature of 1e300 °C is a broken probe): a generated flat object of
     # any names and numbers is refused in part, answered 422 with `batch` and every reason.
     "POST /api/v1/devices/{hive_id}/readings",
+    # A device's post (BEEP, The Things Network, Kotori) lands on the sensors its field names
+    # call for, each value inside its kind's range, at a time from 2000 to a day ahead; a post
+    # of which no field names a measurement stores nothing and says so (422).
+    "POST /api/sensors",
+    "POST /api/sensors_auth",
+    "POST /api/ttn/uplink",
+    "POST /api/hiveeyes/{network}/{gateway}/{node}/data",
 }
 # Operations that answer input too large for them with 413 (as documented), not 422: a batch of
 # more than 10,000 readings breaks the schema's maxItems, and is refused whole as too large.
@@ -160,6 +178,10 @@ def within_unstated_rules(case) -> None:
         body = harvest_rules(body)
     elif path == "/api/v1/readings":
         body = readings_rules(body)
+    elif path in ("/api/sensors", "/api/sensors_auth"):
+        body = device_key_rules(body)
+    elif path == "/api/ttn/uplink":
+        body = dev_eui_rules(body)
     case.body = body
     one_body_per_key(case)
 
@@ -187,6 +209,22 @@ def whole_numbers_as_integers(value: Any) -> Any:
     if type(value) is float and value.is_integer() and abs(value) < 2**53:
         return int(value)
     return value
+
+
+def device_key_rules(body: dict[str, Any]) -> dict[str, Any]:
+    """A BEEP post names the owner's device (a key of the right form becomes its key)."""
+    if isinstance(body.get("key"), str) and DEVICE_KEY.match(body["key"]):
+        body = {**body, "key": BEEP_KEY}
+    return body
+
+
+def dev_eui_rules(body: dict[str, Any]) -> dict[str, Any]:
+    """An uplink comes from the owner's LoRaWAN device (a DevEUI of the right form is its)."""
+    ids = body.get("end_device_ids")
+    eui = ids.get("dev_eui") if isinstance(ids, dict) else None
+    if isinstance(ids, dict) and isinstance(eui, str) and DEV_EUI_FORM.match(eui):
+        body = {**body, "end_device_ids": {**ids, "dev_eui": DEV_EUI}}
+    return body
 
 
 def hive_rules(body: dict[str, Any]) -> dict[str, Any]:
@@ -318,6 +356,13 @@ async def _prepare(database_url: str) -> None:
             db.add(sensor)
             await db.flush()
             SENSOR_RANGES[sensor.id] = (KINDS[kind].low, KINDS[kind].high)
+        for key, kind in (
+            (BEEP_KEY, DeviceType.beep),
+            (DEV_EUI, DeviceType.ttn),
+            (KOTORI_NODE, DeviceType.kotori),
+        ):
+            db.add(Device(hive_id=hive_id, name=kind.value, type=kind, key=key))
+        EXISTING["node"].append(KOTORI_NODE)
         done_at = datetime.now(UTC) - timedelta(days=3)
         form = InspectionForm(done_at=done_at, frames_of_bees=8)
         EXISTING["inspection"].append(await field_log.record(db, hive_id, form))
