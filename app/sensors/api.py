@@ -162,19 +162,25 @@ def batch_slot(request: web.Request, holder: KeyOwner) -> Iterator[None]:
 
 async def count_batch(request: web.Request, holder: KeyOwner) -> None:
     """Count a post against its key's READINGS_BATCHES_PER_KEY per READINGS_WINDOW_SECONDS."""
+    await count_post(request, BATCHES_PER_KEY, holder.key_id, "This API key")
+
+
+async def count_post(request: web.Request, bucket: str, sender_id: int, sender: str) -> None:
+    """Count a post of readings against its sender's READINGS_BATCHES_PER_KEY per
+    READINGS_WINDOW_SECONDS (an API key's, a device's); past it, 429 with Retry-After."""
     settings = request.app[settings_key]
     async with request.app[db_key]() as db:
         wait = await throttle.take(
             db,
-            bucket=BATCHES_PER_KEY,
-            key=str(holder.key_id),
+            bucket=bucket,
+            key=str(sender_id),
             limit=settings.readings_batches_per_key,
             window_seconds=settings.readings_window_seconds,
         )
     if wait:
         raise TooManyRequests(
             wait,
-            f"This API key has sent {settings.readings_batches_per_key} posts of readings in "
+            f"{sender} has sent {settings.readings_batches_per_key} posts of readings in "
             f"{settings.readings_window_seconds} seconds. Try again in {wait} seconds.",
         )
 

@@ -21,6 +21,7 @@ from app.keys import db_key, ingest_pool_key, settings_key
 from app.sensors import devices
 from app.sensors.api import (
     answer,
+    count_post,
     device_fields,
     invalid,
     parse_json,
@@ -39,7 +40,6 @@ from app.sensors.formats import (
     ttn_post,
 )
 from app.sensors.ingest import store
-from app.web import throttle
 from app.web.api import Problem, TooManyRequests, api_view, key_holder, wrong_key
 
 POSTS_PER_DEVICE = "readings-per-device"  # the throttle bucket, keyed by device id
@@ -57,24 +57,6 @@ async def unknown_device(request: web.Request) -> Problem:
     return Problem(401, UNKNOWN_DEVICE, auth=True)
 
 
-async def count_post(request: web.Request, device: PostingDevice) -> None:
-    settings = request.app[settings_key]
-    async with request.app[db_key]() as db:
-        wait = await throttle.take(
-            db,
-            bucket=POSTS_PER_DEVICE,
-            key=str(device.id),
-            limit=settings.readings_batches_per_key,
-            window_seconds=settings.readings_window_seconds,
-        )
-    if wait:
-        raise TooManyRequests(
-            wait,
-            f"This device has sent {settings.readings_batches_per_key} posts in "
-            f"{settings.readings_window_seconds} seconds. Try again in {wait} seconds.",
-        )
-
-
 async def device_for(request: web.Request, key: str | None, owner_id: int | None) -> PostingDevice:
     if not key:
         if owner_id is None:
@@ -86,7 +68,7 @@ async def device_for(request: web.Request, key: str | None, owner_id: int | None
         if owner_id is not None:
             raise Problem(404, "You have no device with this key.")
         raise await unknown_device(request)
-    await count_post(request, device)
+    await count_post(request, POSTS_PER_DEVICE, device.id, "This device")
     return device
 
 
