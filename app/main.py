@@ -48,6 +48,7 @@ from app.sensors.webhooks import client_session, finish_deliveries
 from app.settings import ROOT, Settings
 from app.slots import Slots
 from app.swarms.routes import routes as swarm_routes
+from app.treatments.routes import routes as treatment_routes
 from app.web import formatting, i18n
 from app.web.auth import current_user_middleware
 from app.web.context import csrf_field
@@ -154,6 +155,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(account_routes)
     app.router.add_routes(hive_routes)  # hives, their map and GeoJSON, their JSON API
     app.router.add_routes(inspection_routes)  # inspections, harvests, calendar, their API
+    app.router.add_routes(treatment_routes)  # medicines, treatments, the register, their API
     app.router.add_routes(sensor_routes)  # sensors, readings ingestion, charts, alerts
     app.router.add_routes(swarm_routes)  # public swarm reports and their collectors
     app.router.add_routes(push_routes)  # a beekeeper's devices and what each is told

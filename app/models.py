@@ -12,6 +12,7 @@ from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Computed,
     DateTime,
     ForeignKey,
     Identity,
@@ -719,3 +720,123 @@ class PushNotification(Base):
             postgresql_where=text("sent_at IS NULL AND given_up_at IS NULL"),
         ),
     )
+
+
+# --- Veterinary medicines: purchases, treatments, disposals (issue 17) ----------------------
+# What EU Regulation 2019/6 Art. 108 and the UK VMR ask a keeper of food-producing animals to
+# record, kept five years: docs/records.md maps each legal field to its column. A treatment
+# outlives its hives (TreatedHive keeps the hive's name when the hive is deleted).
+
+
+class TreatmentMethod(enum.StrEnum):
+    trickling = "trickling"
+    sublimation = "sublimation"
+    evaporator = "evaporator"
+    strips = "strips"
+    spraying = "spraying"
+
+
+class MedicinePurchase(Base):
+    """A veterinary medicine bought (or received) for the bees: one batch of one product.
+    Stock on hand is `quantity` less what treatments used and what was disposed of."""
+
+    __tablename__ = "medicine_purchases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    product: Mapped[str] = mapped_column(String(100))
+    active_substance: Mapped[str] = mapped_column(String(100), server_default="")
+    batch: Mapped[str] = mapped_column(String(50))
+    expires_on: Mapped[date]
+    supplier_name: Mapped[str] = mapped_column(String(200))
+    supplier_address: Mapped[str] = mapped_column(String(500))
+    purchased_on: Mapped[date]
+    quantity: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    unit: Mapped[str] = mapped_column(String(20))
+    invoice_number: Mapped[str] = mapped_column(String(100))
+    vet: Mapped[str] = mapped_column(String(200), server_default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (CheckConstraint("quantity > 0", name="purchase_quantity_positive"),)
+
+
+class MedicineDisposal(Base):
+    """Part of a purchase thrown away (expired, spoilt): how much, when, how."""
+
+    __tablename__ = "medicine_disposals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purchase_id: Mapped[int] = mapped_column(
+        ForeignKey("medicine_purchases.id", ondelete="CASCADE"), index=True
+    )
+    disposed_on: Mapped[date]
+    quantity: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    how: Mapped[str] = mapped_column(String(200), server_default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (CheckConstraint("quantity > 0", name="disposal_quantity_positive"),)
+
+
+class Treatment(Base):
+    """One administration of a medicine from stock to one hive or a group treated at once.
+
+    The treatment runs from `started_on` for `duration_days` (its last day is `ends_on`);
+    strips stay in until `strips_removed_on`. Honey may be taken again from
+    `harvest_allowed_on`: the day after the treatment's end (or the strips' removal, if later
+    recorded) plus the withdrawal period. The database computes both, so every reader agrees.
+    """
+
+    __tablename__ = "treatments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purchase_id: Mapped[int] = mapped_column(
+        ForeignKey("medicine_purchases.id", ondelete="RESTRICT"), index=True
+    )
+    started_on: Mapped[date]
+    dose: Mapped[str] = mapped_column(String(100))
+    quantity: Mapped[Decimal] = mapped_column(Numeric(10, 2))
+    method: Mapped[TreatmentMethod] = mapped_column(_pg_enum(TreatmentMethod, "treatment_method"))
+    duration_days: Mapped[int] = mapped_column(SmallInteger)
+    withdrawal_days: Mapped[int] = mapped_column(SmallInteger)
+    treated_by: Mapped[str] = mapped_column(String(100))
+    strips_removed_on: Mapped[date | None]
+    notes: Mapped[str] = mapped_column(Text, server_default="")
+    ends_on: Mapped[date] = mapped_column(
+        Computed("started_on + duration_days - 1", persisted=True)
+    )
+    harvest_allowed_on: Mapped[date] = mapped_column(
+        Computed(
+            "GREATEST(started_on + duration_days - 1, COALESCE(strips_removed_on, started_on))"
+            " + withdrawal_days + 1",
+            persisted=True,
+        )
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="treatment_quantity_positive"),
+        CheckConstraint("duration_days BETWEEN 1 AND 366", name="duration_1_to_366_days"),
+        CheckConstraint("withdrawal_days >= 0", name="withdrawal_days_not_negative"),
+        CheckConstraint(
+            "strips_removed_on IS NULL OR strips_removed_on >= started_on",
+            name="strips_removed_after_start",
+        ),
+        Index("ix_treatments_owner_started_on", "owner_id", "started_on"),
+    )
+
+
+class TreatedHive(Base):
+    """A hive a treatment was given to. The hive's name is kept, and the row stays when the
+    hive is deleted (hive_id becomes null): the register is kept for five years."""
+
+    __tablename__ = "treated_hives"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    treatment_id: Mapped[int] = mapped_column(
+        ForeignKey("treatments.id", ondelete="CASCADE"), index=True
+    )
+    hive_id: Mapped[int | None] = mapped_column(
+        ForeignKey("hives.id", ondelete="SET NULL"), index=True
+    )
+    hive_name: Mapped[str] = mapped_column(String(100))

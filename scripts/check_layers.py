@@ -1,7 +1,7 @@
 """Fail when an import in app/ points sideways between features or up the layers.
 
 From the bottom: core (settings, keys, db, models, ...), web/ (HTTP plumbing), geo, the feature
-rooms, pages/ (screens that gather features), and the wiring on top (main, __main__, seed).
+rooms, pages/ (screens that gather features), and the wiring on top (main, server, __main__, seed).
 A module may import its own room and anything in a lower layer; a feature never imports another
 feature. Run it as `python scripts/check_layers.py`; `make test` runs it through
 tests/unit/test_layers.py.
@@ -27,7 +27,7 @@ CORE = {
     "slots",
     "catalogues",
 }
-WIRING = {"main", "__main__", "seed", "__init__"}
+WIRING = {"main", "server", "__main__", "seed", "__init__"}
 LAYERS = {"core": 0, "web": 1, "geo": 2, "feature": 3, "pages": 4, "wiring": 5}
 
 

@@ -244,7 +244,27 @@ async def harvest_create(request: web.Request) -> web.Response:
         missing = sorted(set(data.hive_ids) - owned)
         if missing:
             raise Problem(404, f"You have no hive {missing[0]}.")
-        return await create_once(db, guard, lambda: created_harvest(db, owner_id, data))
+        try:
+            return await create_once(db, guard, lambda: created_harvest(db, owner_id, data))
+        except queries.HarvestWithheld as withheld:
+            raise withheld_problem(withheld) from withheld
+
+
+def withheld_problem(withheld: queries.HarvestWithheld) -> Problem:
+    """The withdrawal guard's refusal: why, and from which day (ISO) the harvest is allowed."""
+    message = withheld.message(withheld.allowed_on.isoformat())
+    return Problem(
+        422,
+        message,
+        errors=[
+            {
+                "location": ["body", "harvested_on"],
+                "message": message,
+                "type": "withdrawal_period",
+                "allowed_on": withheld.allowed_on.isoformat(),
+            }
+        ],
+    )
 
 
 @api_view

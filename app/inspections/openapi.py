@@ -30,6 +30,14 @@ MODELS: list[type[BaseModel]] = [
 
 NOT_FOUND = problem("You have no such hive or record (another user's is not found either).")
 INVALID = problem("The body did not validate; `errors` names each field.", "ValidationProblem")
+WITHHELD = problem(
+    "The body did not validate (`errors` names each field), or the withdrawal guard refuses "
+    "the harvest: one of its hives is inside a treatment's withdrawal period on "
+    "`harvested_on`, or has treatment strips in. Then the error's `type` is "
+    "'withdrawal_period' and its `allowed_on` the first day honey may be taken (ISO date); "
+    "nothing is stored.",
+    "ValidationProblem",
+)
 IDEMPOTENCY_KEY = {
     "name": "Idempotency-Key",
     "in": "header",
@@ -81,7 +89,11 @@ def _id(what: str) -> dict[str, Any]:
 
 
 def _create(
-    operation_id: str, summary: str, sent: tuple[str, Any], answered: tuple[str, str]
+    operation_id: str,
+    summary: str,
+    sent: tuple[str, Any],
+    answered: tuple[str, str],
+    invalid: dict[str, Any] = INVALID,
 ) -> dict[str, Any]:
     """An idempotent create: the `sent` schema and its example, answered 201 with the
     `answered` schema and the new record's Location."""
@@ -98,7 +110,7 @@ def _create(
             "201": {**json_content(*answered), "headers": CREATED_HEADERS},
             "401": UNAUTHORIZED,
             "404": NOT_FOUND,
-            "422": INVALID,
+            "422": invalid,
         },
     }
 
@@ -156,6 +168,7 @@ def paths() -> dict[str, Any]:
                 "Log a harvest from one or several hives, shared evenly or by weight",
                 ("HarvestIn", HARVEST_EXAMPLE),
                 ("HarvestOut", "The harvest and its shares."),
+                WITHHELD,
             ),
         },
         "/api/v1/harvests/{id}": {

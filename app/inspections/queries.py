@@ -11,7 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import case, delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.inspections.schemas import HarvestForm, InspectionForm, ScheduleForm, mites_per_100
@@ -22,12 +22,16 @@ from app.models import (
     Hive,
     HiveStatus,
     Inspection,
+    MedicinePurchase,
     QueenCells,
+    TreatedHive,
+    Treatment,
+    TreatmentMethod,
     User,
     VarroaMethod,
 )
 from app.web.formatting import number
-from app.web.i18n import _, ngettext
+from app.web.i18n import N_, _, ngettext
 
 # Natural drop is counted per day on the board; above this many mites a day, treat.
 NATURAL_DROP_PER_DAY_LIMIT = 10.0
@@ -227,7 +231,69 @@ async def owned_hive_ids(db: AsyncSession, owner_id: int, hive_ids: list[int]) -
     return set(rows)
 
 
+@dataclass
+class HarvestWithheld(Exception):
+    """A harvest from a hive that is inside a treatment's withdrawal period, or has treatment
+    strips in: refused, with the first day honey may be taken from it (if strips are in, the
+    first day after taking them out today, or at the treatment's planned end)."""
+
+    hive_name: str
+    product: str
+    allowed_on: date
+    strips_in: bool
+
+    def message(self, shown_date: str) -> str:
+        """Why, in the reader's language, with the date as the reader writes it."""
+        return _(
+            STRIPS_IN if self.strips_in else WITHDRAWAL,
+            hive=self.hive_name,
+            product=self.product,
+            date=shown_date,
+        )
+
+
+WITHDRAWAL = N_(
+    "%(hive)s is inside the withdrawal period of %(product)s: "
+    "honey may be taken from it from %(date)s."
+)
+STRIPS_IN = N_(
+    "%(hive)s still has %(product)s strips in: take them out first. "
+    "Honey may be taken from it from %(date)s at the earliest."
+)
+
+
+async def withdrawal_of(db: AsyncSession, hive_ids: list[int], day: date) -> HarvestWithheld | None:
+    """The withdrawal guard, the one rule: a harvest on `day` from these hives is withheld while
+    a treatment given to one of them has begun and honey is not yet allowed again (the database
+    computes `harvest_allowed_on`, app/models.py), or while its strips are still in."""
+    strips_in = (Treatment.method == TreatmentMethod.strips) & Treatment.strips_removed_on.is_(None)
+    allowed_on = case(
+        (strips_in, func.greatest(Treatment.ends_on, day) + Treatment.withdrawal_days + 1),
+        else_=Treatment.harvest_allowed_on,
+    )
+    row = (
+        await db.execute(
+            select(TreatedHive.hive_name, MedicinePurchase.product, allowed_on, strips_in)
+            .join(Treatment, Treatment.id == TreatedHive.treatment_id)
+            .join(MedicinePurchase, MedicinePurchase.id == Treatment.purchase_id)
+            .where(
+                TreatedHive.hive_id.in_(hive_ids),
+                Treatment.started_on <= day,
+                strips_in | (Treatment.harvest_allowed_on > day),
+            )
+            .order_by(allowed_on.desc(), TreatedHive.hive_name)
+            .limit(1)
+        )
+    ).first()
+    return None if row is None else HarvestWithheld(row[0], row[1], row[2], bool(row[3]))
+
+
 async def create_harvest(db: AsyncSession, owner_id: int, form: HarvestForm) -> int:
+    """The harvest and its shares; HarvestWithheld (nothing written) when the withdrawal guard
+    refuses it."""
+    withheld = await withdrawal_of(db, form.hive_ids, form.harvested_on)
+    if withheld is not None:
+        raise withheld
     shares = form.shares()
     harvest = Harvest(
         owner_id=owner_id,
@@ -250,6 +316,49 @@ async def create_harvest(db: AsyncSession, owner_id: int, form: HarvestForm) -> 
 class HarvestView:
     harvest: Harvest
     shares: list[tuple[int, str, Decimal]]  # hive id, hive name, kg
+    treatments: list[TreatmentOfLot] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TreatmentOfLot:
+    """A treatment one of a honey lot's hives had in the season before it or in its own."""
+
+    id: int
+    started_on: date
+    hive_name: str
+    product: str
+    active_substance: str
+    batch: str
+    withdrawal_days: int
+    harvest_allowed_on: date
+
+
+async def treatments_before(
+    db: AsyncSession, hive_ids: list[int], harvested_on: date
+) -> list[TreatmentOfLot]:
+    """The treatments of these hives from the start of the previous season up to the harvest."""
+    since = season_of(harvested_on)[0].replace(year=harvested_on.year - 1)
+    rows = await db.execute(
+        select(
+            Treatment.id,
+            Treatment.started_on,
+            TreatedHive.hive_name,
+            MedicinePurchase.product,
+            MedicinePurchase.active_substance,
+            MedicinePurchase.batch,
+            Treatment.withdrawal_days,
+            Treatment.harvest_allowed_on,
+        )
+        .join(Treatment, Treatment.id == TreatedHive.treatment_id)
+        .join(MedicinePurchase, MedicinePurchase.id == Treatment.purchase_id)
+        .where(
+            TreatedHive.hive_id.in_(hive_ids),
+            Treatment.started_on >= since,
+            Treatment.started_on <= harvested_on,
+        )
+        .order_by(Treatment.started_on, TreatedHive.hive_name)
+    )
+    return [TreatmentOfLot(*row) for row in rows]
 
 
 async def harvest_of(db: AsyncSession, owner_id: int, harvest_id: int) -> HarvestView | None:
@@ -264,7 +373,9 @@ async def harvest_of(db: AsyncSession, owner_id: int, harvest_id: int) -> Harves
         .where(HarvestShare.harvest_id == harvest_id)
         .order_by(Hive.name)
     )
-    return HarvestView(harvest, [(row[0], row[1], row[2]) for row in rows])
+    shares = [(row[0], row[1], row[2]) for row in rows]
+    treatments = await treatments_before(db, [share[0] for share in shares], harvest.harvested_on)
+    return HarvestView(harvest, shares, treatments)
 
 
 async def delete_harvest(db: AsyncSession, harvest: Harvest) -> None:

@@ -29,7 +29,7 @@ from app.inspections.schemas import (
 )
 from app.keys import db_key, settings_key
 from app.models import Hive, Inspection
-from app.web import idempotency
+from app.web import formatting, idempotency
 from app.web.auth import HiveView, hive_for, login_required, safe_next, user_of
 from app.web.forms import Form, read_form, validate
 from app.web.htmx import redirect, render, vary
@@ -451,9 +451,14 @@ async def harvest_create(request: web.Request) -> web.Response:
             raise web.HTTPNotFound()  # a hive that is not yours does not exist
         return created(f"/harvests/{await queries.create_harvest(db, user.id, data)}")
 
-    answer = await idempotency.create_from_form(
-        request, form, user.id, key, harvest, synced_as="harvest"
-    )
+    try:
+        answer = await idempotency.create_from_form(
+            request, form, user.id, key, harvest, synced_as="harvest"
+        )
+    except queries.HarvestWithheld as withheld:
+        zone = request.app[settings_key].zone
+        form.add_error("harvested_on", withheld.message(formatting.date(withheld.allowed_on, zone)))
+        answer = None
     if answer is None:
         return harvest_page(request, form, hives, status=422)
     return redirect(request, answer.location or "/")
@@ -491,7 +496,7 @@ async def harvest_detail(request: web.Request) -> web.Response:
     return render(
         request,
         "inspections/harvest.html",
-        {"harvest": found.harvest, "shares": found.shares},
+        {"harvest": found.harvest, "shares": found.shares, "treatments": found.treatments},
         partial="partials/inspections/harvest.html",
     )
 

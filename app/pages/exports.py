@@ -45,6 +45,13 @@ from app.inspections.schemas import mites_per_100
 from app.keys import db_key, export_slots_key, settings_key
 from app.models import Harvest, HarvestShare, Hive, Inspection
 from app.slots import Slot, SlotsFull
+from app.treatments.register import (
+    REGISTER_COLUMNS,
+    REGISTER_ORDER,
+    register_key,
+    register_query,
+    register_values,
+)
 from app.web.auth import login_required, user_of
 from app.web.htmx import render
 from app.web.i18n import N_, _, ngettext, translate
@@ -214,6 +221,13 @@ TABLES: dict[str, Table] = {
         harvest_key,
     ),
     "hives": Table(HIVE_COLUMNS, hives_query, (Hive.id,), hive_row, hive_key),
+    "treatments": Table(
+        REGISTER_COLUMNS,
+        register_query,
+        REGISTER_ORDER,
+        lambda row: [_text(value) for value in register_values(row)],
+        register_key,
+    ),
 }
 
 
@@ -368,7 +382,8 @@ class ZipStream(io.RawIOBase):
 
 @login_required
 async def export_zip(request: web.Request) -> web.StreamResponse:
-    """inspections.csv, harvests.csv, hives.csv and hives.geojson in one zip, written as it goes."""
+    """inspections.csv, harvests.csv, hives.csv, treatments.csv (the medicines register) and
+    hives.geojson in one zip, written as it goes."""
     user = user_of(request)
     sessions = request.app[db_key]
     with export_slot(request, user.id):
@@ -395,6 +410,7 @@ TABLE_LABELS = {
     "inspections": N_("Inspections (CSV)"),
     "harvests": N_("Harvests (CSV)"),
     "hives": N_("Hives (CSV)"),
+    "treatments": N_("Medicines register: treatments (CSV)"),
 }
 
 

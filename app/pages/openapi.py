@@ -14,6 +14,7 @@ from pydantic.json_schema import JsonSchemaMode, models_json_schema
 from app.hives import openapi as hives_api
 from app.inspections import openapi as field_log_api
 from app.sensors import openapi as sensors_api
+from app.treatments import openapi as treatments_api
 from app.web.api import PROBLEM_MODELS, REF, TOO_MANY_WRONG_KEYS
 from app.web.htmx import render
 from app.web.urls import public_origin
@@ -25,6 +26,7 @@ def _components() -> dict[str, Any]:
         *PROBLEM_MODELS,
         *field_log_api.MODELS,
         *sensors_api.MODELS,
+        *treatments_api.MODELS,
     ]
     mode: JsonSchemaMode = "validation"
     _, top = models_json_schema([(model, mode) for model in models], ref_template=REF)
@@ -76,6 +78,7 @@ def openapi_document() -> dict[str, Any]:
             **hives_api.paths(schemas),
             **field_log_api.paths(),
             **sensors_api.paths(),
+            **treatments_api.paths(),
         },
         "webhooks": sensors_api.webhooks(),
         "components": {

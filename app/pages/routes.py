@@ -13,7 +13,7 @@ routes.get(r"/hives/{id:\d+}", name="hive_detail")(hive.hive_page)
 # Exports: the field log (inspections, harvests) with the hives it is about.
 routes.get("/exports", name="exports")(exports.exports_page)
 routes.get("/exports/cityhive-export.zip", name="export_zip")(exports.export_zip)
-routes.get(r"/exports/{table:inspections|harvests|hives}.csv", name="export_csv")(
+routes.get(r"/exports/{table:inspections|harvests|hives|treatments}.csv", name="export_csv")(
     exports.export_csv
 )
 

@@ -2,7 +2,8 @@
 
 Today gathers what needs doing from each feature's queries: inspections overdue, due and coming
 this week, each hive's latest inspection with anything worrying flagged, sensor alerts not yet
-acknowledged, swarms reported near a collector, and the season's honey.
+acknowledged, swarms reported near a collector, treatment strips due out, the hives still to
+treat in the winter oxalic window, and the season's honey.
 Its actions (done, reschedule) post and come back here; htmx swaps the new Today in place.
 """
 
@@ -20,6 +21,7 @@ from app.keys import db_key, settings_key, user_key
 from app.models import Hive, HiveStatus
 from app.sensors.queries import open_alerts_of
 from app.swarms.queries import open_reports_near
+from app.treatments.queries import due_winter_oxalic, strips_due
 from app.web.auth import hives_of
 from app.web.htmx import render
 
@@ -35,10 +37,19 @@ async def home(request: web.Request) -> web.Response:
         agenda = await today(db, user.id, day, settings.varroa_alert_per_100)
         alerts = await open_alerts_of(db, user.id)
         swarm_reports = await open_reports_near(db, user.id)
+        strips = await strips_due(db, user.id, day)
+        winter_oxalic = await due_winter_oxalic(db, user.id, day)
     return render(
         request,
         "home/apiary.html",
-        {"hives": hives, "today": agenda, "alerts": alerts, "swarm_reports": swarm_reports},
+        {
+            "hives": hives,
+            "today": agenda,
+            "alerts": alerts,
+            "swarm_reports": swarm_reports,
+            "strips_due": strips,
+            "winter_oxalic": winter_oxalic,
+        },
         partial="partials/home/apiary.html",
     )
 

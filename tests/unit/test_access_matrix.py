@@ -56,6 +56,8 @@ from app.models import (
 )
 from app.swarms import queries as swarm_queries
 from app.swarms.schemas import CollectorForm, SwarmReportForm
+from app.treatments import queries as treatment_queries
+from app.treatments.schemas import PurchaseForm, TreatmentForm
 from app.web.api import new_key
 from tests.unit.conftest import PASSWORD, csrf_token, log_in
 from tests.unit.test_headers import assert_security_headers
@@ -92,6 +94,40 @@ HIVE_FORM = {"name": "Intruder", "latitude": "48.1", "longitude": "11.5", "frame
 HIVE_JSON = {"name": "Intruder", "latitude": 48.1, "longitude": 11.5, "frame_type": "dadant"}
 YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
 INSPECTION_FORM = {"done_at": f"{YESTERDAY}T10:30", "frames_of_bees": "7", "queen_seen": "true"}
+PURCHASE_JSON = {
+    "product": "Oxybee",
+    "batch": "OX-1",
+    "expires_on": (date.today() + timedelta(days=365)).isoformat(),
+    "supplier_name": "Imkereibedarf",
+    "supplier_address": "Lindenstraße 4, Berlin",
+    "purchased_on": YESTERDAY,
+    "quantity": 100,
+    "unit": "ml",
+    "invoice_number": "R-1",
+}
+PURCHASE_FORM = {name: str(value) for name, value in PURCHASE_JSON.items()}
+TREATMENT_JSON = {
+    "hive_ids": ["{hive}"],
+    "purchase_id": "{purchase}",
+    "started_on": TODAY,
+    "dose": "5 ml",
+    "quantity": 1,
+    "method": "trickling",
+    "duration_days": 1,
+    "withdrawal_days": 0,
+    "treated_by": "Ada",
+}
+TREATMENT_FORM = {
+    "hive_ids": "{hive}",
+    "purchase_id": "{purchase}",
+    "started_on": YESTERDAY,
+    "dose": "5 ml",
+    "quantity": "1",
+    "method": "trickling",
+    "duration_days": "1",
+    "withdrawal_days": "0",
+    "treated_by": "Ada",
+}
 SWARM_REPORT = {
     "latitude": "52.52",
     "longitude": "13.405",
@@ -302,6 +338,35 @@ MATRIX = [
         json={"harvested_on": TODAY, "split": "even", "hive_ids": ["{hive}"], "total_kg": 9}),
     Row("GET",   "/api/v1/harvests/{id}",               200,   404,   401,      401,
         fill={"id": "harvest"}),
+    # Medicines and treatments (issue 17): each beekeeper's own stock, treatments and register.
+    # Another beekeeper naming the owner's batch or hive finds neither. The owner's treatment
+    # was not given as strips, so taking strips out of it is refused (422).
+    Row("GET",   "/medicines",                          200,   200,   LOGIN,    LOGIN),
+    Row("POST",  "/medicines", Redirect("/medicines/"), Redirect("/medicines/"), LOGIN, LOGIN,
+        form=PURCHASE_FORM),
+    Row("GET",   "/medicines/new",                      200,   200,   LOGIN,    LOGIN),
+    Row("GET",   "/medicines/{id}",                     200,   404,   LOGIN,    LOGIN,
+        fill={"id": "purchase"}),
+    Row("POST",  "/medicines/{id}/disposals", Redirect("/medicines/"), 404, LOGIN, LOGIN,
+        form={"disposed_on": TODAY, "quantity": "1"}, fill={"id": "purchase"}),
+    Row("GET",   "/treatments",                         200,   200,   LOGIN,    LOGIN),
+    Row("POST",  "/treatments",   Redirect("/treatments/"), 404,  LOGIN,    LOGIN,
+        form=TREATMENT_FORM),
+    Row("GET",   "/treatments/new",                     200,   200,   LOGIN,    LOGIN),
+    Row("GET",   "/treatments/{id}",                    200,   404,   LOGIN,    LOGIN,
+        fill={"id": "treatment"}),
+    Row("POST",  "/treatments/{id}/strips-removed",     422,   404,   LOGIN,    LOGIN,
+        form={"removed_on": TODAY}, fill={"id": "treatment"}),
+    Row("GET",   "/api/v1/purchases",                   200,   200,   401,      401),
+    Row("POST",  "/api/v1/purchases",                   201,   201,   401,      401,
+        json=PURCHASE_JSON),
+    Row("GET",   "/api/v1/purchases/{id}",              200,   404,   401,      401,
+        fill={"id": "purchase"}),
+    Row("GET",   "/api/v1/treatments",                  200,   200,   401,      401),
+    Row("POST",  "/api/v1/treatments",                  201,   404,   401,      401,
+        json=TREATMENT_JSON),
+    Row("GET",   "/api/v1/treatments/{id}",             200,   404,   401,      401,
+        fill={"id": "treatment"}),
     # Swarms (issue 7): anyone may report one and gets a secret status link (a wrong one is
     # 404). Signed-in beekeepers see the open reports; a report's contact is for the collector
     # who claimed it (the owner) alone, and only they may release or close it. A report exists
@@ -426,6 +491,7 @@ async def owners_things(db, owner: User) -> dict[str, int]:
         "device": device.id,
         "alert": alert.id,
         **await field_log_of(db, owner, hive_id),
+        **await medicines_of(db, owner, hive_id),
         "swarm": await claimed_swarm(db, owner),
         "push_device": await push_device(db, owner),
     }
@@ -442,6 +508,32 @@ async def push_device(db, owner: User) -> int:
     db.add(device)
     await db.commit()
     return device.id
+
+
+async def medicines_of(db, owner: User, hive_id: int) -> dict[str, int]:
+    """A batch in stock and a treatment from it, long over (so a harvest today is allowed),
+    with the owner's secret notes."""
+    long_ago = date.today() - timedelta(days=400)
+    purchase = await treatment_queries.create_purchase(
+        db,
+        owner.id,
+        PurchaseForm.model_validate(PURCHASE_FORM | {"purchased_on": long_ago.isoformat()}),
+    )
+    treatment = await treatment_queries.create_treatment(
+        db,
+        owner.id,
+        TreatmentForm.model_validate(
+            TREATMENT_FORM
+            | {
+                "hive_ids": [hive_id],
+                "purchase_id": purchase.id,
+                "started_on": long_ago.isoformat(),
+                "notes": SECRET_NOTES,
+            }
+        ),
+    )
+    await db.commit()
+    return {"purchase": purchase.id, "treatment": treatment.id}
 
 
 async def field_log_of(db, owner: User, hive_id: int) -> dict[str, int]:
@@ -593,6 +685,12 @@ async def owners_state(db, owner_id: int) -> list[Any]:
         "SELECT s.hive_id, s.kg FROM harvest_shares s JOIN harvests h ON h.id = s.harvest_id"
         " WHERE h.owner_id = :owner ORDER BY s.hive_id",
         "SELECT secret_hash FROM calendar_feeds WHERE user_id = :owner",
+        "SELECT * FROM medicine_purchases WHERE owner_id = :owner ORDER BY id",
+        "SELECT d.* FROM medicine_disposals d JOIN medicine_purchases p ON p.id = d.purchase_id"
+        " WHERE p.owner_id = :owner ORDER BY d.id",
+        "SELECT * FROM treatments WHERE owner_id = :owner ORDER BY id",
+        "SELECT t.* FROM treated_hives t JOIN treatments r ON r.id = t.treatment_id"
+        " WHERE r.owner_id = :owner ORDER BY t.id",
         "SELECT ST_AsText(location), radius_m FROM swarm_collectors WHERE user_id = :owner",
         "SELECT id, status::text, outcome::text, claimed_at, closed_at FROM swarm_reports"
         " WHERE claimed_by = :owner ORDER BY id",

@@ -33,6 +33,7 @@ import threading
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +58,8 @@ from app.pages.openapi import openapi_document
 from app.sensors.schemas import DEV_EUI as DEV_EUI_FORM
 from app.sensors.schemas import DEVICE_KEY, KINDS
 from app.settings import Settings
+from app.treatments import queries as treatments
+from app.treatments.schemas import PurchaseForm, TreatmentForm
 from app.web.api import new_key
 from tests.conftest import free_port, throwaway_database
 from tests.unit.conftest import engine_session
@@ -79,11 +82,16 @@ EXISTING: dict[str, list[Any]] = {
     "inspection": [],
     "harvest": [],
     "node": [],
+    "purchase": [],
+    "treatment": [],
 }
 # The owner's devices, by the key each posts with (a BEEP base, a LoRaWAN scale by its DevEUI).
 BEEP_KEY = "fuzz-beep-base"
 KOTORI_NODE = "fuzz-kotori-node"
 DEV_EUI = "70b3d57ed0000001"
+# The hive that treatments are given to: one no harvest names, so that the withdrawal guard
+# never refuses a generated harvest.
+TREATED_HIVES: list[int] = []
 # The first two hives carry the sensors, the inspection and the harvest: not to be deleted.
 KEPT_HIVES = 2
 # Hive ids start here, beyond the small numbers generated ids often are, so that a DELETE of
@@ -95,6 +103,8 @@ PATH_IDS = {
     ("/api/v1/hives/{id}", "id"): "hive",
     ("/api/v1/inspections/{id}", "id"): "inspection",
     ("/api/v1/harvests/{id}", "id"): "harvest",
+    ("/api/v1/purchases/{id}", "id"): "purchase",
+    ("/api/v1/treatments/{id}", "id"): "treatment",
     ("/api/v1/devices/{hive_id}/readings", "hive_id"): "hive",
     ("/api/hiveeyes/{network}/{gateway}/{node}/data", "node"): "node",
 }
@@ -115,6 +125,9 @@ REFUSES_FOR_A_REASON = {
     "POST /api/sensors_auth",
     "POST /api/ttn/uplink",
     "POST /api/hiveeyes/{network}/{gateway}/{node}/data",
+    # A treatment takes from a batch in stock, not expired, bought on or before its first day
+    # (the document's words): the stored records may refuse a generated one.
+    "POST /api/v1/treatments",
 }
 # Operations that answer input too large for them with 413 (as documented), not 422: a batch of
 # more than 10,000 readings breaks the schema's maxItems, and is refused whole as too large.
@@ -182,6 +195,10 @@ def within_unstated_rules(case) -> None:
         body = device_key_rules(body)
     elif path == "/api/ttn/uplink":
         body = dev_eui_rules(body)
+    elif path == "/api/v1/purchases":
+        body = purchase_rules(body)
+    elif path == "/api/v1/treatments":
+        body = treatment_rules(body)
     case.body = body
     one_body_per_key(case)
 
@@ -268,6 +285,51 @@ def harvest_rules(body: dict[str, Any]) -> dict[str, Any]:
         hives = iter(EXISTING_HIVES * (len(kg_by_hive) // len(EXISTING_HIVES) + 1))
         body["kg_by_hive"] = dict(zip(map(str, hives), kg_by_hive.values(), strict=False))
         body["kg_by_hive"] = dict(list(body["kg_by_hive"].items())[: len(EXISTING_HIVES)])
+    return body
+
+
+def purchase_rules(body: dict[str, Any]) -> dict[str, Any]:
+    """A purchase names its product and supplier in more than blanks, is dated from 2000 to
+    today, does not expire before it was bought, names the active substance of a product not
+    on the list, and counts its quantity to the hundredth."""
+    body = dict(body)
+    for name in ("product", "batch", "supplier_name", "supplier_address", "invoice_number"):
+        if isinstance(body.get(name), str) and not body[name].strip():
+            body[name] = "x"
+    bought = _day(body.get("purchased_on"))
+    if bought is not None and not date(2000, 1, 1) <= bought <= date.today():
+        body["purchased_on"] = "2024-07-01"
+    bought, expires = _day(body.get("purchased_on")), _day(body.get("expires_on"))
+    if bought is not None and expires is not None and expires < bought:
+        body["expires_on"] = body["purchased_on"]
+    substance = body.get("active_substance", "")
+    if isinstance(substance, str) and not substance.strip():
+        body["active_substance"] = "oxalic acid"
+    return with_hundredths(body)
+
+
+def treatment_rules(body: dict[str, Any]) -> dict[str, Any]:
+    """A treatment of the owner's treated hive, from the owner's batch, given from its purchase
+    to today, its quantity to the hundredth and its texts more than blanks."""
+    body = dict(body)
+    hive_ids = body.get("hive_ids")
+    if isinstance(hive_ids, list) and hive_ids and all(_is_int(hive) for hive in hive_ids):
+        body["hive_ids"] = TREATED_HIVES[:1]
+    body["purchase_id"] = owners(body.get("purchase_id"), EXISTING["purchase"])
+    started = _day(body.get("started_on"))
+    if started is not None and not date(2024, 1, 1) <= started <= date.today():
+        body["started_on"] = "2024-07-01"
+    for name in ("dose", "treated_by"):
+        if isinstance(body.get(name), str) and not body[name].strip():
+            body[name] = "x"
+    return with_hundredths(body)
+
+
+def with_hundredths(body: dict[str, Any]) -> dict[str, Any]:
+    """A quantity kept to the hundredth (the column's), and above zero once rounded."""
+    quantity = body.get("quantity")
+    if _is_number(quantity) and quantity > 0:
+        body["quantity"] = max(round(quantity, 2), 0.01)
     return body
 
 
@@ -368,7 +430,35 @@ async def _prepare(database_url: str) -> None:
         EXISTING["inspection"].append(await field_log.record(db, hive_id, form))
         harvest = HarvestForm(harvested_on=date.today(), hive_ids=EXISTING_HIVES[:2], total_kg=20)
         EXISTING["harvest"].append(await field_log.create_harvest(db, user.id, harvest))
+        await medicines(db, user.id)
         await db.commit()
+
+
+async def medicines(db, owner_id: int) -> None:
+    """A hive of its own for treatments, a batch with plenty in stock, and a treatment."""
+    TREATED_HIVES.clear()
+    hive = HiveForm(name="Treated", latitude=52.5, longitude=13.4, frame_type="dadant")
+    TREATED_HIVES.append(await hive_queries.create_hive(db, owner_id, hive))
+    purchase = await treatments.create_purchase(
+        db,
+        owner_id,
+        PurchaseForm(
+            product="Oxybee", batch="OX-1", expires_on=date(2100, 1, 1),
+            supplier_name="Shop", supplier_address="Street 1", purchased_on=date(2024, 1, 1),
+            quantity=Decimal(99_999_999), unit="ml", invoice_number="R-1",
+        ),
+    )  # fmt: skip
+    EXISTING["purchase"].append(purchase.id)
+    treatment = await treatments.create_treatment(
+        db,
+        owner_id,
+        TreatmentForm(
+            hive_ids=TREATED_HIVES, purchase_id=purchase.id, started_on=date(2024, 2, 1),
+            dose="5 ml", quantity=Decimal(1), method="trickling", duration_days=1,
+            withdrawal_days=0, treated_by="Fuzz",
+        ),
+    )  # fmt: skip
+    EXISTING["treatment"].append(treatment.id)
 
 
 @pytest.fixture(scope="module")

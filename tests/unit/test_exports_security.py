@@ -214,6 +214,7 @@ async def test_item6_a_stalled_export_reader_is_dropped_after_the_write_timeout(
             "inspections.csv",
             "harvests.csv",
             "hives.csv",
+            "treatments.csv",
             "hives.geojson",
         }
         rows = list(csv.reader(io.StringIO(archive.read("hives.csv").decode("utf-8-sig"))))

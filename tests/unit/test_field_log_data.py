@@ -120,6 +120,7 @@ async def test_the_whole_account_export_is_a_zip_of_csv_and_geojson(logged_in):
         "hives.csv",
         "hives.geojson",
         "inspections.csv",
+        "treatments.csv",
     ]
     assert len(rows(archive.read("inspections.csv").decode())) == 1
     geojson = json.loads(archive.read("hives.geojson"))

@@ -88,6 +88,9 @@ GERMAN_DATA = [
     " schedule_note = CASE WHEN schedule_note IS NULL THEN NULL ELSE 'Honigraum aufsetzen' END"
     " WHERE hive_id IN (SELECT id FROM hives WHERE owner_id = :owner)",
     "UPDATE harvests SET notes = 'Lindenhonig' WHERE owner_id = :owner",
+    "UPDATE treatments SET notes = 'Nach der Auswaschung' WHERE owner_id = :owner",
+    "UPDATE treated_hives SET hive_name = 'Linde'"
+    " WHERE treatment_id IN (SELECT id FROM treatments WHERE owner_id = :owner)",
     "UPDATE swarm_reports SET description = 'Am Zaun beim Spielplatz'",
     "UPDATE alerts SET message = :swarm_message"
     " WHERE hive_id IN (SELECT id FROM hives WHERE owner_id = :owner)",

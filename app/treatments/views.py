@@ -1,0 +1,384 @@
+"""The medicines records' pages: the stock of medicines and their purchases, disposals,
+treatments (from the hive page, Today or the inspection checklist; a treatment's page shows the
+mite counts before and after it) and the register.
+
+Every create takes an Idempotency-Key (the header, or the form's hidden `idempotency_key`): a
+double tap or the offline outbox replaying its queue saves the record once. What the stored
+records refuse (a batch bought later, expired, or holding less) is a 422 with the message
+beside its field, and nothing is saved.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.keys import db_key, settings_key
+from app.treatments import queries
+from app.treatments.schemas import (
+    ACTIVE_SUBSTANCES,
+    METHOD_LABELS,
+    PRODUCTS,
+    UNIT_LABELS,
+    DisposalForm,
+    PurchaseForm,
+    StripsRemovedForm,
+    TreatmentForm,
+)
+from app.web import formatting, idempotency
+from app.web.auth import login_required, safe_next, user_of
+from app.web.forms import Form, read_form, validate
+from app.web.htmx import redirect, render, vary
+from app.web.i18n import _, translate
+from app.web.paths import MAX_ID, path_id
+
+
+def local_today(request: web.Request) -> date:
+    return datetime.now(request.app[settings_key].zone).date()
+
+
+def as_id(text: str) -> int | None:
+    return int(text) if text.isdigit() and 0 < int(text) <= MAX_ID else None
+
+
+def created(location: str) -> idempotency.Answer:
+    return idempotency.Answer(303, location)
+
+
+def refused[M: BaseModel](request: web.Request, form: Form[M], refusal: queries.Refusal) -> None:
+    """A refusal beside its field, with its dates and amounts as the reader writes them."""
+    zone = request.app[settings_key].zone
+    shown = {
+        name: formatting.date(value, zone)
+        if isinstance(value, date)
+        else formatting.number(value)
+        if isinstance(value, Decimal)
+        else translate(UNIT_LABELS.get(value, value))
+        for name, value in refusal.values.items()
+    }
+    form.add_error(refusal.field_name, _(refusal.message, **shown))
+
+
+def choices() -> dict[str, Any]:
+    return {
+        "methods": {method: translate(label) for method, label in METHOD_LABELS.items()},
+        "units": {unit: translate(label) for unit, label in UNIT_LABELS.items()},
+    }
+
+
+# --- Medicines: stock, purchases, disposals -------------------------------------------------
+
+
+@login_required
+async def medicine_list(request: web.Request) -> web.Response:
+    async with request.app[db_key]() as db:
+        batches = await queries.batches_of(db, user_of(request).id)
+    return render(
+        request,
+        "treatments/medicines.html",
+        {"batches": batches, "today": local_today(request), **choices()},
+        partial="partials/treatments/medicines.html",
+    )
+
+
+def purchase_page(
+    request: web.Request, form: Form[PurchaseForm], status: int = 200
+) -> web.Response:
+    return render(
+        request,
+        "treatments/purchase_form.html",
+        {"form": form, "products": PRODUCTS, "substances": ACTIVE_SUBSTANCES, **choices()},
+        partial="partials/treatments/purchase_form.html",
+        status=status,
+    )
+
+
+@login_required
+async def purchase_new(request: web.Request) -> web.Response:
+    values = {
+        "purchased_on": local_today(request).isoformat(),
+        "unit": "ml",
+        "idempotency_key": idempotency.fresh_key(),
+    }
+    return purchase_page(request, Form(values=values))
+
+
+@login_required
+async def purchase_create(request: web.Request) -> web.Response:
+    user = user_of(request)
+    form = await read_form(request, PurchaseForm)
+    key = idempotency.form_key(request, form)
+    if form.data is None:
+        return purchase_page(request, form, status=422)
+    data = form.data
+
+    async def purchase(db: AsyncSession) -> idempotency.Answer:
+        bought = await queries.create_purchase(db, user.id, data)
+        return created(f"/medicines/{bought.id}")
+
+    answer = await idempotency.create_from_form(
+        request, form, user.id, key, purchase, synced_as="purchase"
+    )
+    if answer is None:
+        return purchase_page(request, form, status=422)
+    return redirect(request, answer.location or "/medicines")
+
+
+async def owned_batch(request: web.Request) -> queries.Batch:
+    async with request.app[db_key]() as db:
+        batch = await queries.batch_of(db, user_of(request).id, path_id(request))
+    if batch is None:
+        raise web.HTTPNotFound()
+    return batch
+
+
+async def purchase_page_of(
+    request: web.Request,
+    batch: queries.Batch,
+    form: Form[DisposalForm] | None = None,
+    status: int = 200,
+) -> web.Response:
+    async with request.app[db_key]() as db:
+        treatments = await queries.treatments_of(
+            db, user_of(request).id, purchase_id=batch.purchase.id
+        )
+        disposals = await queries.disposals_of(db, batch.purchase.id)
+    if form is None:
+        values = {
+            "disposed_on": local_today(request).isoformat(),
+            "idempotency_key": idempotency.fresh_key(),
+        }
+        form = Form(values=values)
+    return render(
+        request,
+        "treatments/purchase.html",
+        {
+            "batch": batch,
+            "purchase": batch.purchase,
+            "treatments": treatments,
+            "disposals": disposals,
+            "form": form,
+            "today": local_today(request),
+            **choices(),
+        },
+        partial="partials/treatments/purchase.html",
+        status=status,
+    )
+
+
+@login_required
+async def purchase_detail(request: web.Request) -> web.Response:
+    return await purchase_page_of(request, await owned_batch(request))
+
+
+@login_required
+async def disposal_create(request: web.Request) -> web.Response:
+    user = user_of(request)
+    batch = await owned_batch(request)
+    form = await read_form(request, DisposalForm)
+    key = idempotency.form_key(request, form)
+    if form.data is None:
+        return await purchase_page_of(request, batch, form, status=422)
+    data = form.data
+
+    async def dispose(db: AsyncSession) -> idempotency.Answer:
+        await queries.create_disposal(db, user.id, batch.purchase.id, data)
+        return created(f"/medicines/{batch.purchase.id}")
+
+    try:
+        answer = await idempotency.create_from_form(request, form, user.id, key, dispose)
+    except queries.Refusal as refusal:
+        refused(request, form, refusal)
+        answer = None
+    if answer is None:
+        return await purchase_page_of(request, await owned_batch(request), form, status=422)
+    return redirect(request, answer.location or "/medicines")
+
+
+# --- Treatments -----------------------------------------------------------------------------------
+
+
+async def treatment_page(
+    request: web.Request, form: Form[TreatmentForm], status: int = 200
+) -> web.Response:
+    owner_id = user_of(request).id
+    async with request.app[db_key]() as db:
+        hives = await queries.active_hives_of(db, owner_id)
+        batches = await queries.batches_of(db, owner_id, in_stock=True)
+    chosen = [hive for hive in hives if str(hive.id) in form.values.get("hive_ids", [])]
+    return render(
+        request,
+        "treatments/treatment_form.html",
+        {
+            "form": form,
+            "hives": hives,
+            "batches": batches,
+            "only_hive": chosen[0] if len(chosen) == 1 else None,
+            "today": local_today(request),
+            **choices(),
+        },
+        partial="partials/treatments/treatment_form.html",
+        status=status,
+    )
+
+
+@login_required
+async def treatment_new(request: web.Request) -> web.Response:
+    values: dict[str, Any] = {
+        "started_on": local_today(request).isoformat(),
+        "hive_ids": [h for h in request.query.getall("hive", []) if as_id(h) is not None],
+        "duration_days": "1",
+        "treated_by": user_of(request).name,
+        "idempotency_key": idempotency.fresh_key(),
+    }
+    return await treatment_page(request, Form(values=values))
+
+
+@login_required
+async def treatment_create(request: web.Request) -> web.Response:
+    user = user_of(request)
+    form = await read_form(request, TreatmentForm, lists=("hive_ids",))
+    key = idempotency.form_key(request, form)
+    if form.data is None:
+        return await treatment_page(request, form, status=422)
+    data = form.data
+
+    async def treat(db: AsyncSession) -> idempotency.Answer:
+        try:
+            treatment = await queries.create_treatment(db, user.id, data)
+        except queries.NotYours:
+            raise web.HTTPNotFound() from None  # a hive or batch not yours does not exist
+        return created(f"/treatments/{treatment.id}")
+
+    try:
+        answer = await idempotency.create_from_form(
+            request, form, user.id, key, treat, synced_as="treatment"
+        )
+    except queries.Refusal as refusal:
+        refused(request, form, refusal)
+        answer = None
+    if answer is None:
+        return await treatment_page(request, form, status=422)
+    return redirect(request, answer.location or "/treatments")
+
+
+async def owned_treatment(request: web.Request) -> queries.TreatmentView:
+    async with request.app[db_key]() as db:
+        found = await queries.treatment_of(db, user_of(request).id, path_id(request))
+    if found is None:
+        raise web.HTTPNotFound()
+    return found
+
+
+async def treatment_detail_page(
+    request: web.Request,
+    found: queries.TreatmentView,
+    form: Form[StripsRemovedForm] | None = None,
+    status: int = 200,
+) -> web.Response:
+    if form is None:
+        form = Form(values={"removed_on": local_today(request).isoformat()})
+    async with request.app[db_key]() as db:
+        effects = await queries.effects_of(db, found, request.app[settings_key].zone.key)
+    return render(
+        request,
+        "treatments/treatment.html",
+        {
+            "found": found,
+            "treatment": found.treatment,
+            "form": form,
+            "effects": effects,
+            **choices(),
+        },
+        partial="partials/treatments/treatment.html",
+        status=status,
+    )
+
+
+@login_required
+async def treatment_detail(request: web.Request) -> web.Response:
+    return await treatment_detail_page(request, await owned_treatment(request))
+
+
+@login_required
+async def strips_removed(request: web.Request) -> web.Response:
+    """Strips taken out (from the treatment's page or Today's "strips due out")."""
+    found = await owned_treatment(request)
+    posted = await request.post()
+    form = validate({"removed_on": str(posted.get("removed_on", ""))}, StripsRemovedForm)
+    if form.data is not None:
+        try:
+            async with request.app[db_key]() as db, db.begin():
+                again = await queries.treatment_of(db, user_of(request).id, found.treatment.id)
+                assert again is not None
+                await queries.remove_strips(db, again, form.data.removed_on)
+        except queries.Refusal as refusal:
+            refused(request, form, refusal)
+    if form.data is None:
+        return await treatment_detail_page(request, found, form, status=422)
+    response = web.Response(
+        status=303,
+        headers={"Location": safe_next(posted.get("next"), f"/treatments/{found.treatment.id}")},
+    )
+    vary(response, "HX-Request")
+    return response
+
+
+# --- The register ---------------------------------------------------------------------------------
+
+
+def period_of(request: web.Request) -> tuple[date, date]:
+    """The register's period from `from` and `to` (ISO dates); this year by default, and for a
+    date that does not read."""
+    today = local_today(request)
+    return (
+        given_day(request.query.get("from", ""), date(today.year, 1, 1)),
+        given_day(request.query.get("to", ""), date(today.year, 12, 31)),
+    )
+
+
+def given_day(text: str, default: date) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return default
+
+
+@login_required
+async def register(request: web.Request) -> web.Response:
+    """The medicines register for a period (of one apiary with `site`): every treatment, sorted
+    by date, with every field the law asks for, the purchases and the disposals of the period;
+    it prints one year to a page set."""
+    owner_id = user_of(request).id
+    since, until = period_of(request)
+    async with request.app[db_key]() as db:
+        sites = await queries.sites_of(db, owner_id)
+        site = request.query.get("site") if request.query.get("site") in sites else None
+        treatments = await queries.treatments_of(db, owner_id, site=site, since=since, until=until)
+        batches = [
+            batch
+            for batch in await queries.batches_of(db, owner_id)
+            if since <= batch.purchase.purchased_on <= until
+        ]
+        disposals = await queries.disposals_between(db, owner_id, since, until)
+    return render(
+        request,
+        "treatments/register.html",
+        {
+            "treatments": treatments,
+            "batches": batches,
+            "disposals": disposals,
+            "since": since,
+            "until": until,
+            "sites": sites,
+            "site": site,
+            "keeper": user_of(request),
+            **choices(),
+        },
+        partial="partials/treatments/register.html",
+    )

@@ -1,0 +1,620 @@
+"""Medicines kept, treatments given, the withdrawal guard on harvests, and the register.
+
+Each refusal is a 422 with its message beside the field and nothing saved; stock follows
+purchases, treatments and disposals; a harvest inside a withdrawal period (or with strips in)
+is refused with the first day it is allowed, on the form and on the API.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+from datetime import date, timedelta
+from decimal import Decimal
+
+from babel.dates import format_date
+from sqlalchemy import func, select
+
+from app.models import Harvest, MedicineDisposal, MedicinePurchase, TreatedHive, Treatment
+from app.treatments import queries
+from app.treatments.register import REGISTER_COLUMNS
+from app.web import i18n
+from tests.unit.conftest import csrf_token
+from tests.unit.test_field_log_data import api_key
+from tests.unit.test_hives import new_hive_id
+
+TODAY = date.today()
+
+
+def ago(days: int) -> str:
+    return (TODAY - timedelta(days=days)).isoformat()
+
+
+def shown(day: date) -> str:
+    """A date as an English page writes it: 8 October 2026."""
+    return f"{day.day} {day:%B} {day.year}"
+
+
+PURCHASE = {
+    "product": "Oxybee",
+    "batch": "OX-114",
+    "expires_on": (TODAY + timedelta(days=400)).isoformat(),
+    "supplier_name": "Imkerei Bedarf Schmidt",
+    "supplier_address": "Lindenstraße 4, 10969 Berlin",
+    "purchased_on": ago(60),
+    "quantity": "100",
+    "unit": "ml",
+    "invoice_number": "R-2026-0815",
+}
+
+
+async def post_form(client, path: str, form_path: str, fields, key: str | None = None):
+    token = await csrf_token(client, form_path)
+    data = [("_csrf", token), *(fields.items() if isinstance(fields, dict) else fields)]
+    if key:
+        data.append(("idempotency_key", key))
+    return await client.post(path, data=data, allow_redirects=False)
+
+
+async def buy(client, key: str | None = None, **fields: str) -> int:
+    response = await post_form(client, "/medicines", "/medicines/new", PURCHASE | fields, key)
+    assert response.status == 303, await response.text()
+    return int(response.headers["Location"].rsplit("/", 1)[1])
+
+
+def treatment_fields(hive_ids: list[int], purchase_id: int, **fields: str) -> list[tuple[str, str]]:
+    given = {
+        "purchase_id": str(purchase_id),
+        "started_on": ago(30),
+        "dose": "5 ml per seam",
+        "quantity": "30",
+        "method": "trickling",
+        "duration_days": "3",
+        "withdrawal_days": "10",
+        "treated_by": "Ada Beekeeper",
+    } | fields
+    return [("hive_ids", str(hive)) for hive in hive_ids] + list(given.items())
+
+
+async def treat(client, hive_ids, purchase_id, key: str | None = None, **fields: str):
+    return await post_form(
+        client,
+        "/treatments",
+        "/treatments/new",
+        treatment_fields(hive_ids, purchase_id, **fields),
+        key,
+    )
+
+
+async def count(db, model) -> int:
+    return await db.scalar(select(func.count()).select_from(model))
+
+
+async def harvest(client, hive_id: int, day: str):
+    fields = [
+        ("hive_ids", str(hive_id)),
+        ("harvested_on", day),
+        ("split", "even"),
+        ("total_kg", "5"),
+    ]
+    return await post_form(client, "/harvests", "/harvests/new", fields)
+
+
+# --- Purchases and stock ----------------------------------------------------------------------
+
+
+async def test_a_purchase_keeps_every_field_and_its_substance_from_the_list(logged_in, db):
+    purchase_id = await buy(logged_in, vet="Dr. Vogel, Hauptstraße 1, Berlin", quantity="2,5")
+    stored = await db.get(MedicinePurchase, purchase_id)
+    assert (stored.product, stored.active_substance, stored.batch) == (
+        "Oxybee", "oxalic acid", "OX-114",
+    )  # fmt: skip
+    assert (stored.quantity, stored.unit) == (Decimal("2.50"), "ml")
+    assert (stored.supplier_name, stored.supplier_address, stored.invoice_number, stored.vet) == (
+        "Imkerei Bedarf Schmidt", "Lindenstraße 4, 10969 Berlin", "R-2026-0815",
+        "Dr. Vogel, Hauptstraße 1, Berlin",
+    )  # fmt: skip
+    assert stored.purchased_on == TODAY - timedelta(days=60)
+    page = await (await logged_in.get(f"/medicines/{purchase_id}")).text()
+    assert "In stock: 2.5 ml" in page
+
+
+async def test_a_purchase_with_wrong_fields_is_refused_beside_each_and_saves_nothing(logged_in, db):
+    response = await post_form(
+        logged_in,
+        "/medicines",
+        "/medicines/new",
+        PURCHASE | {"product": "Home brew", "batch": "", "expires_on": ago(61), "quantity": "-1"},
+    )
+    assert response.status == 422
+    page = await response.text()
+    assert 'id="batch-error">This field is required.' in page
+    assert 'id="quantity-error">Enter a number above 0.' in page
+    assert 'value="Home brew"' in page  # what was typed is kept
+    assert await count(db, MedicinePurchase) == 0
+
+
+async def test_an_expiry_before_the_purchase_or_an_unknown_substance_is_refused(logged_in, db):
+    unknown = await post_form(
+        logged_in, "/medicines", "/medicines/new", PURCHASE | {"product": "Home brew"}
+    )
+    assert unknown.status == 422
+    message = "Name the active substance of a product not listed"
+    assert f'id="active_substance-error">{message}' in await unknown.text()
+    response = await post_form(
+        logged_in, "/medicines", "/medicines/new", PURCHASE | {"expires_on": ago(61)}
+    )
+    assert response.status == 422
+    assert (
+        'id="expires_on-error">This batch had expired when it was bought' in await response.text()
+    )
+
+
+async def test_stock_follows_purchases_treatments_and_disposals(logged_in, db):
+    hive = await new_hive_id(logged_in, name="North")
+    purchase_id = await buy(logged_in)
+    assert (await treat(logged_in, [hive], purchase_id, quantity="30")).status == 303
+    disposal = await post_form(
+        logged_in,
+        f"/medicines/{purchase_id}/disposals",
+        f"/medicines/{purchase_id}",
+        {"disposed_on": ago(1), "quantity": "20", "how": "returned to the pharmacy"},
+    )
+    assert disposal.status == 303, await disposal.text()
+    page = await (await logged_in.get(f"/medicines/{purchase_id}")).text()
+    assert "In stock: 50 ml" in page
+    assert "returned to the pharmacy" in page
+    listed = await (await logged_in.get("/medicines")).text()
+    assert "50 of 100 ml" in listed
+
+    too_much = await treat(logged_in, [hive], purchase_id, quantity="50.01")
+    assert too_much.status == 422
+    assert 'id="quantity-error">Only 50 ml of this batch are in stock.' in await too_much.text()
+    over_disposal = await post_form(
+        logged_in,
+        f"/medicines/{purchase_id}/disposals",
+        f"/medicines/{purchase_id}",
+        {"disposed_on": ago(1), "quantity": "60"},
+    )
+    assert over_disposal.status == 422
+    assert "Only 50 ml of this batch are in stock." in await over_disposal.text()
+    assert (await count(db, Treatment), await count(db, MedicineDisposal)) == (1, 1)
+    # All that is left may be used: the stock reaches zero, and the batch leaves the choice.
+    assert (await treat(logged_in, [hive], purchase_id, quantity="50")).status == 303
+    form = await (await logged_in.get("/treatments/new")).text()
+    assert "OX-114" not in form
+    assert "No medicine in stock." in form
+
+
+async def test_concurrent_treatments_cannot_take_more_than_the_batch_holds(logged_in, db):
+    hive = await new_hive_id(logged_in)
+    purchase_id = await buy(logged_in, quantity="50")
+    token = await csrf_token(logged_in, "/treatments/new")
+    fields = [("_csrf", token), *treatment_fields([hive], purchase_id, quantity="30")]
+    answers = await asyncio.gather(
+        *[logged_in.post("/treatments", data=fields, allow_redirects=False) for _ in range(3)]
+    )
+    assert sorted(answer.status for answer in answers) == [303, 422, 422]
+    assert await count(db, Treatment) == 1
+
+
+# --- Treatments ---------------------------------------------------------------------------------
+
+
+async def test_a_treatment_of_two_hives_is_one_record_with_its_dates(logged_in, db):
+    north = await new_hive_id(logged_in, name="North")
+    south = await new_hive_id(logged_in, name="South")
+    purchase_id = await buy(logged_in)
+    response = await treat(logged_in, [north, south], purchase_id, notes="after the wash")
+    assert response.status == 303, await response.text()
+    treatment = await db.scalar(select(Treatment))
+    assert (treatment.started_on, treatment.ends_on, treatment.harvest_allowed_on) == (
+        TODAY - timedelta(days=30), TODAY - timedelta(days=28), TODAY - timedelta(days=17),
+    )  # fmt: skip
+    assert (treatment.dose, treatment.quantity, treatment.withdrawal_days) == (
+        "5 ml per seam", Decimal("30.00"), 10,
+    )  # fmt: skip
+    names = (
+        await db.execute(select(TreatedHive.hive_name).order_by(TreatedHive.hive_name))
+    ).scalars()
+    assert list(names) == ["North", "South"]
+    page = await (await logged_in.get(response.headers["Location"])).text()
+    for shown_text in ("Oxybee", "North", "South"):
+        assert shown_text in page
+    hive_page = await (await logged_in.get(f"/hives/{north}")).text()
+    assert f'href="/treatments/{treatment.id}"' in hive_page
+    assert f'href="/treatments/new?hive={north}"' in hive_page
+
+
+async def test_treatment_refusals_name_the_field_and_save_nothing(logged_in, db):
+    hive = await new_hive_id(logged_in)
+    purchase_id = await buy(logged_in, expires_on=ago(10))
+    cases = {
+        "started_on": (
+            {"started_on": ago(61)},
+            f"This batch was bought on {shown(TODAY - timedelta(days=60))}",
+        ),
+        "purchase_id": ({"started_on": ago(5)}, "This batch expired on"),
+        "withdrawal_days": ({"withdrawal_days": "-1"}, "Enter 0 or more."),
+    }
+    for name, (fields, message) in cases.items():
+        response = await treat(logged_in, [hive], purchase_id, **fields)
+        assert response.status == 422, name
+        page = await response.text()
+        assert f'id="{name}-error">' in page, name
+        assert message in page.split(f'id="{name}-error">')[1].split("</p>")[0], name
+    blank = await treat(logged_in, [hive], purchase_id, withdrawal_days="")
+    assert 'id="withdrawal_days-error">This field is required.' in await blank.text()
+    assert await count(db, Treatment) == 0
+
+
+async def test_a_hive_or_batch_of_another_beekeeper_does_not_exist(logged_in, client, db):
+    hive = await new_hive_id(logged_in)
+    purchase_id = await buy(logged_in)
+    response = await treat(logged_in, [hive + 1000], purchase_id)
+    assert response.status == 404
+    response = await treat(logged_in, [hive], purchase_id + 1000)
+    assert response.status == 404
+    assert await count(db, Treatment) == 0
+
+
+async def test_a_double_submit_is_one_treatment_and_takes_the_stock_once(logged_in, db):
+    hive = await new_hive_id(logged_in)
+    purchase_id = await buy(logged_in)
+    first = await treat(logged_in, [hive], purchase_id, key="treat-key-0001")
+    again = await treat(logged_in, [hive], purchase_id, key="treat-key-0001")
+    assert (first.status, again.status) == (303, 303)
+    assert first.headers["Location"] == again.headers["Location"]
+    assert await count(db, Treatment) == 1
+    assert "In stock: 70 ml" in await (await logged_in.get(f"/medicines/{purchase_id}")).text()
+
+
+async def test_a_purchase_sent_twice_is_one_purchase(logged_in, db):
+    first = await buy(logged_in, key="buy-key-00001")
+    again = await buy(logged_in, key="buy-key-00001")
+    assert first == again
+    assert await count(db, MedicinePurchase) == 1
+
+
+async def test_treatments_outlive_their_hive_in_the_register(logged_in, db):
+    hive = await new_hive_id(logged_in, name="Gone")
+    purchase_id = await buy(logged_in)
+    await treat(logged_in, [hive], purchase_id)
+    deleted = await post_form(logged_in, f"/hives/{hive}/delete", f"/hives/{hive}/delete", {})
+    assert deleted.status == 303
+    treated = await db.scalar(select(TreatedHive))
+    assert (treated.hive_id, treated.hive_name) == (None, "Gone")
+    register = await (await logged_in.get(f"/treatments?from={ago(365)}&to={TODAY}")).text()
+    assert "Gone" in register
+
+
+# --- Strips and Today ---------------------------------------------------------------------------
+
+
+async def test_strips_due_out_show_on_today_until_they_are_taken_out(logged_in, db):
+    hive = await new_hive_id(logged_in, name="Roof")
+    purchase_id = await buy(logged_in, product="Apivar", unit="strips", quantity="10")
+    response = await treat(
+        logged_in, [hive], purchase_id, method="strips", quantity="2", started_on=ago(5),
+        duration_days="3", withdrawal_days="0",
+    )  # fmt: skip
+    treatment_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    today = await (await logged_in.get("/")).text()
+    assert "Treatment strips due out" in today
+    assert f'id="strips-{treatment_id}"' in today
+
+    refused = await harvest(logged_in, hive, TODAY.isoformat())
+    assert refused.status == 422
+    tomorrow = shown(TODAY + timedelta(days=1))
+    assert (
+        "Roof still has Apivar strips in: take them out first. "
+        f"Honey may be taken from it from {tomorrow} at the earliest." in await refused.text()
+    )
+
+    out = await post_form(
+        logged_in, f"/treatments/{treatment_id}/strips-removed", "/",
+        {"removed_on": TODAY.isoformat(), "next": "/"},
+    )  # fmt: skip
+    assert (out.status, out.headers["Location"]) == (303, "/")
+    assert "Treatment strips due out" not in await (await logged_in.get("/")).text()
+    treatment = await db.get(Treatment, treatment_id)
+    await db.refresh(treatment)
+    assert treatment.harvest_allowed_on == TODAY + timedelta(days=1)
+    again = await post_form(
+        logged_in, f"/treatments/{treatment_id}/strips-removed", f"/treatments/{treatment_id}",
+        {"removed_on": TODAY.isoformat()},
+    )  # fmt: skip
+    assert again.status == 422
+    assert f"These strips were taken out on {shown(TODAY)}." in await again.text()
+
+
+async def test_only_strips_are_taken_out_and_not_before_they_went_in(logged_in, db):
+    hive = await new_hive_id(logged_in)
+    purchase_id = await buy(logged_in)
+    trickled = await treat(logged_in, [hive], purchase_id)
+    trickled_id = int(trickled.headers["Location"].rsplit("/", 1)[1])
+    response = await post_form(
+        logged_in, f"/treatments/{trickled_id}/strips-removed", f"/treatments/{trickled_id}",
+        {"removed_on": TODAY.isoformat()},
+    )  # fmt: skip
+    assert response.status == 422
+    assert "This treatment was not given as strips." in await response.text()
+    strips = await treat(logged_in, [hive], purchase_id, method="strips", started_on=ago(3))
+    strips_id = int(strips.headers["Location"].rsplit("/", 1)[1])
+    early = await post_form(
+        logged_in, f"/treatments/{strips_id}/strips-removed", f"/treatments/{strips_id}",
+        {"removed_on": ago(4)},
+    )  # fmt: skip
+    assert early.status == 422
+    assert f"The strips went in on {shown(TODAY - timedelta(days=3))}." in await early.text()
+    treatment = await db.get(Treatment, strips_id)
+    assert treatment.strips_removed_on is None
+
+
+# --- The withdrawal guard -----------------------------------------------------------------------
+
+
+async def test_the_guard_refuses_from_the_first_day_to_the_last_of_the_withdrawal(logged_in, db):
+    hive = await new_hive_id(logged_in, name="North")
+    purchase_id = await buy(logged_in)
+    await treat(logged_in, [hive], purchase_id)  # 30 days ago, 3 days, then 10 days' withdrawal
+    allowed = shown(TODAY - timedelta(days=17))
+    for day in (ago(30), ago(28), ago(18)):  # first day, last day of treatment, of withdrawal
+        refused = await harvest(logged_in, hive, day)
+        assert refused.status == 422, day
+        page = await refused.text()
+        assert 'id="harvested_on-error">' in page
+        assert (
+            "North is inside the withdrawal period of Oxybee: "
+            f"honey may be taken from it from {allowed}." in page
+        )
+    assert await count(db, Harvest) == 0
+    for day in (ago(31), ago(17), TODAY.isoformat()):  # the day before, the first allowed day
+        assert (await harvest(logged_in, hive, day)).status == 303, day
+    assert await count(db, Harvest) == 3
+
+
+async def test_the_guard_speaks_german_on_the_form(logged_in, db):
+    hive = await new_hive_id(logged_in, name="Nord")
+    purchase_id = await buy(logged_in)
+    await treat(
+        logged_in, [hive], purchase_id, started_on=ago(2), withdrawal_days="0", duration_days="5"
+    )
+    logged_in.session.cookie_jar.update_cookies({i18n.COOKIE: "de"})
+    refused = await harvest(logged_in, hive, TODAY.isoformat())
+    assert refused.status == 422
+    allowed = format_date(TODAY + timedelta(days=3), "long", locale="de")
+    assert (
+        f"Nord ist in der Wartezeit von Oxybee: Honig darf erst ab {allowed} geerntet werden."
+        in await refused.text()
+    )
+
+
+async def test_the_api_refuses_a_harvest_inside_the_withdrawal_with_the_date(logged_in, db):
+    hive = await new_hive_id(logged_in, name="North")
+    purchase_id = await buy(logged_in)
+    await treat(logged_in, [hive], purchase_id)
+    headers = {"Authorization": f"Bearer {await api_key(logged_in)}"}
+    body = {"harvested_on": ago(20), "split": "even", "hive_ids": [hive], "total_kg": 3}
+    refused = await logged_in.post("/api/v1/harvests", json=body, headers=headers)
+    assert refused.status == 422
+    assert refused.content_type == "application/problem+json"
+    problem = await refused.json()
+    allowed = (TODAY - timedelta(days=17)).isoformat()
+    assert problem["errors"][0]["type"] == "withdrawal_period"
+    assert problem["errors"][0]["allowed_on"] == allowed
+    assert problem["errors"][0]["location"] == ["body", "harvested_on"]
+    assert allowed in problem["detail"]
+    assert await count(db, Harvest) == 0
+    allowed_body = body | {"harvested_on": allowed}
+    assert (
+        await logged_in.post("/api/v1/harvests", json=allowed_body, headers=headers)
+    ).status == 201
+
+
+async def test_a_honey_lot_shows_the_treatments_of_its_hives(logged_in, db):
+    hive = await new_hive_id(logged_in, name="North")
+    purchase_id = await buy(logged_in)
+    await treat(logged_in, [hive], purchase_id)
+    response = await harvest(logged_in, hive, TODAY.isoformat())
+    page = await (await logged_in.get(response.headers["Location"])).text()
+    assert "Treatments of these hives" in page
+    assert "North: Oxybee (oxalic acid), batch OX-114" in page
+
+
+async def test_the_checklist_links_to_a_treatment_instead_of_free_text(logged_in):
+    hive = await new_hive_id(logged_in)
+    page = await (await logged_in.get(f"/hives/{hive}/inspections/new")).text()
+    assert f'href="/treatments/new?hive={hive}"' in page
+    assert 'name="treatment_product"' not in page
+
+
+# --- The register and the API -------------------------------------------------------------------
+
+
+async def test_the_register_csv_holds_every_field_as_stored(logged_in, db):
+    north = await new_hive_id(logged_in, name="North")
+    south = await new_hive_id(logged_in, name="=South")  # a formula is written as text
+    purchase_id = await buy(logged_in, vet="Dr. Vogel")
+    await treat(logged_in, [north, south], purchase_id)
+    response = await logged_in.get("/exports/treatments.csv")
+    assert response.status == 200
+    rows = list(csv.DictReader(io.StringIO((await response.text()).removeprefix("\ufeff"))))
+    assert list(rows[0]) == REGISTER_COLUMNS
+    assert [row["hive_name"] for row in rows] == ["North", "'=South"]
+    treatment = await db.scalar(select(Treatment))
+    purchase = await db.get(MedicinePurchase, purchase_id)
+    row = rows[0]
+    assert row == {
+        "treatment_id": str(treatment.id), "started_on": ago(30), "ends_on": ago(28),
+        "hive_id": str(north), "hive_name": "North", "product": "Oxybee",
+        "active_substance": "oxalic acid", "batch": "OX-114",
+        "expires_on": purchase.expires_on.isoformat(), "dose": "5 ml per seam",
+        "quantity": "30.00", "unit": "ml", "method": "trickling", "duration_days": "3",
+        "strips_removed_on": "", "withdrawal_days": "10", "harvest_allowed_on": ago(17),
+        "treated_by": "Ada Beekeeper", "supplier_name": "Imkerei Bedarf Schmidt",
+        "supplier_address": "Lindenstraße 4, 10969 Berlin", "purchased_on": ago(60),
+        "invoice_number": "R-2026-0815", "vet": "Dr. Vogel", "notes": "",
+    }  # fmt: skip
+
+
+async def test_the_register_page_lists_the_period_by_date(logged_in):
+    hive = await new_hive_id(logged_in, name="North")
+    purchase_id = await buy(logged_in)
+    await treat(logged_in, [hive], purchase_id, started_on=ago(20), quantity="5")
+    await treat(logged_in, [hive], purchase_id, started_on=ago(40), quantity="5")
+    page = await (await logged_in.get(f"/treatments?from={ago(50)}&to={TODAY}")).text()
+    table = page.split('id="register"')[1].split("</table>")[0]
+    first, second = (TODAY - timedelta(days=40)), (TODAY - timedelta(days=20))
+    assert table.index(shown(first)) < table.index(shown(second))
+    assert "Invoice R-2026-0815" in table
+    assert "Imkerei Bedarf Schmidt" in table
+    elsewhere = await new_hive_id(logged_in, name="Allotment hive", site="Allotment")
+    await treat(logged_in, [elsewhere], purchase_id, started_on=ago(10), quantity="5")
+    per_site = await (await logged_in.get(f"/treatments?from={ago(50)}&site=Allotment")).text()
+    site_table = per_site.split('id="register"')[1].split("</table>")[0]
+    assert "Allotment hive" in site_table
+    assert "North" not in site_table
+    narrow = await (await logged_in.get(f"/treatments?from={ago(30)}&to=not-a-date")).text()
+    narrow_table = narrow.split('id="register"')[1].split("</table>")[0]
+    assert shown(first) not in narrow_table
+
+
+async def test_the_api_records_purchases_and_treatments(logged_in, db):
+    hive = await new_hive_id(logged_in, name="North")
+    headers = {"Authorization": f"Bearer {await api_key(logged_in)}"}
+    purchase = {
+        "product": "Apiguard", "batch": "AG-7",
+        "expires_on": (TODAY + timedelta(days=300)).isoformat(),
+        "supplier_name": "Bee Shop", "supplier_address": "1 High Street, York",
+        "purchased_on": ago(10), "quantity": 500, "unit": "g", "invoice_number": "INV-9",
+    }  # fmt: skip
+    bought = await logged_in.post("/api/v1/purchases", json=purchase, headers=headers)
+    assert bought.status == 201, await bought.text()
+    purchase_out = await bought.json()
+    assert (purchase_out["active_substance"], purchase_out["stock"]) == ("thymol", "500.00")
+    body = {
+        "hive_ids": [hive], "purchase_id": purchase_out["id"], "started_on": ago(5),
+        "dose": "one tray", "quantity": 50, "method": "evaporator", "duration_days": 14,
+        "withdrawal_days": 0, "treated_by": "Ada",
+    }  # fmt: skip
+    headers_once = headers | {"Idempotency-Key": "api-treat-0001"}
+    answers = await asyncio.gather(
+        *[logged_in.post("/api/v1/treatments", json=body, headers=headers_once) for _ in range(4)]
+    )
+    assert {answer.status for answer in answers} == {201}
+    treatment = await answers[0].json()
+    assert len({(await answer.json())["id"] for answer in answers}) == 1
+    assert treatment["hives"] == [{"hive_id": hive, "hive_name": "North"}]
+    assert (treatment["ends_on"], treatment["harvest_allowed_on"]) == (
+        (TODAY + timedelta(days=8)).isoformat(), (TODAY + timedelta(days=9)).isoformat(),
+    )  # fmt: skip
+    assert await count(db, Treatment) == 1
+    listed = await (
+        await logged_in.get(f"/api/v1/treatments?hive_id={hive}", headers=headers)
+    ).json()
+    assert [item["id"] for item in listed["items"]] == [treatment["id"]]
+    one = await logged_in.get(f"/api/v1/purchases/{purchase_out['id']}", headers=headers)
+    assert (await one.json())["stock"] == "450.00"
+
+    too_much = await logged_in.post(
+        "/api/v1/treatments", json=body | {"quantity": 451}, headers=headers
+    )
+    assert too_much.status == 422
+    problem = await too_much.json()
+    assert problem["errors"] == [
+        {
+            "location": ["body", "quantity"],
+            "message": "Only 450.00 g of this batch are in stock.",
+            "type": "refused",
+        }
+    ]
+    negative = await logged_in.post(
+        "/api/v1/treatments", json=body | {"withdrawal_days": -1}, headers=headers
+    )
+    assert negative.status == 422
+    assert (await negative.json())["errors"][0]["location"] == ["body", "withdrawal_days"]
+    assert await count(db, Treatment) == 1
+    for path in (f"/api/v1/treatments?hive_id={hive + 1000}", "/api/v1/treatments?hive_id=0"):
+        missing = await logged_in.get(path, headers=headers)
+        assert (missing.status, missing.content_type) == (404, "application/problem+json")
+    for path in (f"/api/v1/purchases/{purchase_out['id'] + 1}", "/api/v1/treatments/999999"):
+        assert (await logged_in.get(path, headers=headers)).status == 404
+    listed = await (await logged_in.get("/api/v1/purchases", headers=headers)).json()
+    assert [item["batch"] for item in listed["items"]] == ["AG-7"]
+    one = await logged_in.get(f"/api/v1/treatments/{treatment['id']}", headers=headers)
+    assert await one.json() == treatment
+
+
+def test_the_openapi_document_describes_the_medicines_api():
+    from app.pages.openapi import openapi_document
+
+    document = openapi_document()
+    for path in ("/api/v1/purchases", "/api/v1/treatments"):
+        assert {"get", "post"} <= set(document["paths"][path])
+    assert (
+        "withdrawal_period"
+        in document["paths"]["/api/v1/harvests"]["post"]["responses"]["422"]["description"]
+    )
+    assert "TreatmentIn" in document["components"]["schemas"]
+
+
+async def inspect(client, hive_id: int, day: str, **fields: str) -> None:
+    path = f"/hives/{hive_id}/inspections"
+    response = await post_form(
+        client, path, f"{path}/new", {"done_at": f"{day}T10:00", "next_inspection_on": ""} | fields
+    )
+    assert response.status == 303, await response.text()
+
+
+async def test_a_treatment_shows_the_mites_before_and_after_and_flags_a_super(logged_in):
+    hive = await new_hive_id(logged_in, name="North")
+    purchase_id = await buy(logged_in)
+    await inspect(logged_in, hive, ago(40), varroa_count="18", varroa_method="alcohol_wash")
+    await inspect(logged_in, hive, ago(35), varroa_count="21", varroa_method="alcohol_wash")
+    response = await treat(logged_in, [hive], purchase_id)  # 30 to 28 days ago, honey at 17
+    page = await (await logged_in.get(response.headers["Location"])).text()
+    effect = page.split('id="effect"')[1].split("</table>")[0]
+    assert f'21 mites <span class="hint">({shown(TODAY - timedelta(days=35))})' in effect
+    assert "Not counted" in effect
+    assert "Count the mites again after the treatment" in page
+
+    await inspect(logged_in, hive, ago(25), actions="super_added")
+    await inspect(logged_in, hive, ago(20), varroa_count="2", varroa_method="alcohol_wash")
+    await inspect(logged_in, hive, ago(10), actions="super_added")  # honey allowed by then
+    page = await (await logged_in.get(response.headers["Location"])).text()
+    effect = page.split('id="effect"')[1].split("</table>")[0]
+    assert f'2 mites <span class="hint">({shown(TODAY - timedelta(days=20))})' in effect
+    assert "Count the mites again" not in page
+    flagged = "A super was put on North on {}, before honey was allowed again."
+    assert flagged.format(shown(TODAY - timedelta(days=25))) in page
+    assert flagged.format(shown(TODAY - timedelta(days=10))) not in page
+
+
+async def test_the_winter_oxalic_window_lists_the_hives_not_yet_treated(logged_in, db, user):
+    north = await new_hive_id(logged_in, name="North")
+    await new_hive_id(logged_in, name="South")
+    last_winter = TODAY.year - 1
+    purchase_id = await buy(
+        logged_in, purchased_on=date(last_winter, 10, 1).isoformat(), product="Api-Bioxal"
+    )
+    autumn = await treat(
+        logged_in, [north], purchase_id, started_on=date(last_winter, 11, 20).isoformat()
+    )
+    assert autumn.status == 303  # before the window: does not count for the winter
+    in_window = date(last_winter + 1, 1, 15)
+    names = [hive.name for hive in await queries.due_winter_oxalic(db, user.id, in_window)]
+    assert names == ["North", "South"]
+    await treat(logged_in, [north], purchase_id, started_on=date(last_winter, 12, 20).isoformat())
+    names = [hive.name for hive in await queries.due_winter_oxalic(db, user.id, in_window)]
+    assert names == ["South"]
+    assert await queries.due_winter_oxalic(db, user.id, date(last_winter, 6, 1)) == []
+    assert queries.winter_started(date(2027, 1, 31)) == date(2026, 12, 1)
+    assert queries.winter_started(date(2027, 2, 1)) is None
+
+    today = await (await logged_in.get("/")).text()
+    if queries.winter_started(TODAY) is None:
+        assert 'id="winter-oxalic"' not in today
+    else:  # no oxalic acid given this winter yet: both hives are listed
+        assert "Not yet treated this winter: North, South." in today
