@@ -17,7 +17,18 @@ from app.inspections.api import (
     InspectionList,
     InspectionOut,
 )
-from app.web.api import UNAUTHORIZED, json_content, problem, ref
+from app.web.api import (
+    CREATED_HEADERS,
+    IDEMPOTENCY_KEY,
+    RECORD_GONE,
+    TOO_LARGE,
+    UNAUTHORIZED,
+    UNSUPPORTED,
+    json_content,
+    link,
+    problem,
+    ref,
+)
 
 MODELS: list[type[BaseModel]] = [
     InspectionIn,
@@ -30,21 +41,6 @@ MODELS: list[type[BaseModel]] = [
 
 NOT_FOUND = problem("You have no such hive or record (another user's is not found either).")
 INVALID = problem("The body did not validate; `errors` names each field.", "ValidationProblem")
-IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "description": (
-        "Any unique string of 8 to 100 printable characters (a UUID). A repeat with the same "
-        "key and body creates nothing and answers as the first time: retries and offline "
-        "replays are safe. The same key with another body is refused (422, "
-        "`idempotency_key_reused`) and nothing is stored."
-    ),
-    "schema": {"type": "string", "minLength": 8, "maxLength": 100, "pattern": "^[!-~]+$"},
-}
-CREATED_HEADERS = {
-    "Location": {"description": "The new record's URL.", "schema": {"type": "string"}}
-}
 INSPECTION_EXAMPLE = {
     "hive_id": 12,
     "done_at": "2026-06-01T10:30:00+02:00",
@@ -81,10 +77,14 @@ def _id(what: str) -> dict[str, Any]:
 
 
 def _create(
-    operation_id: str, summary: str, sent: tuple[str, Any], answered: tuple[str, str]
+    operation_id: str,
+    summary: str,
+    sent: tuple[str, Any],
+    answered: tuple[str, str],
+    links: dict[str, Any],
 ) -> dict[str, Any]:
     """An idempotent create: the `sent` schema and its example, answered 201 with the
-    `answered` schema and the new record's Location."""
+    `answered` schema, the new record's Location and `links` to what can be done with it."""
     schema, example = sent
     return {
         "operationId": operation_id,
@@ -95,9 +95,12 @@ def _create(
             "content": {"application/json": {"schema": ref(schema), "example": example}},
         },
         "responses": {
-            "201": {**json_content(*answered), "headers": CREATED_HEADERS},
+            "201": {**json_content(*answered), "headers": CREATED_HEADERS, "links": links},
             "401": UNAUTHORIZED,
             "404": NOT_FOUND,
+            "410": RECORD_GONE,
+            "413": TOO_LARGE,
+            "415": UNSUPPORTED,
             "422": INVALID,
         },
     }
@@ -128,6 +131,12 @@ def paths() -> dict[str, Any]:
                 "Record an inspection (and schedule the next one)",
                 ("InspectionIn", INSPECTION_EXAMPLE),
                 ("InspectionOut", "The recorded inspection."),
+                {
+                    "GetInspection": link("getInspection", id="$response.body#/id"),
+                    "ListInspectionsOfItsHive": link(
+                        "listInspections", hive_id="$response.body#/hive_id"
+                    ),
+                },
             ),
         },
         "/api/v1/inspections/{id}": {
@@ -156,6 +165,7 @@ def paths() -> dict[str, Any]:
                 "Log a harvest from one or several hives, shared evenly or by weight",
                 ("HarvestIn", HARVEST_EXAMPLE),
                 ("HarvestOut", "The harvest and its shares."),
+                {"GetHarvest": link("getHarvest", id="$response.body#/id")},
             ),
         },
         "/api/v1/harvests/{id}": {
