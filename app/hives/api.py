@@ -12,20 +12,47 @@ from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.hives import queries
 from app.hives.queries import HivePage
 from app.hives.schemas import HiveForm, HiveListQuery
 from app.keys import db_key
-from app.models import ColonyOrigin, FrameType, HiveStatus
-from app.web.api import Problem, answer_of, api_owner, api_view, parse_body, read_json
+from app.models import ColonyOrigin, FrameType, Hive, HiveStatus
+from app.web import idempotency
+from app.web.api import (
+    Problem,
+    answer_of,
+    api_owner,
+    api_view,
+    create_once,
+    created,
+    idempotency_key,
+    parse_body,
+    read_json,
+)
 from app.web.auth import HiveView, hive_for
+
+
+def _hive_rules(schema: dict[str, Any]) -> None:
+    """The form's rules that are not one field's, stated in the document: not at 0,0 (an unset
+    GPS), and (in words and examples, which JSON Schema cannot compare with today) no
+    installation date in the future."""
+    schema["not"] = {
+        "description": "Latitude and longitude both 0 is an unset GPS, not a hive.",
+        "required": ["latitude", "longitude"],
+        "properties": {"latitude": {"const": 0}, "longitude": {"const": 0}},
+    }
+    schema["properties"]["installed_on"] |= {
+        "description": "When the colony moved in: today or before, never in the future.",
+        "examples": ["2024-04-20"],
+    }
 
 
 class HiveIn(HiveForm):
     """A hive as a client sends it (POST, PUT): the same rules as the hive form."""
 
-    model_config = ConfigDict(extra="forbid", title="HiveIn")
+    model_config = ConfigDict(extra="forbid", title="HiveIn", json_schema_extra=_hive_rules)
 
     # JSON has null for "no date", so the form's blank-to-None step is not needed, and without
     # it strict JSON validation reads the ISO date (and refuses a number such as 0).
@@ -93,14 +120,24 @@ async def hive_list(request: web.Request) -> web.Response:
 
 @api_view
 async def hive_create(request: web.Request) -> web.Response:
+    """A new hive, made once per Idempotency-Key (app/web/idempotency.py)."""
     owner_id = await api_owner(request)
-    data = parse_body(HiveIn, await read_json(request))
-    async with request.app[db_key]() as db:
-        new_id = await queries.create_hive(db, owner_id, data)
-        created = await hive_for(request, new_id, db=db)
-    response = answer(HiveOut.of(created), status=201)
-    response.headers["Location"] = str(request.app.router["api_hive"].url_for(id=str(new_id)))
-    return response
+    key = idempotency_key(request)
+    body = await read_json(request)
+    data = parse_body(HiveIn, body)
+    guard = idempotency.for_json(request, owner_id, key, body)
+    async with request.app[db_key]() as db, db.begin():
+        return await create_once(
+            db, guard, lambda: added_hive(request, db, owner_id, data), kept_as=Hive
+        )
+
+
+async def added_hive(
+    request: web.Request, db: AsyncSession, owner_id: int, data: HiveIn
+) -> idempotency.Answer:
+    new_id = await queries.add_hive(db, owner_id, data)
+    view = await hive_for(request, new_id, db=db)
+    return created(HiveOut.of(view), str(request.app.router["api_hive"].url_for(id=str(new_id))))
 
 
 @api_view

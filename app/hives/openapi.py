@@ -12,12 +12,31 @@ from pydantic import BaseModel
 from app.hives.api import HiveIn, HiveList, HiveOut
 from app.hives.queries import PER_PAGE
 from app.hives.schemas import HiveListQuery
-from app.web.api import INVALID, TOO_LARGE, UNAUTHORIZED, json_content, problem, ref
+from app.web.api import (
+    CREATED_HEADERS,
+    IDEMPOTENCY_KEY,
+    INVALID,
+    RECORD_GONE,
+    TOO_LARGE,
+    UNAUTHORIZED,
+    UNSUPPORTED,
+    json_content,
+    link,
+    problem,
+    ref,
+)
 
 MODELS: list[type[BaseModel]] = [HiveIn, HiveOut, HiveList, HiveListQuery]
 
 NOT_FOUND = problem("You have no hive with this id (another user's hive is not found either).")
 
+HIVE_EXAMPLE = {
+    "name": "Queen Mab",
+    "latitude": 51.5202,
+    "longitude": -0.0937,
+    "frame_type": "national",
+    "installed_on": "2024-04-20",
+}
 HIVE_ID = {
     "name": "id",
     "in": "path",
@@ -48,6 +67,7 @@ def _query_parameters(schemas: dict[str, Any]) -> list[dict[str, Any]]:
         "sort": "Order by a field; a leading '-' reverses it.",
         "page": f"Which page ({PER_PAGE} hives per page).",
     }
+    examples: dict[str, Any] = {"status": "active", "page": 1}
     return [
         {
             "name": name,
@@ -56,6 +76,7 @@ def _query_parameters(schemas: dict[str, Any]) -> list[dict[str, Any]]:
             "description": described[name],
             "schema": _empty_for_null(schema),
         }
+        | ({"example": examples[name]} if name in examples else {})
         for name, schema in query["properties"].items()
     ]
 
@@ -74,7 +95,7 @@ def paths(schemas: dict[str, Any]) -> dict[str, Any]:
     add_schemas(schemas)
     hive_body = {
         "required": True,
-        "content": {"application/json": {"schema": ref("HiveIn")}},
+        "content": {"application/json": {"schema": ref("HiveIn"), "example": HIVE_EXAMPLE}},
     }
     item_errors = {"401": UNAUTHORIZED, "404": NOT_FOUND}
     return {
@@ -92,19 +113,26 @@ def paths(schemas: dict[str, Any]) -> dict[str, Any]:
             "post": {
                 "operationId": "createHive",
                 "summary": "Add a hive",
+                "parameters": [IDEMPOTENCY_KEY],
                 "requestBody": hive_body,
                 "responses": {
                     "201": {
                         **json_content("HiveOut", "The new hive."),
-                        "headers": {
-                            "Location": {
-                                "description": "The new hive's URL.",
-                                "schema": {"type": "string"},
-                            }
+                        "headers": CREATED_HEADERS,
+                        "links": {
+                            "GetHive": link("getHive", id="$response.body#/id"),
+                            "ReplaceHive": link("replaceHive", id="$response.body#/id"),
+                            "UpdateHive": link("updateHive", id="$response.body#/id"),
+                            "DeleteHive": link("deleteHive", id="$response.body#/id"),
+                            "ListInspectionsOfHive": link(
+                                "listInspections", hive_id="$response.body#/id"
+                            ),
                         },
                     },
                     "401": UNAUTHORIZED,
+                    "410": RECORD_GONE,
                     "413": TOO_LARGE,
+                    "415": UNSUPPORTED,
                     "422": INVALID,
                 },
             },
@@ -124,6 +152,7 @@ def paths(schemas: dict[str, Any]) -> dict[str, Any]:
                     "200": json_content("HiveOut", "The hive as it now is."),
                     **item_errors,
                     "413": TOO_LARGE,
+                    "415": UNSUPPORTED,
                     "422": INVALID,
                 },
             },
@@ -132,12 +161,18 @@ def paths(schemas: dict[str, Any]) -> dict[str, Any]:
                 "summary": "Change some of a hive's fields",
                 "requestBody": {
                     "required": True,
-                    "content": {"application/json": {"schema": ref("HivePatch")}},
+                    "content": {
+                        "application/json": {
+                            "schema": ref("HivePatch"),
+                            "example": {"notes": "Queen seen, brood on 6 frames."},
+                        }
+                    },
                 },
                 "responses": {
                     "200": json_content("HiveOut", "The hive as it now is."),
                     **item_errors,
                     "413": TOO_LARGE,
+                    "415": UNSUPPORTED,
                     "422": INVALID,
                 },
             },

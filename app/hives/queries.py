@@ -38,9 +38,16 @@ def _values(form: HiveForm) -> dict[str, Any]:
 
 
 async def create_hive(db: AsyncSession, owner_id: int, form: HiveForm) -> int:
+    hive_id = await add_hive(db, owner_id, form)
+    await db.commit()
+    return hive_id
+
+
+async def add_hive(db: AsyncSession, owner_id: int, form: HiveForm) -> int:
+    """A new hive in the caller's transaction (an idempotent create commits it with its key)."""
     hive = Hive(owner_id=owner_id, **_values(form))
     db.add(hive)
-    await db.commit()
+    await db.flush()
     return hive.id
 
 

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.hives import queries
 from app.hives.schemas import (
@@ -25,6 +26,7 @@ from app.hives.schemas import (
 )
 from app.keys import db_key, settings_key, user_key
 from app.models import User
+from app.web import idempotency
 from app.web.auth import HiveView, hive_for, login_required, user_of
 from app.web.context import map_settings
 from app.web.forms import Form, read_form
@@ -106,17 +108,32 @@ def form_page(
 
 @login_required
 async def hive_new(request: web.Request) -> web.Response:
-    return form_page(request, Form(values={"status": "active", "frame_type": "langstroth"}))
+    values = {
+        "status": "active",
+        "frame_type": "langstroth",
+        idempotency.FIELD: idempotency.fresh_key(),
+    }
+    return form_page(request, Form(values=values))
 
 
 @login_required
 async def hive_create(request: web.Request) -> web.Response:
+    """A new hive, once per the form's Idempotency-Key: a double tap makes one hive."""
     form = await read_form(request, HiveForm)
+    key = idempotency.form_key(request, form)
     if form.data is None:
         return form_page(request, form, status=422)
-    async with request.app[db_key]() as db:
-        hive_id = await queries.create_hive(db, user_of(request).id, form.data)
-    return redirect(request, f"/hives/{hive_id}")
+    data = form.data
+
+    async def add(db: AsyncSession) -> idempotency.Answer:
+        return idempotency.Answer(
+            303, f"/hives/{await queries.add_hive(db, user_of(request).id, data)}"
+        )
+
+    answer = await idempotency.create_from_form(request, form, user_of(request).id, key, add)
+    if answer is None:
+        return form_page(request, form, status=422)
+    return redirect(request, answer.location)
 
 
 async def hive_card(request: web.Request) -> web.Response:

@@ -51,10 +51,55 @@ ID_TEXT = (
 )
 
 
+def _inspection_rules(schema: dict[str, Any]) -> None:
+    """The form's rules across fields, stated in the document: a varroa count says how it was
+    counted, counted queen cells say their kind; and in words and examples what JSON Schema
+    cannot compare (with today, or with another field)."""
+    counted_cells = [cells.value for cells in QueenCells if cells is not QueenCells.none]
+    schema["allOf"] = [
+        {
+            "description": "A varroa count names its varroa_method.",
+            "if": {
+                "required": ["varroa_count"],
+                "properties": {"varroa_count": {"type": "integer"}},
+            },
+            "then": {
+                "required": ["varroa_method"],
+                "properties": {"varroa_method": {"type": "string"}},
+            },
+        },
+        {
+            "description": "Queen cells counted (queen_cell_count above 0) name their kind.",
+            "if": {
+                "required": ["queen_cell_count"],
+                "properties": {"queen_cell_count": {"type": "integer", "minimum": 1}},
+            },
+            "then": {
+                "required": ["queen_cells"],
+                "properties": {"queen_cells": {"enum": counted_cells}},
+            },
+        },
+    ]
+    properties = schema["properties"]
+    properties["done_at"] |= {
+        "description": (
+            "When the inspection was done: not in the future, not before 1900. Without a "
+            "zone, the city's local time."
+        ),
+        "examples": ["2026-06-01T10:30:00+02:00"],
+    }
+    properties["next_inspection_on"] |= {
+        "description": "The day of the next inspection: done_at's day or later.",
+        "examples": ["2026-06-08"],
+    }
+
+
 class InspectionIn(InspectionForm):
     """A recorded inspection: the checklist, for the hive `hive_id`."""
 
-    model_config = ConfigDict(extra="forbid", title="InspectionIn")
+    model_config = ConfigDict(
+        extra="forbid", title="InspectionIn", json_schema_extra=_inspection_rules
+    )
     hive_id: int = Field(gt=0, le=2**31 - 1)
 
 
@@ -96,10 +141,28 @@ class InspectionOut(BaseModel):
         return answer_of(cls, inspection, mites_per_100_bees=mites)
 
 
+HARVESTED_ON = {
+    "description": "The day of the harvest: not in the future, not before 1900.",
+    "examples": ["2026-07-01"],
+}
+
+
+def _harvest_rules(schema: dict[str, Any]) -> None:
+    """The harvest's date in words, and its quality names' rule on every name: pydantic states
+    a key pattern as patternProperties, which leaves a name outside it (one with a NUL) free."""
+    schema["properties"]["harvested_on"] |= HARVESTED_ON
+    quality = schema["properties"]["quality"]
+    ((pattern, values),) = quality.pop("patternProperties").items()
+    quality["propertyNames"]["pattern"] = pattern
+    quality["additionalProperties"] = values
+
+
 class EvenHarvestIn(HarvestDetails):
     """Honey from `hive_ids`, `total_kg` of it, shared equally between them."""
 
-    model_config = ConfigDict(extra="forbid", title="EvenHarvestIn")
+    model_config = ConfigDict(
+        extra="forbid", title="EvenHarvestIn", json_schema_extra=_harvest_rules
+    )
     split: Literal["even"]
     hive_ids: list[HiveId] = Field(
         min_length=1, max_length=500, json_schema_extra={"uniqueItems": True}
@@ -123,7 +186,9 @@ class EvenHarvestIn(HarvestDetails):
 class WeightHarvestIn(HarvestDetails):
     """Honey by hive: `kg_by_hive` maps each hive's id to the kg it gave."""
 
-    model_config = ConfigDict(extra="forbid", title="WeightHarvestIn")
+    model_config = ConfigDict(
+        extra="forbid", title="WeightHarvestIn", json_schema_extra=_harvest_rules
+    )
     split: Literal["weight"]
     kg_by_hive: dict[HiveId, HoneyKg] = Field(
         min_length=1, max_length=500, json_schema_extra={"propertyNames": {"pattern": ID_TEXT}}
@@ -208,8 +273,13 @@ async def inspection_create(request: web.Request) -> web.Response:
         zone = request.app[settings_key].zone
         data = data.model_copy(update={"done_at": data.done_at.replace(tzinfo=zone)})
     async with request.app[db_key]() as db, db.begin():
-        await hive_for(request, data.hive_id, change=True, db=db)
-        return await create_once(db, guard, lambda: recorded_inspection(db, data))
+        # The hive is checked inside the create: a repeat is answered by its key first (410
+        # once the inspection went with its deleted hive), a new request by the hive's owner.
+        async def create() -> idempotency.Answer:
+            await hive_for(request, data.hive_id, change=True, db=db)
+            return await recorded_inspection(db, data)
+
+        return await create_once(db, guard, create, kept_as=Inspection)
 
 
 @api_view
@@ -240,12 +310,16 @@ async def harvest_create(request: web.Request) -> web.Response:
     data = parse_body(HarvestIn, body).root.as_form()
     guard = idempotency.for_json(request, owner_id, key, body)
     async with request.app[db_key]() as db, db.begin():
-        owned = await queries.owned_hive_ids(db, owner_id, data.hive_ids)
-        missing = sorted(set(data.hive_ids) - owned)
-        if missing:
-            raise Problem(404, f"You have no hive {missing[0]}.")
+
+        async def create() -> idempotency.Answer:
+            owned = await queries.owned_hive_ids(db, owner_id, data.hive_ids)
+            missing = sorted(set(data.hive_ids) - owned)
+            if missing:
+                raise Problem(404, f"You have no hive {missing[0]}.")
+            return await created_harvest(db, owner_id, data)
+
         try:
-            return await create_once(db, guard, lambda: created_harvest(db, owner_id, data))
+            return await create_once(db, guard, create, kept_as=Harvest)
         except queries.HarvestWithheld as withheld:
             raise withheld_problem(withheld) from withheld
 

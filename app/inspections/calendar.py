@@ -8,8 +8,11 @@ calendar app's request would suggest.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 import secrets
+import uuid
 from collections.abc import Iterable
 from datetime import UTC, date, datetime, timedelta
 
@@ -22,7 +25,7 @@ from app.web import i18n
 from app.web.auth import login_required, user_of
 from app.web.htmx import render
 from app.web.i18n import _
-from app.web.urls import absolute_url, public_host_name, public_origin
+from app.web.urls import absolute_url, public_origin
 
 PRODUCT_ID = "-//CityHive//Inspections//EN"
 # Past schedules stay in the feed for a while, so an overdue visit does not vanish.
@@ -63,8 +66,22 @@ def fold(line: str) -> str:
     return "\r\n ".join(parts)
 
 
+def uid_namespace(secret: str) -> uuid.UUID:
+    """This installation's own namespace for event UIDs, drawn from its SECRET_KEY: the same
+    under every name the feed is reached by (the Host header, a proxy's, PUBLIC_URL), and
+    another installation's inspection 7 is another event."""
+    drawn = hmac.new(secret.encode(), b"cityhive calendar event uids", hashlib.sha256)
+    return uuid.UUID(bytes=drawn.digest()[:16])
+
+
+def event_uid(namespace: uuid.UUID, inspection_id: int) -> str:
+    """A scheduled inspection's UID: a UUID, as RFC 7986 §5.3 recommends, that stays the same
+    for as long as the inspection is in the feed, so a calendar updates its event in place."""
+    return str(uuid.uuid5(namespace, f"inspection/{inspection_id}"))
+
+
 def calendar(
-    events: Iterable[tuple[Inspection, str]], base_url: str, now: datetime, host: str
+    events: Iterable[tuple[Inspection, str]], base_url: str, now: datetime, uids: uuid.UUID
 ) -> str:
     stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
     lines = [
@@ -80,7 +97,7 @@ def calendar(
         day: date = inspection.scheduled_for  # type: ignore[assignment]
         lines += [
             "BEGIN:VEVENT",
-            f"UID:inspection-{inspection.id}@{host}",
+            f"UID:{event_uid(uids, inspection.id)}",
             f"DTSTAMP:{stamp}",
             f"DTSTART;VALUE=DATE:{day:%Y%m%d}",
             f"DTEND;VALUE=DATE:{day + timedelta(days=1):%Y%m%d}",
@@ -104,7 +121,9 @@ async def feed(request: web.Request) -> web.Response:
         i18n.answer_in(request, language or i18n.SOURCE)
         today = datetime.now(request.app[settings_key].zone).date()
         events = await queries.scheduled_for_calendar(db, owner, today - KEEP_PAST)
-    body = calendar(events, public_origin(request), datetime.now(UTC), public_host_name(request))
+    settings = request.app[settings_key]
+    secret = settings.secret_key.get_secret_value() if settings.secret_key else ""
+    body = calendar(events, public_origin(request), datetime.now(UTC), uid_namespace(secret))
     return web.Response(
         text=body,
         content_type="text/calendar",

@@ -17,7 +17,14 @@ from app.inspections.api import (
     InspectionList,
     InspectionOut,
 )
-from app.web.api import UNAUTHORIZED, json_content, problem, ref
+from app.web.api import (
+    UNAUTHORIZED,
+    id_parameter,
+    idempotent_create,
+    json_content,
+    link,
+    problem,
+)
 
 MODELS: list[type[BaseModel]] = [
     InspectionIn,
@@ -38,21 +45,6 @@ WITHHELD = problem(
     "nothing is stored.",
     "ValidationProblem",
 )
-IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "description": (
-        "Any unique string of 8 to 100 printable characters (a UUID). A repeat with the same "
-        "key and body creates nothing and answers as the first time: retries and offline "
-        "replays are safe. The same key with another body is refused (422, "
-        "`idempotency_key_reused`) and nothing is stored."
-    ),
-    "schema": {"type": "string", "minLength": 8, "maxLength": 100, "pattern": "^[!-~]+$"},
-}
-CREATED_HEADERS = {
-    "Location": {"description": "The new record's URL.", "schema": {"type": "string"}}
-}
 INSPECTION_EXAMPLE = {
     "hive_id": 12,
     "done_at": "2026-06-01T10:30:00+02:00",
@@ -78,43 +70,6 @@ HARVEST_EXAMPLE = {
 }
 
 
-def _id(what: str) -> dict[str, Any]:
-    return {
-        "name": "id",
-        "in": "path",
-        "required": True,
-        "description": f"The {what}'s id.",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
-    }
-
-
-def _create(
-    operation_id: str,
-    summary: str,
-    sent: tuple[str, Any],
-    answered: tuple[str, str],
-    invalid: dict[str, Any] = INVALID,
-) -> dict[str, Any]:
-    """An idempotent create: the `sent` schema and its example, answered 201 with the
-    `answered` schema and the new record's Location."""
-    schema, example = sent
-    return {
-        "operationId": operation_id,
-        "summary": summary,
-        "parameters": [IDEMPOTENCY_KEY],
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": ref(schema), "example": example}},
-        },
-        "responses": {
-            "201": {**json_content(*answered), "headers": CREATED_HEADERS},
-            "401": UNAUTHORIZED,
-            "404": NOT_FOUND,
-            "422": invalid,
-        },
-    }
-
-
 def paths() -> dict[str, Any]:
     return {
         "/api/v1/inspections": {
@@ -135,15 +90,22 @@ def paths() -> dict[str, Any]:
                     "404": NOT_FOUND,
                 },
             },
-            "post": _create(
+            "post": idempotent_create(
                 "createInspection",
                 "Record an inspection (and schedule the next one)",
                 ("InspectionIn", INSPECTION_EXAMPLE),
                 ("InspectionOut", "The recorded inspection."),
+                links={
+                    "GetInspection": link("getInspection", id="$response.body#/id"),
+                    "ListInspectionsOfItsHive": link(
+                        "listInspections", hive_id="$response.body#/hive_id"
+                    ),
+                },
+                not_found=NOT_FOUND,
             ),
         },
         "/api/v1/inspections/{id}": {
-            "parameters": [_id("inspection")],
+            "parameters": [id_parameter("inspection")],
             "get": {
                 "operationId": "getInspection",
                 "summary": "One inspection",
@@ -163,16 +125,18 @@ def paths() -> dict[str, Any]:
                     "401": UNAUTHORIZED,
                 },
             },
-            "post": _create(
+            "post": idempotent_create(
                 "createHarvest",
                 "Log a harvest from one or several hives, shared evenly or by weight",
                 ("HarvestIn", HARVEST_EXAMPLE),
                 ("HarvestOut", "The harvest and its shares."),
-                WITHHELD,
+                links={"GetHarvest": link("getHarvest", id="$response.body#/id")},
+                not_found=NOT_FOUND,
+                invalid=WITHHELD,
             ),
         },
         "/api/v1/harvests/{id}": {
-            "parameters": [_id("harvest")],
+            "parameters": [id_parameter("harvest")],
             "get": {
                 "operationId": "getHarvest",
                 "summary": "One harvest",

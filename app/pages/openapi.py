@@ -5,9 +5,14 @@ pydantic models its views use), and the /api page that explains the API to peopl
 from __future__ import annotations
 
 import functools
+import html
+import json
+from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
+from markupsafe import Markup
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
@@ -15,7 +20,7 @@ from app.hives import openapi as hives_api
 from app.inspections import openapi as field_log_api
 from app.sensors import openapi as sensors_api
 from app.treatments import openapi as treatments_api
-from app.web.api import PROBLEM_MODELS, REF, TOO_MANY_WRONG_KEYS
+from app.web.api import JSON_TYPE, PROBLEM_MODELS, PROBLEM_TYPES, REF, TOO_MANY_WRONG_KEYS
 from app.web.htmx import render
 from app.web.urls import public_origin
 
@@ -111,5 +116,118 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 async def api_docs(request: web.Request) -> web.Response:
-    """The API explained for people: keys, the header, each endpoint with a curl line."""
-    return render(request, "api/docs.html", {"base_url": public_origin(request)})
+    """The API explained for people: keys, the header, and every operation of the document
+    (read from it, so the page cannot leave one out) with a curl line."""
+    base_url = public_origin(request)
+    document = openapi_document()
+    return render(
+        request,
+        "api/docs.html",
+        {
+            "base_url": base_url,
+            "operations": documented_operations(document["paths"], base_url),
+            "webhooks": documented_operations(document["webhooks"], ""),
+            "problem_types": PROBLEM_TYPES,
+        },
+    )
+
+
+METHODS = ("get", "post", "put", "patch", "delete")
+KEY_HEADER = '-H "Authorization: Bearer $CITYHIVE_KEY"'
+EXAMPLE_ID = "42"
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentedOperation:
+    """One operation of the document as the /api page shows it."""
+
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    description: str
+    parameters: list[dict[str, Any]]
+    media_types: list[str]
+    body_schema: str
+    responses: list[tuple[str, str]]
+    signed: bool
+    curl: Markup  # quotes kept as they are typed; <, > and & escaped
+
+
+def documented_operations(paths: dict[str, Any], base_url: str) -> list[DocumentedOperation]:
+    """Every operation under `paths`, in the document's order; a curl line for each when a
+    `base_url` is given (webhooks are sent by CityHive, not to it)."""
+    found = []
+    for path, item in paths.items():
+        shared = item.get("parameters", [])
+        for method in METHODS:
+            if method in item:
+                found.append(_documented(path, method, item[method], shared, base_url))
+    return found
+
+
+def _documented(
+    path: str, method: str, operation: dict[str, Any], shared: list[Any], base_url: str
+) -> DocumentedOperation:
+    content: dict[str, Any] = operation.get("requestBody", {}).get("content", {})
+    first: dict[str, Any] = next(iter(content.values()), {})
+    schema = first.get("schema", {})
+    signed = operation.get("security") != []
+    parameters = [*shared, *operation.get("parameters", [])]
+    return DocumentedOperation(
+        method=method.upper(),
+        path=path,
+        operation_id=operation["operationId"],
+        summary=operation.get("summary", ""),
+        description=operation.get("description", ""),
+        parameters=parameters,
+        media_types=list(content),
+        body_schema=schema.get("$ref", "").removeprefix(REF.format(model="")),
+        responses=[
+            (code, answer["description"]) for code, answer in operation["responses"].items()
+        ],
+        signed=signed,
+        curl=_curl(path, method, operation, parameters, signed, base_url) if base_url else Markup(),
+    )
+
+
+def _curl(
+    path: str,
+    method: str,
+    operation: dict[str, Any],
+    parameters: list[dict[str, Any]],
+    signed: bool,
+    base_url: str,
+) -> Markup:
+    """A curl line that sends the operation's example: ids as 42, the query parameters that
+    have an example, the body's example as JSON (or as a form, where only a form is shown)."""
+    for parameter in parameters:
+        if parameter["in"] == "path":
+            path = path.replace("{" + parameter["name"] + "}", EXAMPLE_ID)
+    query = [
+        f"{parameter['name']}={parameter['example']}"
+        for parameter in parameters
+        if parameter["in"] == "query" and "example" in parameter
+    ]
+    url = base_url + path + ("?" + "&".join(query) if query else "")
+    words = ["curl"] + ([f"-X {method.upper()}"] if method != "get" else [])
+    words += [KEY_HEADER] if signed else []
+    content = operation.get("requestBody", {}).get("content", {})
+    if JSON_TYPE in content:
+        example = _example(content[JSON_TYPE])
+        words += ['-H "Content-Type: application/json"', f"-d '{json.dumps(example)}'"]
+    elif content:
+        example = _example(next(iter(content.values())))
+        words += [f"-d '{urlencode(example)}'"]
+    head = 1 + (method != "get") + signed  # curl, its method and its key on the first line
+    lines = [" ".join(words[:head]), *words[head:], f'"{url}"']
+    text = " ".join(lines) if len(lines) == 2 else " \\\n  ".join(lines)
+    return Markup(html.escape(text, quote=False))  # noqa: S704 (escaped here; quotes kept)
+
+
+def _example(media: dict[str, Any]) -> Any:
+    if "example" in media:
+        return media["example"]
+    examples: dict[str, Any] = media.get("examples", {})
+    first: dict[str, Any] = next(iter(examples.values()), {})
+    return first.get("value", {})

@@ -52,6 +52,7 @@ from app.web.api import (
     TooManyRequests,
     api_owner,
     api_view,
+    json_media_type,
     key_holder,
     presented_key,
     strict_json,
@@ -198,6 +199,7 @@ async def post_readings(request: web.Request) -> web.Response:
     limit = request.app[settings_key].readings_max_body_bytes
     refuse_declared_size(request, limit)
     holder = await key_holder(request)
+    json_media_type(request)
     with batch_slot(request, holder):
         await count_batch(request, holder)
         body = await read_body(request, limit)

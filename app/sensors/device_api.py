@@ -40,7 +40,14 @@ from app.sensors.formats import (
     ttn_post,
 )
 from app.sensors.ingest import store
-from app.web.api import Problem, TooManyRequests, api_view, key_holder, wrong_key
+from app.web.api import (
+    Problem,
+    TooManyRequests,
+    api_view,
+    json_media_type,
+    key_holder,
+    wrong_key,
+)
 
 POSTS_PER_DEVICE = "readings-per-device"  # the throttle bucket, keyed by device id
 NO_DEVICE_KEY = "Send the device's key as `key` (its BEEP key or DevEUI, from its CityHive page)."
@@ -129,6 +136,7 @@ async def post_ttn_uplink(request: web.Request) -> web.Response:
     limit = request.app[settings_key].max_body_bytes
     refuse_declared_size(request, limit)
     holder = await key_holder(request)
+    json_media_type(request)
     data = parse_json(await read_body(request, limit))
     try:
         post = ttn_post(data)

@@ -21,7 +21,7 @@ from app.sensors.schemas import (
     SensorList,
     TtnUplink,
 )
-from app.web.api import PROBLEM_JSON, UNAUTHORIZED, json_content, problem, ref
+from app.web.api import PROBLEM_JSON, UNAUTHORIZED, UNSUPPORTED, json_content, problem, ref
 
 MODELS: list[type[BaseModel]] = [
     ReadingsBatch,
@@ -104,6 +104,7 @@ def paths() -> dict[str, Any]:
                         "READINGS_MAX_BODY_BYTES (refused from its Content-Length before it is "
                         "read): nothing was stored."
                     ),
+                    "415": UNSUPPORTED,
                     "422": REFUSED,
                     "429": TOO_MANY,
                 },
@@ -306,7 +307,11 @@ def device_paths() -> dict[str, Any]:
             "key is the uplink's `end_device_ids.dev_eui`; the readings are its "
             "`decoded_payload`, at `received_at`.",
             {"application/json": {"schema": ref("TtnUplink")}},
-            {"401": UNAUTHORIZED, "404": problem("You have no device with this DevEUI.")},
+            {
+                "401": UNAUTHORIZED,
+                "404": problem("You have no device with this DevEUI."),
+                "415": UNSUPPORTED,
+            },
         ),
         "/api/hiveeyes/{network}/{gateway}/{node}/data": {
             "parameters": node_parameters,

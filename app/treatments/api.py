@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.keys import db_key
-from app.models import TreatmentMethod
+from app.models import MedicinePurchase, Treatment, TreatmentMethod
 from app.treatments import queries
 from app.treatments.schemas import PurchaseForm, TreatmentForm
 from app.web import idempotency
@@ -158,7 +158,9 @@ async def purchase_create(request: web.Request) -> web.Response:
     data = parse_body(PurchaseIn, body)
     guard = idempotency.for_json(request, owner_id, key, body)
     async with request.app[db_key]() as db, db.begin():
-        return await create_once(db, guard, lambda: created_purchase(db, owner_id, data))
+        return await create_once(
+            db, guard, lambda: created_purchase(db, owner_id, data), kept_as=MedicinePurchase
+        )
 
 
 @api_view
@@ -211,7 +213,9 @@ async def treatment_create(request: web.Request) -> web.Response:
     guard = idempotency.for_json(request, owner_id, key, body)
     try:
         async with request.app[db_key]() as db, db.begin():
-            return await create_once(db, guard, lambda: created_treatment(db, owner_id, data))
+            return await create_once(
+                db, guard, lambda: created_treatment(db, owner_id, data), kept_as=Treatment
+            )
     except queries.Refusal as refusal:
         raise refusal_problem(refusal) from refusal
 

@@ -15,7 +15,14 @@ from app.treatments.api import (
     TreatmentList,
     TreatmentOut,
 )
-from app.web.api import UNAUTHORIZED, json_content, problem, ref
+from app.web.api import (
+    UNAUTHORIZED,
+    id_parameter,
+    idempotent_create,
+    json_content,
+    link,
+    problem,
+)
 
 MODELS: list[type[BaseModel]] = [
     PurchaseIn,
@@ -40,20 +47,6 @@ REFUSED = problem(
     "stored.",
     "ValidationProblem",
 )
-IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key",
-    "in": "header",
-    "required": False,
-    "description": (
-        "Any unique string of 8 to 100 printable characters (a UUID). A repeat with the same "
-        "key and body creates nothing and answers as the first time. The same key with another "
-        "body is refused (422, `idempotency_key_reused`)."
-    ),
-    "schema": {"type": "string", "minLength": 8, "maxLength": 100, "pattern": "^[!-~]+$"},
-}
-CREATED_HEADERS = {
-    "Location": {"description": "The new record's URL.", "schema": {"type": "string"}}
-}
 PURCHASE_EXAMPLE = {
     "product": "Oxybee",
     "batch": "OX-2026-114",
@@ -78,44 +71,9 @@ TREATMENT_EXAMPLE = {
 }
 
 
-def _id(what: str) -> dict[str, Any]:
-    return {
-        "name": "id",
-        "in": "path",
-        "required": True,
-        "description": f"The {what}'s id.",
-        "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
-    }
-
-
-def _create(
-    operation_id: str,
-    summary: str,
-    sent: tuple[str, Any],
-    answered: tuple[str, str],
-    invalid: dict[str, Any],
-) -> dict[str, Any]:
-    schema, example = sent
-    return {
-        "operationId": operation_id,
-        "summary": summary,
-        "parameters": [IDEMPOTENCY_KEY],
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": ref(schema), "example": example}},
-        },
-        "responses": {
-            "201": {**json_content(*answered), "headers": CREATED_HEADERS},
-            "401": UNAUTHORIZED,
-            "404": NOT_FOUND,
-            "422": invalid,
-        },
-    }
-
-
 def _one(operation_id: str, summary: str, schema: str, what: str) -> dict[str, Any]:
     return {
-        "parameters": [_id(what)],
+        "parameters": [id_parameter(what)],
         "get": {
             "operationId": operation_id,
             "summary": summary,
@@ -139,12 +97,14 @@ def paths() -> dict[str, Any]:
                     "401": UNAUTHORIZED,
                 },
             },
-            "post": _create(
+            "post": idempotent_create(
                 "createPurchase",
                 "Record a medicine bought: product, batch, expiry, supplier, proof of purchase",
                 ("PurchaseIn", PURCHASE_EXAMPLE),
                 ("PurchaseOut", "The purchase, its whole quantity in stock."),
-                INVALID,
+                links={"GetPurchase": link("getPurchase", id="$response.body#/id")},
+                not_found=NOT_FOUND,
+                invalid=INVALID,
             ),
         },
         "/api/v1/purchases/{id}": _one("getPurchase", "One purchase", "PurchaseOut", "purchase"),
@@ -166,12 +126,14 @@ def paths() -> dict[str, Any]:
                     "404": NOT_FOUND,
                 },
             },
-            "post": _create(
+            "post": idempotent_create(
                 "createTreatment",
                 "Record a treatment of one hive or several at once, from a batch in stock",
                 ("TreatmentIn", TREATMENT_EXAMPLE),
                 ("TreatmentOut", "The treatment, with its end and the first day of honey."),
-                REFUSED,
+                links={"GetTreatment": link("getTreatment", id="$response.body#/id")},
+                not_found=NOT_FOUND,
+                invalid=REFUSED,
             ),
         },
         "/api/v1/treatments/{id}": _one(

@@ -33,12 +33,18 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.keys import db_key, key_holder_key, settings_key
-from app.models import ApiKey, KeyOwner
+from app.models import ApiKey, Base, KeyOwner
 from app.web import i18n, idempotency, throttle
 
 PROBLEM_JSON = "application/problem+json"
+# Problem types that say more than the status: each resolves to its anchor on the /api page
+# (templates/api/docs.html), which explains it. Every other problem is `about:blank`. Each is
+# titled with its status's phrase, as RFC 9457 §4.2.1 asks of `about:blank`.
 VALIDATION_TYPE = "/api#validation"
 AUTHENTICATION_TYPE = "/api#authentication-problem"
+RECORD_GONE_TYPE = "/api#idempotency-record-gone"
+PROBLEM_TYPES = (VALIDATION_TYPE, AUTHENTICATION_TYPE, RECORD_GONE_TYPE)
+JSON_TYPE = "application/json"
 
 
 class Problem(Exception):
@@ -51,9 +57,11 @@ class Problem(Exception):
         *,
         errors: Sequence[dict[str, Any]] | None = None,
         auth: bool = False,
+        type: str = "about:blank",
     ) -> None:
         super().__init__(detail)
         self.status, self.detail, self.errors, self.auth = status, detail, errors, auth
+        self.type = AUTHENTICATION_TYPE if auth else VALIDATION_TYPE if errors is not None else type
 
     @classmethod
     def invalid(cls, error: ValidationError, where: str) -> Problem:
@@ -71,15 +79,12 @@ class Problem(Exception):
 
     def response(self) -> web.Response:
         body: dict[str, Any] = {
-            "type": "about:blank",
+            "type": self.type,
             "title": HTTPStatus(self.status).phrase,
             "status": self.status,
             "detail": self.detail,
         }
-        if self.auth:
-            body["type"] = AUTHENTICATION_TYPE
         if self.errors is not None:
-            body["type"] = VALIDATION_TYPE
             body["errors"] = list(self.errors)
         response = web.json_response(body, status=self.status, content_type=PROBLEM_JSON)
         if self.auth:
@@ -155,10 +160,18 @@ async def create_once(
     db: AsyncSession,
     guard: idempotency.Guard,
     create: Callable[[], Awaitable[idempotency.Answer]],
+    *,
+    kept_as: type[Base],
 ) -> web.Response:
     """An API's create acted on once per key (app/web/idempotency.py), in the caller's
     transaction, answered as JSON; the key sent again with another body is a problem, and
-    nothing is stored."""
+    nothing is stored.
+
+    A repeat is answered as the first time while the record it made (a `kept_as`, at the end
+    of the answer's Location) still exists. Once it was deleted, the repeat is a 410 problem
+    (RECORD_GONE_TYPE), never a 201 that points at nothing, and nothing is made again: the
+    key's request was carried out, once, as the Idempotency-Key draft asks; to make the record
+    anew, a client sends a new key."""
     try:
         answer = await guard.run(db, create)
     except idempotency.KeyReused as error:
@@ -173,10 +186,36 @@ async def create_once(
                 }
             ],
         ) from error
+    if answer.replayed and not await _still_there(db, kept_as, answer.location):
+        raise Problem(
+            410,
+            f"The record this Idempotency-Key created ({answer.location}) has since been "
+            "deleted. Nothing was created again; send a new Idempotency-Key to create it anew.",
+            type=RECORD_GONE_TYPE,
+        )
     return json_answer(answer.body, answer.status, answer.location)
 
 
+async def _still_there(db: AsyncSession, model: type[Base], location: str) -> bool:
+    """Whether the record at `location` (`/api/v1/…/<id>`) is still stored."""
+    _, _, last = location.rpartition("/")
+    return last.isdigit() and await db.get(model, int(last)) is not None
+
+
+UNSUPPORTED_MEDIA_TYPE = "Send the body as JSON, with 'Content-Type: application/json'."
+
+
+def json_media_type(request: web.Request) -> None:
+    """A body that is not declared JSON (text/plain, a form, none) is a 415 problem, not read
+    as JSON anyway: what a client declares is what the API takes."""
+    media_type = request.content_type
+    if media_type != JSON_TYPE and not media_type.endswith("+json"):
+        raise Problem(415, UNSUPPORTED_MEDIA_TYPE)
+
+
 async def read_json(request: web.Request) -> Any:
+    """The body as JSON (strict_json), if it is declared JSON; else a 415 problem."""
+    json_media_type(request)
     body = await request.read()  # over client_max_size: 413, from aiohttp
     return strict_json(body)
 
@@ -371,6 +410,11 @@ INVALID = problem(
     "The body or query did not validate; `errors` names each field.", "ValidationProblem"
 )
 TOO_LARGE = problem("The request body is larger than the server accepts.")
+UNSUPPORTED = problem("The body is not declared JSON: send 'Content-Type: application/json'.")
+RECORD_GONE = problem(
+    "The Idempotency-Key was used before, and the record it created has since been deleted. "
+    "Nothing is created again: send a new key to create it anew."
+)
 TOO_MANY_WRONG_KEYS = problem(
     "Too many wrong API keys from your address (API_KEY_FAILURES_PER_ADDRESS per "
     "API_KEY_FAILURE_WINDOW_SECONDS): wait the seconds that Retry-After says."
@@ -378,6 +422,75 @@ TOO_MANY_WRONG_KEYS = problem(
 TOO_MANY_WRONG_KEYS["headers"] = {
     "Retry-After": {"description": "Seconds to wait.", "schema": {"type": "integer"}}
 }
+
+
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": (
+        "Any unique string of 8 to 100 printable characters (a UUID). A repeat with the same "
+        "key and body creates nothing and answers as the first time: retries and offline "
+        "replays are safe. The same key with another body is refused (422, "
+        "`idempotency_key_reused`) and nothing is stored. A repeat after the record it made "
+        "was deleted is a 410 problem (`/api#idempotency-record-gone`) and creates nothing."
+    ),
+    "schema": {"type": "string", "minLength": 8, "maxLength": 100, "pattern": "^[!-~]+$"},
+}
+CREATED_HEADERS = {
+    "Location": {"description": "The new record's URL.", "schema": {"type": "string"}}
+}
+
+
+def id_parameter(what: str) -> dict[str, Any]:
+    """The `{id}` path parameter of one record: a positive PostgreSQL integer."""
+    return {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "description": f"The {what}'s id.",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+    }
+
+
+def idempotent_create(
+    operation_id: str,
+    summary: str,
+    sent: tuple[str, Any],
+    answered: tuple[str, str],
+    *,
+    links: dict[str, Any],
+    not_found: dict[str, Any],
+    invalid: dict[str, Any] = INVALID,
+) -> dict[str, Any]:
+    """A create that takes an Idempotency-Key: the `sent` schema and its example, answered 201
+    with the `answered` schema, the new record's Location and `links` to what can be done with
+    it; a repeat of a deleted record 410, a body not JSON 415."""
+    schema, example = sent
+    return {
+        "operationId": operation_id,
+        "summary": summary,
+        "parameters": [IDEMPOTENCY_KEY],
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": ref(schema), "example": example}},
+        },
+        "responses": {
+            "201": {**json_content(*answered), "headers": CREATED_HEADERS, "links": links},
+            "401": UNAUTHORIZED,
+            "404": not_found,
+            "410": RECORD_GONE,
+            "413": TOO_LARGE,
+            "415": UNSUPPORTED,
+            "422": invalid,
+        },
+    }
+
+
+def link(operation_id: str, **parameters: str) -> dict[str, Any]:
+    """An OpenAPI link from an answer to the operation `operation_id`, its parameters taken
+    from the answer (`$response.body#/id`): what a client, or a stateful test, does next."""
+    return {"operationId": operation_id, "parameters": parameters}
 
 
 class FieldError(BaseModel):
@@ -391,8 +504,15 @@ class FieldError(BaseModel):
 class ProblemOut(BaseModel):
     """An error, as RFC 9457 problem details (`application/problem+json`)."""
 
-    type: str = "about:blank"
-    title: str
+    type: str = Field(
+        default="about:blank",
+        description=(
+            "`about:blank`, or a type that says more: `/api#validation`, "
+            "`/api#authentication-problem`, `/api#idempotency-record-gone`, each explained at "
+            "its anchor on /api."
+        ),
+    )
+    title: str = Field(description="The status's own phrase, such as 'Not Found'.")
     status: int
     detail: str = ""
 

@@ -84,8 +84,10 @@ def error_response(
     title = TITLES.get(status, OTHER_ERROR)
     detail = reason if reason and reason != _standard_reason(status) else ""
     if request.path.startswith("/api/") or request.path.endswith((".json", ".geojson")):
+        # An `about:blank` problem's title is the status's own phrase (RFC 9457 §4.2.1).
+        problem = {"type": "about:blank", "title": _phrase(status), "status": status}
         response: web.StreamResponse = web.json_response(
-            {"type": "about:blank", "title": title, "status": status, "detail": detail},
+            problem | {"detail": detail},
             status=status,
             content_type="application/problem+json",
             headers={"Content-Language": i18n.SOURCE},  # for programs: always English
@@ -110,6 +112,10 @@ def error_page(request: web.Request, status: int, title: str, detail: str) -> we
         partial="partials/errors/error.html",
         status=status,
     )
+
+
+def _phrase(status: int) -> str:
+    return _standard_reason(status) or OTHER_ERROR
 
 
 def _standard_reason(status: int) -> str:

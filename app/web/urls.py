@@ -43,15 +43,6 @@ def absolute_url(request: web.Request, path: str) -> str:
     return public_origin(request) + path
 
 
-def public_host_name(request: web.Request) -> str:
-    """The host name of the public origin, without port (what identifiers such as iCalendar
-    UIDs are qualified with)."""
-    authority = public_origin(request).split("://", 1)[1]
-    if authority.startswith("["):
-        return authority.split("]", 1)[0] + "]"
-    return authority.rsplit(":", 1)[0] if ":" in authority else authority
-
-
 def valid_host(value: str | None) -> str | None:
     """`value` as a `host[:port]` authority, lower-cased, or None if it is not one.
 

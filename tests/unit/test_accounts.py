@@ -434,7 +434,7 @@ async def test_error_pages_in_german_and_french_and_problems_in_english(client):
     assert "Ce formulaire a expiré. Rechargez la page et réessayez." in page
 
     problem = await client.get("/api/v1/nothing-here")  # for programs: English
-    assert (await problem.json())["title"] == "Page not found"
+    assert (await problem.json())["title"] == "Not Found"
     assert problem.headers["Content-Language"] == "en"
 
     client.session.cookie_jar.clear()

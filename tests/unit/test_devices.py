@@ -298,12 +298,14 @@ def at(minutes: float) -> int:
 
 # --- The Things Network v3 --------------------------------------------------------------------
 
+TTN_SENDS = {"Content-Type": "application/json"}  # as the webhook's JSON format declares
+
 
 async def test_a_ttn_uplink_lands_on_the_device_of_its_dev_eui(client, db, user, hive):
     device = await make_device(db, hive, DEV_EUI, DeviceType.ttn, name="Lora scale")
     headers, _ = await api_key(db, user.id)
     response = await client.post(
-        "/api/ttn/uplink", data=fixture("ttn_uplink.json"), headers=headers
+        "/api/ttn/uplink", data=fixture("ttn_uplink.json"), headers=headers | TTN_SENDS
     )
     assert response.status == 200, await response.text()
     assert (await response.json())["stored"] == 7

@@ -40,7 +40,7 @@ async def test_api_errors_are_problem_documents(client):
     assert response.content_type == "application/problem+json"
     problem = await response.json()
     assert problem["status"] == 404
-    assert problem["title"] == "Page not found"
+    assert problem["title"] == "Not Found"  # about:blank: the status phrase (RFC 9457 §4.2.1)
 
 
 async def test_a_crash_is_a_500_page_in_both_shapes_and_is_logged(aiohttp_client, settings):

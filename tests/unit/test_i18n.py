@@ -73,6 +73,9 @@ TEXT_ATTRIBUTES = frozenset(
 TEXT_ATTRIBUTE_PREFIX = "data-label-"  # a chart's words (data-label-lowest)
 # Machine text: never translated (curl examples on /api, ids, keys).
 CODE_ELEMENTS = frozenset({"pre", "code"})
+# What a page shows in English on purpose, marked so for readers and screen readers: the API's
+# own descriptions of its operations on /api (the API speaks English).
+ENGLISH_ON_PURPOSE = "en"
 HIDDEN_ELEMENTS = frozenset({"script", "style"})
 
 # The world's texts, as a German beekeeper might have typed them: nothing in them is English, so
@@ -254,6 +257,7 @@ class Reader(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.shown = Shown()
         self.open: list[str] = []  # the hidden and code elements we are in
+        self.english: list[str] = []  # the elements marked lang="en" we are in
         self.in_texts = False  # in <script type="application/json" id="texts">
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -269,18 +273,23 @@ class Reader(HTMLParser):
             self.read(values.get("value", ""))
         if tag in HIDDEN_ELEMENTS | CODE_ELEMENTS:
             self.open.append(tag)
+        elif tag != "html" and values.get("lang") == ENGLISH_ON_PURPOSE:
+            self.open.append(tag)
+            self.english.append(tag)
         self.in_texts = tag == "script" and values.get("id") == "texts"
 
     def handle_endtag(self, tag: str) -> None:
         self.in_texts = False
         if tag in self.open:
             del self.open[len(self.open) - 1 - self.open[::-1].index(tag) :]
+        if tag in self.english:
+            del self.english[len(self.english) - 1 - self.english[::-1].index(tag) :]
 
     def handle_data(self, data: str) -> None:
         if self.in_texts:
             self.read_texts(json.loads(data))
         elif not HIDDEN_ELEMENTS.intersection(self.open):
-            self.read(data, code=bool(CODE_ELEMENTS.intersection(self.open)))
+            self.read(data, code=bool(CODE_ELEMENTS.intersection(self.open) or self.english))
 
     def read_texts(self, value: object) -> None:
         if isinstance(value, str):
@@ -432,14 +441,14 @@ async def test_every_page_and_fragment_has_no_english_left(
 def test_the_page_reader_finds_english_messages_and_words() -> None:
     """The check above, on a page made for it: a message the catalogue translates, English
     words in text, in attributes, in the title and in the scripts' words, but nothing else
-    inside <script> or <style>, and nothing inside <code>."""
+    inside <script> or <style>, and nothing inside <code> or marked English (lang="en")."""
     html = """<!doctype html><html lang="en"><head><title>Your hives</title>
       <style>.the { color: red }</style><script>var each = "the";</script>
       <script type="application/json" id="texts">{"pwa.waiting": "waiting for the sync",
         "map.colonies": ["%(num)s Volk", "%(num)s Völker"]}</script></head>
       <body><p>Guten Tag</p><p>Record inspection</p><img alt="A map of the city">
       <input placeholder="Name of the hive"><code>curl --header "Accept: the"</code>
-      <p>In <code>Record inspection</code></p>
+      <p>In <code>Record inspection</code></p><p lang="en">Add a hive <b>to the map</b></p>
       <p>Linde</p><li>Sanft, bereit</li><p>Was ist neu?</p></body></html>"""
     findings = Findings("de", {"Record inspection": "Durchsicht erfassen"})
     findings.check("/x", html, full_page=True)

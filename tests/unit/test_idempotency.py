@@ -4,6 +4,7 @@ guard; and the lenient reading of typed text that every form schema shares."""
 from __future__ import annotations
 
 import asyncio
+import re
 from datetime import date
 from typing import Annotated, Literal
 
@@ -11,12 +12,12 @@ import pytest
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import func, select, update
 
-from app.models import Harvest, IdempotentRequest, Inspection
+from app.models import Harvest, Hive, IdempotentRequest, Inspection
 from app.web import idempotency
 from app.web.forms import Blank, NoAnswer, Number, validate
 from tests.unit.test_field_log_data import api_key
 from tests.unit.test_harvests import log_harvest
-from tests.unit.test_hives import new_hive_id
+from tests.unit.test_hives import add_hive, new_hive_id
 from tests.unit.test_inspections import inspections, record
 
 GUARD = idempotency.Guard(user_id=1, scope="POST /things", key="key-0001", fingerprint="f" * 64)
@@ -143,6 +144,22 @@ async def test_a_harvest_form_sent_again_with_other_values_is_refused(logged_in,
     assert same.headers["Location"] == first.headers["Location"]
     assert "already sent with other values" in await other.text()
     assert await count(db, Harvest) == 1
+
+
+async def test_the_hive_form_makes_one_hive_per_key(logged_in, db):
+    page = await (await logged_in.get("/hives/new")).text()
+    shown = re.search(r'name="idempotency_key" value="([^"]+)"', page)
+    assert shown
+    key = shown.group(1)
+    first = await add_hive(logged_in, idempotency_key=key)
+    again = await add_hive(logged_in, idempotency_key=key)
+    other = await add_hive(logged_in, idempotency_key=key, name="Titania")
+    assert (first.status, again.status, other.status) == (303, 303, 422)
+    assert again.headers["Location"] == first.headers["Location"]
+    refused = await other.text()
+    assert "already sent with other values" in refused
+    assert key not in refused  # a fresh key, to send these values as a new hive
+    assert await count(db, Hive) == 1
 
 
 async def test_a_schedule_sent_again_with_other_values_is_refused(logged_in, db):
