@@ -24,6 +24,7 @@ from sqlalchemy import (
     Time,
     func,
     text,
+    true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, ENUM, INET, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -427,6 +428,7 @@ class AlertKind(enum.StrEnum):
     humidity = "humidity"
     battery = "battery"
     offline = "offline"
+    rule = "rule"  # raised by a rule the beekeeper wrote (Alert.rule_id)
 
 
 class Alert(Base):
@@ -451,6 +453,8 @@ class Alert(Base):
     raised_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     acknowledged_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The beekeeper's rule that raised it (kind `rule`); null once that rule is deleted.
+    rule_id: Mapped[int | None] = mapped_column(ForeignKey("hive_rules.id", ondelete="SET NULL"))
 
     __table_args__ = (
         Index("ix_alerts_hive_id_raised_at", "hive_id", "raised_at"),
@@ -460,8 +464,15 @@ class Alert(Base):
             "kind",
             "sensor_id",
             unique=True,
-            postgresql_where=text("resolved_at IS NULL"),
+            postgresql_where=text("resolved_at IS NULL AND rule_id IS NULL"),
             postgresql_nulls_not_distinct=True,
+        ),
+        Index(
+            "ix_alerts_one_active_rule",
+            "rule_id",
+            "sensor_id",
+            unique=True,
+            postgresql_where=text("resolved_at IS NULL AND rule_id IS NOT NULL"),
         ),
     )
 
@@ -499,6 +510,43 @@ class AlertSleep(Base):
     kind: Mapped[AlertKind] = mapped_column(_pg_enum(AlertKind, "alert_kind"), primary_key=True)
     months: Mapped[list[int]] = mapped_column(ARRAY(SmallInteger), server_default="{}")
     hours: Mapped[list[int]] = mapped_column(ARRAY(SmallInteger), server_default="{}")
+
+
+class RuleComparison(enum.StrEnum):
+    above = "above"  # a reading above the threshold: lasts until back below
+    below = "below"
+    drops_by = "drops_by"  # a fall of at least the threshold within the window: an instant
+    rises_by = "rises_by"
+
+
+class HiveRule(Base):
+    """An alert rule a beekeeper wrote for a hive: the hive's sensors of `sensor_kind` (placed
+    at `placement`; null: any), compared with `threshold` in the kind's unit; a drop or rise
+    counts within `window_minutes`. It sleeps in `months` at `hours`, as AlertSleep does.
+    The built-in rules (AlertRules, AlertSleep) are the hive's default rules beside these."""
+
+    __tablename__ = "hive_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hive_id: Mapped[int] = mapped_column(ForeignKey("hives.id", ondelete="CASCADE"), index=True)
+    sensor_kind: Mapped[SensorKind] = mapped_column(_pg_enum(SensorKind, "sensor_kind"))
+    placement: Mapped[SensorPlacement | None] = mapped_column(
+        _pg_enum(SensorPlacement, "sensor_placement")
+    )
+    comparison: Mapped[RuleComparison] = mapped_column(_pg_enum(RuleComparison, "rule_comparison"))
+    threshold: Mapped[float]
+    window_minutes: Mapped[int | None]
+    months: Mapped[list[int]] = mapped_column(ARRAY(SmallInteger), server_default="{}")
+    hours: Mapped[list[int]] = mapped_column(ARRAY(SmallInteger), server_default="{}")
+    enabled: Mapped[bool] = mapped_column(server_default=true())
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint(
+            "(comparison IN ('drops_by', 'rises_by')) = (window_minutes IS NOT NULL)",
+            name="ck_hive_rules_window",
+        ),
+    )
 
 
 class AlertWebhook(Base):

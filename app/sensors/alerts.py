@@ -24,9 +24,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.keys import db_key, metrics_key
-from app.models import AlertKind, SensorKind, SensorPlacement
+from app.models import AlertKind, RuleComparison, SensorKind, SensorPlacement
 from app.sensors.ingest import OwnedSensor, Stored
-from app.sensors.schemas import DEFAULT_RULES, KINDS, Rules
+from app.sensors.schemas import DEFAULT_RULES, KINDS, Rules, UserRule
 from app.web.formatting import number
 from app.web.i18n import N_, _, ngettext, translate
 
@@ -74,19 +74,33 @@ class Limits:
         )
 
 
+# How far back inside its range a value of each kind must be for a condition to clear (other
+# kinds: any value back inside clears it).
+MARGINS = {SensorKind.battery: 0.1, SensorKind.temperature: 1.0, SensorKind.humidity: 3.0}
+
+
 def limits_of(sensor: OwnedSensor) -> tuple[AlertKind, Limits] | None:
-    """The lasting condition watched on this sensor, if any. Temperature and humidity are
-    watched inside the hive only: outside, they are the weather."""
+    """The lasting condition the default rules watch on this sensor, if any. Temperature and
+    humidity are watched inside the hive only: outside, they are the weather."""
     rules = sensor.rules
+    margin = MARGINS.get(sensor.kind, 0.0)
     if sensor.kind == SensorKind.battery:
-        return AlertKind.battery, Limits(rules.battery_min_volts, None, 0.1)
+        return AlertKind.battery, Limits(rules.battery_min_volts, None, margin)
     if sensor.placement != SensorPlacement.inside:
         return None
     if sensor.kind == SensorKind.temperature:
-        return AlertKind.temperature, Limits(rules.temperature_min, rules.temperature_max, 1.0)
+        return AlertKind.temperature, Limits(rules.temperature_min, rules.temperature_max, margin)
     if sensor.kind == SensorKind.humidity:
-        return AlertKind.humidity, Limits(rules.humidity_min, rules.humidity_max, 3.0)
+        return AlertKind.humidity, Limits(rules.humidity_min, rules.humidity_max, margin)
     return None
+
+
+def user_limits(sensor: OwnedSensor, rule: UserRule) -> Limits:
+    """The range an above or below rule allows."""
+    margin = MARGINS.get(sensor.kind, 0.0)
+    if rule.comparison == RuleComparison.above:
+        return Limits(None, rule.threshold, margin)
+    return Limits(rule.threshold, None, margin)
 
 
 @dataclass(frozen=True)
@@ -145,7 +159,8 @@ def condition_message(kind: AlertKind, sensor: OwnedSensor, value: float, limits
 RAISE = """
     INSERT INTO alerts (hive_id, sensor_id, kind, message, started_at, resolved_at)
     VALUES ($1, $2, $3::alert_kind, $4, $5, $6)
-    ON CONFLICT (hive_id, kind, sensor_id) WHERE resolved_at IS NULL DO NOTHING
+    ON CONFLICT (hive_id, kind, sensor_id) WHERE resolved_at IS NULL AND rule_id IS NULL
+    DO NOTHING
     RETURNING id, raised_at
 """
 RESOLVE = """
@@ -279,6 +294,175 @@ async def _swarms(
     return raised
 
 
+# --- the beekeeper's own rules -----------------------------------------------------------------
+
+RULE_LOCK = 6  # pg_advisory_xact_lock(RULE_LOCK, rule id): a drop or rise rule's own
+RAISE_RULE = """
+    INSERT INTO alerts (hive_id, sensor_id, kind, rule_id, message, started_at, resolved_at)
+    VALUES ($1, $2, 'rule', $3, $4, $5, $6)
+    ON CONFLICT (rule_id, sensor_id) WHERE resolved_at IS NULL AND rule_id IS NOT NULL
+        DO NOTHING
+    RETURNING id, raised_at
+"""
+RESOLVE_RULE = """
+    UPDATE alerts SET resolved_at = $1
+    WHERE sensor_id = $2 AND rule_id = $3 AND resolved_at IS NULL
+"""
+# DROPS for either way: $6 is 1 for a drop (the peak of the window minus the reading) and -1
+# for a rise (the reading minus the window's lowest).
+CHANGES = """
+    SELECT recorded_at, value, $6 * peak AS reference
+    FROM (
+        SELECT recorded_at, value,
+               max($6 * value) OVER (ORDER BY recorded_at
+                                     RANGE BETWEEN $2::interval PRECEDING AND CURRENT ROW)
+                   AS peak
+        FROM readings
+        WHERE sensor_id = $1 AND recorded_at >= $3::timestamptz - $2::interval
+          AND recorded_at <= $4
+    ) AS series
+    WHERE recorded_at >= $3 AND peak - $6 * value >= $5
+    ORDER BY recorded_at
+"""
+# $1 hive, $2 sensor, $3 rule, $4 message, $5 when, $6 window: no alert of this rule that close.
+RAISE_RULE_EVENT = """
+    INSERT INTO alerts (hive_id, sensor_id, kind, rule_id, message, started_at, resolved_at)
+    SELECT $1, $2, 'rule', $3, $4, $5, $5
+    WHERE NOT EXISTS (
+        SELECT 1 FROM alerts
+        WHERE sensor_id = $2 AND rule_id = $3
+          AND started_at > $5::timestamptz - $6::interval
+          AND started_at < $5::timestamptz + $6::interval
+    )
+    RETURNING id, raised_at
+"""
+
+
+def shown_value(sensor: OwnedSensor, value: float) -> str:
+    """A value in its kind's unit, as the stored (English) message writes it."""
+    info = KINDS[sensor.kind]
+    return f"{value:.{info.decimals}f} {info.unit}".rstrip()
+
+
+def _limit(sensor: OwnedSensor, value: float) -> str:
+    return f"{value:g} {KINDS[sensor.kind].unit}".rstrip()
+
+
+def rule_message(sensor: OwnedSensor, rule: UserRule, value: float) -> str:
+    """An above or below rule's alert: what, on which sensor, and the limit crossed."""
+    what = f"{KINDS[sensor.kind].label} on {sensor.name}"
+    if rule.comparison == RuleComparison.above:
+        return (
+            f"{what} reached {shown_value(sensor, value)} (above {_limit(sensor, rule.threshold)})."
+        )
+    return f"{what} fell to {shown_value(sensor, value)} (below {_limit(sensor, rule.threshold)})."
+
+
+def change_message(sensor: OwnedSensor, rule: UserRule, value: float, reference: float) -> str:
+    """A drop or rise rule's alert: by how much, within how long, from what to what."""
+    way = "fell" if rule.comparison == RuleComparison.drops_by else "rose"
+    return (
+        f"{KINDS[sensor.kind].label} on {sensor.name} {way} by "
+        f"{shown_value(sensor, abs(reference - value))} within {rule.window_minutes} minutes "
+        f"(from {shown_value(sensor, reference)} to {shown_value(sensor, value)})."
+    )
+
+
+@dataclass(frozen=True)
+class RuleChange:
+    """What one rule's new readings on one sensor call for: a lasting condition's clearing and
+    episodes (above, below), or the instants of a drop or rise."""
+
+    sensor: OwnedSensor
+    rule: UserRule
+    cleared: datetime | None = None
+    found: tuple[Episode, ...] = ()
+    changes: tuple[asyncpg.Record, ...] = ()
+
+
+async def _rule_changes(
+    pg: asyncpg.Connection, sensor: OwnedSensor, rule: UserRule, series: Sequence[Point]
+) -> RuleChange | None:
+    if rule.window_minutes is None:  # above, below
+        active = rule.id in sensor.active_rules
+        cleared, found = episodes(series, user_limits(sensor, rule), active)
+        return RuleChange(sensor, rule, cleared, tuple(found)) if cleared or found else None
+    sign = 1 if rule.comparison == RuleComparison.drops_by else -1
+    window = timedelta(minutes=rule.window_minutes)
+    first, last = series[0][0], series[-1][0]
+    rows = await pg.fetch(CHANGES, sensor.id, window, first, last, rule.threshold, sign)
+    return RuleChange(sensor, rule, changes=tuple(rows)) if rows else None
+
+
+async def _apply_rule(pg: asyncpg.Connection, owner_id: int, change: RuleChange) -> list[Raised]:
+    sensor, rule = change.sensor, change.rule
+    if change.cleared is not None:
+        await pg.execute(RESOLVE_RULE, change.cleared, sensor.id, rule.id)
+    raised = []
+    for episode in change.found:
+        message = rule_message(sensor, rule, episode.value)
+        row = await pg.fetchrow(
+            RAISE_RULE,
+            sensor.hive_id,
+            sensor.id,
+            rule.id,
+            message,
+            episode.started_at,
+            episode.cleared_at,
+        )
+        if row is not None:
+            raised.append(
+                _raised(row, AlertKind.rule, owner_id, sensor, message, episode.started_at)
+            )
+    if change.changes:
+        raised += await _rule_events(pg, owner_id, change)
+    return raised
+
+
+async def _rule_events(pg: asyncpg.Connection, owner_id: int, change: RuleChange) -> list[Raised]:
+    """One alert per drop or rise, as for swarms (_swarms)."""
+    sensor, rule = change.sensor, change.rule
+    window = timedelta(minutes=rule.window_minutes or 0)
+    await pg.execute(LOCK_SWARMS, RULE_LOCK, rule.id)
+    raised = []
+    last_event: datetime | None = None
+    for at, value, reference in change.changes:
+        if last_event is not None and at - last_event < window:
+            continue
+        last_event = at
+        message = change_message(sensor, rule, value, reference)
+        row = await pg.fetchrow(
+            RAISE_RULE_EVENT, sensor.hive_id, sensor.id, rule.id, message, at, window
+        )
+        if row is not None:
+            raised.append(_raised(row, AlertKind.rule, owner_id, sensor, message, at))
+    return raised
+
+
+async def user_rule_changes(
+    pg: asyncpg.Connection,
+    sensors: Mapping[int, OwnedSensor],
+    stored: Stored,
+    zone: tzinfo,
+) -> list[RuleChange]:
+    """Each of the beekeeper's rules, on the new readings of the sensors it watches that it
+    is awake for. The rules came with the sensors (OwnedSensor.user_rules): no query here
+    but one per drop or rise rule with new readings."""
+    series: dict[int, list[Point]] = defaultdict(list)
+    for sensor_id, at, value in zip(stored.sensor_ids, stored.times, stored.values, strict=True):
+        if sensors[sensor_id].user_rules:
+            series[sensor_id].append((at, value))
+    found = []
+    for sensor_id, points in series.items():
+        sensor = sensors[sensor_id]
+        points.sort()
+        for rule in sensor.user_rules:
+            awake = [point for point in points if not rule.sleep.asleep(point[0], zone)]
+            if awake and (change := await _rule_changes(pg, sensor, rule, awake)):
+                found.append(change)
+    return found
+
+
 # --- after a batch ------------------------------------------------------------------------------
 
 RESOLVE_OFFLINE = """
@@ -304,12 +488,15 @@ async def after_readings(
     stored: Stored,
     zone: tzinfo = UTC,
 ) -> list[Raised]:
-    """Raise and clear the alerts that the newly stored readings call for. A reading taken
-    while its rule sleeps (its hive's alert_sleeps, in the city's `zone`) is not looked at.
+    """Raise and clear the alerts that the newly stored readings call for, by the default
+    rules and by the beekeeper's own, all here. A reading taken while its rule sleeps (its
+    hive's alert_sleeps, or the rule's own months and hours, in the city's `zone`) is not
+    looked at.
 
-    When nothing changes, this costs one pass over the readings and one query per scale: the
-    alert state came with the sensors (OwnedSensor.active_alerts, hive_offline). What changes
-    is written in one transaction.
+    When nothing changes, this costs one pass over the readings and one query per scale and
+    per drop or rise rule: the rules and the alert state came with the sensors, in one query
+    per batch (OwnedSensor.user_rules, active_alerts, hive_offline). What changes is written
+    in one transaction.
     """
     watched: dict[int, tuple[AlertKind, Limits] | None] = {}  # None: a scale, for swarms
     for sensor_id, sensor in sensors.items():
@@ -337,7 +524,8 @@ async def after_readings(
         cleared, found = episodes(series, limits, kind in sensor.active_alerts)
         if cleared is not None or found:
             changes.append(Change(sensor, kind, limits, cleared, found))
-    if not (back_online or swarms or changes):
+    rule_changes = await user_rule_changes(pg, sensors, stored, zone)
+    if not (back_online or swarms or changes or rule_changes):
         return []
     raised: list[Raised] = []
     async with pg.transaction():
@@ -347,6 +535,8 @@ async def after_readings(
             raised += await _swarms(pg, owner_id, sensors[sensor_id], drops)
         for change in changes:
             raised += await _apply(pg, owner_id, change)
+        for rule_change in rule_changes:
+            raised += await _apply_rule(pg, owner_id, rule_change)
     return raised
 
 
@@ -374,7 +564,8 @@ RAISE_OFFLINE = text(
                || ': is the device offline?',
                last_reading_at
         FROM silent
-        ON CONFLICT (hive_id, kind, sensor_id) WHERE resolved_at IS NULL DO NOTHING
+        ON CONFLICT (hive_id, kind, sensor_id) WHERE resolved_at IS NULL AND rule_id IS NULL
+        DO NOTHING
         RETURNING id, hive_id, message, started_at, raised_at
     )
     SELECT raised.id, h.owner_id, raised.hive_id, h.name, raised.message, raised.started_at,
@@ -431,6 +622,66 @@ _OFFLINE = re.compile(
     r"No readings for more than (?:an hour|(?P<hours>\d+) hours): is the device offline\?"
 )
 
+_LABELS = "|".join(re.escape(info.label) for info in KINDS.values())
+_VALUE = rf"{_NUMBER}(?: [^\s()]+)?"
+_RULE_LIMIT = re.compile(
+    rf"(?P<what>{_LABELS}) on (?P<sensor>.+?) (?P<way>reached|fell to) (?P<value>{_VALUE}) "
+    rf"\((?:above|below) (?P<limit>{_VALUE})\)\."
+)
+_RULE_CHANGE = re.compile(
+    rf"(?P<what>{_LABELS}) on (?P<sensor>.+?) (?P<way>fell|rose) by (?P<change>{_VALUE}) "
+    rf"within (?P<minutes>\d+) minutes \(from (?P<start>{_VALUE}) to (?P<end>{_VALUE})\)\."
+)
+RULE_LIMIT_MESSAGES = {
+    "reached": N_("%(what)s on %(sensor)s reached %(value)s (above %(limit)s)."),
+    "fell to": N_("%(what)s on %(sensor)s fell to %(value)s (below %(limit)s)."),
+}
+LABEL_OF = {info.label: info.label for info in KINDS.values()}  # the English label, to translate
+
+
+def _measured(text: str) -> str:
+    """A value with its unit read back from a stored message, as the reader writes it."""
+    value, _space, unit = text.partition(" ")
+    return f"{_decimal(value)} {unit}".rstrip()
+
+
+def _rule_message(message: str) -> str:
+    """A user rule's stored message in the current language (as stored if not recognised)."""
+    if found := _RULE_LIMIT.fullmatch(message):
+        return translate(RULE_LIMIT_MESSAGES[found["way"]]) % {
+            "what": translate(LABEL_OF[found["what"]]),
+            "sensor": found["sensor"],
+            "value": _measured(found["value"]),
+            "limit": _measured(found["limit"]),
+        }
+    if found := _RULE_CHANGE.fullmatch(message):
+        values = {
+            "what": translate(LABEL_OF[found["what"]]),
+            "sensor": found["sensor"],
+            "change": _measured(found["change"]),
+            "start": _measured(found["start"]),
+            "end": _measured(found["end"]),
+        }
+        minutes = int(found["minutes"])
+        if found["way"] == "fell":
+            return ngettext(
+                "%(what)s on %(sensor)s fell by %(change)s within %(num)s minute "
+                "(from %(start)s to %(end)s).",
+                "%(what)s on %(sensor)s fell by %(change)s within %(num)s minutes "
+                "(from %(start)s to %(end)s).",
+                minutes,
+                **values,
+            )
+        return ngettext(
+            "%(what)s on %(sensor)s rose by %(change)s within %(num)s minute "
+            "(from %(start)s to %(end)s).",
+            "%(what)s on %(sensor)s rose by %(change)s within %(num)s minutes "
+            "(from %(start)s to %(end)s).",
+            minutes,
+            **values,
+        )
+    return message
+
 
 # The messages of temperature and humidity, by what the stored message says and which way.
 CONDITION_MESSAGES = {
@@ -449,6 +700,8 @@ def _decimal(text: str) -> str:
 
 def shown_message(kind: AlertKind, message: str) -> str:
     """The stored (English) message of an alert of `kind`, in the current language."""
+    if kind == AlertKind.rule:
+        return _rule_message(message)
     if kind == AlertKind.swarm and (found := _SWARM.fullmatch(message)):
         return ngettext(
             "Weight fell %(drop)s kg within %(num)s minute (from %(peak)s to %(value)s kg): "

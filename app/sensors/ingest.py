@@ -24,7 +24,7 @@ import asyncpg
 from aiohttp import web
 
 from app.keys import batch_cpu_key
-from app.models import AlertKind, SensorKind, SensorPlacement
+from app.models import AlertKind, RuleComparison, SensorKind, SensorPlacement
 from app.sensors.schemas import (
     DEFAULT_RULES,
     DEVICE_FIELDS,
@@ -35,6 +35,7 @@ from app.sensors.schemas import (
     MAX_FUTURE,
     Rules,
     Sleep,
+    UserRule,
 )
 from app.settings import INGEST_CONNECTIONS
 
@@ -53,6 +54,8 @@ class OwnedSensor:
     active_alerts: frozenset[AlertKind]  # alerts of this sensor whose condition lasts
     hive_offline: bool  # the hive has an open offline alert
     sleeps: Mapping[AlertKind, Sleep] = field(default_factory=dict)  # when its rules sleep
+    user_rules: tuple[UserRule, ...] = ()  # the beekeeper's rules on this sensor, switched on
+    active_rules: frozenset[int] = frozenset()  # those with an open alert of this sensor
 
 
 _OWNED_SENSORS = """
@@ -62,13 +65,24 @@ _OWNED_SENSORS = """
            r.temperature_min, r.temperature_max, r.humidity_min, r.humidity_max,
            r.offline_hours, r.battery_min_volts,
            ARRAY(SELECT a.kind::text FROM alerts a
-                 WHERE a.sensor_id = s.id AND a.resolved_at IS NULL) AS active_alerts,
+                 WHERE a.sensor_id = s.id AND a.resolved_at IS NULL
+                   AND a.rule_id IS NULL) AS active_alerts,
+           ARRAY(SELECT a.rule_id FROM alerts a
+                 WHERE a.sensor_id = s.id AND a.resolved_at IS NULL
+                   AND a.rule_id IS NOT NULL) AS active_rules,
            EXISTS (SELECT 1 FROM alerts a
                    WHERE a.hive_id = s.hive_id AND a.kind = 'offline'
                      AND a.sensor_id IS NULL AND a.resolved_at IS NULL) AS hive_offline,
            (SELECT json_agg(json_build_object('kind', z.kind, 'months', z.months,
                                               'hours', z.hours))::text
-            FROM alert_sleeps z WHERE z.hive_id = s.hive_id) AS sleeps
+            FROM alert_sleeps z WHERE z.hive_id = s.hive_id) AS sleeps,
+           (SELECT json_agg(json_build_object(
+                       'id', u.id, 'comparison', u.comparison, 'threshold', u.threshold,
+                       'window_minutes', u.window_minutes, 'months', u.months,
+                       'hours', u.hours) ORDER BY u.id)::text
+            FROM hive_rules u
+            WHERE u.hive_id = s.hive_id AND u.sensor_kind = s.kind AND u.enabled
+              AND (u.placement IS NULL OR u.placement = s.placement)) AS user_rules
     FROM sensors s
     JOIN hives h ON h.id = s.hive_id
     LEFT JOIN alert_rules r ON r.hive_id = s.hive_id
@@ -93,6 +107,8 @@ def _owned(row: asyncpg.Record) -> OwnedSensor:
         active_alerts=frozenset(AlertKind(kind) for kind in row["active_alerts"]),
         hive_offline=row["hive_offline"],
         sleeps=sleeps_of(row["sleeps"]),
+        user_rules=user_rules_of(row["user_rules"]),
+        active_rules=frozenset(row["active_rules"]),
     )
 
 
@@ -102,6 +118,20 @@ def sleeps_of(found: str | None) -> dict[AlertKind, Sleep]:
         AlertKind(item["kind"]): Sleep(frozenset(item["months"]), frozenset(item["hours"]))
         for item in json.loads(found or "[]")
     }
+
+
+def user_rules_of(found: str | None) -> tuple[UserRule, ...]:
+    """A sensor's hive_rules rows, as json_agg gave them."""
+    return tuple(
+        UserRule(
+            id=item["id"],
+            comparison=RuleComparison(item["comparison"]),
+            threshold=item["threshold"],
+            window_minutes=item["window_minutes"],
+            sleep=Sleep(frozenset(item["months"]), frozenset(item["hours"])),
+        )
+        for item in json.loads(found or "[]")
+    )
 
 
 async def sensors_among(

@@ -24,6 +24,7 @@ from app.models import (
     AlertWebhook,
     Device,
     Hive,
+    HiveRule,
     Reading,
     Sensor,
     SensorKind,
@@ -39,6 +40,7 @@ from app.sensors.schemas import (
     AlertRulesForm,
     ChartRange,
     DeviceForm,
+    HiveRuleForm,
     KindInfo,
     Rules,
     SensorForm,
@@ -138,6 +140,67 @@ async def save_sleeps(db: AsyncSession, hive_id: int, sleeps: dict[AlertKind, Sl
                     hours=sorted(sleep.hours),
                 )
             )
+    await db.commit()
+
+
+# --- the beekeeper's own rules --------------------------------------------------------------
+
+
+async def hive_rules_of(db: AsyncSession, hive_id: int) -> list[HiveRule]:
+    return list(
+        await db.scalars(
+            select(HiveRule)
+            .where(HiveRule.hive_id == hive_id)
+            .order_by(HiveRule.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+async def hive_rule_of(db: AsyncSession, hive_id: int, rule_id: int) -> HiveRule | None:
+    """The hive's rule; None for another hive's (or none)."""
+    rule = await db.get(HiveRule, rule_id, populate_existing=True)
+    return rule if rule is not None and rule.hive_id == hive_id else None
+
+
+async def save_hive_rule(
+    db: AsyncSession, hive_id: int, form: HiveRuleForm, rule: HiveRule | None = None
+) -> None:
+    """Add the rule, or change `rule` to what the form says."""
+    if rule is None:
+        rule = HiveRule(hive_id=hive_id)
+        db.add(rule)
+    rule.sensor_kind = form.sensor_kind
+    rule.placement = form.placement
+    rule.comparison = form.comparison
+    rule.threshold = form.threshold
+    rule.window_minutes = form.window_minutes
+    rule.months = sorted(set(form.months))
+    rule.hours = sorted(set(form.hours))
+    await db.commit()
+
+
+async def _resolve_rule_alerts(db: AsyncSession, rule: HiveRule) -> None:
+    """A rule that watches no more ends its open alerts (they stay in the history)."""
+    await db.execute(
+        update(Alert)
+        .where(Alert.rule_id == rule.id, Alert.resolved_at.is_(None))
+        .values(resolved_at=func.now())
+    )
+
+
+async def switch_hive_rule(db: AsyncSession, rule: HiveRule) -> None:
+    """Switch the rule off (it watches nothing more; its open alerts end), or back on."""
+    rule.enabled = not rule.enabled
+    if not rule.enabled:
+        await _resolve_rule_alerts(db, rule)
+    await db.commit()
+
+
+async def delete_hive_rule(db: AsyncSession, rule: HiveRule) -> None:
+    """The rule goes; its alerts stay, resolved, without it."""
+    await _resolve_rule_alerts(db, rule)
+    await db.delete(rule)
     await db.commit()
 
 

@@ -22,7 +22,7 @@ from pydantic import (
     model_validator,
 )
 
-from app.models import AlertKind, DeviceType, SensorKind, SensorPlacement
+from app.models import AlertKind, DeviceType, RuleComparison, SensorKind, SensorPlacement
 from app.web.api import answer_of
 from app.web.formatting import number
 from app.web.forms import Number
@@ -62,6 +62,7 @@ ALERT_LABELS = {
     AlertKind.humidity: N_("Humidity"),
     AlertKind.battery: N_("Low battery"),
     AlertKind.offline: N_("Offline"),
+    AlertKind.rule: N_("Your rule"),
 }
 # What the acknowledge button adds for screen readers: "Acknowledge the swarm alert of …".
 ALERT_OF_HIVE = {
@@ -71,6 +72,7 @@ ALERT_OF_HIVE = {
     AlertKind.humidity: N_("the humidity alert of %(hive)s"),
     AlertKind.battery: N_("the low battery alert of %(hive)s"),
     AlertKind.offline: N_("the offline alert of %(hive)s"),
+    AlertKind.rule: N_("the alert of your rule on %(hive)s"),
 }
 
 MAX_BATCH = 10_000
@@ -229,6 +231,18 @@ class Sleep:
         )
 
 
+@dataclass(frozen=True)
+class UserRule:
+    """A rule the beekeeper wrote (app.models.HiveRule), as the alert checks use it on one of
+    the sensors it watches."""
+
+    id: int
+    comparison: RuleComparison
+    threshold: float
+    window_minutes: int | None
+    sleep: Sleep
+
+
 # The rules that can sleep, in the order the rules page shows them. (An offline alert concerns
 # the hive's device as a whole and is checked apart: it does not sleep.)
 SLEEPING_KINDS = (AlertKind.swarm, AlertKind.temperature, AlertKind.humidity, AlertKind.battery)
@@ -287,6 +301,62 @@ class AlertRulesForm(BaseModel):
         if value is not None and low is not None and value <= low:
             raise ValueError(_("Must be above the lower limit (%(low)s).", low=number(low)))
         return value
+
+
+COMPARISON_LABELS = {
+    RuleComparison.above: N_("rises above"),
+    RuleComparison.below: N_("falls below"),
+    RuleComparison.drops_by: N_("drops by"),
+    RuleComparison.rises_by: N_("rises by"),
+}
+CHANGES = (RuleComparison.drops_by, RuleComparison.rises_by)
+RULE_LISTS = ("months", "hours")
+
+
+class HiveRuleForm(BaseModel):
+    """A rule the beekeeper writes: which measurement, how compared, with what, and when it
+    sleeps. A drop or a rise needs its window; a limit must be a value the sensor can read."""
+
+    sensor_kind: SensorKind = Field(title=N_("Measurement"))
+    placement: SensorPlacement | None = Field(default=None, title=N_("Where it sits"))
+    comparison: RuleComparison = Field(title=N_("When it"))
+    threshold: Annotated[float, Number] = Field(title=N_("Threshold"))
+    window_minutes: Annotated[Annotated[int, Field(ge=1, le=24 * 60)] | None, Number] = Field(
+        default=None, title=N_("Within (minutes)")
+    )
+    months: list[Month] = Field(default=[], title=N_("Sleeps in these months"))
+    hours: list[Hour] = Field(default=[], title=N_("At these hours"))
+
+    @field_validator("placement", mode="before")
+    @classmethod
+    def _anywhere(cls, value: Any) -> Any:
+        return value or None
+
+    @model_validator(mode="after")
+    def _fits_the_measurement(self) -> HiveRuleForm:
+        info = KINDS[self.sensor_kind]
+        if self.comparison not in CHANGES:
+            self.window_minutes = None  # a limit is crossed at an instant: no window
+            if not info.low <= self.threshold <= info.high:
+                message = _(
+                    "This measurement reads from %(low)s to %(high)s.",
+                    low=number(info.low),
+                    high=number(info.high),
+                )
+                raise ValueError(f"threshold: {message}")
+            return self
+        if self.window_minutes is None:
+            message = _("A drop or a rise needs its time window.")
+            raise ValueError(f"window_minutes: {message}")
+        if not 0 < self.threshold <= info.high - info.low:
+            message = _(
+                "A change must be above 0 and at most %(most)s.", most=number(info.high - info.low)
+            )
+            raise ValueError(f"threshold: {message}")
+        return self
+
+    def sleep(self) -> Sleep:
+        return Sleep(frozenset(self.months), frozenset(self.hours))
 
 
 # --- devices ----------------------------------------------------------------------------------
@@ -679,7 +749,10 @@ class AlertOut(BaseModel):
     )
 
     id: int
-    kind: AlertKind
+    kind: AlertKind = Field(
+        description="What raised it: a default rule (swarm, temperature, humidity, battery, "
+        "offline) or one of the beekeeper's own rules (rule)."
+    )
     hive_id: int
     hive_name: str
     sensor_id: int | None

@@ -12,21 +12,25 @@ from typing import Any
 from aiohttp import web
 from aiohttp_session import get_session
 from babel.dates import get_month_names
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.keys import db_key, settings_key
-from app.models import AlertKind, Sensor
+from app.models import AlertKind, HiveRule, RuleComparison, Sensor
 from app.sensors import queries
 from app.sensors.schemas import (
     ALERT_LABELS,
+    COMPARISON_LABELS,
     DEFAULT_RULES,
     DEVICE_TYPE_LABELS,
     KINDS,
     MAX_BATCH,
     PLACEMENT_LABELS,
+    RULE_LISTS,
     SLEEPING_KINDS,
     AlertRulesForm,
     AlertSleepForm,
     DeviceForm,
+    HiveRuleForm,
     Rules,
     SensorForm,
     SensorRenameForm,
@@ -202,21 +206,23 @@ async def rules_page(
     form: Form[AlertRulesForm] | None = None,
     status: int = 200,
     sleep_form: Form[AlertSleepForm] | None = None,
+    rule_form: Form[HiveRuleForm] | None = None,
 ) -> web.Response:
     async with request.app[db_key]() as db:
         if form is None:
             form = Form(values=rule_values(await queries.rules_of(db, found.hive.id)))
         if sleep_form is None:
             sleep_form = Form(values=sleep_values(await queries.sleeps_of(db, found.hive.id)))
-    months = get_month_names("wide", locale=format_locale())
+        own_rules = await queries.hive_rules_of(db, found.hive.id)
     context = {
         "hive": found.hive,
         "form": form,
         "sleep_form": sleep_form,
         "defaults": rule_values(DEFAULT_RULES),
         "sleeping": [(kind, translate(ALERT_LABELS[kind])) for kind in SLEEPING_KINDS],
-        "months": [(month, months[month]) for month in range(1, 13)],
-        "hours": [(hour, f"{hour:02d}") for hour in range(24)],
+        "own_rules": [(rule, describe_rule(rule), describe_sleep(rule)) for rule in own_rules],
+        "rule_form": rule_form or Form(values={"comparison": RuleComparison.above.value}),
+        **rule_choices(),
     }
     return render(
         request,
@@ -225,6 +231,130 @@ async def rules_page(
         partial="partials/sensors/rules.html",
         status=status,
     )
+
+
+def rule_choices() -> dict[str, Any]:
+    """What the rule forms offer: measurements, places, comparisons, months and hours."""
+    months = get_month_names("wide", locale=format_locale())
+    return {
+        "measurements": {kind: translate(info.label) for kind, info in KINDS.items()},
+        "rule_places": {place: translate(label) for place, label in PLACEMENT_LABELS.items()},
+        "comparisons": {way: translate(label) for way, label in COMPARISON_LABELS.items()},
+        "months": [(month, months[month]) for month in range(1, 13)],
+        "hours": [(hour, f"{hour:02d}") for hour in range(24)],
+    }
+
+
+def describe_rule(rule: HiveRule) -> str:
+    """A rule in words: "Temperature (Inside) rises above 38 °C"."""
+    info = KINDS[rule.sensor_kind]
+    measurement = translate(info.label)
+    if rule.placement is not None:
+        measurement += f" ({translate(PLACEMENT_LABELS[rule.placement])})"
+    threshold = f"{typed(rule.threshold)} {info.unit}".rstrip()
+    said = _(
+        "%(measurement)s %(comparison)s %(threshold)s",
+        measurement=measurement,
+        comparison=translate(COMPARISON_LABELS[rule.comparison]),
+        threshold=threshold,
+    )
+    if rule.window_minutes is None:
+        return said
+    return ngettext(
+        "%(rule)s within %(num)s minute",
+        "%(rule)s within %(num)s minutes",
+        rule.window_minutes,
+        rule=said,
+    )
+
+
+def describe_sleep(rule: HiveRule) -> str:
+    """When the rule sleeps, in words; empty when it never does."""
+    if not (rule.months or rule.hours):
+        return ""
+    names = get_month_names("abbreviated", locale=format_locale())
+    months = ", ".join(names[month] for month in rule.months)
+    hours = ", ".join(f"{hour:02d}" for hour in rule.hours)
+    if not rule.hours:
+        return _("Sleeps in %(months)s", months=months)
+    if not rule.months:
+        return _("Sleeps at %(hours)s", hours=hours)
+    return _("Sleeps in %(months)s, at %(hours)s", months=months, hours=hours)
+
+
+def rule_form_values(rule: HiveRule) -> dict[str, Any]:
+    return {
+        "sensor_kind": rule.sensor_kind.value,
+        "placement": rule.placement.value if rule.placement else "",
+        "comparison": rule.comparison.value,
+        "threshold": typed(rule.threshold),
+        "window_minutes": typed(rule.window_minutes),
+        "months": [str(month) for month in rule.months],
+        "hours": [str(hour) for hour in rule.hours],
+    }
+
+
+async def owned_rule(request: web.Request, db: AsyncSession) -> tuple[HiveView, HiveRule]:
+    """The hive's rule the path names (404 for anyone but the hive's owner)."""
+    found = await hive_for(request, change=True, db=db)
+    rule = await queries.hive_rule_of(db, found.hive.id, path_id(request, "rule_id"))
+    if rule is None:
+        raise web.HTTPNotFound()
+    return found, rule
+
+
+@login_required
+async def hive_rule_create(request: web.Request) -> web.Response:
+    """A rule of the beekeeper's own, from the rules page's form."""
+    found = await hive_for(request, change=True)
+    form = await read_form(request, HiveRuleForm, lists=RULE_LISTS)
+    if form.data is None:
+        return await rules_page(request, found, status=422, rule_form=form)
+    async with request.app[db_key]() as db:
+        await queries.save_hive_rule(db, found.hive.id, form.data)
+    return redirect(request, f"/hives/{found.hive.id}/alert-rules")
+
+
+def rule_page(
+    request: web.Request, found: HiveView, rule: HiveRule, form: Form[HiveRuleForm], status: int
+) -> web.Response:
+    context = {"hive": found.hive, "rule": rule, "rule_form": form, **rule_choices()}
+    return render(request, "sensors/rule.html", context, status=status)
+
+
+@login_required
+async def hive_rule_edit(request: web.Request) -> web.Response:
+    async with request.app[db_key]() as db:
+        found, rule = await owned_rule(request, db)
+        return rule_page(request, found, rule, Form(values=rule_form_values(rule)), 200)
+
+
+@login_required
+async def hive_rule_update(request: web.Request) -> web.Response:
+    async with request.app[db_key]() as db:
+        found, rule = await owned_rule(request, db)
+        form = await read_form(request, HiveRuleForm, lists=RULE_LISTS)
+        if form.data is None:
+            return rule_page(request, found, rule, form, 422)
+        await queries.save_hive_rule(db, found.hive.id, form.data, rule)
+    return redirect(request, f"/hives/{found.hive.id}/alert-rules")
+
+
+@login_required
+async def hive_rule_switch(request: web.Request) -> web.Response:
+    """Switch a rule off (it watches nothing more) or back on."""
+    async with request.app[db_key]() as db:
+        found, rule = await owned_rule(request, db)
+        await queries.switch_hive_rule(db, rule)
+    return redirect(request, f"/hives/{found.hive.id}/alert-rules")
+
+
+@login_required
+async def hive_rule_delete(request: web.Request) -> web.Response:
+    async with request.app[db_key]() as db:
+        found, rule = await owned_rule(request, db)
+        await queries.delete_hive_rule(db, rule)
+    return redirect(request, f"/hives/{found.hive.id}/alert-rules")
 
 
 def sleep_values(sleeps: dict[AlertKind, Sleep]) -> dict[str, list[str]]:

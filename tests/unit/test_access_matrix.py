@@ -47,7 +47,9 @@ from app.models import (
     Device,
     DeviceType,
     FrameType,
+    HiveRule,
     PushSubscription,
+    RuleComparison,
     Sensor,
     SensorKind,
     SensorPlacement,
@@ -243,6 +245,18 @@ MATRIX = [
               "offline_hours": "6", "battery_min_volts": "3.3"}),
     Row("POST",  "/hives/{id}/alert-rules/sleep", Redirect("/hives/"), 404, LOGIN, LOGIN,
         form={"swarm_months": "12", "temperature_hours": "12"}),
+    # A beekeeper's own rules (issue 22) are the hive's owner's.
+    Row("POST",  "/hives/{id}/alert-rules/own", Redirect("/hives/"), 404, LOGIN, LOGIN,
+        form={"sensor_kind": "temperature", "comparison": "above", "threshold": "38"}),
+    Row("GET",   "/hives/{id}/alert-rules/own/{rule_id}", 200, 404, LOGIN,   LOGIN,
+        fill={"id": "hive", "rule_id": "rule"}),
+    Row("POST",  "/hives/{id}/alert-rules/own/{rule_id}", Redirect("/hives/"), 404, LOGIN,
+        LOGIN, form={"sensor_kind": "weight", "comparison": "drops_by", "threshold": "1",
+                     "window_minutes": "10"}, fill={"id": "hive", "rule_id": "rule"}),
+    Row("POST",  "/hives/{id}/alert-rules/own/{rule_id}/switch", Redirect("/hives/"), 404,
+        LOGIN, LOGIN, form={}, fill={"id": "hive", "rule_id": "rule"}),
+    Row("POST",  "/hives/{id}/alert-rules/own/{rule_id}/delete", Redirect("/hives/"), 404,
+        LOGIN, LOGIN, form={}, fill={"id": "hive", "rule_id": "rule"}),
     Row("GET",   "/hives/{id}/charts",                  200,   404,   LOGIN,    LOGIN),
     Row("GET",   "/alerts",                             200,   200,   LOGIN,    LOGIN),
     Row("POST",  "/alerts/webhook",  Redirect("/alerts"), Redirect("/alerts"), LOGIN, LOGIN,
@@ -483,12 +497,21 @@ async def owners_things(db, owner: User) -> dict[str, int]:
         hive_id=hive_id, name="Base", type=DeviceType.beep, key="the-owners-own-device-key"
     )
     db.add(device)
+    rule = HiveRule(
+        hive_id=hive_id,
+        sensor_kind=SensorKind.weight,
+        comparison=RuleComparison.rises_by,
+        threshold=3.0,
+        window_minutes=60,
+    )
+    db.add(rule)
     await db.commit()
     return {
         "hive": hive_id,
         "key": key,
         "sensor": sensor.id,
         "device": device.id,
+        "rule": rule.id,
         "alert": alert.id,
         **await field_log_of(db, owner, hive_id),
         **await medicines_of(db, owner, hive_id),
@@ -676,6 +699,9 @@ async def owners_state(db, owner_id: int) -> list[Any]:
         "SELECT d.id, d.name, d.key, d.weight_offset, d.weight_multiplier FROM devices d"
         " JOIN hives h ON h.id = d.hive_id WHERE h.owner_id = :owner ORDER BY d.id",
         "SELECT r.* FROM alert_rules r JOIN hives h ON h.id = r.hive_id WHERE h.owner_id = :owner",
+        "SELECT r.id, r.sensor_kind::text, r.comparison::text, r.threshold, r.window_minutes,"
+        " r.months, r.hours, r.enabled FROM hive_rules r JOIN hives h ON h.id = r.hive_id"
+        " WHERE h.owner_id = :owner ORDER BY r.id",
         "SELECT a.id, a.acknowledged_at FROM alerts a JOIN hives h ON h.id = a.hive_id"
         " WHERE h.owner_id = :owner ORDER BY a.id",
         "SELECT w.url FROM alert_webhooks w WHERE w.user_id = :owner",
