@@ -20,7 +20,7 @@ from app.web.htmx import render
 async def hive_page(request: web.Request) -> web.Response:
     async with request.app[db_key]() as db:
         found = await hive_for(request, db=db)
-        timeline = await timeline_of(db, found.hive.id)
+        timeline = await timeline_of(db, found.hive)
         sensors = await sensor_panel(
             db, found.hive.owner_id, found.hive.id, request.query.get("range")
         )
