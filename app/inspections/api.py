@@ -17,11 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.inspections import queries
 from app.inspections.schemas import (
+    FUTURE_INSPECTION,
     HarvestDetails,
     HarvestForm,
     HiveId,
     HoneyKg,
     InspectionForm,
+    in_the_future,
     mites_per_100,
 )
 from app.keys import db_key, settings_key
@@ -272,6 +274,18 @@ async def inspection_create(request: web.Request) -> web.Response:
     if data.done_at.tzinfo is None:  # a time without a zone is the city's
         zone = request.app[settings_key].zone
         data = data.model_copy(update={"done_at": data.done_at.replace(tzinfo=zone)})
+    if in_the_future(data.done_at):
+        raise Problem(
+            422,
+            "1 field of the body did not validate.",
+            errors=[
+                {
+                    "location": ["body", "done_at"],
+                    "message": FUTURE_INSPECTION,
+                    "type": "value_error",
+                }
+            ],
+        )
     async with request.app[db_key]() as db, db.begin():
         # The hive is checked inside the create: a repeat is answered by its key first (410
         # once the inspection went with its deleted hive), a new request by the hive's owner.

@@ -413,6 +413,7 @@ class SeasonTotals:
     overall: Decimal = Decimal(0)
     by_hive: list[tuple[int, str, Decimal]] = field(default_factory=list)
     by_site: list[tuple[str, Decimal]] = field(default_factory=list)
+    first_year: int | None = None  # the first season with a harvest: no link back past it
 
 
 SEASON_BY_HIVE = text(
@@ -433,7 +434,10 @@ async def season_totals(db: AsyncSession, owner_id: int, day: date) -> SeasonTot
     rows = (
         await db.execute(SEASON_BY_HIVE, {"owner_id": owner_id, "first": first, "last": last})
     ).all()
-    totals = SeasonTotals(year=day.year)
+    first_day = await db.scalar(
+        select(func.min(Harvest.harvested_on)).where(Harvest.owner_id == owner_id)
+    )
+    totals = SeasonTotals(year=day.year, first_year=first_day.year if first_day else None)
     by_site: dict[str, Decimal] = {}
     for hive_id, name, site, kg in rows:
         totals.by_hive.append((hive_id, name, kg))
@@ -448,32 +452,38 @@ async def season_totals(db: AsyncSession, owner_id: int, day: date) -> SeasonTot
 
 @dataclass
 class TimelineEntry:
-    kind: str  # "inspection", "scheduled", "harvest"
+    kind: str  # "inspection", "scheduled", "harvest", "installed", "added"
     day: date
     inspection: Inspection | None = None
     harvest_id: int | None = None
     kg: Decimal | None = None
     total_kg: Decimal | None = None
+    at: datetime | None = None  # the moment, where there is one: orders entries of one day
 
 
-async def timeline_of(db: AsyncSession, hive_id: int, limit: int = 100) -> list[TimelineEntry]:
-    """The hive's inspections (planned and done) and harvests, newest first."""
+async def timeline_of(db: AsyncSession, hive: Hive, limit: int = 100) -> list[TimelineEntry]:
+    """The hive's inspections (planned and done), harvests, installation and its adding to
+    CityHive, newest first; on one day, the later moment first."""
     inspections = await db.scalars(
         select(Inspection)
-        .where(Inspection.hive_id == hive_id)
+        .where(Inspection.hive_id == hive.id)
         .order_by(func.coalesce(func.date(Inspection.done_at), Inspection.scheduled_for).desc())
         .limit(limit)
     )
     entries: list[TimelineEntry] = []
     for inspection in inspections:
         if inspection.done_at is not None:
-            entries.append(TimelineEntry("inspection", inspection.done_at.date(), inspection))
+            entries.append(
+                TimelineEntry(
+                    "inspection", inspection.done_at.date(), inspection, at=inspection.done_at
+                )
+            )
         elif inspection.scheduled_for is not None:  # the table's when_known check holds
             entries.append(TimelineEntry("scheduled", inspection.scheduled_for, inspection))
     harvests = await db.execute(
         select(Harvest.id, Harvest.harvested_on, HarvestShare.kg, Harvest.total_kg)
         .join(HarvestShare, HarvestShare.harvest_id == Harvest.id)
-        .where(HarvestShare.hive_id == hive_id)
+        .where(HarvestShare.hive_id == hive.id)
         .order_by(Harvest.harvested_on.desc())
         .limit(limit)
     )
@@ -481,8 +491,22 @@ async def timeline_of(db: AsyncSession, hive_id: int, limit: int = 100) -> list[
         TimelineEntry(kind="harvest", day=row[1], harvest_id=row[0], kg=row[2], total_kg=row[3])
         for row in harvests
     ]
-    entries.sort(key=lambda entry: entry.day, reverse=True)
+    if hive.installed_on is not None:
+        entries.append(TimelineEntry("installed", hive.installed_on))
+    entries.append(TimelineEntry("added", hive.created_at.date(), at=hive.created_at))
+    entries.sort(key=_newest_first, reverse=True)
     return entries[:limit]
+
+
+# A day's entries without a moment of their own (a harvest, a plan) come after its timed ones.
+_START_OF_TIME = datetime.min.replace(tzinfo=UTC)
+
+
+def _newest_first(entry: TimelineEntry) -> tuple[date, datetime, bool]:
+    """The day, then the minute (what a form's "When" says), then an inspection before the
+    hive's adding in the same minute: it was added, then inspected."""
+    minute = entry.at.replace(second=0, microsecond=0) if entry.at else _START_OF_TIME
+    return entry.day, minute, entry.kind != "added"
 
 
 # --- Today -----------------------------------------------------------------------------------

@@ -72,8 +72,18 @@ AirTemperature = Annotated[Decimal, PlainValidator(measured(-40, 60, 1)), number
 HoneyKg = Annotated[Decimal, PlainValidator(measured(0, 100_000, 2)), number_schema(0, 100_000)]
 Percent = Annotated[Decimal, PlainValidator(measured(0, 100, 1)), number_schema(0, 100)]
 
-# How far ahead of the server's clock a "when" may be: a phone's clock and time zone.
+# How far ahead of the server's clock a harvest's day may be: a phone's clock and time zone.
 CLOCK_SLACK = timedelta(days=1)
+# How far ahead of the server's clock an inspection's time may be: a phone's clock running fast.
+INSPECTION_CLOCK_SLACK = timedelta(minutes=10)
+FUTURE_INSPECTION = N_("An inspection cannot be recorded for a time in the future")
+
+
+def in_the_future(moment: datetime) -> bool:
+    """Whether an inspection's time (with its zone) is later than now, give or take a fast
+    clock."""
+    return moment > datetime.now(UTC) + INSPECTION_CLOCK_SLACK
+
 
 QUEEN_CELL_LABELS = {
     QueenCells.none: N_("None"),
@@ -173,11 +183,11 @@ class InspectionForm(BaseModel):
     @field_validator("done_at")
     @classmethod
     def _not_in_the_future(cls, value: datetime) -> datetime:
-        # A time without a zone is the city's local time (the view attaches the zone); any
-        # zone on earth is within 14 hours of UTC.
+        # A time without a zone is the city's local time: the views attach the zone and check
+        # it again with in_the_future; here, any zone on earth is within 14 hours of UTC.
         aware = value if value.tzinfo else value.replace(tzinfo=UTC) - timedelta(hours=14)
-        if aware > datetime.now(UTC) + CLOCK_SLACK:
-            raise ValueError(_("An inspection cannot be recorded for a time in the future"))
+        if in_the_future(aware):
+            raise ValueError(_(FUTURE_INSPECTION))
         if value.year < 1900:
             raise ValueError(_("Give a date after 1900"))
         return value

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.inspections import queries
 from app.inspections.schemas import (
     ACTION_LABELS,
+    FUTURE_INSPECTION,
     QUEEN_CELL_LABELS,
     TEMPERAMENT_LABELS,
     VARROA_METHOD_LABELS,
@@ -26,6 +27,7 @@ from app.inspections.schemas import (
     HarvestForm,
     InspectionForm,
     ScheduleForm,
+    in_the_future,
 )
 from app.keys import db_key, settings_key
 from app.models import Hive, Inspection
@@ -142,6 +144,18 @@ def zoned(value: Any, request: web.Request) -> Any:
     return value
 
 
+def in_the_city(form: Form[InspectionForm], request: web.Request) -> InspectionForm | None:
+    """The checklist with its time in the city's zone; None (and the form's message) when that
+    time is still to come there."""
+    if form.data is None:
+        return None
+    done_at = zoned(form.data.done_at, request)
+    if in_the_future(done_at):
+        form.add_error("done_at", translate(FUTURE_INSPECTION))
+        return None
+    return form.data.model_copy(update={"done_at": done_at})
+
+
 async def inspection_refused(
     request: web.Request, found: HiveView, form: Form[InspectionForm]
 ) -> web.Response:
@@ -157,9 +171,9 @@ async def inspection_create(request: web.Request) -> web.Response:
     form = await read_form(request, InspectionForm, lists=("actions",))
     key = idempotency.form_key(request, form)
     schedule_id = as_id(form.values.get("schedule", ""))
-    if form.data is None:
+    data = in_the_city(form, request)
+    if data is None:
         return await inspection_refused(request, found, form)
-    data = form.data.model_copy(update={"done_at": zoned(form.data.done_at, request)})
 
     async def record(db: AsyncSession) -> idempotency.Answer:
         inspection_id = await queries.record(db, found.hive.id, data, schedule_id)
@@ -210,9 +224,9 @@ async def inspection_edit(request: web.Request) -> web.Response:
 async def inspection_update(request: web.Request) -> web.Response:
     inspection, found = await owned_inspection_with_hive(request)
     form = await read_form(request, InspectionForm, lists=("actions",))
-    if form.data is None:
+    data = in_the_city(form, request)
+    if data is None:
         return inspection_page(request, found, form, previous=None, editing=inspection, status=422)
-    data = form.data.model_copy(update={"done_at": zoned(form.data.done_at, request)})
     async with request.app[db_key]() as db, db.begin():
         await queries.correct(db, inspection, data)
     return redirect(request, f"/hives/{found.hive.id}#inspection-{inspection.id}")

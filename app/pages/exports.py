@@ -278,8 +278,9 @@ async def csv_chunks(
         yield _taken(buffer)
 
 
-def stamp() -> str:
-    return datetime.now().strftime("%Y-%m-%d")
+def stamp(request: web.Request) -> str:
+    """The day in an export's file name: the city's, not the server's clock's."""
+    return datetime.now(request.app[settings_key].zone).strftime("%Y-%m-%d")
 
 
 def export_slot(request: web.Request, user_id: int) -> Slot:
@@ -346,7 +347,7 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
         async with aclosing(csv_chunks(request.app[db_key], table, user.id)) as chunks:
             first = await anext(chunks)  # a database error still becomes an error page
             response = await streamed(
-                request, f"cityhive-{table}-{stamp()}.csv", "text/csv; charset=utf-8"
+                request, f"cityhive-{table}-{stamp(request)}.csv", "text/csv; charset=utf-8"
             )
             if not await sent(request, response, first):
                 return response
@@ -388,7 +389,9 @@ async def export_zip(request: web.Request) -> web.StreamResponse:
     sessions = request.app[db_key]
     with export_slot(request, user.id):
         sink = ZipStream()
-        response = await streamed(request, f"cityhive-export-{stamp()}.zip", "application/zip")
+        response = await streamed(
+            request, f"cityhive-export-{stamp(request)}.zip", "application/zip"
+        )
         with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for table in TABLES:
                 with archive.open(f"{table}.csv", "w", force_zip64=True) as entry:

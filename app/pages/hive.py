@@ -30,7 +30,7 @@ def local_today(request: web.Request) -> date:
 async def hive_page(request: web.Request) -> web.Response:
     async with request.app[db_key]() as db:
         found = await hive_for(request, db=db)
-        timeline = await timeline_of(db, found.hive.id)
+        timeline = await timeline_of(db, found.hive)
         treatments = await treatments_of(db, found.hive.owner_id, hive_id=found.hive.id)
         withheld = await withdrawal_of(db, [found.hive.id], local_today(request))
         sensors = await sensor_panel(

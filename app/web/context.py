@@ -18,6 +18,8 @@ def template_context(request: web.Request) -> dict[str, Any]:
         "csrf_token": request.get(csrf_token_key, ""),
         "current_path": request.path,
         "back_here": back_here(request),
+        # The city's zone: a form's "now" is the city's time, not the device's (static/js/pwa.js).
+        "time_zone": request.app[settings_key].time_zone,
     }
 
 

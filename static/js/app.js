@@ -62,6 +62,9 @@ window.CityHiveText = (function () {
     var opts = {};
     for (var name in options) if (Object.prototype.hasOwnProperty.call(options, name)) opts[name] = options[name];
     if (opts.hour) opts.hourCycle = "h23";
+    // In the city's time, as the server writes it, whatever zone the device is set to.
+    var shell = document.querySelector(".shell[data-time-zone]");
+    if (!opts.timeZone && shell) opts.timeZone = shell.dataset.timeZone;
     return formatter("date", opts).format(date);
   }
 

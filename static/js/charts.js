@@ -80,6 +80,11 @@
     return element.getAttribute("data-label-" + name) || text("chart." + name);
   }
 
+  function showLatestWhenAway(u) {
+    var last = u.data[0].length - 1;
+    if ((u.cursor.idx === null || u.cursor.idx === undefined) && last >= 0) u.setLegend({ idx: last });
+  }
+
   function draw(uPlot, element) {
     if (element.dataset.chartReady) return;
     var data;
@@ -105,7 +110,10 @@
         { size: 72, values: function (u, ticks) { return ticks.map(function (t) { return T.number(t) + " " + data.unit; }); } }
       ],
       cursor: { drag: { x: false, y: false } },
-      legend: { live: true }
+      legend: { live: true },
+      // Away from the chart (a phone has no hover) the legend shows the latest point, not dashes;
+      // a tap or a pointer on the chart shows the point under it.
+      hooks: { setCursor: [showLatestWhenAway], ready: [showLatestWhenAway] }
     };
     var plot = new uPlot(options, [data.t, data.min, data.max, data.mean], element);
     live.push({ element: element, plot: plot });

@@ -134,6 +134,10 @@
     return { id: String(feature.id), latlng: latlng, name: name, signature: [latlng.lat, latlng.lng, name].join("|") };
   }
 
+  // A popup keeps clear of the zoom and "Locate me" buttons at the top left (44 px wide, 10 px
+  // in): the map pans it right of them rather than open under them.
+  var POPUP_CLEAR_OF_CONTROLS = { autoPanPaddingTopLeft: [64, 16], autoPanPaddingBottomRight: [16, 16] };
+
   function hiveMarker(hive, cardUrl) {
     var marker = L.marker(hive.latlng, { alt: hive.name, riseOnHover: true });
     var label = document.createElement("span");
@@ -143,7 +147,7 @@
     var content = document.createElement("div");
     content.className = "map-popup";
     content.textContent = text("map.loading");
-    marker.bindPopup(content, { minWidth: 200, maxWidth: 300 });
+    marker.bindPopup(content, L.extend({ minWidth: 200, maxWidth: 300 }, POPUP_CLEAR_OF_CONTROLS));
     function failed() { content.textContent = text("map.cardFailed"); }
     function fitted() { if (marker.isPopupOpen()) marker.getPopup().update(); }  // re-measure, re-pan
     marker.on("popupopen", function () {
@@ -427,7 +431,7 @@
         pointToLayer: function (feature, latlng) {
           return L.circleMarker(latlng, { radius: 10, className: "swarm-marker", weight: 3, fillOpacity: 0.9 });
         },
-        onEachFeature: function (feature, marker) { marker.bindPopup(swarmPopup(feature)); }
+        onEachFeature: function (feature, marker) { marker.bindPopup(swarmPopup(feature), POPUP_CLEAR_OF_CONTROLS); }
       }).addTo(map);
       return layer.getLayers().length;
     });

@@ -674,14 +674,23 @@
   // A form saved for offline use says when it was saved ("When: 9:02"), not when it is filled
   // in. Inputs marked data-now (datetime-local or date) get the time of day the page is shown,
   // unless the server's value was a choice (the form came back with errors, or was edited).
-  function pad(n) { return (n < 10 ? "0" : "") + n; }
+  // The time is the city's (the shell's data-time-zone, the server's TIME_ZONE), whatever zone
+  // the device is set to: the server reads a time without a zone as the city's.
+  function cityNow() {
+    var shell = document.querySelector(".shell[data-time-zone]");
+    var zone = (shell && shell.dataset.timeZone) || undefined;
+    var parts = {};
+    new Intl.DateTimeFormat("en-GB", {
+      timeZone: zone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"
+    }).formatToParts(new Date()).forEach(function (part) { parts[part.type] = part.value; });
+    return { day: parts.year + "-" + parts.month + "-" + parts.day, time: parts.hour + ":" + parts.minute };
+  }
   function setNow(root) {
-    var now = new Date();
-    var day = now.getFullYear() + "-" + pad(now.getMonth() + 1) + "-" + pad(now.getDate());
+    var now = cityNow();
     all("input[data-now]", root).forEach(function (input) {
       var form = input.closest("form");
       if (input.value !== input.defaultValue || (form && form.querySelector(".form-summary"))) return;
-      input.value = input.type === "date" ? day : day + "T" + pad(now.getHours()) + ":" + pad(now.getMinutes());
+      input.value = input.type === "date" ? now.day : now.day + "T" + now.time;
     });
   }
 
@@ -719,6 +728,10 @@
 
   window.addEventListener("online", function () { state.retryDelay = 0; draw(); flushSoon(); });
   window.addEventListener("offline", draw);
+  // Offline, the alert poll (#toasts, every minute) waits: it could only fail and log errors.
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    if (!navigator.onLine && event.detail && event.detail.elt && event.detail.elt.id === "toasts") event.preventDefault();
+  });
   document.addEventListener("visibilitychange", function () {
     if (document.visibilityState === "visible") flushSoon();
   });

@@ -7,7 +7,7 @@ import io
 import json
 import re
 import zipfile
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from urllib.parse import urlsplit
 
@@ -19,7 +19,7 @@ from app.models import Harvest, Inspection
 from tests.unit.conftest import csrf_token
 from tests.unit.test_harvests import log_harvest
 from tests.unit.test_hives import HIVE, new_hive_id
-from tests.unit.test_inspections import record
+from tests.unit.test_inspections import BERLIN, record, today
 
 
 async def calendar_url(client) -> str:
@@ -85,8 +85,8 @@ async def test_csv_exports_round_trip_what_went_in(logged_in, db):
     )
     inspection = await db.scalar(select(Inspection))
     response = await logged_in.get("/exports/inspections.csv")
-    assert response.headers["Content-Disposition"].startswith(
-        'attachment; filename="cityhive-inspections-'
+    assert response.headers["Content-Disposition"] == (  # the city's day, not the server's
+        f'attachment; filename="cityhive-inspections-{today().isoformat()}.csv"'
     )
     (row,) = rows(await response.text())
     assert row["id"] == str(inspection.id)
@@ -171,6 +171,22 @@ async def test_the_api_records_and_lists_inspections_once_per_key(logged_in, db)
     assert [item["id"] for item in listed["items"]] == [created["id"]]
     one = await logged_in.get(f"/api/v1/inspections/{created['id']}", headers=headers)
     assert (await one.json())["done_at"] == "2026-06-01T08:30:00Z"
+
+
+async def test_the_api_refuses_an_inspection_later_than_the_citys_now(logged_in, db):
+    hive_id = await new_hive_id(logged_in)
+    headers = {"Authorization": f"Bearer {await api_key(logged_in)}"}
+    soon = datetime.now(BERLIN) + timedelta(hours=2)  # without a zone: the city's time
+    refused = await logged_in.post(
+        "/api/v1/inspections",
+        json={"hive_id": hive_id, "done_at": soon.strftime("%Y-%m-%dT%H:%M:%S")},
+        headers=headers,
+    )
+    assert refused.status == 422
+    (error,) = (await refused.json())["errors"]
+    assert error["location"] == ["body", "done_at"]
+    assert error["message"] == "An inspection cannot be recorded for a time in the future"
+    assert (await db.scalars(select(Inspection))).all() == []
 
 
 async def test_api_refusals_are_problem_documents_and_save_nothing(logged_in, db):

@@ -160,3 +160,30 @@ async def test_past_seasons_are_browsable(logged_in):
     page = await (await logged_in.get(f"/harvests?season={date.today().year - 1}")).text()
     assert f"Season {date.today().year - 1}" in page
     assert "0.00 kg this season" in page
+
+
+async def test_the_seasons_lead_back_only_to_the_first_one_with_a_harvest(logged_in):
+    this_year = date.today().year
+    page = await (await logged_in.get("/harvests")).text()
+    assert "/harvests?season=" not in page  # no harvest yet: no season to go back to
+
+    hive_id = await new_hive_id(logged_in)
+    token = await csrf_token(logged_in, "/harvests/new")
+    two_years_ago = date(this_year - 2, 7, 1).isoformat()
+    saved = await logged_in.post(
+        "/harvests",
+        data=[
+            ("_csrf", token),
+            ("harvested_on", two_years_ago),
+            ("hive_ids", str(hive_id)),
+            ("split", "even"),
+            ("total_kg", "10"),
+        ],
+        allow_redirects=False,
+    )
+    assert saved.status == 303
+    page = await (await logged_in.get(f"/harvests?season={this_year - 1}")).text()
+    assert f"/harvests?season={this_year - 2}" in page
+    first = await (await logged_in.get(f"/harvests?season={this_year - 2}")).text()
+    assert f"/harvests?season={this_year - 3}" not in first
+    assert f"/harvests?season={this_year - 1}" in first

@@ -154,6 +154,11 @@ async def test_recording_against_a_schedule_fills_it_in(logged_in, db):
             "done_at",
             "cannot be recorded for a time in the future",
         ),
+        (  # the city's time, 2 hours ahead: no longer let through by a day's slack
+            {"done_at": (datetime.now(BERLIN) + timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M")},
+            "done_at",
+            "cannot be recorded for a time in the future",
+        ),
         ({"frames_of_bees": "-1"}, "frames_of_bees", "Enter 0 or more."),
         ({"varroa_method": ""}, "varroa_method", "Say how the mites were counted"),
         ({"weight_kg": "-2"}, "weight_kg", "Enter 0 or more."),
@@ -356,6 +361,38 @@ async def test_deleting_an_inspection_removes_it_from_the_timeline(logged_in, db
     assert response.status == 303
     assert await inspections(db, hive_id) == []
     assert (await logged_in.get(f"/inspections/{done_id}")).status == 404
+
+
+async def test_the_timeline_lists_one_days_inspections_latest_first_and_the_hives_adding_in_place(
+    logged_in, db
+):
+    hive_id = await new_hive_id(logged_in)
+    now = datetime.now(BERLIN)
+    morning, noon = (now - timedelta(hours=2)), (now - timedelta(hours=1))
+    # recorded in this order: the later one, the earlier one, then one from over a year ago
+    for moment, note in ((noon, "Noon visit"), (morning, "Morning visit")):
+        await record(
+            logged_in,
+            hive_id,
+            done_at=moment.strftime("%Y-%m-%dT%H:%M"),
+            notes=note,
+            next_inspection_on="",
+        )
+    await record(
+        logged_in,
+        hive_id,
+        done_at=(now - timedelta(days=400)).strftime("%Y-%m-%dT%H:%M"),
+        next_inspection_on="",
+    )
+    page = await (await logged_in.get(f"/hives/{hive_id}")).text()
+    timeline = page[page.index('id="timeline"') :]
+    inspected = sorted(inspection.done_at for inspection in await inspections(db, hive_id))
+    last_year, morning_at, noon_at = (
+        timeline.index(f'<time datetime="{moment.isoformat()}"') for moment in inspected
+    )
+    assert noon_at < morning_at < last_year  # one day's inspections by time, latest first
+    added = timeline.index("Added to CityHive")  # just now: the latest entry, not the last
+    assert added < noon_at
 
 
 async def test_pages_come_in_both_shapes(logged_in):
