@@ -6,12 +6,14 @@ Every query is scoped to the owner through the hive: another user's records are 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.inspections.schemas import HarvestForm, InspectionForm, ScheduleForm, mites_per_100
@@ -20,6 +22,7 @@ from app.models import (
     Harvest,
     HarvestShare,
     Hive,
+    HiveBoxes,
     HiveStatus,
     Inspection,
     QueenCells,
@@ -122,8 +125,29 @@ async def record(
         setattr(scheduled, name, value)
     if form.next_inspection_on is not None:
         await _schedule_once(db, hive_id, form.next_inspection_on)
+    await _boxes_follow(db, hive_id, form.actions)
     await db.flush()
     return scheduled.id
+
+
+async def _boxes_follow(db: AsyncSession, hive_id: int, actions: Sequence[str]) -> None:
+    """A super added or removed at the inspection changes the hive's boxes: one more (a hive
+    not yet described is one brood box and this super), or one fewer (never below none)."""
+    if "super_added" in actions:
+        await db.execute(
+            insert(HiveBoxes)
+            .values(hive_id=hive_id, supers=1)
+            .on_conflict_do_update(
+                index_elements=[HiveBoxes.hive_id],
+                set_={"supers": func.least(HiveBoxes.supers + 1, 20), "updated_at": func.now()},
+            )
+        )
+    if "super_removed" in actions:
+        await db.execute(
+            update(HiveBoxes)
+            .where(HiveBoxes.hive_id == hive_id)
+            .values(supers=func.greatest(HiveBoxes.supers - 1, 0), updated_at=func.now())
+        )
 
 
 async def correct(db: AsyncSession, inspection: Inspection, form: InspectionForm) -> None:

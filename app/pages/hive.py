@@ -1,13 +1,18 @@
-"""A hive's page: the hive, its timeline of inspections and harvests, and its sensors' panel.
+"""A hive's page: the hive, its colony and queen, its timeline of inspections, harvests and
+colony events, its boxes, and its sensors' panel.
 
-It gathers three features on one screen, so it lives here and not in any of them. The whole
+It gathers four features on one screen, so it lives here and not in any of them. The whole
 page is read in one database session: the access check, the timeline and the panel share it.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 
+from app.colonies import queries as colonies
+from app.colonies.views import labels as colony_labels
 from app.hives.views import choices
 from app.inspections.queries import timeline_of
 from app.keys import db_key
@@ -17,10 +22,29 @@ from app.web.context import map_settings
 from app.web.htmx import render
 
 
+def queen_missing(timeline: list[Any]) -> bool:
+    """Whether the last two inspections saw neither the queen nor eggs: is she gone?"""
+    done = sorted(
+        (entry.inspection for entry in timeline if entry.kind == "inspection"),
+        key=lambda inspection: (inspection.done_at, inspection.id),
+        reverse=True,
+    )[:2]
+    return len(done) == 2 and all(
+        inspection.queen_seen is False and inspection.eggs_seen is False for inspection in done
+    )
+
+
 async def hive_page(request: web.Request) -> web.Response:
     async with request.app[db_key]() as db:
         found = await hive_for(request, db=db)
-        timeline = await timeline_of(db, found.hive.id)
+        timeline: list[Any] = [
+            *await timeline_of(db, found.hive.id),
+            *await colonies.events_of_hive(db, found.hive.id),
+        ]
+        timeline.sort(key=lambda entry: entry.day, reverse=True)
+        colony = await colonies.living_colony_in(db, found.hive.id)
+        queen = await colonies.current_queen(db, colony.id) if colony else None
+        boxes = await colonies.boxes_of(db, found.hive.id)
         sensors = await sensor_panel(
             db, found.hive.owner_id, found.hive.id, request.query.get("range")
         )
@@ -31,6 +55,11 @@ async def hive_page(request: web.Request) -> web.Response:
             "found": found,
             "hive": found.hive,
             "timeline": timeline,
+            "colony": colony,
+            "queen": queen,
+            "boxes": boxes,
+            "queen_missing": colony is not None and queen_missing(timeline),
+            **colony_labels(),
             "sensor_panel": sensors,
             **choices(),
             **map_settings(request),

@@ -45,14 +45,17 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 from schemathesis.checks import CHECKS
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
+from sqlalchemy import select
 
 from app.accounts import queries as key_queries
+from app.colonies import queries as colony_queries
+from app.colonies.schemas import RequeenForm, StartForm
 from app.hives import queries as hive_queries
 from app.hives.schemas import HiveForm
 from app.inspections import queries as field_log
 from app.inspections.schemas import HarvestForm, InspectionForm
 from app.main import create_app
-from app.models import Sensor, SensorKind, SensorPlacement, User
+from app.models import ColonyEvent, Hive, Queen, Sensor, SensorKind, SensorPlacement, User
 from app.pages.openapi import openapi_document
 from app.sensors.schemas import KINDS
 from app.settings import Settings
@@ -73,7 +76,14 @@ API_KEY = new_key()
 # creates name the owner's own hives and sensors: ids by the kind of thing, and each sensor's
 # physical range (low, high).
 EXISTING_HIVES: list[int] = []
-EXISTING: dict[str, list[int]] = {"hive": EXISTING_HIVES, "inspection": [], "harvest": []}
+EXISTING: dict[str, list[int]] = {
+    "hive": EXISTING_HIVES,
+    "inspection": [],
+    "harvest": [],
+    "colony": [],
+    "queen": [],
+    "colony_event": [],
+}
 # The first two hives carry the sensors, the inspection and the harvest: not to be deleted.
 KEPT_HIVES = 2
 # Hive ids start here, beyond the small numbers generated ids often are, so that a DELETE of
@@ -86,6 +96,9 @@ PATH_IDS = {
     ("/api/v1/inspections/{id}", "id"): "inspection",
     ("/api/v1/harvests/{id}", "id"): "harvest",
     ("/api/v1/devices/{hive_id}/readings", "hive_id"): "hive",
+    ("/api/v1/queens/{id}", "id"): "queen",
+    ("/api/v1/hives/{id}/boxes", "id"): "hive",
+    ("/api/v1/colony-events/{id}", "id"): "colony_event",
 }
 
 # Operations that may refuse schema-valid input with a 422 problem document, each for a rule
@@ -97,6 +110,10 @@ REFUSES_FOR_A_REASON = {
     # physical range (a temperature of 1e300 °C is a broken probe): a generated flat object of
     # any names and numbers is refused in part, answered 422 with `batch` and every reason.
     "POST /api/v1/devices/{hive_id}/readings",
+    # An event must fit its colony's life, as the operation's 422 says: a colony that died, was
+    # sold or united with another (by an earlier generated event) has no more events, and a
+    # split needs an empty hive or a name for a new one.
+    "POST /api/v1/colony-events",
 }
 # Operations that answer input too large for them with 413 (as documented), not 422: a batch of
 # more than 10,000 readings breaks the schema's maxItems, and is refused whole as too large.
@@ -160,6 +177,8 @@ def within_unstated_rules(case) -> None:
         body = harvest_rules(body)
     elif path == "/api/v1/readings":
         body = readings_rules(body)
+    elif path == "/api/v1/colony-events":
+        body = colony_event_rules(body)
     case.body = body
     one_body_per_key(case)
 
@@ -230,6 +249,23 @@ def harvest_rules(body: dict[str, Any]) -> dict[str, Any]:
         hives = iter(EXISTING_HIVES * (len(kg_by_hive) // len(EXISTING_HIVES) + 1))
         body["kg_by_hive"] = dict(zip(map(str, hives), kg_by_hive.values(), strict=False))
         body["kg_by_hive"] = dict(list(body["kg_by_hive"].items())[: len(EXISTING_HIVES)])
+    return body
+
+
+def colony_event_rules(body: dict[str, Any]) -> dict[str, Any]:
+    """An event of one of the owner's colonies, today (the hives were made today), uniting
+    another of them, with a mother queen of theirs; a split goes into a new hive."""
+    body = {**body, "colony_id": owners(body.get("colony_id"), EXISTING["colony"])}
+    if _day(body.get("happened_on")) is not None:
+        body["happened_on"] = date.today().isoformat()
+    if "other_colony_id" in body:
+        body["other_colony_id"] = owners(body["other_colony_id"], EXISTING["colony"])
+    if _is_int(body.get("mother_id")):
+        body["mother_id"] = owners(body["mother_id"], EXISTING["queen"])
+    if _is_int(body.get("alert_id")):
+        body["alert_id"] = None
+    if body.get("kind") == "split" and _is_int(body.get("hive_id")):
+        body["hive_id"] = None
     return body
 
 
@@ -323,7 +359,23 @@ async def _prepare(database_url: str) -> None:
         EXISTING["inspection"].append(await field_log.record(db, hive_id, form))
         harvest = HarvestForm(harvested_on=date.today(), hive_ids=EXISTING_HIVES[:2], total_kg=20)
         EXISTING["harvest"].append(await field_log.create_harvest(db, user.id, harvest))
+        await colonies_of(db, user.id)
         await db.commit()
+
+
+async def colonies_of(db, owner_id: int) -> None:
+    """A colony in each kept hive, the first with a queen."""
+    today = date.today()
+    for hive_id in EXISTING_HIVES[:KEPT_HIVES]:
+        hive = await db.get(Hive, hive_id)
+        colony = await colony_queries.start(db, owner_id, hive, StartForm(happened_on=today), today)
+        EXISTING["colony"].append(colony.id)
+        EXISTING["colony_event"].append(
+            await db.scalar(select(ColonyEvent.id).where(ColonyEvent.colony_id == colony.id))
+        )
+    colony = await colony_queries.colony_of(db, owner_id, EXISTING["colony"][0])
+    await colony_queries.requeen(db, colony, RequeenForm(happened_on=today, year=2026), today)
+    EXISTING["queen"].append(await db.scalar(select(Queen.id)))
 
 
 @pytest.fixture(scope="module")
