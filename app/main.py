@@ -16,6 +16,7 @@ from aiohttp_session.cookie_storage import EncryptedCookieStorage
 from app.accounts.routes import routes as account_routes
 from app.assets import StaticAssets
 from app.city.routes import routes as city_routes
+from app.colonies.routes import routes as colony_routes
 from app.db import database_ctx
 from app.hives.routes import routes as hive_routes
 from app.inspections.routes import routes as inspection_routes
@@ -156,6 +157,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(hive_routes)  # hives, their map and GeoJSON, their JSON API
     app.router.add_routes(inspection_routes)  # inspections, harvests, calendar, their API
     app.router.add_routes(treatment_routes)  # medicines, treatments, the register, their API
+    app.router.add_routes(colony_routes)  # colonies, queens, their events and family tree
     app.router.add_routes(sensor_routes)  # sensors, readings ingestion, charts, alerts
     app.router.add_routes(swarm_routes)  # public swarm reports and their collectors
     app.router.add_routes(push_routes)  # a beekeeper's devices and what each is told

@@ -888,3 +888,159 @@ class TreatedHive(Base):
         ForeignKey("hives.id", ondelete="SET NULL"), index=True
     )
     hive_name: Mapped[str] = mapped_column(String(100))
+
+
+# --- Colonies: queens, colony events, the family tree (issue 16) ---------------------------
+
+
+class ColonyStatus(enum.StrEnum):
+    alive = "alive"
+    united = "united"  # joined into another colony (a union)
+    dead = "dead"
+    sold = "sold"  # sold or given away
+
+
+class QueenOrigin(enum.StrEnum):
+    own_rearing = "own_rearing"
+    bought = "bought"
+    swarm = "swarm"
+    supersedure = "supersedure"
+    emergency = "emergency"
+
+
+class QueenStatus(enum.StrEnum):
+    laying = "laying"
+    missing = "missing"
+    superseded = "superseded"
+    dead = "dead"
+    replaced = "replaced"
+
+
+class ColonyEventKind(enum.StrEnum):
+    started = "started"  # a colony came to the hive (bought, a nucleus, or known before)
+    split = "split"  # type: ignore[assignment]
+    union = "union"
+    requeen = "requeen"
+    swarm_lost = "swarm_lost"
+    swarm_captured = "swarm_captured"
+    died = "died"
+    sold = "sold"
+
+
+class Colony(Base):
+    """The bees that live in a hive: they split, swarm, get requeened, join another colony and
+    end (dead, sold, united). `hive_id` is the hive they live (or last lived) in; a hive holds
+    at most one living colony."""
+
+    __tablename__ = "colonies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    hive_id: Mapped[int | None] = mapped_column(ForeignKey("hives.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(100))
+    status: Mapped[ColonyStatus] = mapped_column(
+        _pg_enum(ColonyStatus, "colony_status"), server_default=ColonyStatus.alive.value
+    )
+    started_on: Mapped[date]
+    ended_on: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("(status = 'alive') = (ended_on IS NULL)", name="ended_when_not_alive"),
+        Index(
+            "ux_colonies_one_alive_per_hive",
+            "hive_id",
+            unique=True,
+            postgresql_where=text("status = 'alive'"),
+        ),
+    )
+
+
+class Queen(Base):
+    """A queen: her year and marking colour, where she came from, her mother when known, and
+    the colony she heads (or headed)."""
+
+    __tablename__ = "queens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    colony_id: Mapped[int | None] = mapped_column(
+        ForeignKey("colonies.id", ondelete="SET NULL"), index=True
+    )
+    year: Mapped[int] = mapped_column(SmallInteger)
+    colour: Mapped[str] = mapped_column(String(10))  # the international marking colour
+    marked: Mapped[bool] = mapped_column(server_default=text("false"))
+    clipped: Mapped[bool] = mapped_column(server_default=text("false"))
+    race: Mapped[str] = mapped_column(String(100), server_default="")
+    origin: Mapped[QueenOrigin | None] = mapped_column(_pg_enum(QueenOrigin, "queen_origin"))
+    breeder: Mapped[str] = mapped_column(String(100), server_default="")
+    mother_id: Mapped[int | None] = mapped_column(ForeignKey("queens.id", ondelete="SET NULL"))
+    introduced_on: Mapped[date | None]
+    status: Mapped[QueenStatus] = mapped_column(
+        _pg_enum(QueenStatus, "queen_status"), server_default=QueenStatus.laying.value
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (CheckConstraint("mother_id <> id", name="not_her_own_mother"),)
+
+
+class ColonyEvent(Base):
+    """Something that happened to a colony, on a day, with a note. `other_colony_id` is the
+    colony on the other side: the daughter of a split, the colony joined in a union, the colony
+    a captured swarm came from. The lineage (app/colonies/tree.py) is read from these rows."""
+
+    __tablename__ = "colony_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    colony_id: Mapped[int] = mapped_column(ForeignKey("colonies.id", ondelete="CASCADE"))
+    kind: Mapped[ColonyEventKind] = mapped_column(_pg_enum(ColonyEventKind, "colony_event_kind"))
+    happened_on: Mapped[date]
+    note: Mapped[str] = mapped_column(Text, server_default="")
+    hive_id: Mapped[int | None] = mapped_column(ForeignKey("hives.id", ondelete="SET NULL"))
+    other_colony_id: Mapped[int | None] = mapped_column(
+        ForeignKey("colonies.id", ondelete="SET NULL"), index=True
+    )
+    other_hive_id: Mapped[int | None] = mapped_column(ForeignKey("hives.id", ondelete="SET NULL"))
+    frames_of_brood: Mapped[int | None] = mapped_column(SmallInteger)
+    frames_of_bees: Mapped[int | None] = mapped_column(SmallInteger)
+    queen_id: Mapped[int | None] = mapped_column(ForeignKey("queens.id", ondelete="SET NULL"))
+    old_queen_fate: Mapped[QueenStatus | None] = mapped_column(
+        _pg_enum(QueenStatus, "queen_status")
+    )
+    # The cause of death, or to whom the colony was sold or given.
+    detail: Mapped[str] = mapped_column(String(200), server_default="")
+    swarm_report_id: Mapped[int | None] = mapped_column(
+        ForeignKey("swarm_reports.id", ondelete="SET NULL")
+    )
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        Index("ix_colony_events_colony_id_happened_on", "colony_id", "happened_on"),
+        Index("ix_colony_events_hive_id", "hive_id"),
+        Index("ix_colony_events_other_hive_id", "other_hive_id"),
+    )
+
+
+class HiveBoxes(Base):
+    """What a hive is built of: brood boxes, honey supers, a queen excluder, a feeder, and the
+    frames each box holds. No row: not described yet. An inspection's "super added" and "super
+    removed" change `supers` (app/inspections/queries.py)."""
+
+    __tablename__ = "hive_boxes"
+
+    hive_id: Mapped[int] = mapped_column(
+        ForeignKey("hives.id", ondelete="CASCADE"), primary_key=True
+    )
+    brood_boxes: Mapped[int] = mapped_column(SmallInteger, server_default="1")
+    supers: Mapped[int] = mapped_column(SmallInteger, server_default="0")
+    queen_excluder: Mapped[bool] = mapped_column(server_default=text("false"))
+    feeder: Mapped[bool] = mapped_column(server_default=text("false"))
+    frames_per_box: Mapped[int | None] = mapped_column(SmallInteger)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+    __table_args__ = (
+        CheckConstraint("brood_boxes BETWEEN 0 AND 10", name="brood_boxes_0_to_10"),
+        CheckConstraint("supers BETWEEN 0 AND 20", name="supers_0_to_20"),
+        CheckConstraint("frames_per_box BETWEEN 1 AND 40", name="frames_per_box_1_to_40"),
+    )

@@ -6,12 +6,14 @@ Every query is scoped to the owner through the hive: another user's records are 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import case, delete, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.inspections.schemas import HarvestForm, InspectionForm, ScheduleForm, mites_per_100
@@ -20,6 +22,7 @@ from app.models import (
     Harvest,
     HarvestShare,
     Hive,
+    HiveBoxes,
     HiveStatus,
     Inspection,
     MedicinePurchase,
@@ -126,8 +129,29 @@ async def record(
         setattr(scheduled, name, value)
     if form.next_inspection_on is not None:
         await _schedule_once(db, hive_id, form.next_inspection_on)
+    await _boxes_follow(db, hive_id, form.actions)
     await db.flush()
     return scheduled.id
+
+
+async def _boxes_follow(db: AsyncSession, hive_id: int, actions: Sequence[str]) -> None:
+    """A super added or removed at the inspection changes the hive's boxes: one more (a hive
+    not yet described is one brood box and this super), or one fewer (never below none)."""
+    if "super_added" in actions:
+        await db.execute(
+            insert(HiveBoxes)
+            .values(hive_id=hive_id, supers=1)
+            .on_conflict_do_update(
+                index_elements=[HiveBoxes.hive_id],
+                set_={"supers": func.least(HiveBoxes.supers + 1, 20), "updated_at": func.now()},
+            )
+        )
+    if "super_removed" in actions:
+        await db.execute(
+            update(HiveBoxes)
+            .where(HiveBoxes.hive_id == hive_id)
+            .values(supers=func.greatest(HiveBoxes.supers - 1, 0), updated_at=func.now())
+        )
 
 
 async def correct(db: AsyncSession, inspection: Inspection, form: InspectionForm) -> None:
@@ -494,7 +518,7 @@ async def timeline_of(db: AsyncSession, hive: Hive, limit: int = 100) -> list[Ti
     if hive.installed_on is not None:
         entries.append(TimelineEntry("installed", hive.installed_on))
     entries.append(TimelineEntry("added", hive.created_at.date(), at=hive.created_at))
-    entries.sort(key=_newest_first, reverse=True)
+    entries.sort(key=timeline_order, reverse=True)
     return entries[:limit]
 
 
@@ -502,7 +526,18 @@ async def timeline_of(db: AsyncSession, hive: Hive, limit: int = 100) -> list[Ti
 _START_OF_TIME = datetime.min.replace(tzinfo=UTC)
 
 
-def _newest_first(entry: TimelineEntry) -> tuple[date, datetime, bool]:
+class OnTimeline(Protocol):
+    """An entry of a hive's timeline, from this room or another (a colony's event)."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def day(self) -> date: ...
+    @property
+    def at(self) -> datetime | None: ...
+
+
+def timeline_order(entry: OnTimeline) -> tuple[date, datetime, bool]:
     """The day, then the minute (what a form's "When" says), then an inspection before the
     hive's adding in the same minute: it was added, then inspected."""
     minute = entry.at.replace(second=0, microsecond=0) if entry.at else _START_OF_TIME

@@ -1,5 +1,6 @@
-"""A hive's page: the hive, its timeline of inspections and harvests, its sensors' panel, its
-treatments, and whether honey may be taken from it today (the withdrawal guard's answer).
+"""A hive's page: the hive, its colony and queen, its timeline of inspections, harvests and
+colony events, its boxes, its sensors' panel, its treatments, and whether honey may be taken
+from it today (the withdrawal guard's answer).
 
 It gathers four features on one screen, so it lives here and not in any of them. The whole
 page is read in one database session: the access check, the timeline and the panel share it.
@@ -8,11 +9,14 @@ page is read in one database session: the access check, the timeline and the pan
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from aiohttp import web
 
+from app.colonies import queries as colonies
+from app.colonies.views import labels as colony_labels
 from app.hives.views import choices
-from app.inspections.queries import timeline_of, withdrawal_of
+from app.inspections.queries import timeline_of, timeline_order, withdrawal_of
 from app.keys import db_key, settings_key
 from app.sensors.device_views import weighing_values
 from app.sensors.queries import sensor_panel
@@ -27,12 +31,31 @@ def local_today(request: web.Request) -> date:
     return datetime.now(request.app[settings_key].zone).date()
 
 
+def queen_missing(timeline: list[Any]) -> bool:
+    """Whether the last two inspections saw neither the queen nor eggs: is she gone?"""
+    done = sorted(
+        (entry.inspection for entry in timeline if entry.kind == "inspection"),
+        key=lambda inspection: (inspection.done_at, inspection.id),
+        reverse=True,
+    )[:2]
+    return len(done) == 2 and all(
+        inspection.queen_seen is False and inspection.eggs_seen is False for inspection in done
+    )
+
+
 async def hive_page(request: web.Request) -> web.Response:
     async with request.app[db_key]() as db:
         found = await hive_for(request, db=db)
-        timeline = await timeline_of(db, found.hive)
+        timeline: list[Any] = [
+            *await timeline_of(db, found.hive),
+            *await colonies.events_of_hive(db, found.hive.id),
+        ]
+        timeline.sort(key=timeline_order, reverse=True)
         treatments = await treatments_of(db, found.hive.owner_id, hive_id=found.hive.id)
         withheld = await withdrawal_of(db, [found.hive.id], local_today(request))
+        colony = await colonies.living_colony_in(db, found.hive.id)
+        queen = await colonies.current_queen(db, colony.id) if colony else None
+        boxes = await colonies.boxes_of(db, found.hive.id)
         sensors = await sensor_panel(
             db, found.hive.owner_id, found.hive.id, request.query.get("range")
         )
@@ -45,6 +68,11 @@ async def hive_page(request: web.Request) -> web.Response:
             "timeline": timeline,
             "treatments": treatments[::-1],  # newest first
             "withheld": withheld,
+            "colony": colony,
+            "queen": queen,
+            "boxes": boxes,
+            "queen_missing": colony is not None and queen_missing(timeline),
+            **colony_labels(),
             "sensor_panel": sensors,
             "weighing": Form(values=weighing_values(request)),
             **choices(),

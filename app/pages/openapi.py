@@ -16,6 +16,7 @@ from markupsafe import Markup
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from app.colonies import openapi as colonies_api
 from app.hives import openapi as hives_api
 from app.inspections import openapi as field_log_api
 from app.sensors import openapi as sensors_api
@@ -32,6 +33,7 @@ def _components() -> dict[str, Any]:
         *field_log_api.MODELS,
         *sensors_api.MODELS,
         *treatments_api.MODELS,
+        *colonies_api.MODELS,
     ]
     mode: JsonSchemaMode = "validation"
     _, top = models_json_schema([(model, mode) for model in models], ref_template=REF)
@@ -84,6 +86,7 @@ def openapi_document() -> dict[str, Any]:
             **field_log_api.paths(),
             **sensors_api.paths(),
             **treatments_api.paths(),
+            **colonies_api.paths(),
         },
         "webhooks": sensors_api.webhooks(),
         "components": {

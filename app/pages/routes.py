@@ -3,12 +3,15 @@ document and its page for people."""
 
 from aiohttp import web
 
-from app.pages import exports, hive, notifications, openapi, today
+from app.pages import exports, hive, notifications, openapi, swarm_capture, today
 
 routes = web.RouteTableDef()
 
 routes.get("/", name="home")(today.home)
 routes.get(r"/hives/{id:\d+}", name="hive_detail")(hive.hive_page)
+# A swarm caught into an empty hive, perhaps from a city swarm report the user claimed.
+routes.get(r"/hives/{id:\d+}/swarm-captured", name="swarm_captured")(swarm_capture.capture_form)
+routes.post(r"/hives/{id:\d+}/swarm-captured")(swarm_capture.capture_create)
 
 # Exports: the field log (inspections, harvests) with the hives it is about.
 routes.get("/exports", name="exports")(exports.exports_page)

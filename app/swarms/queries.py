@@ -454,6 +454,19 @@ async def _end_claim(
 ) -> bool:
     """End the user's claim on the report (release or close) and record it, in one transaction:
     False, and nothing changed, if they do not hold it."""
+    ended = await _end_claim_in(db, report_id, user_id, kind, values)
+    await db.commit()
+    return ended
+
+
+async def _end_claim_in(
+    db: AsyncSession,
+    report_id: int,
+    user_id: int,
+    kind: SwarmClaimEventKind,
+    values: dict[str, Any],
+) -> bool:
+    """_end_claim, in the caller's transaction (which commits it with its own writes)."""
     ended = await db.scalar(
         update(SwarmReport)
         .where(
@@ -468,7 +481,6 @@ async def _end_claim(
         await db.execute(
             insert(SwarmClaimEvent).values(report_id=report_id, collector_id=user_id, kind=kind)
         )
-    await db.commit()
     return ended is not None
 
 
@@ -482,6 +494,18 @@ async def close(db: AsyncSession, report_id: int, user_id: int, outcome: SwarmOu
     """Close a report the user has claimed, with what happened."""
     values = {"status": SwarmStatus.closed, "outcome": outcome, "closed_at": func.now()}
     return await _end_claim(db, report_id, user_id, SwarmClaimEventKind.closed, values)
+
+
+async def close_collected_in(db: AsyncSession, report_id: int, user_id: int) -> bool:
+    """Close a report the user has claimed as collected, in the caller's transaction: the swarm
+    was caught into one of their hives (app/pages/swarm_capture.py). False, and nothing
+    changed, if they do not hold its claim."""
+    values = {
+        "status": SwarmStatus.closed,
+        "outcome": SwarmOutcome.collected,
+        "closed_at": func.now(),
+    }
+    return await _end_claim_in(db, report_id, user_id, SwarmClaimEventKind.closed, values)
 
 
 # --- the record the reporter sees --------------------------------------------------------------

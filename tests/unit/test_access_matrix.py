@@ -36,6 +36,8 @@ from sqlalchemy import select, text
 
 from app.accounts import queries as key_queries
 from app.accounts.passwords import HASHER
+from app.colonies import queries as colony_queries
+from app.colonies.schemas import BoxesForm, RequeenForm, StartForm
 from app.hives import queries as hive_queries
 from app.hives.schemas import HiveForm
 from app.inspections import queries as field_log
@@ -44,11 +46,14 @@ from app.main import create_app
 from app.models import (
     Alert,
     AlertKind,
+    ColonyEvent,
     Device,
     DeviceType,
     FrameType,
+    Hive,
     HiveRule,
     PushSubscription,
+    Queen,
     RuleComparison,
     Sensor,
     SensorKind,
@@ -135,6 +140,16 @@ SWARM_REPORT = {
     "longitude": "13.405",
     "description": "A cluster on the lime tree by the playground",
     "contact": "+49 30 1234567",
+}
+
+# Each colony event's form, as the owner fills it in (the other beekeeper sends the same).
+COLONY_EVENTS = {
+    "split": {"happened_on": TODAY, "new_hive_name": "Intruder's split"},
+    "union": {"happened_on": TODAY, "other_colony_id": "{other_colony}"},
+    "requeen": {"happened_on": TODAY, "year": "2026", "mother_id": "{queen}"},
+    "swarm-lost": {"happened_on": TODAY, "alert_id": "{alert}"},
+    "died": {"happened_on": TODAY, "detail": "Intruder"},
+    "sold": {"happened_on": TODAY, "detail": "Intruder"},
 }
 
 # A browser's push subscription, as static/js/push.js posts it (not the owner's device's).
@@ -417,6 +432,45 @@ MATRIX = [
         form={"alerts": "on", "reminder_at": "06:00"}, fill={"id": "push_device"}),
     Row("POST",  "/push/devices/{id}/remove", Redirect("/push/devices"), 404, LOGIN, LOGIN,
         form={}, fill={"id": "push_device"}),
+    # Colonies (issue 16): a colony, its queens and events are their owner's alone; the other
+    # beekeeper naming the owner's colony, queen or hive finds nothing.
+    Row("GET",   "/colonies",                           200,   200,   LOGIN,    LOGIN),
+    Row("GET",   "/colonies/{id}",                      200,   404,   LOGIN,    LOGIN,
+        fill={"id": "colony"}),
+    *[row for slug, form in COLONY_EVENTS.items() for row in (
+        Row("GET",  f"/colonies/{{id}}/{slug}",         200,   404,   LOGIN,    LOGIN,
+            fill={"id": "colony"}),
+        Row("POST", f"/colonies/{{id}}/{slug}", Redirect("/colonies/"), 404, LOGIN, LOGIN,
+            form=form, fill={"id": "colony"}),
+    )],
+    Row("GET",   "/hives/{id}/colony/new",              200,   404,   LOGIN,    LOGIN,
+        fill={"id": "free_hive"}),
+    Row("POST",  "/hives/{id}/colony/new", Redirect("/colonies/"), 404, LOGIN,  LOGIN,
+        form={"happened_on": TODAY, "name": "Intruder's bees"}, fill={"id": "free_hive"}),
+    Row("GET",   "/hives/{id}/swarm-captured",          200,   404,   LOGIN,    LOGIN,
+        fill={"id": "free_hive"}),
+    Row("POST",  "/hives/{id}/swarm-captured", Redirect("/colonies/"), 404, LOGIN, LOGIN,
+        form={"happened_on": TODAY, "swarm_report_id": "{swarm}"}, fill={"id": "free_hive"}),
+    Row("GET",   "/api/v1/colonies",                    200,   200,   401,      401),
+    Row("GET",   "/api/v1/queens",                      200,   200,   401,      401),
+    Row("GET",   "/api/v1/queens/{id}",                 200,   404,   401,      401,
+        fill={"id": "queen"}),
+    Row("GET",   "/api/v1/colony-events",               200,   200,   401,      401),
+    Row("POST",  "/api/v1/colony-events",               201,   404,   401,      401,
+        json={"kind": "swarm_lost", "colony_id": "{colony}", "happened_on": TODAY}),
+    Row("GET",   "/api/v1/colony-events/{id}",          200,   404,   401,      401,
+        fill={"id": "colony_event"}),
+    Row("GET",   "/api/v1/hives/{id}/boxes",            200,   404,   401,      401),
+    Row("PUT",   "/api/v1/hives/{id}/boxes",            200,   404,   401,      401,
+        json={"brood_boxes": 2, "supers": 4}),
+    Row("GET",   "/hives/tags",                         200,   200,   LOGIN,    LOGIN),
+    Row("GET",   "/hives/{id}/boxes",                   200,   404,   LOGIN,    LOGIN),
+    Row("POST",  "/hives/{id}/boxes",   Redirect("/hives/"), 404,    LOGIN,    LOGIN,
+        form={"brood_boxes": "2", "supers": "3"}),
+    Row("GET",   "/queens/{id}/edit",                   200,   404,   LOGIN,    LOGIN,
+        fill={"id": "queen"}),
+    Row("POST",  "/queens/{id}/edit",  Redirect("/colonies/"), 404,  LOGIN,    LOGIN,
+        form={"year": "2025", "status": "dead"}, fill={"id": "queen"}),
     # The city (issue 7): public aggregates; forage pressure is for placing one's own hives.
     Row("GET",   "/city",                               200,   200,   200,      200),
     Row("GET",   "/city/density.geojson",               200,   200,   200,      200),
@@ -517,6 +571,42 @@ async def owners_things(db, owner: User) -> dict[str, int]:
         **await medicines_of(db, owner, hive_id),
         "swarm": await claimed_swarm(db, owner),
         "push_device": await push_device(db, owner),
+        **await colonies_of(db, owner, hive_id),
+    }
+
+
+async def colonies_of(db, owner: User, hive_id: int) -> dict[str, int]:
+    """The colony in the owner's hive with its queen, another colony in a second hive (to
+    unite), and an empty hive (for a new colony or a captured swarm)."""
+    today = date.today()
+    hives = {}
+    for name in ("second", "free"):
+        form = HiveForm(
+            name=f"{SECRET_HIVE} {name}",
+            latitude=52.52,
+            longitude=13.405,
+            frame_type=FrameType.dadant,
+        )
+        hives[name] = await hive_queries.create_hive(db, owner.id, form)
+    made = []
+    for hive in (hive_id, hives["second"]):
+        stored = await db.get(Hive, hive)
+        made.append(
+            await colony_queries.start(
+                db, owner.id, stored, StartForm(happened_on=today, note=SECRET_NOTES), today
+            )
+        )
+    await colony_queries.requeen(db, made[0], RequeenForm(happened_on=today, year=2025), today)
+    await colony_queries.save_boxes(db, hive_id, BoxesForm(brood_boxes=1, supers=2))
+    await db.commit()
+    queen = (await db.execute(select(Queen.id))).scalar_one()
+    event = await db.scalar(select(ColonyEvent.id).where(ColonyEvent.colony_id == made[0].id))
+    return {
+        "colony_event": event,
+        "colony": made[0].id,
+        "other_colony": made[1].id,
+        "free_hive": hives["free"],
+        "queen": queen,
     }
 
 
@@ -724,6 +814,12 @@ async def owners_state(db, owner_id: int) -> list[Any]:
         " ORDER BY id",
         "SELECT id, endpoint, swarms, alerts, reminders, reminder_at FROM push_subscriptions"
         " WHERE user_id = :owner ORDER BY id",
+        "SELECT * FROM colonies WHERE owner_id = :owner ORDER BY id",
+        "SELECT b.* FROM hive_boxes b JOIN hives h ON h.id = b.hive_id"
+        " WHERE h.owner_id = :owner ORDER BY b.hive_id",
+        "SELECT * FROM queens WHERE owner_id = :owner ORDER BY id",
+        "SELECT e.* FROM colony_events e JOIN colonies c ON c.id = e.colony_id"
+        " WHERE c.owner_id = :owner ORDER BY e.id",
     ]
     state = []
     for query in queries:
@@ -790,6 +886,11 @@ async def test_an_id_beyond_any_stored_one_is_not_found(world: World):
         ("GET", f"/api/v1/harvests/{huge}"),
         ("GET", f"/swarms/{huge}"),
         ("GET", f"/hives/{huge}/sensors"),
+        ("GET", f"/colonies/{huge}"),
+        ("POST", f"/colonies/{huge}/split"),
+        ("GET", f"/queens/{huge}/edit"),
+        ("GET", f"/api/v1/queens/{huge}"),
+        ("GET", f"/api/v1/colony-events/{huge}"),
     ]:
         row = Row(method, path, 404, 404, 404, 404, form={} if method == "POST" else None, fill={})
         response = await call(world, row, owner)
@@ -802,6 +903,7 @@ async def test_the_owner_sees_what_no_one_else_may(world: World):
     pages = {
         "/swarms/{swarm}": [SECRET_CONTACT],
         "/hives/{hive}": [SECRET_HIVE, SECRET_NOTES],
+        "/hives/tags": [SECRET_HIVE],
         "/harvests/{harvest}": [SECRET_NOTES],
         "/exports/cityhive-export.zip": [SECRET_HIVE, SECRET_NOTES],
     }

@@ -53,14 +53,27 @@ from hypothesis.errors import FlakyStrategyDefinition
 from pydantic import SecretStr
 from schemathesis.checks import CHECKS
 from schemathesis.specs.openapi.checks import negative_data_rejection, positive_data_acceptance
+from sqlalchemy import select
 
 from app.accounts import queries as key_queries
+from app.colonies import queries as colony_queries
+from app.colonies.schemas import RequeenForm, StartForm
 from app.hives import queries as hive_queries
 from app.hives.schemas import HiveForm
 from app.inspections import queries as field_log
 from app.inspections.schemas import HarvestForm, InspectionForm
 from app.main import create_app
-from app.models import Device, DeviceType, Sensor, SensorKind, SensorPlacement, User
+from app.models import (
+    ColonyEvent,
+    Device,
+    DeviceType,
+    Hive,
+    Queen,
+    Sensor,
+    SensorKind,
+    SensorPlacement,
+    User,
+)
 from app.pages.openapi import openapi_document
 from app.sensors.schemas import DEV_EUI as DEV_EUI_FORM
 from app.sensors.schemas import DEVICE_KEY, KINDS
@@ -93,6 +106,9 @@ EXISTING: dict[str, list[Any]] = {
     "node": [],
     "purchase": [],
     "treatment": [],
+    "colony": [],
+    "queen": [],
+    "colony_event": [],
 }
 # The owner's devices, by the key each posts with (a BEEP base, a LoRaWAN scale by its DevEUI).
 BEEP_KEY = "fuzz-beep-base"
@@ -116,6 +132,9 @@ PATH_IDS = {
     ("/api/v1/treatments/{id}", "id"): "treatment",
     ("/api/v1/devices/{hive_id}/readings", "hive_id"): "hive",
     ("/api/hiveeyes/{network}/{gateway}/{node}/data", "node"): "node",
+    ("/api/v1/queens/{id}", "id"): "queen",
+    ("/api/v1/hives/{id}/boxes", "id"): "hive",
+    ("/api/v1/colony-events/{id}", "id"): "colony_event",
 }
 
 # Operations that may refuse schema-valid input with a 422 problem document, each for a rule
@@ -137,6 +156,10 @@ REFUSES_FOR_A_REASON = {
     # A treatment takes from a batch in stock, not expired, bought on or before its first day
     # (the document's words): the stored records may refuse a generated one.
     "POST /api/v1/treatments",
+    # An event must fit its colony's life, as the operation's 422 says: a colony that died, was
+    # sold or united with another (by an earlier generated event) has no more events, and a
+    # split needs an empty hive or a name for a new one.
+    "POST /api/v1/colony-events",
 }
 # Operations that answer input too large for them with 413 (as documented), not 422: a batch of
 # more than 10,000 readings breaks the schema's maxItems, and is refused whole as too large.
@@ -207,6 +230,8 @@ def within_unstated_rules(case) -> None:
         body = purchase_rules(body)
     elif path == "/api/v1/treatments":
         body = treatment_rules(body)
+    elif path == "/api/v1/colony-events":
+        body = colony_event_rules(body)
     case.body = body
     one_body_per_key(case)
 
@@ -341,6 +366,23 @@ def with_hundredths(body: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def colony_event_rules(body: dict[str, Any]) -> dict[str, Any]:
+    """An event of one of the owner's colonies, today (the hives were made today), uniting
+    another of them, with a mother queen of theirs; a split goes into a new hive."""
+    body = {**body, "colony_id": owners(body.get("colony_id"), EXISTING["colony"])}
+    if _day(body.get("happened_on")) is not None:
+        body["happened_on"] = date.today().isoformat()
+    if "other_colony_id" in body:
+        body["other_colony_id"] = owners(body["other_colony_id"], EXISTING["colony"])
+    if _is_int(body.get("mother_id")):
+        body["mother_id"] = owners(body["mother_id"], EXISTING["queen"])
+    if _is_int(body.get("alert_id")):
+        body["alert_id"] = None
+    if body.get("kind") == "split" and _is_int(body.get("hive_id")):
+        body["hive_id"] = None
+    return body
+
+
 def readings_rules(body: dict[str, Any]) -> dict[str, Any]:
     readings = body.get("readings")
     if not isinstance(readings, list) or not SENSOR_RANGES:
@@ -439,6 +481,7 @@ async def _prepare(database_url: str) -> None:
         harvest = HarvestForm(harvested_on=date.today(), hive_ids=EXISTING_HIVES[:2], total_kg=20)
         EXISTING["harvest"].append(await field_log.create_harvest(db, user.id, harvest))
         await medicines(db, user.id)
+        await colonies_of(db, user.id)
         await db.commit()
 
 
@@ -467,6 +510,21 @@ async def medicines(db, owner_id: int) -> None:
         ),
     )  # fmt: skip
     EXISTING["treatment"].append(treatment.id)
+
+
+async def colonies_of(db, owner_id: int) -> None:
+    """A colony in each kept hive, the first with a queen."""
+    today = date.today()
+    for hive_id in EXISTING_HIVES[:KEPT_HIVES]:
+        hive = await db.get(Hive, hive_id)
+        colony = await colony_queries.start(db, owner_id, hive, StartForm(happened_on=today), today)
+        EXISTING["colony"].append(colony.id)
+        EXISTING["colony_event"].append(
+            await db.scalar(select(ColonyEvent.id).where(ColonyEvent.colony_id == colony.id))
+        )
+    colony = await colony_queries.colony_of(db, owner_id, EXISTING["colony"][0])
+    await colony_queries.requeen(db, colony, RequeenForm(happened_on=today, year=2026), today)
+    EXISTING["queen"].append(await db.scalar(select(Queen.id)))
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,7 @@ import re
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -42,6 +43,9 @@ from pydantic import BaseModel
 from sqlalchemy import text
 from yarl import URL
 
+from app.colonies import queries as colony_queries
+from app.colonies.schemas import RequeenForm, StartForm
+from app.models import Hive
 from app.pages.openapi import openapi_document
 from app.settings import ROOT
 from tests.unit.conftest import csrf_token, log_in
@@ -441,7 +445,21 @@ async def owner_things(client: TestClient, db, user, *, signed_in: bool) -> Thin
             found = await db.scalar(text(f"SELECT max(id) FROM {table}"))  # noqa: S608
             rooms[room] = str(found or 1)
         rooms["swarms"] = str(await db.scalar(text("SELECT max(id) FROM swarm_reports")) or 1)
+        rooms |= await colony_with_queen(db, user.id, hive)
     return Things(auth, ids, rooms)
+
+
+async def colony_with_queen(db, owner_id: int, hive_id: int) -> dict[str, str]:
+    """A colony in the hive, with a queen and two events: the colonies' routes' real ids."""
+    today = date.today()
+    hive = await db.get(Hive, hive_id)
+    colony = await colony_queries.start(db, owner_id, hive, StartForm(happened_on=today), today)
+    event = await colony_queries.requeen(
+        db, colony, RequeenForm(happened_on=today, year=today.year), today
+    )
+    await db.commit()
+    queen = await db.scalar(text("SELECT max(id) FROM queens"))
+    return {"colonies": str(colony.id), "queens": str(queen), "colony-events": str(event)}
 
 
 async def run_fuzz(client: TestClient, db, user, *, signed_in: bool, shard: int) -> Fuzzer:

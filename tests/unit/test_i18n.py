@@ -95,6 +95,10 @@ GERMAN_DATA = [
     "UPDATE treated_hives SET hive_name = 'Linde'"
     " WHERE treatment_id IN (SELECT id FROM treatments WHERE owner_id = :owner)",
     "UPDATE swarm_reports SET description = 'Am Zaun beim Spielplatz'",
+    "UPDATE colonies SET name = 'Linde ' || id WHERE owner_id = :owner",
+    "UPDATE colony_events SET note = 'Sanftmütig', detail = 'Varroa'"
+    " WHERE colony_id IN (SELECT id FROM colonies WHERE owner_id = :owner)",
+    "UPDATE queens SET race = 'Carnica', breeder = 'Imkerei Sonnenhang' WHERE owner_id = :owner",
     "UPDATE alerts SET message = :swarm_message"
     " WHERE hive_id IN (SELECT id FROM hives WHERE owner_id = :owner)",
 ]

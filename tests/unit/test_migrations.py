@@ -77,3 +77,47 @@ def test_hive_locations_have_a_gist_index(database_url):
             await conn.close()
 
     assert "USING gist (location)" in asyncio.run(index_definition())
+
+
+async def hives_before_colonies(url: str) -> None:
+    """Two hives as they stood before colonies existed: one living, one dead."""
+    conn = await asyncpg.connect(url)
+    try:
+        user = await conn.fetchval(
+            "INSERT INTO users (name, email, password_hash) VALUES ('Ada', 'ada@example.org', 'x')"
+            " RETURNING id"
+        )
+        await conn.execute(
+            "INSERT INTO hives (owner_id, name, location, frame_type, status, installed_on)"
+            " VALUES ($1, 'Rooftop', ST_SetSRID(ST_MakePoint(13.4, 52.5), 4326), 'dadant',"
+            " 'active', '2024-04-02'),"
+            " ($1, 'Old box', ST_SetSRID(ST_MakePoint(13.4, 52.5), 4326), 'dadant',"
+            " 'dead_out', '2023-05-01')",
+            user,
+        )
+    finally:
+        await conn.close()
+
+
+async def colonies_of_hives(url: str) -> list[tuple]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT h.name, c.name, c.status::text, c.started_on::text, c.ended_on IS NULL,"
+            " e.kind::text FROM colonies c JOIN hives h ON h.id = c.hive_id"
+            " JOIN colony_events e ON e.colony_id = c.id ORDER BY h.name"
+        )
+        return [tuple(row) for row in rows]
+    finally:
+        await conn.close()
+
+
+def test_every_hive_gets_its_colony_when_colonies_arrive(database_server_url):
+    with throwaway_database(database_server_url, "cityhive_colonies") as url:
+        migrate.downgrade(asyncpg_url(url), "0016-1")
+        asyncio.run(hives_before_colonies(url))
+        migrate.upgrade(asyncpg_url(url))
+        assert asyncio.run(colonies_of_hives(url)) == [
+            ("Old box", "Old box", "dead", "2023-05-01", False, "started"),
+            ("Rooftop", "Rooftop", "alive", "2024-04-02", True, "started"),
+        ]
