@@ -31,6 +31,7 @@ from app.sensors.ingest import (
     sensors_of_hive,
     value_problem,
 )
+from app.sensors.schemas import KEY_ALONE_LENGTH
 
 
 @dataclass(frozen=True)
@@ -57,9 +58,18 @@ _DEVICE = """
 async def device_of_key(
     pg: asyncpg.Connection, key: str, owner_id: int | None = None
 ) -> PostingDevice | None:
-    """The device with this key (of this owner, when the post came with an API key)."""
-    row = await pg.fetchrow(_DEVICE, key.strip().lower())
+    """The device with this key (of this owner, when the post came with an API key).
+
+    A key alone, without the owner's API key, opens only a device whose key is a secret: at
+    least KEY_ALONE_LENGTH characters, and not a LoRaWAN device, whose DevEUI is printed on it.
+    """
+    key = key.strip().lower()
+    if owner_id is None and len(key) < KEY_ALONE_LENGTH:
+        return None
+    row = await pg.fetchrow(_DEVICE, key)
     if row is None or (owner_id is not None and row["owner_id"] != owner_id):
+        return None
+    if owner_id is None and row["type"] == DeviceType.ttn.value:
         return None
     calibration = None
     if row["weight_offset"] is not None and row["weight_multiplier"] is not None:

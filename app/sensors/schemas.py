@@ -369,6 +369,8 @@ DEVICE_TYPE_LABELS = {
     DeviceType.generic: N_("Other device posting over HTTP"),
 }
 DEVICE_KEY = re.compile(r"^[A-Za-z0-9_.-]{4,100}$")
+# The shortest key that may stand for a device on its own, without the owner's API key.
+KEY_ALONE_LENGTH = 16
 DEV_EUI = re.compile(r"^[0-9A-Fa-f]{16}$")
 
 
@@ -394,6 +396,12 @@ class DeviceForm(BaseModel):
     def _dev_eui_for_lorawan(self) -> DeviceForm:
         if self.device_type == DeviceType.ttn and not DEV_EUI.match(self.device_key):
             message = _("A LoRaWAN device needs its DevEUI: 16 hexadecimal digits.")
+            raise ValueError(f"device_key: {message}")
+        if self.device_type != DeviceType.ttn and 0 < len(self.device_key) < KEY_ALONE_LENGTH:
+            message = _(
+                "Use at least %(count)s characters, or leave it empty: the device proves itself "
+                "by its key alone."
+            ) % {"count": KEY_ALONE_LENGTH}
             raise ValueError(f"device_key: {message}")
         return self
 

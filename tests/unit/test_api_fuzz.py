@@ -111,7 +111,7 @@ EXISTING: dict[str, list[Any]] = {
     "colony_event": [],
 }
 # The owner's devices, by the key each posts with (a BEEP base, a LoRaWAN scale by its DevEUI).
-BEEP_KEY = "fuzz-beep-base"
+BEEP_KEY = "fuzz-beep-base-0001"
 KOTORI_NODE = "fuzz-kotori-node"
 DEV_EUI = "70b3d57ed0000001"
 # The hive that treatments are given to: one no harvest names, so that the withdrawal guard

@@ -186,6 +186,37 @@ async def test_every_beep_field_is_stored_and_the_unknown_are_listed(client, db,
     assert kinds["t_0"] == kinds["t_i_2"] == SensorKind.temperature
 
 
+async def test_a_key_alone_opens_only_a_device_whose_key_is_a_secret(client, db, user, hive):
+    """A DevEUI is printed on the device and a short key can be guessed: without the owner's
+    API key, neither lands readings; with it, both do."""
+    await make_device(db, hive, DEV_EUI, DeviceType.ttn, name="Lora scale")
+    await make_device(db, hive, "short-key", name="Old base")
+    for key in (DEV_EUI, "short-key"):
+        alone = await client.post("/api/sensors", json={"key": key, "t": 12.0})
+        assert alone.status == 401, key
+    headers, _ = await api_key(db, user.id)
+    for key in (DEV_EUI, "short-key"):
+        signed = await client.post(
+            "/api/sensors_auth", json={"key": key, "t": 12.0}, headers=headers
+        )
+        assert signed.status == 201, key
+    stored = await db.scalar(
+        text("SELECT count(*) FROM readings r JOIN sensors s ON s.id = r.sensor_id "
+             "WHERE s.hive_id = :hive"),
+        {"hive": hive},
+    )  # fmt: skip
+    assert stored == 2
+
+
+async def test_the_form_refuses_a_short_key_for_a_device_that_posts_alone(logged_in, db, hive):
+    token = await csrf_token(logged_in, f"/hives/{hive}/sensors")
+    form = {"_csrf": token, "device_name": "Base", "device_type": "beep", "device_key": "abc12"}
+    page = await logged_in.post(f"/hives/{hive}/devices", data=form)
+    assert page.status == 422
+    assert "Use at least 16 characters" in await page.text()
+    assert await db.scalar(select(func.count()).select_from(Device)) == 0
+
+
 async def test_beeps_answer_codes(client, db, base):
     no_key = await client.post("/api/sensors", json={"t": 12.0})
     assert no_key.status == 400
@@ -353,12 +384,17 @@ async def test_a_ttn_uplink_needs_the_shared_secret_and_an_uplink(client, db, us
 # --- Hiveeyes / Kotori ------------------------------------------------------------------------
 
 
+# Kotori's documented channel is testdrive/area-42/node-1; a node that posts with its name alone
+# needs a name no one can guess (a short one is refused: test_a_key_alone_opens_only_...).
+NODE = "node-1-4f7c2a9e61d3"
+
+
 @pytest.fixture
 async def node(db, hive) -> int:
-    return await make_device(db, hive, "node-1", DeviceType.kotori, name="Node")
+    return await make_device(db, hive, NODE, DeviceType.kotori, name="Node")
 
 
-KOTORI = "/api/hiveeyes/testdrive/area-42/node-1/data"
+KOTORI = f"/api/hiveeyes/testdrive/area-42/{NODE}/data"
 
 
 async def test_kotoris_json_and_form_bodies(client, db, node):
