@@ -17,6 +17,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.accounts.passwords import hash_password
+from app.colonies import queries as colonies
+from app.colonies.schemas import StartForm
 from app.models import (
     ColonyOrigin,
     FrameType,
@@ -117,10 +119,19 @@ async def load_demo_data(db: AsyncSession) -> bool:
             )
         )
     await db.flush()
+    await add_demo_colonies(db, user.id)
     await add_demo_field_log(db, user.id)
     await db.commit()
     log.info("demo_data_loaded", email=DEMO_EMAIL, hives=len(DEMO_HIVES))
     return True
+
+
+async def add_demo_colonies(db: AsyncSession, owner_id: int) -> None:
+    """A colony in each demo hive since it was installed, as the migration gave existing hives."""
+    hives = await db.scalars(select(Hive).where(Hive.owner_id == owner_id).order_by(Hive.id))
+    for hive in hives:
+        since = hive.installed_on or date.today()
+        await colonies.start(db, owner_id, hive, StartForm(happened_on=since), since)
 
 
 async def add_demo_field_log(db: AsyncSession, owner_id: int) -> None:

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 from yarl import URL
 
 from app.models import IdempotentRequest, Inspection, QueenCells, Temperament, User, VarroaMethod
-from app.seed import DEMO_EMAIL, DEMO_PASSWORD, load_demo_data
+from app.seed import DEMO_EMAIL, DEMO_HIVES, DEMO_PASSWORD, load_demo_data
 from tests.unit.conftest import csrf_token, log_in, make_user
 from tests.unit.test_hives import new_hive_id
 
@@ -446,6 +446,9 @@ async def test_the_demo_beekeeper_opens_a_today_with_something_to_do(client, db)
     assert "No queen and no eggs seen" in page
     assert "3 swarm queen cells" in page
     assert "18.00 kg</a> of honey from 1 harvest" in page
+    colonies = await (await client.get("/colonies")).text()
+    for name, *_ in DEMO_HIVES:  # each demo hive has its colony, as migrated hives do
+        assert f">{name}</a>" in colonies, name
 
 
 async def test_records_replayed_by_the_offline_outbox_are_counted(logged_in):
