@@ -29,7 +29,7 @@ import re
 import zipfile
 from collections.abc import AsyncGenerator, Callable, Sequence
 from contextlib import aclosing
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -48,6 +48,7 @@ from app.slots import Slot, SlotsFull
 from app.treatments.register import (
     REGISTER_COLUMNS,
     REGISTER_ORDER,
+    read_day,
     register_key,
     register_query,
     register_values,
@@ -258,15 +259,26 @@ def _taken(buffer: io.StringIO) -> bytes:
     return data
 
 
+def register_of_period(request: web.Request) -> Table:
+    """The medicines register narrowed as the register page is, by `from`, `to` (ISO dates;
+    one that does not read bounds nothing) and `site`; all of it without them."""
+    query = request.query
+    since, until = read_day(query.get("from", "")), read_day(query.get("to", ""))
+    site = query.get("site") or None
+    return replace(
+        TABLES["treatments"],
+        query=lambda owner_id: register_query(owner_id, since, until, site),
+    )
+
+
 async def csv_chunks(
-    sessions: async_sessionmaker[AsyncSession], table: str, owner_id: int
+    sessions: async_sessionmaker[AsyncSession], exported: Table, owner_id: int
 ) -> AsyncGenerator[bytes]:
     """The table as CSV (UTF-8 with a BOM, which spreadsheets need to read accents), in chunks.
 
     The first chunk is the header with the first batch, so a database error comes before any
     byte is sent and still becomes an error page.
     """
-    exported = TABLES[table]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
@@ -343,8 +355,9 @@ async def export_csv(request: web.Request) -> web.StreamResponse:
     if table not in TABLES:
         raise web.HTTPNotFound()
     user = user_of(request)
+    exported = register_of_period(request) if table == "treatments" else TABLES[table]
     with export_slot(request, user.id):
-        async with aclosing(csv_chunks(request.app[db_key], table, user.id)) as chunks:
+        async with aclosing(csv_chunks(request.app[db_key], exported, user.id)) as chunks:
             first = await anext(chunks)  # a database error still becomes an error page
             response = await streamed(
                 request, f"cityhive-{table}-{stamp(request)}.csv", "text/csv; charset=utf-8"
@@ -395,7 +408,7 @@ async def export_zip(request: web.Request) -> web.StreamResponse:
         with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for table in TABLES:
                 with archive.open(f"{table}.csv", "w", force_zip64=True) as entry:
-                    async with aclosing(csv_chunks(sessions, table, user.id)) as chunks:
+                    async with aclosing(csv_chunks(sessions, TABLES[table], user.id)) as chunks:
                         async for chunk in chunks:
                             entry.write(chunk)
                             if not await sent(request, response, sink.take()):

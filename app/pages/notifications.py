@@ -9,7 +9,8 @@ in the request that caused it.
   claimed in PUSH_ESCALATION_MINUTES reaches PUSH_ESCALATION_EXTRA_M farther, and the collectors
   it then reaches are told (subject "swarm:<id>": nobody twice);
 - a sensor alert, to the hive's owner, opening the hive;
-- once a day at the device's chosen time in the city's time zone: what Today lists as due;
+- once a day at the device's chosen time in the city's time zone: what Today lists as due
+  (inspections, and treatment strips due out);
 - a reporter who asked on the status page: when their report is claimed and collected.
 
 Every message is written in its reader's language and carries no contact and no place beyond
@@ -23,7 +24,8 @@ import base64
 import contextlib
 import hashlib
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
 
 import structlog
 from aiohttp import web
@@ -41,6 +43,7 @@ from app.sensors.schemas import ALERT_LABELS
 from app.settings import Settings
 from app.swarms import queries as swarms
 from app.swarms.schemas import HEIGHT_LABELS, SIZE_PHRASES
+from app.treatments.queries import strips_due
 from app.web import i18n
 from app.web.auth import device_of
 from app.web.formatting import ago, distance
@@ -151,12 +154,49 @@ async def alert_news(db: AsyncSession) -> list[Outgoing]:
     return outgoing
 
 
+@dataclass(frozen=True)
+class DueToday:
+    """What a beekeeper's reminder lists: the hives whose inspections Today lists as overdue
+    or due, and the treatments whose strips are due out."""
+
+    inspections: list[str]
+    strips: list[str]
+
+
+async def due_today(db: AsyncSession, settings: Settings, user_id: int, day: date) -> DueToday:
+    agenda = await today(db, user_id, day, settings.varroa_alert_per_100)
+    strips = await strips_due(db, user_id, day)
+    inspections = [inspection.hive_name for inspection in [*agenda.overdue, *agenda.due_today]]
+    return DueToday(inspections, [item.hive_names for item in strips])
+
+
+def reminder_message(due: DueToday) -> Message:
+    lines = []
+    if due.inspections:
+        title = ngettext(
+            "%(num)s inspection to do today",
+            "%(num)s inspections to do today",
+            len(due.inspections),
+        )
+        lines.append(", ".join(due.inspections))
+    else:
+        title = ngettext(
+            "%(num)s treatment's strips to take out today",
+            "%(num)s treatments' strips to take out today",
+            len(due.strips),
+        )
+    if due.strips:
+        lines.append(_("Strips due out: %(hives)s", hives="; ".join(due.strips)))
+    return Message(title=title, body=" · ".join(lines), url="/", tag="today")
+
+
 async def reminders(db: AsyncSession, settings: Settings, now: datetime) -> list[Outgoing]:
     """Once a day, at each device's time in the city's zone: the inspections Today lists as
-    overdue or due today (nothing when none are)."""
+    overdue or due today and the treatment strips due out, as Today lists them (nothing when
+    none are)."""
     local = now.astimezone(settings.zone)
     outgoing = []
-    agendas = {}
+    found: dict[int, DueToday] = {}
     subject = f"today:{local.date().isoformat()}"
     devices = await push.devices_for(db, Kind.reminders, None)
     queued = await push.already_queued(db, [(d.subscription_id, subject) for d in devices])
@@ -168,23 +208,13 @@ async def reminders(db: AsyncSession, settings: Settings, now: datetime) -> list
             or device.subscribed_at > moment
         ):
             continue
-        if device.user_id not in agendas:
-            agendas[device.user_id] = await today(
-                db, device.user_id, local.date(), settings.varroa_alert_per_100
-            )
-        agenda = agendas[device.user_id]
-        due = [*agenda.overdue, *agenda.due_today]
-        if not due:
+        if device.user_id not in found:
+            found[device.user_id] = await due_today(db, settings, device.user_id, local.date())
+        due = found[device.user_id]
+        if not due.inspections and not due.strips:
             continue
         with speaking(device.language):
-            message = Message(
-                title=ngettext(
-                    "%(num)s inspection to do today", "%(num)s inspections to do today", len(due)
-                ),
-                body=", ".join(inspection.hive_name for inspection in due),
-                url="/",
-                tag="today",
-            )
+            message = reminder_message(due)
         outgoing.append(Outgoing(device.subscription_id, subject, message, *REMINDER))
     return outgoing
 

@@ -1,7 +1,9 @@
-"""The medicines records in the JSON API: a key's owner lists and records purchases and
-treatments. The forms' schemas check the bodies; what the stored records refuse (a batch bought
-after the treatment, expired, or holding less than asked) is a 422 problem naming the field,
-and nothing is stored. Creates are exactly once per Idempotency-Key.
+"""The medicines records in the JSON API: a key's owner lists and records purchases, their
+disposals and treatments, reads the list of authorised medicines and the register of a period
+(the register page's own query, app/treatments/queries.py). The forms' schemas check the
+bodies; what the stored records refuse (a batch bought after the treatment, expired, or holding
+less than asked) is a 422 problem naming the field, and nothing is stored. Creates are exactly
+once per Idempotency-Key.
 """
 
 from __future__ import annotations
@@ -14,9 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.keys import db_key
-from app.models import MedicinePurchase, Treatment, TreatmentMethod
+from app.models import MedicineDisposal, MedicinePurchase, Treatment, TreatmentMethod
 from app.treatments import queries
-from app.treatments.schemas import PurchaseForm, TreatmentForm
+from app.treatments.schemas import (
+    ACTIVE_SUBSTANCES,
+    PRODUCTS,
+    DisposalForm,
+    PurchaseForm,
+    TreatmentForm,
+)
+from app.treatments.views import default_period, local_today
 from app.web import idempotency
 from app.web.api import (
     Problem,
@@ -35,6 +44,19 @@ from app.web.i18n import _
 from app.web.paths import MAX_ID, path_id
 
 MAX_LISTED = 1000
+
+
+class MedicineOut(BaseModel):
+    product: str
+    active_substance: str
+
+
+class MedicineList(BaseModel):
+    """The authorised varroa medicines the purchase form offers, and the active substances a
+    product not listed may name."""
+
+    items: list[MedicineOut]
+    active_substances: list[str]
 
 
 class PurchaseIn(PurchaseForm):
@@ -117,6 +139,71 @@ class TreatmentOut(BaseModel):
 
 class TreatmentList(BaseModel):
     items: list[TreatmentOut]
+
+
+class DisposalIn(DisposalForm):
+    """Part of the batch thrown away: not more than its stock, not before it was bought."""
+
+    model_config = ConfigDict(extra="forbid", title="DisposalIn")
+
+
+class DisposalOut(BaseModel):
+    id: int
+    purchase_id: int
+    disposed_on: date
+    quantity: Decimal
+    how: str
+
+
+class DisposalList(BaseModel):
+    items: list[DisposalOut]
+
+
+class RegisterTreatmentOut(TreatmentOut):
+    """A treatment with its batch's purchase: every field EU 2019/6 Art. 108 asks for."""
+
+    expires_on: date
+    supplier_name: str
+    supplier_address: str
+    purchased_on: date
+    invoice_number: str
+    vet: str
+
+    @classmethod
+    def of(cls, found: queries.TreatmentView) -> RegisterTreatmentOut:
+        purchase = found.purchase
+        return cls.model_validate(
+            TreatmentOut.of(found).model_dump()
+            | {name: getattr(purchase, name) for name in REGISTER_PURCHASE_FIELDS}
+        )
+
+
+REGISTER_PURCHASE_FIELDS = (
+    "expires_on",
+    "supplier_name",
+    "supplier_address",
+    "purchased_on",
+    "invoice_number",
+    "vet",
+)
+
+
+class RegisterDisposalOut(DisposalOut):
+    product: str
+    batch: str
+    unit: str
+
+
+class RegisterOut(BaseModel):
+    """The medicines register of a period, as the register page prints it: the treatments, the
+    batches bought and the disposals, each sorted by date."""
+
+    from_: date = Field(alias="from", serialization_alias="from")
+    to: date
+    site: str | None = Field(description="The apiary, or null for all of them.")
+    treatments: list[RegisterTreatmentOut]
+    purchases: list[PurchaseOut]
+    disposals: list[RegisterDisposalOut]
 
 
 def refusal_problem(refusal: queries.Refusal) -> Problem:
@@ -229,3 +316,133 @@ async def treatment_detail(request: web.Request) -> web.Response:
     if found is None:
         raise Problem(404, f"You have no treatment {treatment_id}.")
     return json_answer(TreatmentOut.of(found).model_dump_json(), 200, "")
+
+
+# --- Medicines and disposals ------------------------------------------------------------------
+
+
+@api_view
+async def medicine_list(request: web.Request) -> web.Response:
+    await api_owner(request)
+    items = [MedicineOut(product=name, active_substance=what) for name, what in PRODUCTS.items()]
+    answer = MedicineList(items=items, active_substances=list(ACTIVE_SUBSTANCES))
+    return json_answer(answer.model_dump_json(), 200, "")
+
+
+async def owned_purchase(request: web.Request, owner_id: int) -> int:
+    purchase_id = path_id(request)
+    async with request.app[db_key]() as db:
+        if await queries.batch_of(db, owner_id, purchase_id) is None:
+            raise Problem(404, f"You have no purchase {purchase_id}.")
+    return purchase_id
+
+
+def disposal_out(disposal: MedicineDisposal) -> DisposalOut:
+    return answer_of(DisposalOut, disposal)
+
+
+@api_view
+async def disposal_list(request: web.Request) -> web.Response:
+    owner_id = await api_owner(request)
+    purchase_id = await owned_purchase(request, owner_id)
+    async with request.app[db_key]() as db:
+        disposals = await queries.disposals_of(db, purchase_id)
+    items = [disposal_out(disposal) for disposal in disposals]
+    return json_answer(DisposalList(items=items).model_dump_json(), 200, "")
+
+
+async def created_disposal(
+    db: AsyncSession, owner_id: int, purchase_id: int, data: DisposalIn
+) -> idempotency.Answer:
+    try:
+        disposal = await queries.create_disposal(db, owner_id, purchase_id, data)
+    except queries.NotYours:  # pragma: no cover - checked before; a purchase is never deleted
+        raise Problem(404, f"You have no purchase {purchase_id}.") from None
+    location = f"/api/v1/purchases/{purchase_id}/disposals/{disposal.id}"
+    return created(disposal_out(disposal), location)
+
+
+@api_view
+async def disposal_create(request: web.Request) -> web.Response:
+    owner_id = await api_owner(request)
+    key = idempotency_key(request)
+    body = await read_json(request)
+    data = parse_body(DisposalIn, body)
+    purchase_id = await owned_purchase(request, owner_id)
+    guard = idempotency.for_json(request, owner_id, key, body)
+    try:
+        async with request.app[db_key]() as db, db.begin():
+            return await create_once(
+                db,
+                guard,
+                lambda: created_disposal(db, owner_id, purchase_id, data),
+                kept_as=MedicineDisposal,
+            )
+    except queries.Refusal as refusal:
+        raise refusal_problem(refusal) from refusal
+
+
+@api_view
+async def disposal_detail(request: web.Request) -> web.Response:
+    owner_id = await api_owner(request)
+    purchase_id = await owned_purchase(request, owner_id)
+    disposal_id = path_id(request, "disposal_id")
+    async with request.app[db_key]() as db:
+        disposal = await db.get(MedicineDisposal, disposal_id)
+    if disposal is None or disposal.purchase_id != purchase_id:
+        raise Problem(404, f"You have no disposal {disposal_id} of purchase {purchase_id}.")
+    return json_answer(disposal_out(disposal).model_dump_json(), 200, "")
+
+
+# --- The register -------------------------------------------------------------------------------
+
+
+def query_day(request: web.Request, name: str, default: date) -> date:
+    """A date of the query (ISO), `default` when it is not given; one that does not read is a
+    422 problem naming it."""
+    text = request.query.get(name)
+    if text is None:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        message = "Give a date as YYYY-MM-DD."
+        raise Problem(
+            422,
+            f"The query's {name!r} is not a date.",
+            errors=[{"location": ["query", name], "message": message, "type": "date_parsing"}],
+        ) from None
+
+
+@api_view
+async def register(request: web.Request) -> web.Response:
+    """The medicines register of a period (this year by default, as on the register page), of
+    one apiary with `site`."""
+    owner_id = await api_owner(request)
+    first, last = default_period(local_today(request))
+    since, until = query_day(request, "from", first), query_day(request, "to", last)
+    site = request.query.get("site") or None
+    async with request.app[db_key]() as db:
+        if site is not None and site not in await queries.sites_of(db, owner_id):
+            raise Problem(404, f"You have no apiary {site!r}.")
+        found = await queries.register_of(db, owner_id, since, until, site)
+    answer = RegisterOut.model_validate(
+        {
+            "from": since,
+            "to": until,
+            "site": site,
+            "treatments": [RegisterTreatmentOut.of(item) for item in found.treatments],
+            "purchases": [PurchaseOut.of(batch) for batch in found.batches],
+            "disposals": [
+                answer_of(
+                    RegisterDisposalOut,
+                    disposal,
+                    product=purchase.product,
+                    batch=purchase.batch,
+                    unit=purchase.unit,
+                )
+                for disposal, purchase in found.disposals
+            ],
+        }
+    )
+    return json_answer(answer.model_dump_json(by_alias=True), 200, "")

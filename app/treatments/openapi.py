@@ -1,5 +1,6 @@
-"""The medicines records' part of the OpenAPI document: purchases and treatments, listed and
-created. app/pages/openapi.py puts these into the one document."""
+"""The medicines records' part of the OpenAPI document: purchases, disposals and treatments,
+listed and created; the authorised medicines; the register of a period. app/pages/openapi.py
+puts these into the one document."""
 
 from __future__ import annotations
 
@@ -8,9 +9,17 @@ from typing import Any
 from pydantic import BaseModel
 
 from app.treatments.api import (
+    DisposalIn,
+    DisposalList,
+    DisposalOut,
+    MedicineList,
+    MedicineOut,
     PurchaseIn,
     PurchaseList,
     PurchaseOut,
+    RegisterDisposalOut,
+    RegisterOut,
+    RegisterTreatmentOut,
     TreatmentIn,
     TreatmentList,
     TreatmentOut,
@@ -25,12 +34,20 @@ from app.web.api import (
 )
 
 MODELS: list[type[BaseModel]] = [
+    MedicineOut,
+    MedicineList,
     PurchaseIn,
     PurchaseOut,
     PurchaseList,
     TreatmentIn,
     TreatmentOut,
     TreatmentList,
+    DisposalIn,
+    DisposalOut,
+    DisposalList,
+    RegisterTreatmentOut,
+    RegisterDisposalOut,
+    RegisterOut,
 ]
 
 NOT_FOUND = problem("You have no such hive, purchase or treatment (another user's is not found).")
@@ -58,6 +75,16 @@ PURCHASE_EXAMPLE = {
     "unit": "ml",
     "invoice_number": "R-2026-0815",
 }
+DISPOSAL_REFUSED = problem(
+    "The body did not validate (`errors` names each field: the date not in the future, the "
+    "quantity above 0), or the stored records refuse the disposal (`type` 'refused'): a date "
+    "before the batch was bought, or more than its stock. Nothing is stored.",
+    "ValidationProblem",
+)
+REGISTER_INVALID = problem(
+    "`from` or `to` is not a date (YYYY-MM-DD); `errors` names it.", "ValidationProblem"
+)
+DISPOSAL_EXAMPLE = {"disposed_on": "2026-12-01", "quantity": 250, "how": "Pharmacy take-back"}
 TREATMENT_EXAMPLE = {
     "hive_ids": [12, 13],
     "purchase_id": 3,
@@ -86,6 +113,20 @@ def _one(operation_id: str, summary: str, schema: str, what: str) -> dict[str, A
     }
 
 
+def disposal_parameter() -> dict[str, Any]:
+    return {**id_parameter("disposal"), "name": "disposal_id"}
+
+
+def day_parameter(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": {"type": "string", "format": "date"},
+    }
+
+
 def paths() -> dict[str, Any]:
     return {
         "/api/v1/purchases": {
@@ -108,6 +149,79 @@ def paths() -> dict[str, Any]:
             ),
         },
         "/api/v1/purchases/{id}": _one("getPurchase", "One purchase", "PurchaseOut", "purchase"),
+        "/api/v1/medicines": {
+            "get": {
+                "operationId": "listMedicines",
+                "summary": "The authorised varroa medicines and their active substances",
+                "responses": {
+                    "200": json_content(
+                        "MedicineList",
+                        "The products a purchase may name without its active substance; "
+                        "another product names one of `active_substances` (or its own).",
+                    ),
+                    "401": UNAUTHORIZED,
+                },
+            },
+        },
+        "/api/v1/purchases/{id}/disposals": {
+            "parameters": [id_parameter("purchase")],
+            "get": {
+                "operationId": "listDisposals",
+                "summary": "What was thrown away of one purchase, by date",
+                "responses": {
+                    "200": json_content("DisposalList", "The purchase's disposals."),
+                    "401": UNAUTHORIZED,
+                    "404": NOT_FOUND,
+                },
+            },
+            "post": idempotent_create(
+                "createDisposal",
+                "Record part of a batch thrown away; its stock goes down by the quantity",
+                ("DisposalIn", DISPOSAL_EXAMPLE),
+                ("DisposalOut", "The disposal."),
+                links={
+                    "GetDisposal": link(
+                        "getDisposal",
+                        id="$request.path.id",
+                        disposal_id="$response.body#/id",
+                    ),
+                    "GetPurchase": link("getPurchase", id="$request.path.id"),
+                },
+                not_found=NOT_FOUND,
+                invalid=DISPOSAL_REFUSED,
+            ),
+        },
+        "/api/v1/purchases/{id}/disposals/{disposal_id}": {
+            **_one("getDisposal", "One disposal", "DisposalOut", "disposal"),
+            "parameters": [id_parameter("purchase"), disposal_parameter()],
+        },
+        "/api/v1/treatment-register": {
+            "get": {
+                "operationId": "getTreatmentRegister",
+                "summary": "The medicines register of a period, as the register page prints it",
+                "parameters": [
+                    day_parameter("from", "The period's first day; 1 January of this year."),
+                    day_parameter("to", "The period's last day; 31 December of this year."),
+                    {
+                        "name": "site",
+                        "in": "query",
+                        "required": False,
+                        "description": "One apiary (its hives' site): its treatments only.",
+                        "schema": {"type": "string"},
+                    },
+                ],
+                "responses": {
+                    "200": json_content(
+                        "RegisterOut",
+                        "Every treatment started in the period with the fields EU 2019/6 "
+                        "Art. 108 asks for, the batches bought and the disposals, by date.",
+                    ),
+                    "401": UNAUTHORIZED,
+                    "404": problem("You have no hives at this `site`."),
+                    "422": REGISTER_INVALID,
+                },
+            },
+        },
         "/api/v1/treatments": {
             "get": {
                 "operationId": "listTreatments",

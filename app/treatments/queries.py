@@ -24,6 +24,7 @@ from app.models import (
     Treatment,
     TreatmentMethod,
 )
+from app.treatments.register import in_period
 from app.treatments.schemas import DisposalForm, PurchaseForm, TreatmentForm
 from app.web.auth import hives_of
 from app.web.i18n import N_
@@ -161,6 +162,7 @@ async def create_disposal(
     disposal = MedicineDisposal(purchase_id=purchase_id, **form.model_dump())
     db.add(disposal)
     await db.flush()
+    await db.refresh(disposal)  # the quantity as stored, to the hundredth
     return disposal
 
 
@@ -280,17 +282,7 @@ async def treatments_of(
         query = query.where(Treatment.id.in_(treated))
     if purchase_id is not None:
         query = query.where(Treatment.purchase_id == purchase_id)
-    if site is not None:  # an apiary's register: treatments of hives standing there
-        at_site = (
-            select(TreatedHive.treatment_id)
-            .join(Hive, Hive.id == TreatedHive.hive_id)
-            .where(Hive.site == site)
-        )
-        query = query.where(Treatment.id.in_(at_site))
-    if since is not None:
-        query = query.where(Treatment.started_on >= since)
-    if until is not None:
-        query = query.where(Treatment.started_on <= until)
+    query = in_period(query, since, until, site)  # an apiary's register: hives standing there
     return await _views(db, query.order_by(Treatment.started_on, Treatment.id).limit(limit))
 
 
@@ -331,6 +323,34 @@ async def disposals_between(
         .order_by(MedicineDisposal.disposed_on, MedicineDisposal.id)
     )
     return [(row[0], row[1]) for row in rows]
+
+
+@dataclass(frozen=True)
+class Register:
+    """A period's medicines register (of one apiary with `site`): the treatments, the batches
+    bought and the disposals, each sorted by date."""
+
+    since: date
+    until: date
+    site: str | None
+    treatments: list[TreatmentView]
+    batches: list[Batch]
+    disposals: list[tuple[MedicineDisposal, MedicinePurchase]]
+
+
+async def register_of(
+    db: AsyncSession, owner_id: int, since: date, until: date, site: str | None = None
+) -> Register:
+    """The register the page prints, the CSV writes and the API answers."""
+    treatments = await treatments_of(db, owner_id, site=site, since=since, until=until)
+    bought = [
+        batch
+        for batch in await batches_of(db, owner_id)
+        if since <= batch.purchase.purchased_on <= until
+    ]
+    bought.sort(key=lambda batch: (batch.purchase.purchased_on, batch.purchase.id))
+    disposals = await disposals_between(db, owner_id, since, until)
+    return Register(since, until, site, treatments, bought, disposals)
 
 
 async def sites_of(db: AsyncSession, owner_id: int) -> list[str]:

@@ -5,11 +5,12 @@ Regulation 2019/6 Art. 108 and the UK VMR ask for (docs/records.md maps them). T
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, select
 
-from app.models import MedicinePurchase, TreatedHive, Treatment
+from app.models import Hive, MedicinePurchase, TreatedHive, Treatment
 
 REGISTER_COLUMNS = [
     "treatment_id", "started_on", "ends_on", "hive_id", "hive_name", "product",
@@ -21,13 +22,47 @@ REGISTER_COLUMNS = [
 REGISTER_ORDER = (Treatment.started_on, Treatment.id, TreatedHive.id)
 
 
-def register_query(owner_id: int) -> Select[Treatment, MedicinePurchase, TreatedHive]:
-    return (
+def register_query(
+    owner_id: int,
+    since: date | None = None,
+    until: date | None = None,
+    site: str | None = None,
+) -> Select[Treatment, MedicinePurchase, TreatedHive]:
+    """The register's rows: of treatments started from `since` to `until`, and of one apiary
+    with `site` (a treatment given to a hive standing there, with all its hives)."""
+    query = (
         select(Treatment, MedicinePurchase, TreatedHive)
         .join(MedicinePurchase, MedicinePurchase.id == Treatment.purchase_id)
         .join(TreatedHive, TreatedHive.treatment_id == Treatment.id)
         .where(Treatment.owner_id == owner_id)
     )
+    return in_period(query, since, until, site)
+
+
+def in_period[Query: Select[*tuple[Any, ...]]](
+    query: Query, since: date | None, until: date | None, site: str | None
+) -> Query:
+    """A query of treatments narrowed to a period and an apiary, as the register is."""
+    if site is not None:
+        at_site = (
+            select(TreatedHive.treatment_id)
+            .join(Hive, Hive.id == TreatedHive.hive_id)
+            .where(Hive.site == site)
+        )
+        query = query.where(Treatment.id.in_(at_site))
+    if since is not None:
+        query = query.where(Treatment.started_on >= since)
+    if until is not None:
+        query = query.where(Treatment.started_on <= until)
+    return query
+
+
+def read_day(text: str) -> date | None:
+    """A day written as an ISO date; None for anything else."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        return None
 
 
 def register_values(row: Any) -> list[Any]:

@@ -25,3 +25,10 @@ routes.get(r"/api/v1/purchases/{id:\d+}", name="api_purchase")(api.purchase_deta
 routes.get("/api/v1/treatments", name="api_treatments")(api.treatment_list)
 routes.post("/api/v1/treatments")(api.treatment_create)
 routes.get(r"/api/v1/treatments/{id:\d+}", name="api_treatment")(api.treatment_detail)
+routes.get("/api/v1/medicines", name="api_medicines")(api.medicine_list)
+routes.get(r"/api/v1/purchases/{id:\d+}/disposals", name="api_disposals")(api.disposal_list)
+routes.post(r"/api/v1/purchases/{id:\d+}/disposals")(api.disposal_create)
+routes.get(r"/api/v1/purchases/{id:\d+}/disposals/{disposal_id:\d+}", name="api_disposal")(
+    api.disposal_detail
+)
+routes.get("/api/v1/treatment-register", name="api_treatment_register")(api.register)

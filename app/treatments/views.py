@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.keys import db_key, settings_key
 from app.treatments import queries
+from app.treatments.register import read_day
 from app.treatments.schemas import (
     ACTIVE_SUBSTANCES,
     METHOD_LABELS,
@@ -335,49 +337,54 @@ async def strips_removed(request: web.Request) -> web.Response:
 def period_of(request: web.Request) -> tuple[date, date]:
     """The register's period from `from` and `to` (ISO dates); this year by default, and for a
     date that does not read."""
-    today = local_today(request)
+    first, last = default_period(local_today(request))
     return (
-        given_day(request.query.get("from", ""), date(today.year, 1, 1)),
-        given_day(request.query.get("to", ""), date(today.year, 12, 31)),
+        given_day(request.query.get("from", ""), first),
+        given_day(request.query.get("to", ""), last),
     )
 
 
+def default_period(today: date) -> tuple[date, date]:
+    """The register's period when none is given: this year, in the city's time zone."""
+    return date(today.year, 1, 1), date(today.year, 12, 31)
+
+
 def given_day(text: str, default: date) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        return default
+    return read_day(text) or default
+
+
+async def register_for(request: web.Request, owner_id: int) -> tuple[queries.Register, list[str]]:
+    """The register of the period (and apiary) the request asks for, and the owner's apiaries;
+    an apiary the owner does not have shows all of them."""
+    since, until = period_of(request)
+    async with request.app[db_key]() as db:
+        sites = await queries.sites_of(db, owner_id)
+        site = request.query.get("site") if request.query.get("site") in sites else None
+        return await queries.register_of(db, owner_id, since, until, site), sites
 
 
 @login_required
 async def register(request: web.Request) -> web.Response:
     """The medicines register for a period (of one apiary with `site`): every treatment, sorted
     by date, with every field the law asks for, the purchases and the disposals of the period;
-    it prints one year to a page set."""
-    owner_id = user_of(request).id
-    since, until = period_of(request)
-    async with request.app[db_key]() as db:
-        sites = await queries.sites_of(db, owner_id)
-        site = request.query.get("site") if request.query.get("site") in sites else None
-        treatments = await queries.treatments_of(db, owner_id, site=site, since=since, until=until)
-        batches = [
-            batch
-            for batch in await queries.batches_of(db, owner_id)
-            if since <= batch.purchase.purchased_on <= until
-        ]
-        disposals = await queries.disposals_between(db, owner_id, since, until)
+    it prints one year to a page set, and links to the same period as CSV."""
+    found, sites = await register_for(request, user_of(request).id)
+    period = {"from": found.since.isoformat(), "to": found.until.isoformat()}
+    if found.site is not None:
+        period["site"] = found.site
     return render(
         request,
         "treatments/register.html",
         {
-            "treatments": treatments,
-            "batches": batches,
-            "disposals": disposals,
-            "since": since,
-            "until": until,
+            "treatments": found.treatments,
+            "batches": found.batches,
+            "disposals": found.disposals,
+            "since": found.since,
+            "until": found.until,
             "sites": sites,
-            "site": site,
+            "site": found.site,
             "keeper": user_of(request),
+            "csv_url": "/exports/treatments.csv?" + urlencode(period),
             **choices(),
         },
         partial="partials/treatments/register.html",

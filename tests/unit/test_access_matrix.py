@@ -28,6 +28,7 @@ import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -64,7 +65,7 @@ from app.models import (
 from app.swarms import queries as swarm_queries
 from app.swarms.schemas import CollectorForm, SwarmReportForm
 from app.treatments import queries as treatment_queries
-from app.treatments.schemas import PurchaseForm, TreatmentForm
+from app.treatments.schemas import DisposalForm, PurchaseForm, TreatmentForm
 from app.web.api import new_key
 from tests.unit.conftest import PASSWORD, csrf_token, log_in
 from tests.unit.test_headers import assert_security_headers
@@ -396,6 +397,14 @@ MATRIX = [
         json=TREATMENT_JSON),
     Row("GET",   "/api/v1/treatments/{id}",             200,   404,   401,      401,
         fill={"id": "treatment"}),
+    Row("GET",   "/api/v1/medicines",                   200,   200,   401,      401),
+    Row("GET",   "/api/v1/purchases/{id}/disposals",    200,   404,   401,      401,
+        fill={"id": "purchase"}),
+    Row("POST",  "/api/v1/purchases/{id}/disposals",    201,   404,   401,      401,
+        json={"disposed_on": TODAY, "quantity": 1}, fill={"id": "purchase"}),
+    Row("GET",   "/api/v1/purchases/{id}/disposals/{disposal_id}", 200, 404, 401, 401,
+        fill={"id": "purchase", "disposal_id": "disposal"}),
+    Row("GET",   "/api/v1/treatment-register",          200,   200,   401,      401),
     # Swarms (issue 7): anyone may report one and gets a secret status link (a wrong one is
     # 404). Signed-in beekeepers see the open reports; a report's contact is for the collector
     # who claimed it (the owner) alone, and only they may release or close it. A report exists
@@ -645,8 +654,14 @@ async def medicines_of(db, owner: User, hive_id: int) -> dict[str, int]:
             }
         ),
     )
+    disposal = await treatment_queries.create_disposal(
+        db,
+        owner.id,
+        purchase.id,
+        DisposalForm(disposed_on=long_ago, quantity=Decimal(1), how=SECRET_NOTES),
+    )
     await db.commit()
-    return {"purchase": purchase.id, "treatment": treatment.id}
+    return {"purchase": purchase.id, "treatment": treatment.id, "disposal": disposal.id}
 
 
 async def field_log_of(db, owner: User, hive_id: int) -> dict[str, int]:

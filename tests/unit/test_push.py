@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, time, timedelta
+from decimal import Decimal
 
 import pytest
 from pydantic import SecretStr
@@ -26,11 +27,14 @@ from app.models import (
     SwarmCollector,
     SwarmOutcome,
     SwarmReport,
+    TreatmentMethod,
     User,
 )
 from app.pages.notifications import push_round
 from app.push.vapid import application_server_key
 from app.swarms import queries as swarm_queries
+from app.treatments import queries as treatment_queries
+from app.treatments.schemas import PurchaseForm, TreatmentForm
 from tests.unit.conftest import csrf_token, log_in, make_user
 from tests.unit.push_service import PushService, b64url
 
@@ -347,6 +351,72 @@ async def test_the_daily_reminder_lists_what_today_lists_at_the_chosen_time(
     assert message.payload["body"] == "Apple, Birch"
     assert message.payload["url"] == "/"
     assert message.urgency == "low"
+
+
+async def strips_in(db, owner: User, hive: Hive, ended_on) -> None:
+    """Strips put into `hive` for a treatment that ended on `ended_on`, not taken out yet."""
+    purchase = await treatment_queries.create_purchase(
+        db,
+        owner.id,
+        PurchaseForm(
+            product="Apivar", batch="AV-1", expires_on=ended_on + timedelta(days=365),
+            supplier_name="Bee Shop", supplier_address="1 High Street, York",
+            purchased_on=ended_on - timedelta(days=60), quantity=Decimal(10), unit="strips",
+            invoice_number="INV-1",
+        ),
+    )  # fmt: skip
+    await treatment_queries.create_treatment(
+        db,
+        owner.id,
+        TreatmentForm(
+            hive_ids=[hive.id], purchase_id=purchase.id,
+            started_on=ended_on - timedelta(days=41), dose="2 strips", quantity=Decimal(2),
+            method=TreatmentMethod.strips, duration_days=42, withdrawal_days=0,
+            treated_by="Ada",
+        ),
+    )  # fmt: skip
+    await db.commit()
+
+
+async def test_the_daily_reminder_lists_the_strips_due_out_as_today_does(
+    app_client, push_settings, push_service, db
+):
+    app = app_client.server.app
+    zone = push_settings.zone
+    day = datetime.now(zone).date()
+    owners = []
+    for name in ("Apple", "Birch"):
+        owner = await make_user(db, email=f"{name.lower()}@example.org")
+        hive = Hive(owner_id=owner.id, name=name, location=point(NEAR), frame_type="dadant")
+        db.add(hive)
+        await db.commit()
+        owners.append((owner, hive))
+    (both, apple), (strips_only, birch) = owners
+    db.add(Inspection(hive_id=apple.id, scheduled_for=day))  # due today
+    await db.commit()
+    await strips_in(db, both, apple, day - timedelta(days=1))
+    await strips_in(db, strips_only, birch, day)  # due out today
+    later = Hive(owner_id=strips_only.id, name="Cherry", location=point(NEAR), frame_type="dadant")
+    db.add(later)
+    await db.commit()
+    await strips_in(db, strips_only, later, day + timedelta(days=1))  # not due yet
+    for owner, browser in ((both, "both"), (strips_only, "strips")):
+        device_id = await subscribe(db, owner, push_service.browser(browser), reminder_at=time(7))
+        await db.execute(
+            update(PushSubscription)
+            .where(PushSubscription.id == device_id)
+            .values(created_at=func.now() - timedelta(days=1))
+        )
+    await db.commit()
+
+    await push_round(app, datetime.combine(day, time(7, 5), zone))
+
+    [told] = push_service.to("both")
+    assert told["title"] == "1 inspection to do today"
+    assert told["body"] == "Apple · Strips due out: Apple"
+    [strips] = push_service.to("strips")
+    assert strips["title"] == "1 treatment's strips to take out today"
+    assert strips["body"] == "Strips due out: Birch"
 
 
 async def test_the_reporter_hears_when_the_report_is_claimed_and_collected(

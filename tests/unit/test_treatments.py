@@ -10,17 +10,20 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from html import escape
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
 from sqlalchemy import func, select
 
+from app.main import create_app
 from app.models import Harvest, MedicineDisposal, MedicinePurchase, TreatedHive, Treatment
 from app.treatments import queries
 from app.treatments.register import REGISTER_COLUMNS
 from app.web import i18n
-from tests.unit.conftest import csrf_token
+from tests.unit.conftest import csrf_token, log_in, make_user
 from tests.unit.test_field_log_data import api_key
 from tests.unit.test_hives import new_hive_id
 
@@ -375,6 +378,34 @@ async def test_the_guard_refuses_from_the_first_day_to_the_last_of_the_withdrawa
     assert await count(db, Harvest) == 3
 
 
+async def test_the_guard_counts_the_days_in_the_citys_time_zone(aiohttp_client, settings, user):
+    """The city's today is not the server's: the harvest form offers the city's day, refused on
+    the last day of a withdrawal and allowed on the first day after it."""
+    far_ahead = datetime.now(UTC).hour >= 10  # one of these zones is on another day than UTC
+    zone = "Pacific/Kiritimati" if far_ahead else "Pacific/Pago_Pago"  # UTC+14 or UTC-11
+    client = await aiohttp_client(create_app(settings.model_copy(update={"time_zone": zone})))
+    await log_in(client, user.email)
+    city_today = datetime.now(ZoneInfo(zone)).date()
+    assert city_today != datetime.now(UTC).date()
+    last_day = await new_hive_id(client, name="North")
+    first_allowed = await new_hive_id(client, name="South")
+    purchase_id = await buy(client)
+
+    def before(days: int) -> str:
+        return (city_today - timedelta(days=days)).isoformat()
+
+    # North: 3 days, 10 days' withdrawal, honey from tomorrow; South: honey from today.
+    await treat(client, [last_day], purchase_id, started_on=before(12), duration_days="3")
+    await treat(client, [first_allowed], purchase_id, started_on=before(11), duration_days="1")
+    form = await (await client.get("/harvests/new")).text()
+    assert f'value="{city_today.isoformat()}"' in form
+    refused = await harvest(client, last_day, city_today.isoformat())
+    assert refused.status == 422
+    tomorrow = shown(city_today + timedelta(days=1))
+    assert f"honey may be taken from it from {tomorrow}." in await refused.text()
+    assert (await harvest(client, first_allowed, city_today.isoformat())).status == 303
+
+
 async def test_the_guard_speaks_german_on_the_form(logged_in, db):
     hive = await new_hive_id(logged_in, name="Nord")
     purchase_id = await buy(logged_in)
@@ -481,6 +512,40 @@ async def test_the_register_page_lists_the_period_by_date(logged_in):
     assert shown(first) not in narrow_table
 
 
+async def csv_rows(client, path: str) -> list[dict[str, str]]:
+    response = await client.get(path)
+    assert response.status == 200
+    return list(csv.DictReader(io.StringIO((await response.text()).removeprefix("\ufeff"))))
+
+
+async def test_the_register_csv_is_the_period_the_register_page_shows(logged_in):
+    north = await new_hive_id(logged_in, name="North")
+    allotment = await new_hive_id(logged_in, name="Allotment hive", site="Allotment")
+    purchase_id = await buy(logged_in)
+    await treat(logged_in, [north], purchase_id, started_on=ago(55), quantity="5")
+    await treat(logged_in, [north, allotment], purchase_id, started_on=ago(40), quantity="5")
+    await treat(logged_in, [north], purchase_id, started_on=ago(20), quantity="5")
+
+    page = await (await logged_in.get(f"/treatments?from={ago(50)}&to={ago(30)}")).text()
+    link = f"/exports/treatments.csv?from={ago(50)}&amp;to={ago(30)}"
+    assert f'href="{link}" download' in page
+    rows = await csv_rows(logged_in, link.replace("&amp;", "&"))
+    assert [(row["started_on"], row["hive_name"]) for row in rows] == [
+        (ago(40), "North"), (ago(40), "Allotment hive"),
+    ]  # fmt: skip
+    per_site = await (await logged_in.get(f"/treatments?from={ago(50)}&site=Allotment")).text()
+    site_link = (
+        f"/exports/treatments.csv?from={ago(50)}&amp;to={TODAY.year}-12-31&amp;site=Allotment"
+    )
+    assert f'href="{site_link}"' in per_site
+    rows = await csv_rows(logged_in, site_link.replace("&amp;", "&"))
+    assert {row["started_on"] for row in rows} == {ago(40)}
+    everything = await csv_rows(logged_in, "/exports/treatments.csv")
+    assert [row["started_on"] for row in everything] == [ago(55), ago(40), ago(40), ago(20)]
+    unreadable = await csv_rows(logged_in, f"/exports/treatments.csv?from={ago(30)}&to=soon")
+    assert [row["started_on"] for row in unreadable] == [ago(20)]
+
+
 async def test_the_api_records_purchases_and_treatments(logged_in, db):
     hive = await new_hive_id(logged_in, name="North")
     headers = {"Authorization": f"Bearer {await api_key(logged_in)}"}
@@ -547,12 +612,167 @@ async def test_the_api_records_purchases_and_treatments(logged_in, db):
     assert await one.json() == treatment
 
 
+async def test_the_api_lists_the_authorised_medicines_the_purchase_form_offers(logged_in):
+    headers = {"Authorization": f"Bearer {await api_key(logged_in)}"}
+    response = await logged_in.get("/api/v1/medicines", headers=headers)
+    assert response.status == 200
+    listed = await response.json()
+    assert {"product": "Oxybee", "active_substance": "oxalic acid"} in listed["items"]
+    assert {"product": "Apivar", "active_substance": "amitraz"} in listed["items"]
+    assert listed["active_substances"] == [
+        "oxalic acid", "formic acid", "lactic acid", "thymol", "amitraz", "flumethrin",
+        "tau-fluvalinate", "coumaphos",
+    ]  # fmt: skip
+    form = await (await logged_in.get("/medicines/new")).text()
+    for item in listed["items"]:
+        offered = escape(item["product"]).replace("&#x27;", "&#39;")
+        assert f'<option value="{offered}">{item["active_substance"]}</option>' in form
+
+
+async def dispose(client, purchase_id: int, body, headers):
+    path = f"/api/v1/purchases/{purchase_id}/disposals"
+    return await client.post(path, json=body, headers=headers)
+
+
+async def test_the_api_records_disposals_exactly_once_and_refuses_as_the_form_does(logged_in, db):
+    purchase_id = await buy(logged_in)  # 100 ml, 60 days ago
+    headers = {"Authorization": f"Bearer {await api_key(logged_in)}"}
+    body = {"disposed_on": ago(1), "quantity": 40, "how": "Pharmacy take-back"}
+    once = headers | {"Idempotency-Key": "api-dispose-0001"}
+    answers = await asyncio.gather(*[dispose(logged_in, purchase_id, body, once) for _ in range(4)])
+    assert {answer.status for answer in answers} == {201}
+    disposal = await answers[0].json()
+    assert len({(await answer.json())["id"] for answer in answers}) == 1
+    location = f"/api/v1/purchases/{purchase_id}/disposals/{disposal['id']}"
+    assert answers[0].headers["Location"] == location
+    assert disposal == {
+        "id": disposal["id"], "purchase_id": purchase_id, "disposed_on": ago(1),
+        "quantity": "40.00", "how": "Pharmacy take-back",
+    }  # fmt: skip
+    assert await count(db, MedicineDisposal) == 1
+    assert await (await logged_in.get(location, headers=headers)).json() == disposal
+    listed = await logged_in.get(f"/api/v1/purchases/{purchase_id}/disposals", headers=headers)
+    assert (await listed.json())["items"] == [disposal]
+    stock = await logged_in.get(f"/api/v1/purchases/{purchase_id}", headers=headers)
+    assert (await stock.json())["stock"] == "60.00"
+
+    too_much = await dispose(logged_in, purchase_id, body | {"quantity": 61}, headers)
+    early = await dispose(logged_in, purchase_id, body | {"disposed_on": ago(61)}, headers)
+    negative = await dispose(logged_in, purchase_id, body | {"quantity": -1}, headers)
+    assert (too_much.status, early.status, negative.status) == (422, 422, 422)
+    assert too_much.content_type == "application/problem+json"
+    assert (await too_much.json())["errors"] == [
+        {
+            "location": ["body", "quantity"],
+            "message": "Only 60.00 ml of this batch are in stock.",
+            "type": "refused",
+        }
+    ]
+    assert (await early.json())["errors"] == [
+        {
+            "location": ["body", "disposed_on"],
+            "message": f"This batch was bought on {ago(60)}.",
+            "type": "refused",
+        }
+    ]
+    assert (await negative.json())["errors"][0]["location"] == ["body", "quantity"]
+    assert await count(db, MedicineDisposal) == 1
+
+    other = await make_user(db, email="other@example.org")
+    await log_in(logged_in, other.email)  # the same browser, now another beekeeper's
+    theirs = {"Authorization": f"Bearer {await api_key(logged_in)}"}
+    for path in (f"/api/v1/purchases/{purchase_id}/disposals", location):
+        missing = await logged_in.get(path, headers=theirs)
+        assert (missing.status, missing.content_type) == (404, "application/problem+json")
+    assert (await dispose(logged_in, purchase_id, body, theirs)).status == 404
+    other_purchase = f"/api/v1/purchases/{purchase_id + 1000}/disposals/{disposal['id']}"
+    assert (await logged_in.get(other_purchase, headers=headers)).status == 404
+    assert await count(db, MedicineDisposal) == 1
+
+
+async def test_the_api_register_is_the_register_pages_period_by_date(logged_in, db):
+    north = await new_hive_id(logged_in, name="North")
+    allotment = await new_hive_id(logged_in, name="Allotment hive", site="Allotment")
+    purchase_id = await buy(logged_in, vet="Dr. Vogel")
+    await treat(logged_in, [north], purchase_id, started_on=ago(20), quantity="5")
+    await treat(logged_in, [north, allotment], purchase_id, started_on=ago(40), quantity="5")
+    await treat(logged_in, [north], purchase_id, started_on=ago(55), quantity="5")
+    await post_form(
+        logged_in,
+        f"/medicines/{purchase_id}/disposals",
+        f"/medicines/{purchase_id}",
+        {"disposed_on": ago(10), "quantity": "3", "how": "Expired"},
+    )
+    headers = {"Authorization": f"Bearer {await api_key(logged_in)}"}
+    path = f"/api/v1/treatment-register?from={ago(50)}&to={TODAY}"
+    response = await logged_in.get(path, headers=headers)
+    assert response.status == 200
+    register = await response.json()
+    assert (register["from"], register["to"], register["site"]) == (
+        ago(50),
+        TODAY.isoformat(),
+        None,
+    )
+    treatments = register["treatments"]
+    assert [item["started_on"] for item in treatments] == [ago(40), ago(20)]
+    first = treatments[0]
+    assert first["hives"] == [
+        {"hive_id": allotment, "hive_name": "Allotment hive"},
+        {"hive_id": north, "hive_name": "North"},
+    ]
+    for legal in set(REGISTER_COLUMNS) - {"treatment_id", "hive_id", "hive_name"}:
+        assert legal in first, legal
+    assert (first["product"], first["batch"], first["supplier_name"], first["vet"]) == (
+        "Oxybee", "OX-114", "Imkerei Bedarf Schmidt", "Dr. Vogel",
+    )  # fmt: skip
+    assert (first["invoice_number"], first["purchased_on"]) == ("R-2026-0815", ago(60))
+    assert register["purchases"] == []  # bought 60 days ago, before the period
+    assert [
+        (item["disposed_on"], item["quantity"], item["product"], item["unit"])
+        for item in register["disposals"]
+    ] == [(ago(10), "3.00", "Oxybee", "ml")]
+
+    wider = await (
+        await logged_in.get(f"/api/v1/treatment-register?from={ago(70)}", headers=headers)
+    ).json()
+    assert [item["batch"] for item in wider["purchases"]] == ["OX-114"]
+    assert [item["started_on"] for item in wider["treatments"]] == [ago(55), ago(40), ago(20)]
+    assert wider["to"] == date(TODAY.year, 12, 31).isoformat()
+    per_site = await (
+        await logged_in.get(
+            f"/api/v1/treatment-register?from={ago(70)}&site=Allotment", headers=headers
+        )
+    ).json()
+    assert [item["started_on"] for item in per_site["treatments"]] == [ago(40)]
+    bad = await logged_in.get("/api/v1/treatment-register?from=yesterday", headers=headers)
+    assert (bad.status, bad.content_type) == (422, "application/problem+json")
+    assert (await bad.json())["errors"][0]["location"] == ["query", "from"]
+    unknown = await logged_in.get("/api/v1/treatment-register?site=Moon", headers=headers)
+    assert unknown.status == 404
+    plain = await (await logged_in.get("/api/v1/treatment-register", headers=headers)).json()
+    assert (plain["from"], plain["to"]) == (
+        date(TODAY.year, 1, 1).isoformat(), date(TODAY.year, 12, 31).isoformat(),
+    )  # fmt: skip
+
+
 def test_the_openapi_document_describes_the_medicines_api():
     from app.pages.openapi import openapi_document
 
     document = openapi_document()
-    for path in ("/api/v1/purchases", "/api/v1/treatments"):
-        assert {"get", "post"} <= set(document["paths"][path])
+    paths = document["paths"]
+    for path in (
+        "/api/v1/purchases",
+        "/api/v1/treatments",
+        "/api/v1/purchases/{id}/disposals",
+    ):
+        assert {"get", "post"} <= set(paths[path])
+    disposals = paths["/api/v1/purchases/{id}/disposals"]["post"]
+    assert disposals["parameters"][0]["name"] == "Idempotency-Key"
+    assert "refused" in disposals["responses"]["422"]["description"]
+    register = paths["/api/v1/treatment-register"]["get"]
+    assert [p["name"] for p in register["parameters"]] == ["from", "to", "site"]
+    assert "from" in document["components"]["schemas"]["RegisterOut"]["properties"]
+    assert paths["/api/v1/medicines"]["get"]["responses"]["200"]["content"]
     assert (
         "withdrawal_period"
         in document["paths"]["/api/v1/harvests"]["post"]["responses"]["422"]["description"]
