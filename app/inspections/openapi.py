@@ -18,6 +18,7 @@ from app.inspections.api import (
     InspectionOut,
 )
 from app.web.api import (
+    HIVE_ID_QUERY,
     UNAUTHORIZED,
     id_parameter,
     idempotent_create,
@@ -76,14 +77,7 @@ def paths() -> dict[str, Any]:
             "get": {
                 "operationId": "listInspections",
                 "summary": "Your inspections, newest first (of one hive with ?hive_id=)",
-                "parameters": [
-                    {
-                        "name": "hive_id",
-                        "in": "query",
-                        "required": False,
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
-                    }
-                ],
+                "parameters": [HIVE_ID_QUERY],
                 "responses": {
                     "200": json_content("InspectionList", "Up to 500 inspections."),
                     "401": UNAUTHORIZED,

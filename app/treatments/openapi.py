@@ -25,6 +25,7 @@ from app.treatments.api import (
     TreatmentOut,
 )
 from app.web.api import (
+    HIVE_ID_QUERY,
     UNAUTHORIZED,
     id_parameter,
     idempotent_create,
@@ -226,14 +227,7 @@ def paths() -> dict[str, Any]:
             "get": {
                 "operationId": "listTreatments",
                 "summary": "Your treatments by date, oldest first (of one hive with ?hive_id=)",
-                "parameters": [
-                    {
-                        "name": "hive_id",
-                        "in": "query",
-                        "required": False,
-                        "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
-                    }
-                ],
+                "parameters": [HIVE_ID_QUERY],
                 "responses": {
                     "200": json_content("TreatmentList", "Up to 1000 treatments."),
                     "401": UNAUTHORIZED,

@@ -453,6 +453,16 @@ def id_parameter(what: str) -> dict[str, Any]:
     }
 
 
+# `?hive_id=`: a list of one hive's records only.
+HIVE_ID_QUERY = {
+    "name": "hive_id",
+    "in": "query",
+    "required": False,
+    "description": "Only the records of this hive of yours.",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 2**31 - 1},
+}
+
+
 def idempotent_create(
     operation_id: str,
     summary: str,
