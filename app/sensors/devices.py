@@ -58,6 +58,8 @@ async def device_of_key(
     pg: asyncpg.Connection, key: str, owner_id: int | None = None
 ) -> PostingDevice | None:
     """The device with this key (of this owner, when the post came with an API key)."""
+    if "\x00" in key:
+        return None  # no key holds a NUL (PostgreSQL text cannot), so no device has this one
     row = await pg.fetchrow(_DEVICE, key.strip().lower())
     if row is None or (owner_id is not None and row["owner_id"] != owner_id):
         return None
