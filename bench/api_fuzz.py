@@ -68,8 +68,8 @@ def report(examples: int, seconds: float, summary: str) -> str:
             f"Measured {when} with `uv run --locked python bench/api_fuzz.py` "
             f"({examples} examples per operation, new ones each run): `{TEST}` with "
             f"FUZZ_EXAMPLES={examples}, against the real app and a PostGIS database. Every "
-            "operation of the document but the two readings posts (left to the devices work "
-            "of issue 22) goes through the examples, coverage and fuzzing phases; then "
+            "operation of the document, the readings and device posts included, goes "
+            "through the examples, coverage and fuzzing phases; then "
             f"{max(25, examples // 2)} stateful scenarios of up to 6 calls follow the "
             "document's links. `make test` runs the same with 25 examples, the same each time.",
             "",

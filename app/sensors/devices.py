@@ -64,6 +64,8 @@ async def device_of_key(
     least KEY_ALONE_LENGTH characters, and not a LoRaWAN device, whose DevEUI is printed on it.
     """
     key = key.strip().lower()
+    if "\x00" in key:
+        return None  # no key holds a NUL (PostgreSQL text cannot), so no device has this one
     if owner_id is None and len(key) < KEY_ALONE_LENGTH:
         return None
     row = await pg.fetchrow(_DEVICE, key)

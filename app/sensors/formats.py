@@ -163,7 +163,8 @@ def ttn_post(data: Any) -> Post:
         )
     decoded = uplink.get("decoded_payload")
     values: dict[str, Any] = dict(decoded) if isinstance(decoded, dict) else {}
-    gateways = [g for g in uplink.get("rx_metadata") or [] if isinstance(g, dict)]
+    metadata = uplink.get("rx_metadata")
+    gateways = [g for g in metadata if isinstance(g, dict)] if isinstance(metadata, list) else []
     heard = [g for g in gateways if isinstance(g.get("rssi"), int | float)]
     if heard:
         best = max(heard, key=lambda gateway: gateway["rssi"])

@@ -477,6 +477,8 @@ class ReadingIn(BaseModel):
 class ReadingsBatch(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
+            # Other fields are ignored, but no JSON name may hold a NUL, as in ReadingIn.
+            "propertyNames": {"pattern": "^[^\\u0000]*$"},
             "examples": [
                 {
                     "readings": [
@@ -484,7 +486,7 @@ class ReadingsBatch(BaseModel):
                         {"sensor_id": 13, "recorded_at": "2026-06-01T10:00:00Z", "value": 34.6},
                     ]
                 }
-            ]
+            ],
         }
     )
 

@@ -1,9 +1,8 @@
 """A client generated from the OpenAPI document works (issue 22): openapi-python-client makes
 a Python package of it, in a temporary folder (nothing generated is kept in the checkout), and
-that package alone lists, creates and deletes hives, records an inspection and logs harvests
-against the real app, whose database then holds what it sent.
-
-The device readings posts are left to the devices work of the same issue (items 1-4)."""
+that package alone lists, creates and deletes hives, records an inspection and logs harvests,
+and posts readings (a batch, and a device's flat post both as JSON and as a form) against the
+real app, whose database then holds what it sent."""
 
 from __future__ import annotations
 
@@ -12,7 +11,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import ModuleType
 
@@ -22,8 +21,11 @@ from sqlalchemy import select
 from app.models import Harvest, HarvestShare, Hive, Inspection
 from app.pages.openapi import openapi_document
 from tests.unit.test_field_log_data import api_key
+from tests.unit.test_sensors import add_sensor, stored_readings
 
 PACKAGE = "cityhive_api_client"
+# Readings are at whole seconds before now (not before 2000, not more than a day ahead).
+NOW = datetime.now(UTC).replace(microsecond=0)
 GENERATOR = Path(sys.executable).parent / "openapi-python-client"
 
 
@@ -174,3 +176,98 @@ async def keep_the_field_log(models, api, client, db) -> None:
         (by_weight.id, hive.id, 7.5),
     ]
     assert len((await db.scalars(select(Harvest))).all()) == 2
+
+
+async def test_a_generated_client_posts_readings(generated, logged_in, db):
+    """A hive made through the client, its sensors added on its sensors page, then found
+    through the client; a batch posted to them, and a device's flat post sent once as JSON and
+    once as a form (the generated operation takes either body); then the readings, by SQL."""
+    models = part(generated, "models")
+    operations = part(generated, "api.default")
+    for name in ["create_hive", "list_sensors", "post_readings", "post_device_readings"]:
+        importlib.import_module(f"{operations.__name__}.{name}")
+    api = operations
+    client = generated.AuthenticatedClient(
+        base_url=str(logged_in.make_url("")).rstrip("/"), token=await api_key(logged_in)
+    )
+    async with client:
+        hive = await api.create_hive.asyncio(
+            client=client,
+            body=models.HiveIn(
+                name="Oberon", latitude=51.52, longitude=-0.09, frame_type=models.FrameType.NATIONAL
+            ),
+            idempotency_key="client-hive-readings",
+        )
+        assert isinstance(hive, models.HiveOut)
+        for sensor_name, kind in [
+            ("Scale", "weight"),
+            ("Brood", "temperature"),
+            ("Cell", "battery"),
+        ]:
+            added = await add_sensor(logged_in, hive.id, name=sensor_name, kind=kind)
+            assert added.status == 303
+        listed = await api.list_sensors.asyncio(client=client, hive=hive.id)
+        assert isinstance(listed, models.SensorList)
+        sensor = {item.name: item.id for item in listed.items}
+        assert sensor.keys() == {"Scale", "Brood", "Cell"}
+        await post_readings(models, api, client, hive.id, sensor)
+
+    db.expire_all()
+    assert await stored_readings(db, sensor["Scale"]) == [
+        (NOW - timedelta(minutes=10), 41.82),
+        (NOW - timedelta(minutes=5), 41.79),
+        (NOW - timedelta(minutes=2), 42.1),
+    ]
+    assert await stored_readings(db, sensor["Brood"]) == [(NOW - timedelta(minutes=3), 34.8)]
+    assert await stored_readings(db, sensor["Cell"]) == [(NOW - timedelta(minutes=2), 3.92)]
+
+
+async def post_readings(models, api, client, hive_id: int, sensor: dict[str, int]) -> None:
+    """postReadings with a batch for the scale; postDeviceReadings as JSON (the brood probe, at
+    a Unix time) and as a form (the scale and the battery, at an ISO time, and a field that
+    names no measurement)."""
+    batch = await api.post_readings.asyncio_detailed(
+        client=client,
+        body=models.ReadingsBatch(
+            readings=[
+                models.ReadingIn(
+                    sensor_id=sensor["Scale"], recorded_at=NOW - timedelta(minutes=10), value=41.82
+                ),
+                models.ReadingIn(
+                    sensor_id=sensor["Scale"], recorded_at=NOW - timedelta(minutes=5), value=41.79
+                ),
+            ]
+        ),
+    )
+    assert batch.status_code == 200, batch.content
+    assert isinstance(batch.parsed, models.ReadingsStored)
+    assert (batch.parsed.stored, batch.parsed.duplicates, batch.parsed.refused) == (2, 0, 0)
+
+    as_json = models.DeviceReadingsJson(time=int((NOW - timedelta(minutes=3)).timestamp()))
+    as_json["t_i"] = 34.8
+    json_post = await api.post_device_readings.asyncio_detailed(
+        hive_id, client=client, body=as_json
+    )
+    assert json_post.status_code == 200, json_post.content
+    assert json_post.parsed.stored == 1
+
+    as_form = models.DeviceReadingsForm(time=(NOW - timedelta(minutes=2)).isoformat())
+    as_form.additional_properties.update({"weight_kg": "42.1", "bv": "3.92", "rssi": "-71"})
+    form_post = await api.post_device_readings.asyncio_detailed(
+        hive_id, client=client, body=as_form
+    )
+    assert form_post.status_code == 200, form_post.content
+    assert isinstance(form_post.parsed, models.ReadingsStored)
+    assert (form_post.parsed.stored, form_post.parsed.ignored) == (2, ["rssi"])
+    # Each body went as its own media type: the form's model as a form, the JSON one as JSON.
+    sent = api.post_device_readings._get_kwargs
+    assert sent(hive_id, body=as_form)["headers"]["Content-Type"] == (
+        "application/x-www-form-urlencoded"
+    )
+    assert sent(hive_id, body=as_form)["data"] == {
+        "time": (NOW - timedelta(minutes=2)).isoformat(),
+        "weight_kg": "42.1",
+        "bv": "3.92",
+        "rssi": "-71",
+    }
+    assert sent(hive_id, body=as_json)["headers"]["Content-Type"] == "application/json"

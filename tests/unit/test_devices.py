@@ -265,6 +265,10 @@ async def test_the_authenticated_beep_post_needs_the_owners_key_and_device(
     theirs, _ = await api_key(db, other.id)
     refused = await client.post("/api/sensors_auth", json={"key": BEEP_KEY, "t": 1}, headers=theirs)
     assert refused.status == 404
+    # A key holding a NUL (schemathesis sent one in a form) names no device, not a 500.
+    nul = await client.post("/api/sensors_auth", data={"key": "\x00abc", "t": "1"}, headers=theirs)
+    assert nul.status == 404
+    assert (await client.post("/api/sensors", data={"key": "\x00abc", "t": "1"})).status == 401
 
 
 async def test_device_posts_are_rate_limited_per_device(aiohttp_client, settings, db, base):
@@ -761,6 +765,14 @@ def test_beeps_data_may_be_an_object_and_ttn_bodies_must_be_uplinks():
         {"end_device_ids": {"dev_eui": "70B3D57ED0000000"}, "uplink_message": {"f_port": 1}}
     )
     assert (quiet.key, quiet.values, quiet.time) == ("70b3d57ed0000000", {}, None)
+    # Gateways' metadata that is not a list (schemathesis sent a number) names no gateway.
+    odd = ttn_post(
+        {
+            "end_device_ids": {"dev_eui": "70B3D57ED0000000"},
+            "uplink_message": {"decoded_payload": {"weight_kg": 40.5}, "rx_metadata": -891546},
+        }
+    )
+    assert odd.values == {"weight_kg": 40.5}
 
 
 def test_kotori_times_and_csv_lines():
