@@ -458,7 +458,8 @@ class WebhookForm(BaseModel):
 
 
 class ReadingIn(BaseModel):
-    """One value of one sensor at one instant."""
+    """One value of one sensor at one instant. Other fields are ignored; no name or text
+    anywhere in the body may hold a NUL character."""
 
     # Other fields are ignored, but no JSON name anywhere may hold a NUL (app/api/problems.py).
     model_config = ConfigDict(json_schema_extra={"propertyNames": {"pattern": "^[^\\u0000]*$"}})
@@ -475,6 +476,9 @@ class ReadingIn(BaseModel):
 
 
 class ReadingsBatch(BaseModel):
+    """Readings of your sensors. Other fields are ignored; no name or text anywhere in the body
+    may hold a NUL character."""
+
     model_config = ConfigDict(
         json_schema_extra={
             # Other fields are ignored, but no JSON name may hold a NUL, as in ReadingIn.

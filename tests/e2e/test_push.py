@@ -275,14 +275,17 @@ def deliver(page: Page, server: str, payload: dict[str, Any]) -> None:
     deadline = time.monotonic() + 10
     while not registrations and time.monotonic() < deadline:
         page.wait_for_timeout(100)
-    [registration] = [
-        r for r in registrations if r["scopeURL"] == server + "/" and not r["isDeleted"]
-    ]
+    # The same registration may be reported more than once (each update of it): one id.
+    [registration_id] = {
+        r["registrationId"]
+        for r in registrations
+        if r["scopeURL"] == server + "/" and not r["isDeleted"]
+    }
     cdp.send(
         "ServiceWorker.deliverPushMessage",
         {
             "origin": server,
-            "registrationId": registration["registrationId"],
+            "registrationId": registration_id,
             "data": json.dumps(payload),
         },
     )

@@ -65,7 +65,8 @@ def add_hive(page: Page, t: Words, name: str, latitude: str, longitude: str) -> 
 def buy_oxalic_acid(page: Page, t: Words, today: date, *, from_today: bool = True) -> None:
     if from_today:
         page.goto("/")
-        page.get_by_role("link", name=t("Medicines"), exact=True).click()
+        today_links = page.get_by_role("navigation", name=t("More"), exact=True)
+        today_links.get_by_role("link", name=t("Medicines"), exact=True).click()
     else:
         page.goto("/medicines")
     expect(heading(page)).to_have_text(t("Medicines"))

@@ -417,8 +417,20 @@ def readings_rules(body: dict[str, Any]) -> dict[str, Any]:
             if _is_number(value) and _is_int(sensor) and sensor in SENSOR_RANGES:
                 low, high = SENSOR_RANGES[sensor]
                 reading["value"] = value if low <= value <= high else (low + high) / 2
+            reading = without_nul(reading)
         kept.append(reading)
-    return {**body, "readings": kept}
+    return without_nul({**body, "readings": kept})
+
+
+def without_nul(fields: dict[str, Any]) -> dict[str, Any]:
+    """The fields a batch or a reading ignores may hold any JSON but a NUL, at any depth (the
+    schemas' descriptions say it; JSON Schema would need a recursive union that generated
+    clients cannot read): an ignored field that holds one is left out."""
+    return {
+        name: value
+        for name, value in fields.items()
+        if "\x00" not in name and "\\u0000" not in json.dumps(value)
+    }
 
 
 def owners(value: Any, ids: list[int]) -> Any:

@@ -92,6 +92,8 @@ GERMAN_DATA = [
     " WHERE hive_id IN (SELECT id FROM hives WHERE owner_id = :owner)",
     "UPDATE harvests SET notes = 'Lindenhonig' WHERE owner_id = :owner",
     "UPDATE treatments SET notes = 'Nach der Auswaschung' WHERE owner_id = :owner",
+    "UPDATE medicine_disposals SET how = 'Zur Sammelstelle gebracht'"
+    " WHERE purchase_id IN (SELECT id FROM medicine_purchases WHERE owner_id = :owner)",
     "UPDATE treated_hives SET hive_name = 'Linde'"
     " WHERE treatment_id IN (SELECT id FROM treatments WHERE owner_id = :owner)",
     "UPDATE swarm_reports SET description = 'Am Zaun beim Spielplatz'",
