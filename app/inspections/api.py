@@ -41,8 +41,8 @@ from app.web.api import (
     parse_body,
     read_json,
 )
-from app.web.auth import hive_for
-from app.web.paths import MAX_ID, path_id
+from app.web.auth import hive_for, queried_hive_id
+from app.web.paths import path_id
 
 MAX_LISTED = 500
 # A hive id as a JSON object's key: 1 to 2147483647 (PostgreSQL's integer), in decimal.
@@ -250,14 +250,8 @@ async def created_harvest(db: AsyncSession, owner_id: int, data: HarvestForm) ->
 @api_view
 async def inspection_list(request: web.Request) -> web.Response:
     owner_id = await api_owner(request)
-    filtered = "hive_id" in request.query
-    hive = request.query.get("hive_id", "")
-    hive_id = int(hive) if hive.isdigit() and int(hive) <= MAX_ID else None
     async with request.app[db_key]() as db:
-        if filtered and hive_id is None:
-            raise Problem(404, f"You have no hive {hive}.")
-        if hive_id is not None:
-            await hive_for(request, hive_id, db=db)
+        hive_id = await queried_hive_id(request, db)
         rows = await queries.inspections_of(db, owner_id, hive_id, MAX_LISTED)
     return json_answer(
         InspectionList(items=[InspectionOut.of(row) for row in rows]).model_dump_json(), 200, ""

@@ -39,9 +39,9 @@ from app.web.api import (
     parse_body,
     read_json,
 )
-from app.web.auth import hive_for
+from app.web.auth import queried_hive_id
 from app.web.i18n import _
-from app.web.paths import MAX_ID, path_id
+from app.web.paths import path_id
 
 MAX_LISTED = 1000
 
@@ -267,13 +267,8 @@ async def purchase_detail(request: web.Request) -> web.Response:
 @api_view
 async def treatment_list(request: web.Request) -> web.Response:
     owner_id = await api_owner(request)
-    hive = request.query.get("hive_id")
-    hive_id = int(hive) if hive is not None and hive.isdigit() and 0 < int(hive) <= MAX_ID else None
-    if hive is not None and hive_id is None:
-        raise Problem(404, f"You have no hive {hive}.")
     async with request.app[db_key]() as db:
-        if hive_id is not None:
-            await hive_for(request, hive_id, db=db)  # another's hive: 404, as if none
+        hive_id = await queried_hive_id(request, db)
         found = await queries.treatments_of(db, owner_id, hive_id=hive_id, limit=MAX_LISTED)
     items = [TreatmentOut.of(item) for item in found]
     return json_answer(TreatmentList(items=items).model_dump_json(), 200, "")

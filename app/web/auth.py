@@ -37,7 +37,7 @@ from app.web.api import Problem, api_owner
 from app.web.csrf import new_token
 from app.web.htmx import htmx
 from app.web.i18n import N_, _, translate
-from app.web.paths import path_id
+from app.web.paths import MAX_ID, path_id
 
 SESSION_ID = "sid"
 SIGNED_IN_AT = "signed_in_at"
@@ -334,6 +334,18 @@ async def asker_id(request: web.Request) -> int:
     if user is None:
         raise must_log_in(request)
     return user.id
+
+
+async def queried_hive_id(request: web.Request, db: AsyncSession) -> int | None:
+    """A list's `?hive_id=` filter: None without one, else the id of the caller's hive; a hive
+    that is not theirs, or no hive id at all, is 404 as if it did not exist."""
+    if "hive_id" not in request.query:
+        return None
+    hive = request.query["hive_id"]
+    if not (hive.isdigit() and 0 < int(hive) <= MAX_ID):
+        raise Problem(404, f"You have no hive {hive}.")
+    found = await hive_for(request, int(hive), db=db)
+    return found.hive.id
 
 
 async def hive_for(
