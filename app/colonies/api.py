@@ -30,7 +30,7 @@ from app.colonies.schemas import (
     SwarmLostForm,
     UnionForm,
 )
-from app.keys import db_key, settings_key
+from app.keys import db_key
 from app.models import (
     Colony,
     ColonyEvent,
@@ -53,6 +53,7 @@ from app.web.api import (
     read_json,
 )
 from app.web.auth import hive_for
+from app.web.context import local_today
 from app.web.paths import path_id
 
 MAX_LISTED = 500
@@ -277,7 +278,7 @@ async def event_create(request: web.Request) -> web.Response:
     body = await read_json(request)
     data = parse_body(ColonyEventIn, body).root
     guard = idempotency.for_json(request, owner_id, key, body)
-    today = datetime.now(request.app[settings_key].zone).date()
+    today = local_today(request)
     try:
         async with request.app[db_key]() as db, db.begin():
             colony = await queries.colony_of(db, owner_id, data.colony_id)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -44,6 +44,7 @@ from app.keys import db_key, settings_key
 from app.models import Colony, Hive, Queen
 from app.web import idempotency
 from app.web.auth import HiveView, hive_for, login_required, user_of
+from app.web.context import local_today
 from app.web.formatting import date_time
 from app.web.forms import Form, read_form
 from app.web.htmx import redirect, render
@@ -51,10 +52,6 @@ from app.web.i18n import N_, _, translate
 from app.web.paths import path_id
 
 COLONY_LABEL = N_("Colony")
-
-
-def local_today(request: web.Request) -> date:
-    return datetime.now(request.app[settings_key].zone).date()
 
 
 def translated[K](labels: dict[K, str]) -> dict[K, str]:

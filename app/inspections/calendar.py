@@ -23,6 +23,7 @@ from app.keys import db_key, settings_key
 from app.models import Inspection
 from app.web import i18n
 from app.web.auth import login_required, user_of
+from app.web.context import local_today
 from app.web.htmx import render
 from app.web.i18n import _
 from app.web.urls import absolute_url, public_origin
@@ -119,7 +120,7 @@ async def feed(request: web.Request) -> web.Response:
             raise web.HTTPNotFound()
         owner, language = found
         i18n.answer_in(request, language or i18n.SOURCE)
-        today = datetime.now(request.app[settings_key].zone).date()
+        today = local_today(request)
         events = await queries.scheduled_for_calendar(db, owner, today - KEEP_PAST)
     settings = request.app[settings_key]
     secret = settings.secret_key.get_secret_value() if settings.secret_key else ""

@@ -33,14 +33,11 @@ from app.keys import db_key, settings_key
 from app.models import Hive, Inspection
 from app.web import formatting, idempotency
 from app.web.auth import HiveView, hive_for, login_required, safe_next, user_of
+from app.web.context import local_today
 from app.web.forms import Form, read_form, validate
 from app.web.htmx import redirect, render, vary
 from app.web.i18n import N_, _, translate
 from app.web.paths import MAX_ID, path_id
-
-
-def local_today(request: web.Request) -> date:
-    return datetime.now(request.app[settings_key].zone).date()
 
 
 def local_now(request: web.Request) -> datetime:

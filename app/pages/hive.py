@@ -8,7 +8,6 @@ page is read in one database session: the access check, the timeline and the pan
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
 from aiohttp import web
@@ -17,18 +16,14 @@ from app.colonies import queries as colonies
 from app.colonies.views import labels as colony_labels
 from app.hives.views import choices
 from app.inspections.queries import timeline_of, timeline_order, withdrawal_of
-from app.keys import db_key, settings_key
+from app.keys import db_key
 from app.sensors.device_views import weighing_values
 from app.sensors.queries import sensor_panel
 from app.treatments.queries import treatments_of
 from app.web.auth import hive_for
-from app.web.context import map_settings
+from app.web.context import local_today, map_settings
 from app.web.forms import Form
 from app.web.htmx import render
-
-
-def local_today(request: web.Request) -> date:
-    return datetime.now(request.app[settings_key].zone).date()
 
 
 def queen_missing(timeline: list[Any]) -> bool:

@@ -18,6 +18,7 @@ from app.models import Hive
 from app.swarms import queries as swarms
 from app.web import idempotency
 from app.web.auth import HiveView, hive_for, login_required, user_of
+from app.web.context import local_today
 from app.web.forms import Form
 from app.web.htmx import redirect
 from app.web.i18n import N_, _
@@ -56,7 +57,7 @@ async def capture_form(request: web.Request) -> web.Response:
 async def capture_create(request: web.Request) -> web.Response:
     found = await hive_for(request, change=True)
     form = await colony_views.read_capture(request)
-    data, today, user_id = form.data, colony_views.local_today(request), user_of(request).id
+    data, today, user_id = form.data, local_today(request), user_of(request).id
 
     async def record(db: AsyncSession) -> idempotency.Answer:
         assert data is not None

@@ -25,7 +25,7 @@ from app.treatments.schemas import (
     PurchaseForm,
     TreatmentForm,
 )
-from app.treatments.views import default_period, local_today
+from app.treatments.views import default_period
 from app.web import idempotency
 from app.web.api import (
     Problem,
@@ -40,6 +40,7 @@ from app.web.api import (
     read_json,
 )
 from app.web.auth import queried_hive_id
+from app.web.context import local_today
 from app.web.i18n import _
 from app.web.paths import path_id
 

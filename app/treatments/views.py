@@ -10,7 +10,7 @@ beside its field, and nothing is saved.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -34,14 +34,11 @@ from app.treatments.schemas import (
 )
 from app.web import formatting, idempotency
 from app.web.auth import login_required, safe_next, user_of
+from app.web.context import local_today
 from app.web.forms import Form, read_form, validate
 from app.web.htmx import redirect, render, vary
 from app.web.i18n import _, translate
 from app.web.paths import MAX_ID, path_id
-
-
-def local_today(request: web.Request) -> date:
-    return datetime.now(request.app[settings_key].zone).date()
 
 
 def as_id(text: str) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
 
 import jinja2
@@ -9,6 +10,11 @@ from aiohttp import web
 from markupsafe import Markup
 
 from app.keys import csrf_token_key, settings_key, user_key
+
+
+def local_today(request: web.Request) -> date:
+    """Today in the city (TIME_ZONE): what "today" means on every page and form."""
+    return datetime.now(request.app[settings_key].zone).date()
 
 
 def template_context(request: web.Request) -> dict[str, Any]:
