@@ -39,7 +39,8 @@ from tests.e2e.test_pwa import (
 
 pytestmark = pytest.mark.e2e
 
-PLACE = {"latitude": "52.52", "longitude": "13.40"}
+# In Spandau, far from the other e2e files' collectors and reports (they may share this server).
+PLACE = {"latitude": "52.52", "longitude": "13.20"}
 # What static/js/push.js posts, for a push service that does not exist (deliveries fail, and are
 # tried again later; the test delivers the queued message itself).
 DEVICE = {
@@ -48,7 +49,7 @@ DEVICE = {
     "azAkj7I99e8QcYP7DkM",
     "auth": "tBHItJI5svbpez7KI4CCXg",
 }
-REPORT = {"latitude": "52.5245", "longitude": "13.40", "seen": "now", "height": "ladder"}
+REPORT = {"latitude": "52.5245", "longitude": "13.20", "seen": "now", "height": "ladder"}
 REPORT |= {"size": "large", "description": "On the lime tree", "contact": "+49 30 999"}
 
 
