@@ -83,7 +83,8 @@ def test_workers_share_the_port_are_replaced_and_restart_without_a_failed_reques
             "LOG_LEVEL": "INFO",
             "PYTHONUNBUFFERED": "1",
         }
-        with log.open("w") as out:
+        # Append mode: every worker's line lands whole at the end (O_APPEND), none over another.
+        with log.open("a") as out:
             master = subprocess.Popen(
                 [sys.executable, "-m", "app", "serve"],
                 cwd=ROOT,
