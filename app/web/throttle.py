@@ -8,7 +8,9 @@ twenty attempts sent at once are counted one after another, and the sixth of fiv
 
 The attempt is taken *before* the work it limits (a password check, an insert), so every attempt
 counts, including one whose work then fails. Refused attempts are not recorded: a client that keeps
-knocking waits for its window to pass, not forever. Only the database clock is used.
+knocking waits for its window to pass, not forever. Only the database clock is used, read per
+statement (`statement_timestamp()`, not the transaction's `now()`): a transaction that began
+before it waited for the lock would otherwise see the attempt it waited for in its future.
 
 Addresses are grouped with `address_key()`: an IPv6 client is its /64 (one home or phone network
 hands out a whole /64), an IPv4 client its address.
@@ -25,18 +27,24 @@ _LOCK = text("SELECT pg_advisory_xact_lock(hashtextextended(:bucket || '/' || :k
 _PRUNE = text(
     """
     DELETE FROM throttle_attempts
-    WHERE bucket = :bucket AND key = :key AND at <= now() - make_interval(secs => :window)
+    WHERE bucket = :bucket AND key = :key
+      AND at <= statement_timestamp() - make_interval(secs => :window)
     """
 )
 _RELEASING = text(
     """
-    SELECT ceil(extract(epoch FROM at + make_interval(secs => :window) - now()))::int
+    SELECT ceil(extract(
+        epoch FROM at + make_interval(secs => :window) - statement_timestamp()
+    ))::int
     FROM throttle_attempts
-    WHERE bucket = :bucket AND key = :key AND at > now() - make_interval(secs => :window)
+    WHERE bucket = :bucket AND key = :key
+      AND at > statement_timestamp() - make_interval(secs => :window)
     ORDER BY at DESC OFFSET :limit - 1 LIMIT 1
     """
 )
-_RECORD = text("INSERT INTO throttle_attempts (bucket, key) VALUES (:bucket, :key)")
+_RECORD = text(
+    "INSERT INTO throttle_attempts (bucket, key, at) VALUES (:bucket, :key, statement_timestamp())"
+)
 _FORGET = text("DELETE FROM throttle_attempts WHERE bucket = :bucket AND key = :key")
 
 

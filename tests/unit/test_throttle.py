@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.settings import Settings
@@ -21,6 +22,21 @@ async def test_limit_holds_when_attempts_arrive_at_once(settings: Settings) -> N
     waits = await asyncio.gather(*(attempt() for _ in range(20)))
     assert sum(1 for wait in waits if wait == 0) == 5
     assert all(0 < wait <= 60 for wait in waits if wait)
+
+
+async def test_a_transaction_begun_earlier_never_waits_longer_than_the_window(
+    settings: Settings,
+) -> None:
+    """A waiter whose transaction began before the attempt it then counts still waits at most
+    the window (the clock is read per statement, not at the transaction's start)."""
+    async with (
+        engine_session(settings.async_database_url) as earlier,
+        engine_session(settings.async_database_url) as later,
+    ):
+        await earlier.execute(text("SELECT 1"))  # its transaction, and now(), begin here
+        assert await throttle.take(later, bucket="t", key="k", limit=1, window_seconds=60) == 0
+        wait = await throttle.take(earlier, bucket="t", key="k", limit=1, window_seconds=60)
+    assert 0 < wait <= 60
 
 
 async def test_keys_and_buckets_are_counted_apart(db: AsyncSession) -> None:
