@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from app.accounts import queries
 from app.hives.queries import PER_PAGE
 from app.models import ApiKey, Hive, HiveStatus
-from app.web.api import new_key
+from app.web.api import Problem, new_key, strict_json
 from tests.unit.conftest import make_user
 
 HIVE = {
@@ -130,11 +130,16 @@ async def test_create_read_replace_patch_delete(client, db, user, auth):
     assert created == {
         **HIVE,
         "id": hive_id,
+        "apiary_id": created["apiary_id"],
         "created_at": created["created_at"],
         "updated_at": created["updated_at"],
     }
     hive, point = await stored(db, hive_id)
-    assert (hive.owner_id, hive.name) == (user.id, "Queen Mab")
+    assert (hive.owner_id, hive.name, hive.apiary_id) == (
+        user.id,
+        "Queen Mab",
+        created["apiary_id"],
+    )
     assert point == "POINT(-0.0937 51.5202)"
 
     fetched = await client.get(response.headers["Location"], headers=auth)
@@ -147,14 +152,15 @@ async def test_create_read_replace_patch_delete(client, db, user, auth):
     )
     assert replaced.status == 200
     body = await replaced.json()
+    # A hive is always in an apiary: a replacement that names none leaves it where it stands.
     assert (body["name"], body["site"], body["origin"], body["notes"]) == (
         "Titania",
-        None,
+        HIVE["site"],
         None,
         "",
     )
     hive, point = await stored(db, hive_id)
-    assert (hive.name, hive.site, hive.frame_type) == ("Titania", None, "dadant")
+    assert (hive.name, hive.site, hive.frame_type) == ("Titania", HIVE["site"], "dadant")
     assert point == "POINT(-0.1 51.53)"
 
     patched = await client.patch(
@@ -364,3 +370,25 @@ async def test_the_api_page_explains_keys_and_each_endpoint(client):
 
 async def test_an_unknown_api_path_is_a_problem(client):
     await problem(await client.get("/api/v1/bees"), 404)
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        (b'{"a": [1, {"b": "x\\u0000y"}]}', ["body", "a", 1, "b"]),
+        (b'{"a": {"k\\u0000": 1}}', ["body", "a"]),
+        (b'{"a": [1e999]}', ["body", "a", 0]),
+        (b'{"a": NaN}', ["body", "a"]),
+        (b"[" * 21 + b"]" * 21, ["body", *[0] * 20]),
+    ],
+)
+def test_strict_json_names_where_a_document_breaks_a_rule(body, where):
+    with pytest.raises(Problem) as refused:
+        strict_json(body)
+    assert refused.value.errors[0]["location"] == where
+
+
+def test_strict_json_keeps_what_only_looks_like_a_nul():
+    """An escaped backslash before `u0000` is text, not a NUL: the quick walk is unsure of it,
+    the exact one lets it through."""
+    assert strict_json(b'{"a": "\\\\u0000", "b": [1.5, 2]}') == {"a": "\\u0000", "b": [1.5, 2]}
