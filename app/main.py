@@ -14,6 +14,7 @@ from aiohttp_session import session_middleware
 from aiohttp_session.cookie_storage import EncryptedCookieStorage
 
 from app.accounts.routes import routes as account_routes
+from app.apiaries.routes import routes as apiary_routes
 from app.assets import StaticAssets
 from app.city.routes import routes as city_routes
 from app.colonies.routes import routes as colony_routes
@@ -155,6 +156,7 @@ def create_app(settings: Settings) -> web.Application:
     app.router.add_routes(page_routes)  # Today, a hive's page, exports, the API's document
     app.router.add_routes(account_routes)
     app.router.add_routes(hive_routes)  # hives, their map and GeoJSON, their JSON API
+    app.router.add_routes(apiary_routes)  # apiaries, their members and invitations
     app.router.add_routes(inspection_routes)  # inspections, harvests, calendar, their API
     app.router.add_routes(treatment_routes)  # medicines, treatments, the register, their API
     app.router.add_routes(colony_routes)  # colonies, queens, their events and family tree

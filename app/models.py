@@ -12,22 +12,27 @@ from geoalchemy2 import Geometry, WKBElement
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Column,
     Computed,
     DateTime,
     ForeignKey,
     Identity,
     Index,
+    Integer,
+    MetaData,
     Numeric,
     SmallInteger,
     String,
+    Table,
     Text,
     Time,
     func,
+    select,
     text,
     true,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, ENUM, INET, JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, column_property, mapped_column
 
 
 class Base(DeclarativeBase):
@@ -45,6 +50,9 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     # The language chosen for the account ("de"); None: the browser's (app/web/i18n.py).
     language: Mapped[str | None] = mapped_column(String(8))
+    # Moves on (a trigger on apiary_members) whenever the user's memberships change: the pages
+    # their phone saved under another version are forgotten (app/pwa/owner.py).
+    access_version: Mapped[int] = mapped_column(server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (CheckConstraint("email = lower(email)", name="email_lower_case"),)
@@ -106,18 +114,168 @@ def _pg_enum(enum_class: type[enum.StrEnum], name: str) -> ENUM:
     return ENUM(enum_class, name=name, values_callable=lambda members: [m.value for m in members])
 
 
+class ApiaryRole(enum.StrEnum):
+    """What a member may do in an apiary: each role can do all that the next one can."""
+
+    owner = "owner"  # everything: members, invitations, renaming, archiving, deleting
+    keeper = "keeper"  # records inspections, harvests, treatments and sensors; edits hives
+    viewer = "viewer"  # reads everything in the apiary, changes nothing
+
+
+# The roles that may change the apiary's hives and records, and those that may read them.
+CHANGING_ROLES = (ApiaryRole.owner, ApiaryRole.keeper)
+READING_ROLES = (ApiaryRole.owner, ApiaryRole.keeper, ApiaryRole.viewer)
+
+
+class ClubRole(enum.StrEnum):
+    """What a member may do in a club (a beekeepers' association)."""
+
+    organiser = "organiser"  # runs the club: its members and apiaries; owns the club's apiaries
+    member = "member"  # sees the club's page: its apiaries, members and what is due
+
+
+class Club(Base):
+    """A beekeepers' association: it has members and can own apiaries (its teaching apiaries).
+
+    Its organisers who have joined are owners of each of its apiaries (the view apiary_roles);
+    a club always keeps one such organiser (app/apiaries/clubs.py changes members under a lock
+    on the club, as apiaries do), so an apiary it owns never lacks an owner.
+    """
+
+    __tablename__ = "clubs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ClubMember(Base):
+    """A user in a club with a role; `joined_at` is None while the person has not accepted."""
+
+    __tablename__ = "club_members"
+
+    club_id: Mapped[int] = mapped_column(
+        ForeignKey("clubs.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[ClubRole] = mapped_column(_pg_enum(ClubRole, "club_role"))
+    invited_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    joined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Apiary(Base):
+    """A place where hives stand, kept by its members (the free-text site of earlier rounds).
+
+    Its location is the default of a new hive's; its registration number is the one a
+    veterinary office or a national registry gives the apiary. An archived apiary keeps its
+    hives and their records, read-only in lists of the past.
+    """
+
+    __tablename__ = "apiaries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    location: Mapped[WKBElement] = mapped_column(
+        Geometry("POINT", srid=4326, spatial_index=False), nullable=False
+    )
+    address: Mapped[str] = mapped_column(String(300), server_default="")
+    registration_number: Mapped[str | None] = mapped_column(String(50))
+    notes: Mapped[str] = mapped_column(Text, server_default="")
+    archived_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The club that owns it (a teaching apiary), whose organisers are its owners too.
+    club_id: Mapped[int | None] = mapped_column(
+        ForeignKey("clubs.id", ondelete="SET NULL"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ApiaryMember(Base):
+    """A user's role in an apiary. Every apiary has at least one owner (app/apiaries/members.py
+    changes members under a lock on the apiary, so two owners demoting each other cannot leave
+    it without one)."""
+
+    __tablename__ = "apiary_members"
+
+    apiary_id: Mapped[int] = mapped_column(
+        ForeignKey("apiaries.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    role: Mapped[ApiaryRole] = mapped_column(_pg_enum(ApiaryRole, "apiary_role"))
+    added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class ApiaryInvitation(Base):
+    """An invitation into an apiary with a role: a link whose secret only its SHA-256 is kept
+    of (shown once), or addressed to an existing account. Single use, expiring, revocable."""
+
+    __tablename__ = "apiary_invitations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    apiary_id: Mapped[int] = mapped_column(
+        ForeignKey("apiaries.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[ApiaryRole] = mapped_column(_pg_enum(ApiaryRole, "apiary_role"))
+    # A link's secret (SHA-256 hex); None for an invitation addressed to `invitee_id`.
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    invitee_id: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    invited_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    used_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (
+        CheckConstraint("(token_hash IS NULL) <> (invitee_id IS NULL)", name="link_or_invitee"),
+    )
+
+
+# Views the migrations make: read, never written. They live outside Base.metadata, which holds
+# the tables (the tests empty each of those; the schema comparison knows tables only).
+VIEWS = MetaData()
+
+# Everyone's roles in every apiary, the one source of app/web/auth.py's access rule: the
+# apiary's members with their roles, and the joined organisers of the club that owns it, as
+# owners. A user may appear twice (a member and an organiser): the higher role counts, which
+# is the least in the enum's order (owner < keeper < viewer).
+apiary_roles = Table(
+    "apiary_roles",
+    VIEWS,
+    Column("apiary_id", Integer),
+    Column("user_id", Integer),
+    Column("role", _pg_enum(ApiaryRole, "apiary_role")),
+    info={"is_view": True},
+)
+
+
 class Hive(Base):
-    """A colony's home: a point on the map (SRID 4326, private to its owner)."""
+    """A colony's home: a point on the map (SRID 4326), in an apiary, private to its members.
+
+    `owner_id` is the account that added the hive (shown as such); who may read or change it is
+    its apiary's members (app/web/auth.py: hives_of). `site` is its apiary's name, read only.
+    """
 
     __tablename__ = "hives"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    apiary_id: Mapped[int] = mapped_column(
+        ForeignKey("apiaries.id", ondelete="RESTRICT"), index=True
+    )
     name: Mapped[str] = mapped_column(String(100))
     location: Mapped[WKBElement] = mapped_column(
         Geometry("POINT", srid=4326, spatial_index=False), nullable=False
     )
-    site: Mapped[str | None] = mapped_column(String(100))
+    site: Mapped[str] = column_property(
+        select(Apiary.name).where(Apiary.id == apiary_id).correlate_except(Apiary).scalar_subquery()
+    )
     frame_type: Mapped[FrameType] = mapped_column(_pg_enum(FrameType, "frame_type"))
     origin: Mapped[ColonyOrigin | None] = mapped_column(_pg_enum(ColonyOrigin, "colony_origin"))
     status: Mapped[HiveStatus] = mapped_column(
@@ -191,6 +349,8 @@ class Inspection(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     hive_id: Mapped[int] = mapped_column(ForeignKey("hives.id", ondelete="CASCADE"))
+    # Who scheduled or recorded it (a member of the hive's apiary then; it stays theirs after).
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     scheduled_for: Mapped[date | None]
     schedule_note: Mapped[str] = mapped_column(String(500), server_default="")
     done_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

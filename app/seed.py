@@ -107,12 +107,13 @@ async def load_demo_data(db: AsyncSession) -> bool:
     db.add(user)
     await db.flush()
     for name, site, lon, lat, frame, origin, installed in DEMO_HIVES:
+        at = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
         db.add(
             Hive(
                 owner_id=user.id,
+                apiary_id=await db.scalar(select(func.apiary_for(user.id, site, at, None))),
                 name=name,
-                site=site,
-                location=func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326),
+                location=at,
                 frame_type=FrameType(frame),
                 origin=ColonyOrigin(origin),
                 installed_on=date.fromisoformat(installed),
@@ -214,13 +215,15 @@ async def add_city_hives(db: AsyncSession, count: int, *, seed: int = 2026) -> i
         columns["installed"].append(date(2026, 6, 1) - timedelta(days=rng.randrange(2000)))
     await db.execute(
         text(
-            "INSERT INTO hives (owner_id, name, site, location, frame_type, origin, installed_on) "
-            "SELECT owner, name, site, ST_SetSRID(ST_MakePoint(lon, lat), 4326), "
+            "INSERT INTO hives (owner_id, name, apiary_id, location, frame_type, origin, "
+            "installed_on) "
+            "SELECT owner, name, apiary_for(owner, site, at, NULL), at, "
             "CAST(frame AS frame_type), CAST(origin AS colony_origin), installed "
+            "FROM (SELECT *, ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS at "
             "FROM unnest(CAST(:owner AS int[]), CAST(:name AS text[]), CAST(:site AS text[]), "
             "CAST(:lon AS float8[]), CAST(:lat AS float8[]), CAST(:frame AS text[]), "
             "CAST(:origin AS text[]), CAST(:installed AS date[])) "
-            "AS t(owner, name, site, lon, lat, frame, origin, installed)"
+            "AS t(owner, name, site, lon, lat, frame, origin, installed)) AS hive"
         ),
         columns,
     )

@@ -32,6 +32,7 @@ from app.web.api import (
     read_json,
 )
 from app.web.auth import HiveView, hive_for
+from app.web.i18n import translate
 
 
 def _hive_rules(schema: dict[str, Any]) -> None:
@@ -66,7 +67,8 @@ class HiveOut(BaseModel):
     name: str
     latitude: float
     longitude: float
-    site: str | None
+    site: str | None = Field(description="The name of the hive's apiary.")
+    apiary_id: int
     frame_type: FrameType
     origin: ColonyOrigin | None
     status: HiveStatus
@@ -169,13 +171,18 @@ async def changed(request: web.Request, data: HiveIn) -> web.Response:
     """Store `data` as the URL's hive, if the key's holder may change it; the hive as it is now."""
     async with request.app[db_key]() as db:
         found = await hive_for(request, change=True, db=db)
-        await queries.update_hive(db, found.hive.owner_id, found.hive.id, data)
+        try:
+            await queries.update_hive(db, await api_owner(request), found, data)
+        except queries.MoveRefused:
+            message = translate(queries.MOVE_REFUSED)
+            site = {"location": ["body", "site"], "message": message, "type": "refused"}
+            raise Problem(422, message, errors=[site]) from None
         return answer(HiveOut.of(await hive_for(request, db=db)))
 
 
 @api_view
 async def hive_delete(request: web.Request) -> web.Response:
     async with request.app[db_key]() as db:
-        found = await hive_for(request, change=True, db=db)
-        await queries.delete_hive(db, found.hive.owner_id, found.hive.id)
+        found = await hive_for(request, own=True, db=db)
+        await queries.delete_hive(db, found.hive.id)
     return web.Response(status=204)

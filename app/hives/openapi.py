@@ -62,7 +62,7 @@ def _query_parameters(schemas: dict[str, Any]) -> list[dict[str, Any]]:
     query = schemas.pop("HiveListQuery")
     described = {
         "q": "Words in the name, site or notes.",
-        "site": "Exactly this site.",
+        "site": "Only the hives of the apiary with exactly this name.",
         "status": "Only hives with this status.",
         "sort": "Order by a field; a leading '-' reverses it.",
         "page": f"Which page ({PER_PAGE} hives per page).",

@@ -1,7 +1,11 @@
-"""The hives' SQL. Every query is scoped to the owner: another user's hive simply is not found.
+"""The hives' SQL. Every query is scoped to the asker's apiaries: another's hive is not found.
 
 One hive, for a page or an API call, comes from app/web/auth.py's `hive_for`, which asks
 `hives_of`: the one statement of who may see a hive, which the list here starts from too.
+
+A hive stands in an apiary, named on its form and in the API as its `site`: the name of one of
+the asker's apiaries where they may change hives (the earliest of that name), or a new apiary
+that they own, placed at the hive. Only an apiary's owners move a hive out of it.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.geo import SRID, feature_collection, point
 from app.hives.schemas import Bbox, HiveForm, HiveListQuery
-from app.models import Hive
-from app.web.auth import HiveView, hives_of
+from app.models import CHANGING_ROLES, Apiary, ApiaryRole, Hive
+from app.web.auth import MEMBERS_HIVE, HiveView, apiaries_of, hives_of, roles_for
+from app.web.i18n import N_, translate
 
 PER_PAGE = 20
 
@@ -31,10 +36,38 @@ SORTS: dict[str, Any] = {
 }
 
 
+UNNAMED_APIARY = N_("My apiary")
+
+
+MOVE_REFUSED = N_("Only the apiary's owners can move a hive to another apiary.")
+
+
+class MoveRefused(Exception):
+    """A keeper tried to move a hive to another apiary, which only the apiary's owners may."""
+
+
 def _values(form: HiveForm) -> dict[str, Any]:
-    values = form.model_dump(exclude={"latitude", "longitude"})
+    values = form.model_dump(exclude={"latitude", "longitude", "site"})
     values["location"] = point(form.latitude, form.longitude)
     return values
+
+
+async def apiary_named(db: AsyncSession, user_id: int, form: HiveForm) -> int:
+    """The apiary `form.site` names among the user's apiaries open to their changes (without a
+    name, their earliest), else a new one they own, where the hive stands: the database's
+    `apiary_for` (migration 0018), which the seed and the benchmarks call too."""
+    found = await db.scalar(
+        select(
+            func.apiary_for(
+                user_id,
+                form.site or None,
+                point(form.latitude, form.longitude),
+                translate(UNNAMED_APIARY),
+            )
+        )
+    )
+    assert found is not None  # apiary_for always answers an apiary
+    return int(found)
 
 
 async def create_hive(db: AsyncSession, owner_id: int, form: HiveForm) -> int:
@@ -44,27 +77,39 @@ async def create_hive(db: AsyncSession, owner_id: int, form: HiveForm) -> int:
 
 
 async def add_hive(db: AsyncSession, owner_id: int, form: HiveForm) -> int:
-    """A new hive in the caller's transaction (an idempotent create commits it with its key)."""
-    hive = Hive(owner_id=owner_id, **_values(form))
+    """A new hive in the caller's transaction (an idempotent create commits it with its key),
+    added by `owner_id`, in the apiary its form names."""
+    apiary_id = await apiary_named(db, owner_id, form)
+    hive = Hive(owner_id=owner_id, apiary_id=apiary_id, **_values(form))
     db.add(hive)
     await db.flush()
     return hive.id
 
 
-async def update_hive(db: AsyncSession, owner_id: int, hive_id: int, form: HiveForm) -> bool:
-    result = await db.execute(
+async def update_hive(db: AsyncSession, user_id: int, found: HiveView, form: HiveForm) -> None:
+    """Store `form` as the hive (which `user_id` may change: see hive_for). A new apiary name
+    moves it there, if the user owns the apiary it leaves (else MoveRefused, nothing changed);
+    no name keeps it where it is."""
+    apiary_id = found.hive.apiary_id
+    if form.site and form.site != found.hive.site:
+        owners = apiaries_of(user_id, [ApiaryRole.owner])
+        if not await db.scalar(
+            select(Hive.id).where(Hive.id == found.hive.id, Hive.apiary_id.in_(owners))
+        ):
+            raise MoveRefused
+        apiary_id = await apiary_named(db, user_id, form)
+    await db.execute(
         update(Hive)
-        .where(Hive.id == hive_id, Hive.owner_id == owner_id)
-        .values(**_values(form), updated_at=func.now())
+        .where(Hive.id == found.hive.id)
+        .values(**_values(form), apiary_id=apiary_id, updated_at=func.now())
     )
     await db.commit()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-async def delete_hive(db: AsyncSession, owner_id: int, hive_id: int) -> bool:
-    result = await db.execute(delete(Hive).where(Hive.id == hive_id, Hive.owner_id == owner_id))
+async def delete_hive(db: AsyncSession, hive_id: int) -> None:
+    """Delete a hive that the asker owns (see hive_for's `own`)."""
+    await db.execute(delete(Hive).where(Hive.id == hive_id))
     await db.commit()
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)
@@ -103,11 +148,14 @@ def _contains(words: str) -> str:
     return f"%{escaped}%"
 
 
-async def sites_of(db: AsyncSession, owner_id: int) -> list[str]:
+async def sites_of(db: AsyncSession, user_id: int) -> list[str]:
+    """The names of the apiaries the user may put hives in, for the form's suggestions."""
     rows = await db.scalars(
-        select(Hive.site).where(Hive.owner_id == owner_id, Hive.site.is_not(None)).distinct()
+        select(Apiary.name)
+        .where(Apiary.id.in_(apiaries_of(user_id, CHANGING_ROLES)), Apiary.archived_at.is_(None))
+        .distinct()
     )
-    return sorted(site for site in rows if site)
+    return sorted(rows)
 
 
 # The FeatureCollection is built by PostGIS and sent on as text: one statement, no Python
@@ -118,9 +166,9 @@ async def sites_of(db: AsyncSession, owner_id: int) -> list[str]:
 # after five runs on a pooled connection) could not use the index through such a branch.
 _FEATURE_COLLECTION = """
     WITH inside AS MATERIALIZED (
-        SELECT id, name, site, status, location
-        FROM hives
-        WHERE owner_id = :owner_id {within}
+        SELECT hive.id, hive.name, apiary.name AS site, hive.status, hive.location
+        FROM hives AS hive JOIN apiaries AS apiary ON apiary.id = hive.apiary_id
+        WHERE {members_hive} {within}
     ), matched AS (
         SELECT * FROM inside ORDER BY id LIMIT :cap + 1
     ), numbered AS (
@@ -139,18 +187,22 @@ _HIVE_FEATURES = feature_collection(
 )
 GEOJSON = text(
     _FEATURE_COLLECTION.format(
-        within=f"AND location && ST_MakeEnvelope(:west, :south, :east, :north, {SRID})",
+        members_hive=MEMBERS_HIVE,
+        within=f"AND hive.location && ST_MakeEnvelope(:west, :south, :east, :north, {SRID})",
         collection=_HIVE_FEATURES,
     )
 )
-GEOJSON_ALL = text(_FEATURE_COLLECTION.format(within="", collection=_HIVE_FEATURES))
+GEOJSON_ALL = text(
+    _FEATURE_COLLECTION.format(members_hive=MEMBERS_HIVE, within="", collection=_HIVE_FEATURES)
+)
 
 
-async def hives_geojson(db: AsyncSession, owner_id: int, bbox: Bbox | None, cap: int) -> str:
-    """The owner's hives in `bbox` (all of them without one), at most `cap`, as GeoJSON text."""
+async def hives_geojson(db: AsyncSession, user_id: int, bbox: Bbox | None, cap: int) -> str:
+    """The hives the user may see in `bbox` (all without one), at most `cap`, as GeoJSON text."""
+    asker = {"user_id": user_id, "roles": list(roles_for()), "cap": cap}
     if bbox is None:
-        collection = await db.scalar(GEOJSON_ALL, {"owner_id": owner_id, "cap": cap})
+        collection = await db.scalar(GEOJSON_ALL, asker)
     else:
         edges = {"west": bbox.west, "south": bbox.south, "east": bbox.east, "north": bbox.north}
-        collection = await db.scalar(GEOJSON, {"owner_id": owner_id, "cap": cap, **edges})
+        collection = await db.scalar(GEOJSON, {**asker, **edges})
     return str(collection)

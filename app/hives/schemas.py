@@ -8,16 +8,8 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
 
 from app.models import ColonyOrigin, FrameType, HiveStatus
-from app.web.forms import Blank, NoAnswer, Number
+from app.web.forms import NO_NUL, NOT_BLANK, Blank, NoAnswer, Number
 from app.web.i18n import N_, _
-
-# Patterns, so the API's JSON Schema states the rules too. PostgreSQL text cannot hold NUL,
-# so text with one is refused here rather than by the database. A required name must have more
-# than the whitespace that strip_whitespace removes (Unicode's White_Space, spelled out so that
-# JSON Schema's regex agrees).
-NO_NUL = r"^[^\x00]*$"
-_STRIPPED = r"\t-\r\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-NOT_BLANK = rf"^[^\x00]*[^\x00{_STRIPPED}][^\x00]*$"
 
 SiteName = Annotated[str, StringConstraints(strip_whitespace=True, max_length=100, pattern=NO_NUL)]
 
@@ -52,7 +44,15 @@ class HiveForm(BaseModel):
     ] = Field(title=N_("Name"))
     latitude: Annotated[float, Number, Field(ge=-90, le=90)] = Field(title=N_("Latitude"))
     longitude: Annotated[float, Number, Field(ge=-180, le=180)] = Field(title=N_("Longitude"))
-    site: Annotated[SiteName | None, Blank] = Field(default=None, title=N_("Apiary or site"))
+    site: Annotated[SiteName | None, Blank] = Field(
+        default=None,
+        title=N_("Apiary"),
+        description=(
+            "The name of one of your apiaries where you may add hives; a new name makes a new"
+            " apiary that you own; none, your first apiary. Only an apiary's owners move a hive"
+            " to another."
+        ),
+    )
     frame_type: FrameType = Field(title=N_("Frame type"))
     origin: Annotated[ColonyOrigin | None, Blank] = Field(default=None, title=N_("Colony origin"))
     status: HiveStatus = Field(default=HiveStatus.active, title=N_("Status"))

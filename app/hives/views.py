@@ -89,7 +89,7 @@ async def hive_list(request: web.Request) -> web.Response:
     return response
 
 
-def form_page(
+async def form_page(
     request: web.Request,
     form: Form[HiveForm],
     *,
@@ -97,10 +97,13 @@ def form_page(
     status: int = 200,
 ) -> web.Response:
     action = "/hives" if hive is None else f"/hives/{hive.hive.id}/edit"
+    async with request.app[db_key]() as db:
+        apiary_names = await queries.sites_of(db, user_of(request).id)
+    context = {"form": form, "hive": hive, "action": action, "apiary_names": apiary_names}
     return render(
         request,
         "hives/form.html",
-        {"form": form, "hive": hive, "action": action, **choices(), **map_settings(request)},
+        {**context, **choices(), **map_settings(request)},
         partial="partials/hives/form.html",
         status=status,
     )
@@ -113,7 +116,7 @@ async def hive_new(request: web.Request) -> web.Response:
         "frame_type": "langstroth",
         idempotency.FIELD: idempotency.fresh_key(),
     }
-    return form_page(request, Form(values=values))
+    return await form_page(request, Form(values=values))
 
 
 @login_required
@@ -122,7 +125,7 @@ async def hive_create(request: web.Request) -> web.Response:
     form = await read_form(request, HiveForm)
     key = idempotency.form_key(request, form)
     if form.data is None:
-        return form_page(request, form, status=422)
+        return await form_page(request, form, status=422)
     data = form.data
 
     async def add(db: AsyncSession) -> idempotency.Answer:
@@ -132,7 +135,7 @@ async def hive_create(request: web.Request) -> web.Response:
 
     answer = await idempotency.create_from_form(request, form, user_of(request).id, key, add)
     if answer is None:
-        return form_page(request, form, status=422)
+        return await form_page(request, form, status=422)
     return redirect(request, answer.location)
 
 
@@ -164,21 +167,25 @@ def edit_values(found: HiveView) -> dict[str, str]:
 
 async def hive_edit(request: web.Request) -> web.Response:
     found = await hive_for(request, change=True)
-    return form_page(request, Form(values=edit_values(found)), hive=found)
+    return await form_page(request, Form(values=edit_values(found)), hive=found)
 
 
 async def hive_update(request: web.Request) -> web.Response:
     found = await hive_for(request, change=True)
     form = await read_form(request, HiveForm)
     if form.data is None:
-        return form_page(request, form, hive=found, status=422)
+        return await form_page(request, form, hive=found, status=422)
     async with request.app[db_key]() as db:
-        await queries.update_hive(db, found.hive.owner_id, found.hive.id, form.data)
+        try:
+            await queries.update_hive(db, user_of(request).id, found, form.data)
+        except queries.MoveRefused:
+            form.add_error("site", translate(queries.MOVE_REFUSED))
+            return await form_page(request, form, hive=found, status=422)
     return redirect(request, f"/hives/{found.hive.id}")
 
 
 async def hive_delete_confirm(request: web.Request) -> web.Response:
-    found = await hive_for(request, change=True)
+    found = await hive_for(request, own=True)
     return render(
         request,
         "hives/delete.html",
@@ -188,9 +195,9 @@ async def hive_delete_confirm(request: web.Request) -> web.Response:
 
 
 async def hive_delete(request: web.Request) -> web.Response:
-    found = await hive_for(request, change=True)
+    found = await hive_for(request, own=True)
     async with request.app[db_key]() as db:
-        await queries.delete_hive(db, found.hive.owner_id, found.hive.id)
+        await queries.delete_hive(db, found.hive.id)
     return redirect(request, "/hives")
 
 

@@ -16,6 +16,7 @@ from markupsafe import Markup
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
+from app.apiaries import openapi as apiaries_api
 from app.colonies import openapi as colonies_api
 from app.hives import openapi as hives_api
 from app.inspections import openapi as field_log_api
@@ -34,6 +35,7 @@ def _components() -> dict[str, Any]:
         *sensors_api.MODELS,
         *treatments_api.MODELS,
         *colonies_api.MODELS,
+        *apiaries_api.MODELS,
     ]
     mode: JsonSchemaMode = "validation"
     _, top = models_json_schema([(model, mode) for model in models], ref_template=REF)
@@ -87,6 +89,7 @@ def openapi_document() -> dict[str, Any]:
             **sensors_api.paths(),
             **treatments_api.paths(),
             **colonies_api.paths(),
+            **apiaries_api.paths(),
         },
         "webhooks": sensors_api.webhooks(),
         "components": {

@@ -37,6 +37,9 @@ from app.web.i18n import N_
 from app.web.idempotency import SYNC_HEADER
 
 HEADER = "CityHive-User"
+# Which version of the user's apiary memberships an answer was made under: a page saved under an
+# older one may show an apiary they are no longer in, so the service worker forgets it.
+ACCESS_HEADER = "CityHive-Access"
 COOKIE = "cityhive_user"
 TAG_BYTES = 16
 # Reasons: English in the status line; the error page shows them translated (app/web/errors.py).
@@ -138,9 +141,17 @@ async def user_tag_middleware(request: web.Request, handler: Handler) -> web.Str
     except web.HTTPException as exc:
         tag = request_user_tag(request)
         exc.headers[HEADER] = tag
+        exc.headers[ACCESS_HEADER] = access_version(request)
         keep_companion_cookie(request, exc, tag, settings)
         raise
     tag = request_user_tag(request)
     response.headers[HEADER] = tag
+    response.headers[ACCESS_HEADER] = access_version(request)
     keep_companion_cookie(request, response, tag, settings)
     return response
+
+
+def access_version(request: web.Request) -> str:
+    """The signed-in user's access version ("" for nobody)."""
+    user: User | None = request.get(user_key)
+    return str(user.access_version) if user is not None else ""

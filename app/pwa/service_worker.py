@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass
 
 from app.assets import StaticAssets
+from app.pwa.owner import ACCESS_HEADER
 from app.pwa.owner import HEADER as USER_HEADER
 from app.settings import ROOT
 
@@ -109,6 +110,7 @@ def service_worker(
         "pageLimit": PAGE_LIMIT,
         "userCookie": user_cookie,  # whose session this is, even offline (app/pwa/owner.py)
         "userHeader": USER_HEADER,
+        "accessHeader": ACCESS_HEADER,  # which memberships a page was saved under
     }
     prefix = (
         "// Written by the server (app/pwa/service_worker.py) for this build.\n"

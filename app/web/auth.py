@@ -18,7 +18,7 @@ import hashlib
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,7 +31,16 @@ from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.keys import csrf_token_key, db_key, session_token_hash_key, settings_key, user_key
-from app.models import Hive, User, UserSession
+from app.models import (
+    CHANGING_ROLES,
+    READING_ROLES,
+    Apiary,
+    ApiaryRole,
+    Hive,
+    User,
+    UserSession,
+    apiary_roles,
+)
 from app.settings import Settings
 from app.web.api import Problem, api_owner
 from app.web.csrf import new_token
@@ -306,16 +315,53 @@ class HiveView:
     longitude: float
 
 
-def hives_of(user_id: int, *, change: bool = False) -> Select[Hive, float, float]:
-    """The hives `user_id` may read (or, with `change`, change), with their coordinates.
+def apiaries_of(user_id: int, roles: Iterable[ApiaryRole] = READING_ROLES) -> Select[int]:
+    """The ids of the apiaries in which `user_id` has one of `roles`: as a member, or (as an
+    owner) as an organiser of the club that owns the apiary (the view apiary_roles)."""
+    return select(apiary_roles.c.apiary_id).where(
+        apiary_roles.c.user_id == user_id, apiary_roles.c.role.in_(list(roles))
+    )
+
+
+def roles_for(*, change: bool = False, own: bool = False) -> tuple[ApiaryRole, ...]:
+    """The apiary roles that may read a hive, or change it, or (`own`) delete it."""
+    if own:
+        return (ApiaryRole.owner,)
+    return CHANGING_ROLES if change else READING_ROLES
+
+
+# The same rule for statements written in SQL: a hive (aliased `hive`) in whose apiary the user
+# (`:user_id`) has one of the roles in `:roles` (pass `roles_for(...)`' values), as a member or
+# as an organiser of the club that owns it (the view apiary_roles).
+MEMBERS_HIVE = """hive.apiary_id IN (
+    SELECT apiary_id FROM apiary_roles WHERE user_id = :user_id AND role::text = ANY(:roles)
+)"""
+
+
+def members_hive_sql(
+    apiary: str = "hive.apiary_id", user: str = ":user_id", *, change: bool = False
+) -> str:
+    """MEMBERS_HIVE for statements that name their own columns and parameters (asyncpg's `$1`),
+    with the roles that read (or, with `change`, change) written in: whether the apiary
+    `apiary` is one where `user` may do so."""
+    roles = ", ".join(f"'{role.value}'" for role in roles_for(change=change))
+    query = f"SELECT apiary_id FROM apiary_roles WHERE user_id = {user} AND role IN ({roles})"  # noqa: S608 - our own names
+    return f"{apiary} IN ({query})"
+
+
+def hives_of(
+    user_id: int, *, change: bool = False, own: bool = False
+) -> Select[Hive, float, float]:
+    """The hives `user_id` may read (with `change`, change; with `own`, delete), with their
+    coordinates.
 
     This is the one statement of who may see a hive: every page, fragment, list and API call
-    about a hive starts from it. Today a hive is its owner's alone, to read and to change; when
-    hives are shared, the roles (members who read, keepers who change) are added here, and
-    `change` is what tells the two apart.
+    about a hive starts from it (SQL written by hand uses MEMBERS_HIVE, the same rule). A hive
+    is its apiary's: owners and keepers change it, viewers read it, owners alone delete it.
     """
+    roles = roles_for(change=change, own=own)
     return select(Hive, func.ST_Y(Hive.location), func.ST_X(Hive.location)).where(
-        Hive.owner_id == user_id
+        Hive.apiary_id.in_(apiaries_of(user_id, roles))
     )
 
 
@@ -353,11 +399,12 @@ async def hive_for(
     hive_id: int | None = None,
     *,
     change: bool = False,
+    own: bool = False,
     db: AsyncSession | None = None,
 ) -> HiveView:
     """The hive `hive_id` (the URL's `{id}` unless given) if the asker may read it, or with
-    `change` change it: the one answer to "may this user see this hive?", for every HTML and
-    API route.
+    `change` change it, or with `own` delete it (see hives_of): the one answer to "may this
+    user see this hive?", for every HTML and API route.
 
     Another user's hive does not exist for the asker: 404, a page or a problem, exactly as for
     an id that was never used, so no one learns which ids are taken. Pass the request's `db`
@@ -366,7 +413,7 @@ async def hive_for(
     user_id = await asker_id(request)
     hive_id = path_id(request) if hive_id is None else hive_id
     # populate_existing: a hive this session has just written is read afresh, not remembered.
-    asked = hives_of(user_id, change=change).where(Hive.id == hive_id)
+    asked = hives_of(user_id, change=change, own=own).where(Hive.id == hive_id)
     async with _session(request, db) as session:
         row = (await session.execute(asked.execution_options(populate_existing=True))).first()
     if row is None:
@@ -384,3 +431,57 @@ async def _session(request: web.Request, db: AsyncSession | None) -> AsyncIterat
         return
     async with request.app[db_key]() as own:
         yield own
+
+
+# --- who may read or change an apiary ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Membership:
+    """An apiary with the asker's role in it."""
+
+    apiary: Apiary
+    role: ApiaryRole
+
+    @property
+    def owns(self) -> bool:
+        return self.role == ApiaryRole.owner
+
+    @property
+    def changes(self) -> bool:
+        return self.role in CHANGING_ROLES
+
+
+async def apiary_for(
+    request: web.Request,
+    apiary_id: int | None = None,
+    *,
+    own: bool = False,
+    db: AsyncSession | None = None,
+) -> Membership:
+    """The apiary `apiary_id` (the URL's `{id}` unless given) with the asker's role, if they are
+    a member (with `own`, an owner): the one answer to "may this user see or run this apiary?".
+    The organisers of the club that owns an apiary are its owners; someone with two roles in
+    it (a keeper who organises its club) has the higher.
+
+    To anyone else it does not exist: 404, as for an id never used, so that an outsider (or a
+    keeper trying an owner's action) learns nothing of it.
+    """
+    user_id = await asker_id(request)
+    apiary_id = path_id(request) if apiary_id is None else apiary_id
+    asked = (
+        # the highest role is the least in the enum's order: owner, keeper, viewer
+        select(Apiary, func.min(apiary_roles.c.role))
+        .join(apiary_roles, apiary_roles.c.apiary_id == Apiary.id)
+        .where(Apiary.id == apiary_id, apiary_roles.c.user_id == user_id)
+        .where(apiary_roles.c.role.in_(list(roles_for(own=own))))
+        .group_by(Apiary.id)
+        .execution_options(populate_existing=True)
+    )
+    async with _session(request, db) as session:
+        row = (await session.execute(asked)).first()
+    if row is None:
+        if is_api(request):
+            raise Problem(404, f"You have no apiary {apiary_id}.")
+        raise web.HTTPNotFound()
+    return Membership(row[0], row[1])

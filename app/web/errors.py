@@ -34,7 +34,18 @@ TITLES = {
 }
 OTHER_ERROR = N_("Error")
 CRASHED = N_("The error was logged; please try again.")
-KEPT_HEADERS = ("Allow", "Retry-After", "Location", "HX-Redirect", "WWW-Authenticate")
+# The error page keeps these of the exception's headers; among them whose answer it is
+# (app/pwa/owner.py), so that a phone that is told "not found" after its user left an apiary
+# forgets the pages it saved of it.
+KEPT_HEADERS = (
+    "Allow",
+    "Retry-After",
+    "Location",
+    "HX-Redirect",
+    "WWW-Authenticate",
+    "CityHive-User",
+    "CityHive-Access",
+)
 
 
 @web.middleware

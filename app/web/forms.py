@@ -22,6 +22,10 @@ from app.web.i18n import N_, _, translate
 IGNORED_FIELDS = frozenset({"_csrf"})
 # PostgreSQL text cannot hold NUL: text with one is refused as input, never sent to the database.
 NO_NUL = r"^[^\x00]*$"
+# A required name must have more than the whitespace that strip_whitespace removes (Unicode's
+# White_Space, spelled out so that JSON Schema's regex agrees).
+_STRIPPED = r"\t-\r\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+NOT_BLANK = rf"^[^\x00]*[^\x00{_STRIPPED}][^\x00]*$"
 # What no person types, refused in every field of every form before its schema is asked: a NUL
 # (PostgreSQL text cannot hold one), and the replacement character that a percent-escape which
 # is not UTF-8 (%FF) turns into when the body is read.

@@ -41,6 +41,7 @@
   var WHO = "cityhive-user-v1";
   var WHO_KEY = "/__cityhive/last-user";
   var LANGUAGE_KEY = "/__cityhive/last-language";
+  var ACCESS_KEY = "/__cityhive/last-access";
   var TEXTS_KEY = "/__cityhive/texts/";  // + the language
   var LANGUAGE_TAG = /^[a-z]{2,3}(-[A-Za-z0-9]{1,8})*$/;
   var CURRENT = [SHELL, PAGES, TILES, WHO];
@@ -155,6 +156,7 @@
 
   var lastUser = null;  // the tag in the server's last answer; null: not known in this run
   var lastLanguage = null;  // the language of the server's last answer; null: not known in this run
+  var lastAccess = null;  // the access version of the server's last answer; null: not known
 
   function remembered(key) {
     return caches.open(WHO).then(function (cache) { return cache.match(key); })
@@ -172,6 +174,11 @@
     return remembered(LANGUAGE_KEY);
   }
 
+  function currentAccess() {
+    if (lastAccess !== null) return Promise.resolve(lastAccess);
+    return remembered(ACCESS_KEY);
+  }
+
   // The tag of the account whose session the browser holds now ("" for nobody).
   function currentUser() {
     if (self.cookieStore && typeof self.cookieStore.get === "function") {
@@ -182,10 +189,10 @@
     return rememberedUser();
   }
 
-  // The reader now: {user, language}.
+  // The reader now: {user, language, access}.
   function currentReader() {
-    return Promise.all([currentUser(), currentLanguage()]).then(function (found) {
-      return { user: found[0], language: found[1] };
+    return Promise.all([currentUser(), currentLanguage(), currentAccess()]).then(function (found) {
+      return { user: found[0], language: found[1], access: found[2] };
     });
   }
 
@@ -197,26 +204,38 @@
     return response ? response.headers.get("Content-Language") : null;
   }
 
-  // Whether a saved page is for this reader: their account's, in their language.
-  function isFor(saved, reader) {
-    return Boolean(saved) && ownerOf(saved) === reader.user && languageOf(saved) === reader.language;
+  function accessOf(response) {
+    return response ? response.headers.get(CONFIG.accessHeader) || "" : "";
   }
 
-  // An answer of the server names the session's user and the reader's language: when either
-  // is another than before, the pages saved for anyone else, or in another language, go.
+  // Whether a saved page is for this reader: their account's, in their language, saved while
+  // they were in the apiaries they are in now.
+  function isFor(saved, reader) {
+    return Boolean(saved) && ownerOf(saved) === reader.user && languageOf(saved) === reader.language &&
+      accessOf(saved) === reader.access;
+  }
+
+  // An answer of the server names the session's user, the reader's language and the version of
+  // their memberships: when any is another than before, the pages saved for anyone else, in
+  // another language, or before a membership changed (an apiary left or lost) go.
   function noteReader(response) {
     var user = ownerOf(response);
     var language = languageOf(response);
+    var access = accessOf(response);
     if (user === null || language === null) return Promise.resolve();
-    if (user === lastUser && language === lastLanguage) return Promise.resolve();
+    if (user === lastUser && language === lastLanguage && access === lastAccess) return Promise.resolve();
     lastUser = user;
     lastLanguage = language;
+    lastAccess = access;
     lastOfflineRefresh = 0;  // this reader's own offline page, with the next page
     return Promise.all([
       caches.open(WHO).then(function (cache) {
-        return Promise.all([cache.put(WHO_KEY, new Response(user)), cache.put(LANGUAGE_KEY, new Response(language))]);
+        return Promise.all([
+          cache.put(WHO_KEY, new Response(user)), cache.put(LANGUAGE_KEY, new Response(language)),
+          cache.put(ACCESS_KEY, new Response(access))
+        ]);
       }),
-      forgetPagesNotFor({ user: user, language: language })
+      forgetPagesNotFor({ user: user, language: language, access: access })
     ]).catch(noop);
   }
 
@@ -331,7 +350,10 @@
       return preloaded || fetch(event.request);
     }).then(function (response) {
       var noted = noteReader(response);
-      if (savable(response)) event.waitUntil(noted.then(function () { return savePage(key, response.clone()); }).catch(noop));
+      // The copy is taken now: once the page has read the body, a clone could no longer be
+      // made (and noting a new reader takes a while, so the first page after one was lost).
+      var copy = savable(response) ? response.clone() : null;
+      if (copy) event.waitUntil(noted.then(function () { return savePage(key, copy); }).catch(noop));
       if (response.ok) refreshOfflinePage(event);
       return response;
     });

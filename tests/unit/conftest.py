@@ -12,6 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from argon2 import PasswordHasher
 from pydantic import SecretStr
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.db import make_engine
@@ -134,3 +135,27 @@ async def log_in(client: TestClient, email: str = "ada@example.org") -> None:
 async def logged_in(client: TestClient, user: User) -> TestClient:
     await log_in(client, user.email)
     return client
+
+
+async def apiary_of(db: AsyncSession, user_id: int, name: str | None = None) -> int:
+    """The apiary a new hive of `user_id` goes into (its name, or their first), as the hive form
+    chooses it: for tests that add a Hive row directly."""
+    found = await db.scalar(
+        text("SELECT apiary_for(:user, :name, ST_SetSRID(ST_MakePoint(13.4, 52.5), 4326), 'Home')"),
+        {"user": user_id, "name": name},
+    )
+    return int(found)
+
+
+async def share(db: AsyncSession, hive_id: int, user_id: int, role: str) -> None:
+    """Make `user_id` a member of the apiary of hive `hive_id` with `role` (owner, keeper,
+    viewer), as an accepted invitation does."""
+    await db.execute(
+        text(
+            "INSERT INTO apiary_members (apiary_id, user_id, role)"
+            " SELECT apiary_id, :user, CAST(:role AS apiary_role) FROM hives WHERE id = :hive"
+            " ON CONFLICT (apiary_id, user_id) DO UPDATE SET role = excluded.role"
+        ),
+        {"hive": hive_id, "user": user_id, "role": role},
+    )
+    await db.commit()

@@ -37,6 +37,9 @@ from sqlalchemy import select, text
 
 from app.accounts import queries as key_queries
 from app.accounts.passwords import HASHER
+from app.apiaries import clubs as club_queries
+from app.apiaries import queries as apiary_queries
+from app.apiaries.schemas import InvitationForm
 from app.colonies import queries as colony_queries
 from app.colonies.schemas import BoxesForm, RequeenForm, StartForm
 from app.hives import queries as hive_queries
@@ -47,6 +50,10 @@ from app.main import create_app
 from app.models import (
     Alert,
     AlertKind,
+    ApiaryInvitation,
+    ApiaryRole,
+    ClubMember,
+    ClubRole,
     ColonyEvent,
     Device,
     DeviceType,
@@ -62,12 +69,13 @@ from app.models import (
     SwarmReport,
     User,
 )
+from app.settings import Settings
 from app.swarms import queries as swarm_queries
 from app.swarms.schemas import CollectorForm, SwarmReportForm
 from app.treatments import queries as treatment_queries
 from app.treatments.schemas import DisposalForm, PurchaseForm, TreatmentForm
 from app.web.api import new_key
-from tests.unit.conftest import PASSWORD, csrf_token, log_in
+from tests.unit.conftest import PASSWORD, csrf_token, log_in, share
 from tests.unit.test_headers import assert_security_headers
 
 PASSWORD_HASH = HASHER.hash(PASSWORD)
@@ -177,9 +185,33 @@ class Row:
     # Which of the owner's things each {parameter} of the route names.
     fill: Mapping[str, str] = field(default_factory=lambda: {"id": "hive"})
     path: str | None = None  # the path to call, where the route is not a template of it
+    # What the route is about, which gives the answers to the owner's apiary's other members
+    # (a keeper and a viewer) unless `keeper` or `viewer` says otherwise:
+    # - "apiary": a hive, apiary or record of the shared apiary: a keeper is answered as the
+    #   owner; a viewer too when reading (GET), else 404;
+    # - "change": the form of a change: a keeper is answered as the owner, a viewer 404;
+    # - "owner": what only an apiary's owners may do: 404 to keepers and viewers;
+    # - "user": the caller's own things (a profile, keys, stock, lists): as the other user.
+    # Unset: "apiary" for a route that is 404 to the other user alone, else "user". A member
+    # removed from the apiary is answered as the other user, always.
+    scope: str | None = None
+    keeper: Expect | None = None
+    viewer: Expect | None = None
 
     def __str__(self) -> str:
         return f"{self.method} {self.route}"
+
+    def member(self, role: str) -> Expect:
+        """The answer to the owner's apiary's keeper or viewer."""
+        explicit = self.keeper if role == "keeper" else self.viewer
+        if explicit is not None:
+            return explicit
+        scope = self.scope or ("apiary" if self.other == 404 and self.owner != 404 else "user")
+        if scope == "user":
+            return self.other
+        if scope == "owner" or (role == "viewer" and (self.method != "GET" or scope == "change")):
+            return 404
+        return self.owner
 
 
 # fmt: off
@@ -212,7 +244,7 @@ MATRIX = [
     Row("POST",  "/profile/api-keys",                   201,   201,   LOGIN,    LOGIN,
         form={"key_name": "a new key"}),
     Row("POST",  "/profile/api-keys/{id}/revoke", Redirect("/profile"), 404, LOGIN, LOGIN,
-        form={}, fill={"id": "key"}),
+        form={}, fill={"id": "key"}, scope="user"),
     # The reader's language: anyone may choose one (a cookie; the account's, when signed in).
     Row("POST",  "/language",  *[Redirect("/city")] * 4, form={"language": "de", "next": "/city"}),
     # Hives: the list, map and forms are the signed-in user's own; a hive is its owner's alone.
@@ -224,11 +256,14 @@ MATRIX = [
     Row("GET",   "/map",                                200,   200,   LOGIN,    LOGIN),
     Row("GET",   "/hives/{id}",                         200,   404,   LOGIN,    LOGIN),
     Row("GET",   "/hives/{id}/card",                    200,   404,   LOGIN,    LOGIN),
-    Row("GET",   "/hives/{id}/edit",                    200,   404,   LOGIN,    LOGIN),
+    Row("GET",   "/hives/{id}/edit",                    200,   404,   LOGIN,    LOGIN,
+        scope="change"),
     Row("POST",  "/hives/{id}/edit",      Redirect("/hives/"), 404,   LOGIN,    LOGIN,
         form=HIVE_FORM),
-    Row("GET",   "/hives/{id}/delete",                  200,   404,   LOGIN,    LOGIN),
-    Row("POST",  "/hives/{id}/delete",     Redirect("/hives"), 404,   LOGIN,    LOGIN, form={}),
+    Row("GET",   "/hives/{id}/delete",                  200,   404,   LOGIN,    LOGIN,
+        scope="owner"),
+    Row("POST",  "/hives/{id}/delete",     Redirect("/hives"), 404,   LOGIN,    LOGIN, form={},
+        scope="owner"),
     # The JSON API: a key names its user; without a live key, 401.
     Row("GET",   "/api",                                200,   200,   200,      200),
     Row("GET",   "/api/v1/openapi.json",                200,   200,   200,      200),
@@ -240,21 +275,25 @@ MATRIX = [
         json=HIVE_JSON),
     Row("PATCH", "/api/v1/hives/{id}",                  200,   404,   401,      401,
         json={"notes": "changed"}),
-    Row("DELETE", "/api/v1/hives/{id}",                 204,   404,   401,      401),
+    Row("DELETE", "/api/v1/hives/{id}",                 204,   404,   401,      401,
+        scope="owner"),
     # Sensors (issue 5): a hive's sensors and rules are its owner's; alerts are the user's own.
     Row("GET",   "/hives/{id}/sensors",                 200,   404,   LOGIN,    LOGIN),
     Row("POST",  "/hives/{id}/sensors",   Redirect("/hives/"), 404,   LOGIN,    LOGIN,
         form={"name": "Probe", "kind": "temperature", "placement": "inside"}),
     Row("GET",   "/hives/{id}/sensors/{sensor_id}/edit", 200,  404,   LOGIN,    LOGIN,
-        fill={"id": "hive", "sensor_id": "sensor"}),
+        fill={"id": "hive", "sensor_id": "sensor"},
+        scope="change"),
     Row("POST",  "/hives/{id}/sensors/{sensor_id}/edit", Redirect("/hives/"), 404, LOGIN, LOGIN,
         form={"name": "Renamed", "placement": "outside"},
         fill={"id": "hive", "sensor_id": "sensor"}),
     Row("GET",   "/hives/{id}/sensors/{sensor_id}/delete", 200, 404,  LOGIN,    LOGIN,
-        fill={"id": "hive", "sensor_id": "sensor"}),
+        fill={"id": "hive", "sensor_id": "sensor"},
+        scope="change"),
     Row("POST",  "/hives/{id}/sensors/{sensor_id}/delete", Redirect("/hives/"), 404, LOGIN,
         LOGIN, form={}, fill={"id": "hive", "sensor_id": "sensor"}),
-    Row("GET",   "/hives/{id}/alert-rules",             200,   404,   LOGIN,    LOGIN),
+    Row("GET",   "/hives/{id}/alert-rules",             200,   404,   LOGIN,    LOGIN,
+        scope="change"),
     Row("POST",  "/hives/{id}/alert-rules", Redirect("/hives/"), 404, LOGIN,    LOGIN,
         form={"swarm_drop_kg": "2", "swarm_window_minutes": "20", "temperature_min": "",
               "temperature_max": "39", "humidity_min": "", "humidity_max": "",
@@ -265,7 +304,8 @@ MATRIX = [
     Row("POST",  "/hives/{id}/alert-rules/own", Redirect("/hives/"), 404, LOGIN, LOGIN,
         form={"sensor_kind": "temperature", "comparison": "above", "threshold": "38"}),
     Row("GET",   "/hives/{id}/alert-rules/own/{rule_id}", 200, 404, LOGIN,   LOGIN,
-        fill={"id": "hive", "rule_id": "rule"}),
+        fill={"id": "hive", "rule_id": "rule"},
+        scope="change"),
     Row("POST",  "/hives/{id}/alert-rules/own/{rule_id}", Redirect("/hives/"), 404, LOGIN,
         LOGIN, form={"sensor_kind": "weight", "comparison": "drops_by", "threshold": "1",
                      "window_minutes": "10"}, fill={"id": "hive", "rule_id": "rule"}),
@@ -291,18 +331,22 @@ MATRIX = [
     Row("POST",  "/hives/{id}/devices",   Redirect("/hives/"), 404,   LOGIN,    LOGIN,
         form={"device_name": "Intruder's base", "device_type": "beep", "device_key": ""}),
     Row("GET",   "/hives/{id}/devices/{device_id}",     200,   404,   LOGIN,    LOGIN,
-        fill={"id": "hive", "device_id": "device"}),
+        fill={"id": "hive", "device_id": "device"},
+        scope="change"),
     Row("GET",   "/hives/{id}/devices/{device_id}/delete", 200, 404,  LOGIN,    LOGIN,
-        fill={"id": "hive", "device_id": "device"}),
+        fill={"id": "hive", "device_id": "device"},
+        scope="change"),
     Row("POST",  "/hives/{id}/devices/{device_id}/delete", Redirect("/hives/"), 404, LOGIN,
         LOGIN, form={}, fill={"id": "hive", "device_id": "device"}),
     Row("GET",   "/hives/{id}/devices/{device_id}/calibrate", 200, 404, LOGIN,  LOGIN,
-        fill={"id": "hive", "device_id": "device"}),
+        fill={"id": "hive", "device_id": "device"},
+        scope="change"),
     Row("POST",  "/hives/{id}/devices/{device_id}/calibrate", Redirect("/hives/"), 404, LOGIN,
         LOGIN, form={"empty": "100"}, fill={"id": "hive", "device_id": "device"}),
     # Without step 1's value, step 2 sends its owner back to step 1.
     Row("GET",   "/hives/{id}/devices/{device_id}/calibrate/known", Redirect("/hives/"), 404,
-        LOGIN, LOGIN, fill={"id": "hive", "device_id": "device"}),
+        LOGIN, LOGIN, fill={"id": "hive", "device_id": "device"},
+        scope="change"),
     Row("POST",  "/hives/{id}/devices/{device_id}/calibrate/known", Redirect("/hives/"), 404,
         LOGIN, LOGIN, form={"empty": "100", "known_kg": "10", "loaded": "2100"},
         fill={"id": "hive", "device_id": "device"}),
@@ -321,10 +365,12 @@ MATRIX = [
     Row("GET",   "/api/v1/alerts",                      200,   200,   401,      401),
     # The field log (issue 4): a hive's inspections and a beekeeper's harvests, calendar feed
     # and exports are theirs alone. The feed's secret URL is its only key: a wrong one is 404.
-    Row("GET",   "/hives/{id}/inspections/new",         200,   404,   LOGIN,    LOGIN),
+    Row("GET",   "/hives/{id}/inspections/new",         200,   404,   LOGIN,    LOGIN,
+        scope="change"),
     Row("POST",  "/hives/{id}/inspections", Redirect("/hives/"), 404, LOGIN,    LOGIN,
         form=INSPECTION_FORM),
-    Row("GET",   "/hives/{id}/inspections/schedule",    200,   404,   LOGIN,    LOGIN),
+    Row("GET",   "/hives/{id}/inspections/schedule",    200,   404,   LOGIN,    LOGIN,
+        scope="change"),
     Row("POST",  "/hives/{id}/inspections/schedule", Redirect("/hives/"), 404, LOGIN, LOGIN,
         form={"scheduled_for": NEXT_WEEK, "schedule_note": "Intruder's visit"}),
     Row("GET",   "/inspections/{id}",                   200,   404,   LOGIN,    LOGIN,
@@ -332,11 +378,13 @@ MATRIX = [
     Row("POST",  "/inspections/{id}/done", Redirect("/hives/"), 404,  LOGIN,    LOGIN,
         form={}, fill={"id": "inspection"}),
     Row("GET",   "/inspections/{id}/reschedule",        200,   404,   LOGIN,    LOGIN,
-        fill={"id": "inspection"}),
+        fill={"id": "inspection"},
+        scope="change"),
     Row("POST",  "/inspections/{id}/reschedule", Redirect("/hives/"), 404, LOGIN, LOGIN,
         form={"scheduled_for": NEXT_WEEK}, fill={"id": "inspection"}),
     Row("GET",   "/inspections/{id}/edit",              200,   404,   LOGIN,    LOGIN,
-        fill={"id": "inspection"}),
+        fill={"id": "inspection"},
+        scope="change"),
     Row("POST",  "/inspections/{id}/edit", Redirect("/hives/"), 404, LOGIN,    LOGIN,
         form=INSPECTION_FORM, fill={"id": "inspection"}),
     Row("POST",  "/inspections/{id}/delete", Redirect("/hives/"), 404, LOGIN,   LOGIN,
@@ -376,12 +424,15 @@ MATRIX = [
         form=PURCHASE_FORM),
     Row("GET",   "/medicines/new",                      200,   200,   LOGIN,    LOGIN),
     Row("GET",   "/medicines/{id}",                     200,   404,   LOGIN,    LOGIN,
-        fill={"id": "purchase"}),
+        fill={"id": "purchase"},
+        scope="user"),
     Row("POST",  "/medicines/{id}/disposals", Redirect("/medicines/"), 404, LOGIN, LOGIN,
-        form={"disposed_on": TODAY, "quantity": "1"}, fill={"id": "purchase"}),
+        form={"disposed_on": TODAY, "quantity": "1"}, fill={"id": "purchase"},
+        scope="user"),
     Row("GET",   "/treatments",                         200,   200,   LOGIN,    LOGIN),
     Row("POST",  "/treatments",   Redirect("/treatments/"), 404,  LOGIN,    LOGIN,
-        form=TREATMENT_FORM),
+        form=TREATMENT_FORM,
+        scope="user"),
     Row("GET",   "/treatments/new",                     200,   200,   LOGIN,    LOGIN),
     Row("GET",   "/treatments/{id}",                    200,   404,   LOGIN,    LOGIN,
         fill={"id": "treatment"}),
@@ -391,19 +442,24 @@ MATRIX = [
     Row("POST",  "/api/v1/purchases",                   201,   201,   401,      401,
         json=PURCHASE_JSON),
     Row("GET",   "/api/v1/purchases/{id}",              200,   404,   401,      401,
-        fill={"id": "purchase"}),
+        fill={"id": "purchase"},
+        scope="user"),
     Row("GET",   "/api/v1/treatments",                  200,   200,   401,      401),
     Row("POST",  "/api/v1/treatments",                  201,   404,   401,      401,
-        json=TREATMENT_JSON),
+        json=TREATMENT_JSON,
+        scope="user"),
     Row("GET",   "/api/v1/treatments/{id}",             200,   404,   401,      401,
         fill={"id": "treatment"}),
     Row("GET",   "/api/v1/medicines",                   200,   200,   401,      401),
     Row("GET",   "/api/v1/purchases/{id}/disposals",    200,   404,   401,      401,
-        fill={"id": "purchase"}),
+        fill={"id": "purchase"},
+        scope="user"),
     Row("POST",  "/api/v1/purchases/{id}/disposals",    201,   404,   401,      401,
-        json={"disposed_on": TODAY, "quantity": 1}, fill={"id": "purchase"}),
+        json={"disposed_on": TODAY, "quantity": 1}, fill={"id": "purchase"},
+        scope="user"),
     Row("GET",   "/api/v1/purchases/{id}/disposals/{disposal_id}", 200, 404, 401, 401,
-        fill={"id": "purchase", "disposal_id": "disposal"}),
+        fill={"id": "purchase", "disposal_id": "disposal"},
+        scope="user"),
     Row("GET",   "/api/v1/treatment-register",          200,   200,   401,      401),
     # Swarms (issue 7): anyone may report one and gets a secret status link (a wrong one is
     # 404). Signed-in beekeepers see the open reports; a report's contact is for the collector
@@ -422,14 +478,16 @@ MATRIX = [
     Row("GET",   "/swarms/near",                        200,   200,   LOGIN,    LOGIN),
     Row("GET",   "/swarms/open.geojson",                200,   200,   401,      401),
     Row("GET",   "/swarms/{id}",                        200,   404,   LOGIN,    LOGIN,
-        fill={"id": "swarm"}),
+        fill={"id": "swarm"}, scope="user"),
     # The other beekeeper is no collector (403), and the report is not theirs to see (404).
     Row("POST",  "/swarms/{id}/claim",    Redirect("/swarms/"), 403, LOGIN,     LOGIN,
         form={}, fill={"id": "swarm"}),
     Row("POST",  "/swarms/{id}/release",  Redirect("/swarms/"), 404, LOGIN,     LOGIN,
-        form={}, fill={"id": "swarm"}),
+        form={}, fill={"id": "swarm"},
+        scope="user"),
     Row("POST",  "/swarms/{id}/close",    Redirect("/swarms/"), 404, LOGIN,     LOGIN,
-        form={"outcome": "collected"}, fill={"id": "swarm"}),
+        form={"outcome": "collected"}, fill={"id": "swarm"},
+        scope="user"),
     # Web Push (issue 18): a reporter's browser asks for news through the status link alone;
     # a beekeeper's devices are their own.
     Row("POST",  "/swarms/status/{token}/push",         404,   404,   404,      404,
@@ -438,9 +496,11 @@ MATRIX = [
     Row("POST",  "/push/devices", Redirect("/push/devices"), Redirect("/push/devices"), LOGIN,
         LOGIN, form=PUSH_SUBSCRIPTION),
     Row("POST",  "/push/devices/{id}",  Redirect("/push/devices"), 404, LOGIN,      LOGIN,
-        form={"alerts": "on", "reminder_at": "06:00"}, fill={"id": "push_device"}),
+        form={"alerts": "on", "reminder_at": "06:00"}, fill={"id": "push_device"},
+        scope="user"),
     Row("POST",  "/push/devices/{id}/remove", Redirect("/push/devices"), 404, LOGIN, LOGIN,
-        form={}, fill={"id": "push_device"}),
+        form={}, fill={"id": "push_device"},
+        scope="user"),
     # Colonies (issue 16): a colony, its queens and events are their owner's alone; the other
     # beekeeper naming the owner's colony, queen or hive finds nothing.
     Row("GET",   "/colonies",                           200,   200,   LOGIN,    LOGIN),
@@ -448,18 +508,21 @@ MATRIX = [
         fill={"id": "colony"}),
     *[row for slug, form in COLONY_EVENTS.items() for row in (
         Row("GET",  f"/colonies/{{id}}/{slug}",         200,   404,   LOGIN,    LOGIN,
-            fill={"id": "colony"}),
+            fill={"id": "colony"}, scope="change"),
         Row("POST", f"/colonies/{{id}}/{slug}", Redirect("/colonies/"), 404, LOGIN, LOGIN,
             form=form, fill={"id": "colony"}),
     )],
     Row("GET",   "/hives/{id}/colony/new",              200,   404,   LOGIN,    LOGIN,
-        fill={"id": "free_hive"}),
+        fill={"id": "free_hive"},
+        scope="change"),
     Row("POST",  "/hives/{id}/colony/new", Redirect("/colonies/"), 404, LOGIN,  LOGIN,
         form={"happened_on": TODAY, "name": "Intruder's bees"}, fill={"id": "free_hive"}),
     Row("GET",   "/hives/{id}/swarm-captured",          200,   404,   LOGIN,    LOGIN,
-        fill={"id": "free_hive"}),
+        fill={"id": "free_hive"},
+        scope="change"),
     Row("POST",  "/hives/{id}/swarm-captured", Redirect("/colonies/"), 404, LOGIN, LOGIN,
-        form={"happened_on": TODAY, "swarm_report_id": "{swarm}"}, fill={"id": "free_hive"}),
+        form={"happened_on": TODAY, "swarm_report_id": "{swarm}"}, fill={"id": "free_hive"},
+        keeper=422),
     Row("GET",   "/api/v1/colonies",                    200,   200,   401,      401),
     Row("GET",   "/api/v1/queens",                      200,   200,   401,      401),
     Row("GET",   "/api/v1/queens/{id}",                 200,   404,   401,      401,
@@ -473,13 +536,95 @@ MATRIX = [
     Row("PUT",   "/api/v1/hives/{id}/boxes",            200,   404,   401,      401,
         json={"brood_boxes": 2, "supers": 4}),
     Row("GET",   "/hives/tags",                         200,   200,   LOGIN,    LOGIN),
-    Row("GET",   "/hives/{id}/boxes",                   200,   404,   LOGIN,    LOGIN),
+    Row("GET",   "/hives/{id}/boxes",                   200,   404,   LOGIN,    LOGIN,
+        scope="change"),
     Row("POST",  "/hives/{id}/boxes",   Redirect("/hives/"), 404,    LOGIN,    LOGIN,
         form={"brood_boxes": "2", "supers": "3"}),
     Row("GET",   "/queens/{id}/edit",                   200,   404,   LOGIN,    LOGIN,
-        fill={"id": "queen"}),
+        fill={"id": "queen"},
+        scope="change"),
     Row("POST",  "/queens/{id}/edit",  Redirect("/colonies/"), 404,  LOGIN,    LOGIN,
         form={"year": "2025", "status": "dead"}, fill={"id": "queen"}),
+    # Apiaries (issue 15): members see their apiary, owners run it; to anyone else it does not
+    # exist. A link's secret is its only key: a wrong one is 404 to every signed-in user.
+    Row("GET",   "/apiaries",                           200,   200,   LOGIN,    LOGIN),
+    Row("POST",  "/apiaries", Redirect("/apiaries/"), Redirect("/apiaries/"), LOGIN, LOGIN,
+        form={"name": "Intruder's apiary", "latitude": "52.5", "longitude": "13.4"}),
+    Row("GET",   "/apiaries/new",                       200,   200,   LOGIN,    LOGIN),
+    Row("GET",   "/apiaries/{id}",                      200,   404,   LOGIN,    LOGIN,
+        fill={"id": "apiary"}),
+    Row("GET",   "/apiaries/{id}/edit",                 200,   404,   LOGIN,    LOGIN,
+        fill={"id": "apiary"}, scope="owner"),
+    Row("POST",  "/apiaries/{id}/edit", Redirect("/apiaries/"), 404, LOGIN,     LOGIN,
+        form={"name": "Renamed", "latitude": "52.5", "longitude": "13.4"},
+        fill={"id": "apiary"}, scope="owner"),
+    Row("POST",  "/apiaries/{id}/archive", Redirect("/apiaries/"), 404, LOGIN,  LOGIN,
+        form={"archived": "true"}, fill={"id": "apiary"}, scope="owner"),
+    # The owner's apiary still has hives: deleting it is refused.
+    Row("POST",  "/apiaries/{id}/delete",               422,   404,   LOGIN,    LOGIN,
+        form={}, fill={"id": "apiary"}, scope="owner"),
+    # The last owner may not leave; a keeper or viewer may.
+    Row("POST",  "/apiaries/{id}/leave",                422,   404,   LOGIN,    LOGIN,
+        form={}, fill={"id": "apiary"}, keeper=Redirect("/apiaries"),
+        viewer=Redirect("/apiaries")),
+    Row("POST",  "/apiaries/{id}/members/{user}", Redirect("/apiaries/"), 404, LOGIN, LOGIN,
+        form={"role": "viewer"}, fill={"id": "apiary", "user": "keeper_user"}, scope="owner"),
+    Row("POST",  "/apiaries/{id}/members/{user}/remove", Redirect("/apiaries/"), 404, LOGIN,
+        LOGIN, form={}, fill={"id": "apiary", "user": "keeper_user"}, scope="owner"),
+    Row("POST",  "/apiaries/{id}/invitations",          200,   404,   LOGIN,    LOGIN,
+        form={"role": "viewer", "days": "7"}, fill={"id": "apiary"}, scope="owner"),
+    Row("POST",  "/apiaries/{id}/invitations/{invitation}/revoke", Redirect("/apiaries/"), 404,
+        LOGIN, LOGIN, form={}, fill={"id": "apiary", "invitation": "invitation"},
+        scope="owner"),
+    Row("GET",   "/api/v1/apiaries",                    200,   200,   401,      401),
+    Row("POST",  "/api/v1/apiaries",                    201,   201,   401,      401,
+        json={"name": "Intruder's apiary", "latitude": 52.5, "longitude": 13.4}),
+    Row("GET",   "/api/v1/apiaries/{id}",               200,   404,   401,      401,
+        fill={"id": "apiary"}),
+    Row("GET",   "/api/v1/apiaries/{id}/members",       200,   404,   401,      401,
+        fill={"id": "apiary"}),
+    Row("PUT",   "/api/v1/apiaries/{id}/members/{user}", 200,  404,   401,      401,
+        json={"role": "viewer"}, fill={"id": "apiary", "user": "keeper_user"}, scope="owner"),
+    # Removing the keeper: the owner may, and the keeper (leaving); the viewer may not.
+    Row("DELETE", "/api/v1/apiaries/{id}/members/{user}", 204, 404,   401,      401,
+        fill={"id": "apiary", "user": "keeper_user"}, scope="owner", keeper=204),
+    Row("POST",  "/api/v1/apiaries/{id}/invitations",   201,   404,   401,      401,
+        json={"role": "viewer", "days": 7}, fill={"id": "apiary"}, scope="owner"),
+    Row("GET",   "/invitations/{token}",                404,   404,   LOGIN,    LOGIN,
+        path=f"/invitations/{WRONG_SECRET}"),
+    Row("POST",  "/invitations/{token}",                404,   404,   LOGIN,    LOGIN,
+        form={}, path=f"/invitations/{WRONG_SECRET}"),
+    # The owner's open invitation is a link, addressed to no account: no one accepts it here.
+    Row("POST",  "/invitations/{id}/accept",            404,   404,   LOGIN,    LOGIN,
+        form={}, fill={"id": "invitation"}, scope="user"),
+    Row("POST",  "/invitations/{id}/decline", Redirect("/apiaries"), Redirect("/apiaries"),
+        LOGIN, LOGIN, form={}, fill={"id": "invitation"}),
+    # Clubs (issue 15): a club is its joined members'; its organisers (the owner, of the owner's
+    # club) run it. The apiary's keeper and viewer are in no club: as the other user. The owner
+    # was added to another club and has yet to join it (or decline).
+    Row("GET",   "/clubs",                              200,   200,   LOGIN,    LOGIN),
+    Row("POST",  "/clubs",  Redirect("/clubs/"), Redirect("/clubs/"), LOGIN,    LOGIN,
+        form={"name": "Intruder's club"}),
+    Row("GET",   "/clubs/new",                          200,   200,   LOGIN,    LOGIN),
+    Row("GET",   "/clubs/{id}",                         200,   404,   LOGIN,    LOGIN,
+        fill={"id": "club"}, scope="user"),
+    Row("POST",  "/clubs/{id}/members", Redirect("/clubs/"), 404,     LOGIN,    LOGIN,
+        form={"email": OTHER_EMAIL}, fill={"id": "club"}, scope="owner"),
+    Row("POST",  "/clubs/{id}/members/{user}/role", Redirect("/clubs/"), 404, LOGIN, LOGIN,
+        form={"role": "organiser"}, fill={"id": "club", "user": "club_member_user"},
+        scope="owner"),
+    Row("POST",  "/clubs/{id}/members/{user}/remove", Redirect("/clubs/"), 404, LOGIN, LOGIN,
+        form={}, fill={"id": "club", "user": "club_member_user"}, scope="owner"),
+    # The owner is their club's last organiser: they may not leave it.
+    Row("POST",  "/clubs/{id}/leave",                   422,   404,   LOGIN,    LOGIN,
+        form={}, fill={"id": "club"}, scope="user"),
+    Row("POST",  "/clubs/{id}/accept",  Redirect("/clubs/"), 404,     LOGIN,    LOGIN,
+        form={}, fill={"id": "pending_club"}, scope="user"),
+    Row("POST",  "/clubs/{id}/decline", Redirect("/clubs"), 404,      LOGIN,    LOGIN,
+        form={}, fill={"id": "pending_club"}, scope="user"),
+    # The owner gives their apiary to their club; the apiary's keeper and viewer may not.
+    Row("POST",  "/apiaries/{id}/club", Redirect("/clubs/"), 404,     LOGIN,    LOGIN,
+        form={"club_id": "{club}"}, fill={"id": "apiary"}, scope="owner"),
     # The city (issue 7): public aggregates; forage pressure is for placing one's own hives.
     Row("GET",   "/city",                               200,   200,   200,      200),
     Row("GET",   "/city/density.geojson",               200,   200,   200,      200),
@@ -510,7 +655,10 @@ class Caller:
 class World:
     client: TestClient
     owner: Caller
-    others: list[Caller]  # the other user, anonymous, the revoked key: in that order
+    # The other user, anonymous, the revoked key, a member removed from the owner's apiary and
+    # its viewer: none of them may change the owner's data.
+    others: list[Caller]
+    keeper: Caller  # a keeper of the owner's apiary, who may
     owned: dict[str, int]  # the owner's things, by the name a row's `fill` uses
     owner_id: int
 
@@ -581,7 +729,42 @@ async def owners_things(db, owner: User) -> dict[str, int]:
         "swarm": await claimed_swarm(db, owner),
         "push_device": await push_device(db, owner),
         **await colonies_of(db, owner, hive_id),
+        **await apiary_of_owner(db, owner, hive_id),
+        **await club_of_owner(db, owner),
     }
+
+
+async def apiary_of_owner(db, owner: User, hive_id: int) -> dict[str, int]:
+    """The apiary of the owner's hives, and an open invitation into it (a link)."""
+    apiary = (await db.get(Hive, hive_id)).apiary_id
+    await apiary_queries.invite(db, apiary, owner.id, InvitationForm(role=ApiaryRole.keeper))
+    invitation = await db.scalar(select(ApiaryInvitation.id))
+    return {"apiary": apiary, "invitation": invitation}
+
+
+async def club_of_owner(db, owner: User) -> dict[str, int]:
+    """The owner's club, with a member (to change or remove), and a club whose organiser has
+    added the owner, who has not yet joined it."""
+    club = await club_queries.create_club(db, owner.id, "The owner's club")
+    member = await make_user(db, "club.member@example.org")
+    organiser = await make_user(db, "organiser@example.org")
+    pending = await club_queries.create_club(db, organiser.id, "Another club")
+    db.add_all(
+        [
+            ClubMember(
+                club_id=club,
+                user_id=member.id,
+                role=ClubRole.member,
+                invited_by=owner.id,
+                joined_at=datetime.now(UTC),
+            ),
+            ClubMember(
+                club_id=pending, user_id=owner.id, role=ClubRole.member, invited_by=organiser.id
+            ),
+        ]
+    )
+    await db.commit()
+    return {"club": club, "club_member_user": member.id, "pending_club": pending}
 
 
 async def colonies_of(db, owner: User, hive_id: int) -> dict[str, int]:
@@ -668,11 +851,14 @@ async def field_log_of(db, owner: User, hive_id: int) -> dict[str, int]:
     """A recorded inspection, a scheduled one (the `inspection` rows name), a harvest and a
     calendar feed, all with the owner's secret notes."""
     done_at = datetime.now(UTC) - timedelta(days=2)
-    await field_log.record(db, hive_id, InspectionForm(done_at=done_at, notes=SECRET_NOTES))
+    await field_log.record(
+        db, hive_id, InspectionForm(done_at=done_at, notes=SECRET_NOTES), by=owner.id
+    )
     scheduled = await field_log.schedule(
         db,
         hive_id,
         ScheduleForm(scheduled_for=date.today() + timedelta(days=3), schedule_note=SECRET_NOTES),
+        by=owner.id,
     )
     harvest = HarvestForm(
         harvested_on=date.today(), hive_ids=[hive_id], total_kg=12, notes=SECRET_NOTES
@@ -709,6 +895,15 @@ async def session_of(client: TestClient, email: str | None) -> tuple[Any, str]:
 
 
 @pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The limits on wrong log-ins and swarm reports, above the seven callers a row has: the
+    table is about who may, the limits have tests of their own (test_protection.py)."""
+    return settings.model_copy(
+        update={"login_max_failures_per_account": 50, "swarm_reports_per_address": 50}
+    )
+
+
+@pytest.fixture
 async def world(client, db) -> World:
     owner = await make_user(db, OWNER_EMAIL)
     other = await make_user(db, OTHER_EMAIL)
@@ -718,6 +913,22 @@ async def world(client, db) -> World:
     revoked_key, revoked_id = await make_key(db, owner)
     await key_queries.revoke_key(db, owner.id, revoked_id)
 
+    members = {}
+    for role in ("keeper", "viewer", "removed"):
+        member = await make_user(db, f"{role}@example.org")
+        await share(db, owned["hive"], member.id, "viewer" if role == "removed" else role)
+        members[role] = Caller(
+            role if role != "removed" else "removed member",
+            member.email,
+            *await session_of(client, member.email),
+            (await make_key(db, member))[0],
+        )
+        owned[f"{role}_user"] = member.id
+    await db.execute(
+        text("DELETE FROM apiary_members WHERE user_id = :removed"),
+        {"removed": owned["removed_user"]},
+    )
+    await db.commit()
     anonymous_session = await session_of(client, None)
     return World(
         client=client,
@@ -726,7 +937,10 @@ async def world(client, db) -> World:
             Caller("other", OTHER_EMAIL, *await session_of(client, OTHER_EMAIL), other_key),
             Caller("anonymous", "anonymous@example.org", *anonymous_session, None),
             Caller("revoked key", "anonymous@example.org", *anonymous_session, revoked_key),
+            members["removed"],
+            members["viewer"],
         ],
+        keeper=members["keeper"],
         owned=owned,
         owner_id=owner.id,
     )
@@ -774,6 +988,10 @@ async def readable(response) -> str:
 
 
 def expectation(row: Row, caller: Caller) -> Expect:
+    if caller.name in ("keeper", "viewer"):
+        return row.member(caller.name)
+    if caller.name == "removed member":
+        return row.other
     column = caller.name.replace(" ", "_")
     expected: Expect = getattr(row, column)
     return expected
@@ -794,8 +1012,21 @@ async def owners_state(db, owner_id: int) -> list[Any]:
     queries = [
         "SELECT name, email, password_hash, language FROM users WHERE id = :owner",
         "SELECT token_hash, signed_in_at FROM user_sessions WHERE user_id = :owner ORDER BY 1",
-        "SELECT id, name, notes, status::text, ST_AsText(location), site, frame_type::text"
+        "SELECT id, name, notes, status::text, ST_AsText(location), apiary_id, frame_type::text"
         " FROM hives WHERE owner_id = :owner ORDER BY id",
+        "SELECT a.* FROM apiaries a JOIN apiary_members m ON m.apiary_id = a.id"
+        " WHERE m.user_id = :owner ORDER BY a.id",
+        # (a viewer's own row may go: a viewer may leave)
+        "SELECT m.apiary_id, m.user_id, m.role::text FROM apiary_members m"
+        " WHERE m.apiary_id IN (SELECT apiary_id FROM apiary_members WHERE user_id = :owner)"
+        " AND m.role <> 'viewer' ORDER BY 1, 2",
+        "SELECT i.id, i.used_at, i.revoked_at FROM apiary_invitations i"
+        " WHERE i.invited_by = :owner ORDER BY i.id",
+        "SELECT c.* FROM clubs c WHERE c.id IN"
+        " (SELECT club_id FROM club_members WHERE user_id = :owner) ORDER BY c.id",
+        "SELECT m.club_id, m.user_id, m.role::text, m.joined_at FROM club_members m"
+        " WHERE m.club_id IN (SELECT club_id FROM club_members WHERE user_id = :owner)"
+        " ORDER BY 1, 2",
         "SELECT id, revoked_at FROM api_keys WHERE user_id = :owner ORDER BY id",
         "SELECT s.id, s.name, s.placement::text, s.last_reading_at FROM sensors s"
         " JOIN hives h ON h.id = s.hive_id WHERE h.owner_id = :owner ORDER BY s.id",
@@ -854,6 +1085,8 @@ async def test_each_caller_gets_the_answer_in_the_table(row: Row, world: World, 
         response = await call(world, row, caller)
         assert_answer(response, expectation(row, caller), who)
         assert_security_headers(response.headers)
+        if caller.name == "viewer":  # a member: the apiary's hives are theirs to read
+            continue
         body = await readable(response)
         for secret in SECRETS:
             assert secret not in body, f"{who}: the answer shows the owner's {secret!r}"
@@ -861,6 +1094,15 @@ async def test_each_caller_gets_the_answer_in_the_table(row: Row, world: World, 
 
     response = await call(world, row, world.owner)
     assert_answer(response, row.owner, f"{row} as owner")
+    assert_security_headers(response.headers)
+
+
+@pytest.mark.parametrize("row", MATRIX, ids=str)
+async def test_a_keeper_of_the_owners_apiary_gets_the_answer_in_the_table(row: Row, world: World):
+    """A keeper may do what the owner may with the apiary's hives and records (a world of its
+    own: what a keeper changes would change the owner's answer)."""
+    response = await call(world, row, world.keeper)
+    assert_answer(response, row.member("keeper"), f"{row} as keeper")
     assert_security_headers(response.headers)
 
 

@@ -138,10 +138,13 @@ async def test_a_replay_after_the_inspections_hive_was_deleted_is_gone(logged_in
     ("method", "path"),
     [(method, path) for method, path, _ in operations(with_body=True)],
 )
-async def test_a_body_not_declared_json_is_415(logged_in, method, path):
+async def test_a_body_not_declared_json_is_415(logged_in, user, method, path):
     headers = await signed(logged_in)
     hive_id = await new_hive_id(logged_in)
-    url = path.replace("{id}", str(hive_id))
+    hive = await (await logged_in.get(f"/api/v1/hives/{hive_id}", headers=headers)).json()
+    # a path's {id} is the hive's, or its apiary's; {user} the signed-in user, its owner
+    record = hive["apiary_id"] if path.startswith("/api/v1/apiaries/") else hive_id
+    url = path.replace("{id}", str(record)).replace("{user}", str(user.id))
     as_text = await logged_in.request(
         method, url, data='{"name": "x"}', headers={**headers, "Content-Type": "text/plain"}
     )

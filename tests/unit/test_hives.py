@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from app.hives.queries import PER_PAGE
 from app.main import create_app
 from app.models import Harvest, Hive, HiveStatus, Inspection
-from tests.unit.conftest import csrf_token, log_in, make_user
+from tests.unit.conftest import apiary_of, csrf_token, log_in, make_user
 
 HIVE = {
     "name": "Queen Mab",
@@ -67,7 +67,8 @@ async def test_decimal_commas_and_blank_optional_fields_are_understood(logged_in
     )
     hive, point = await stored(db, hive_id)
     assert point == "POINT(-0.1 51.5)"
-    assert (hive.site, hive.origin, hive.installed_on) == (None, None, None)
+    # no site: the beekeeper's first apiary, made for the hive where it stands
+    assert (hive.site, hive.origin, hive.installed_on) == ("My apiary", None, None)
 
 
 @pytest.mark.parametrize(
@@ -212,9 +213,11 @@ async def test_active_search_gets_only_the_results_fragment(logged_in):
 
 
 async def test_pagination_links_keep_the_search(logged_in, db, user):
+    apiary = await apiary_of(db, user.id)
     db.add_all(
         Hive(
             owner_id=user.id,
+            apiary_id=apiary,
             name=f"Hive {n:02d}",
             location=func.ST_SetSRID(func.ST_MakePoint(-0.1, 51.5), 4326),
             frame_type="langstroth",
@@ -254,14 +257,15 @@ async def test_the_hive_list_speaks_german_and_french(logged_in):
     assert '<option value="">Alle Standorte</option>' in german
     assert '<option value="-installed">Neueste zuerst</option>' in german
     assert 'placeholder="Name, Standort oder Notizen"' in german
-    assert '<span class="hive-site">Kein Standort</span>' in german
+    # Bravo, without a site, went into the apiary Alpha's site made: a name, shown as given
+    assert german.count('<span class="hive-site">Barbican roof</span>') == 2
     assert '<span class="badge badge--sold">Verkauft</span>' in german
     assert '<option value="sold">Verkauft</option>' in german  # the value stays English
     french = await (await logged_in.get("/hives?q=brav", cookies=FRENCH)).text()
     assert "<h1>Vos colonies</h1>" in french
     assert "1 colonie" in french
     assert '<option value="">Tous les ruchers</option>' in french
-    assert '<span class="hive-site">Aucun rucher</span>' in french
+    assert '<span class="hive-site">Barbican roof</span>' in french
     assert '<span class="badge badge--sold">Vendue</span>' in french
     both = await (await logged_in.get("/hives", cookies=FRENCH)).text()
     assert "2 colonies" in both

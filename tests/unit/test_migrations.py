@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from decimal import Decimal
 
 import asyncpg
 from alembic.autogenerate import compare_metadata
@@ -121,3 +122,84 @@ def test_every_hive_gets_its_colony_when_colonies_arrive(database_server_url):
             ("Old box", "Old box", "dead", "2023-05-01", False, "started"),
             ("Rooftop", "Rooftop", "alive", "2024-04-02", True, "started"),
         ]
+
+
+async def hives_before_apiaries(url: str) -> None:
+    """Two beekeepers' hives as they stood before apiaries: sites typed freely, some none, one
+    name typed by both, and an inspection."""
+    conn = await asyncpg.connect(url)
+    try:
+        ada, ben = [
+            await conn.fetchval(
+                "INSERT INTO users (name, email, password_hash) VALUES ($1, $2, 'x') RETURNING id",
+                name,
+                f"{name.lower()}@example.org",
+            )
+            for name in ("Ada", "Ben")
+        ]
+        for owner, name, site, lon in [
+            (ada, "Roof 1", "Rooftop", 13.40),
+            (ada, "Roof 2", "Rooftop", 13.42),
+            (ada, "Garden", None, 13.50),
+            (ben, "Ben's roof", "Rooftop", 13.30),
+        ]:
+            hive = await conn.fetchval(
+                "INSERT INTO hives (owner_id, name, site, location, frame_type) VALUES"
+                " ($1, $2, $3, ST_SetSRID(ST_MakePoint($4, 52.5), 4326), 'dadant') RETURNING id",
+                owner,
+                name,
+                site,
+                lon,
+            )
+            await conn.execute(
+                "INSERT INTO inspections (hive_id, done_at) VALUES ($1, now())", hive
+            )
+    finally:
+        await conn.close()
+
+
+async def apiaries_of_hives(url: str) -> list[tuple]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch(
+            "SELECT h.name, a.name, u.name, m.role::text, round(ST_X(a.location)::numeric, 2),"
+            " i.recorded_by = h.owner_id"
+            " FROM hives h JOIN apiaries a ON a.id = h.apiary_id"
+            " JOIN apiary_members m ON m.apiary_id = a.id JOIN users u ON u.id = m.user_id"
+            " JOIN inspections i ON i.hive_id = h.id ORDER BY h.name"
+        )
+        return [tuple(row) for row in rows]
+    finally:
+        await conn.close()
+
+
+def test_each_beekeepers_sites_become_their_apiaries_and_nothing_is_lost(database_server_url):
+    with throwaway_database(database_server_url, "cityhive_apiaries") as url:
+        migrate.downgrade(asyncpg_url(url), "0018-1")
+        asyncio.run(hives_before_apiaries(url))
+        migrate.upgrade(asyncpg_url(url))
+        # one apiary per beekeeper and site, at the middle of its hives, its beekeeper its owner
+        assert asyncio.run(apiaries_of_hives(url)) == [
+            ("Ben's roof", "Rooftop", "Ben", "owner", Decimal("13.30"), True),
+            ("Garden", "My apiary", "Ada", "owner", Decimal("13.50"), True),
+            ("Roof 1", "Rooftop", "Ada", "owner", Decimal("13.41"), True),
+            ("Roof 2", "Rooftop", "Ada", "owner", Decimal("13.41"), True),
+        ]
+        # and back: the sites are as they were typed
+        migrate.downgrade(asyncpg_url(url), "0018-1")
+        sites = asyncio.run(site_names(url))
+        assert sites == [
+            ("Ben's roof", "Rooftop"),
+            ("Garden", None),
+            ("Roof 1", "Rooftop"),
+            ("Roof 2", "Rooftop"),
+        ]
+
+
+async def site_names(url: str) -> list[tuple]:
+    conn = await asyncpg.connect(url)
+    try:
+        rows = await conn.fetch("SELECT name, site FROM hives ORDER BY name")
+        return [tuple(row) for row in rows]
+    finally:
+        await conn.close()
