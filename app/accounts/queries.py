@@ -8,7 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import ApiKey, Hive, User
-from app.web.auth import end_sessions_of
+from app.web.auth import apiaries_of, end_sessions_of
 
 
 class EmailTaken(Exception):
@@ -71,7 +71,9 @@ async def change_password(
 
 
 async def hive_count(db: AsyncSession, user: User) -> int:
-    return await db.scalar(select(func.count()).where(Hive.owner_id == user.id)) or 0
+    """How many hives the user keeps or reads: those of the apiaries they are a member of."""
+    counted = select(func.count(Hive.id)).where(Hive.apiary_id.in_(apiaries_of(user.id)))
+    return await db.scalar(counted) or 0
 
 
 async def create_key(

@@ -231,7 +231,7 @@ async def event_list(request: web.Request) -> web.Response:
     async with request.app[db_key]() as db:
         rows = await db.scalars(
             owned_events()
-            .where(Colony.owner_id == owner_id)
+            .where(queries.colony_access(owner_id))
             .order_by(ColonyEvent.happened_on.desc(), ColonyEvent.id.desc())
             .limit(MAX_LISTED)
         )
@@ -245,7 +245,7 @@ async def event_detail(request: web.Request) -> web.Response:
     event_id = path_id(request)
     async with request.app[db_key]() as db:
         event = await db.scalar(
-            owned_events().where(Colony.owner_id == owner_id, ColonyEvent.id == event_id)
+            owned_events().where(queries.colony_access(owner_id), ColonyEvent.id == event_id)
         )
     if event is None:
         raise Problem(404, f"You have no colony event {event_id}.")
@@ -253,9 +253,9 @@ async def event_detail(request: web.Request) -> web.Response:
 
 
 async def recorded_event(
-    db: AsyncSession, colony: Colony, data: EventIn, today: date
+    db: AsyncSession, colony: Colony, data: EventIn, today: date, by: int
 ) -> idempotency.Answer:
-    result = await RECORD[data.kind](db, colony, data, today)
+    result = await RECORD[data.kind](db, colony, data, today, by)
     event_id = result[1] if isinstance(result, tuple) else result
     event = await db.get_one(ColonyEvent, event_id)
     return created(answer_of(ColonyEventOut, event), f"/api/v1/colony-events/{event_id}")
@@ -281,11 +281,14 @@ async def event_create(request: web.Request) -> web.Response:
     today = local_today(request)
     try:
         async with request.app[db_key]() as db, db.begin():
-            colony = await queries.colony_of(db, owner_id, data.colony_id)
+            colony = await queries.colony_of(db, owner_id, data.colony_id, change=True)
             if colony is None:
                 raise Problem(404, f"You have no colony {data.colony_id}.")
             return await create_once(
-                db, guard, lambda: recorded_event(db, colony, data, today), kept_as=ColonyEvent
+                db,
+                guard,
+                lambda: recorded_event(db, colony, data, today, owner_id),
+                kept_as=ColonyEvent,
             )
     except Refused as refusal:
         raise refused_problem(refusal) from refusal

@@ -5,6 +5,11 @@ Every event is written in one transaction with its effects: a split makes the da
 frees its hive, a requeen retires the old queen and brings in the new one, a death or a sale
 ends the colony. What cannot be is refused with `Refused` naming the field, before anything is
 written: the caller's transaction rolls back, nothing is saved.
+
+Colonies are read and changed through their hive's apiary (app/web/auth.py: hives_of): every
+member reads them, owners and keepers record their events. A colony whose hive is gone, and a
+queen of no colony, stay with the account that recorded them (`owner_id`). A colony or queen a
+member makes is recorded under their name (`owner_id`: who recorded it).
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -44,7 +49,9 @@ from app.models import (
     HiveStatus,
     Queen,
     QueenStatus,
+    User,
 )
+from app.web.auth import hives_of
 from app.web.i18n import N_
 
 NOT_ALIVE = N_("This colony is no longer alive: it can have no more events.")
@@ -74,14 +81,36 @@ class Refused(ValueError):
 # --- reading ---------------------------------------------------------------------------------
 
 
-async def colony_of(db: AsyncSession, owner_id: int, colony_id: int) -> Colony | None:
-    """The user's colony; None for anyone else's, exactly as for one that never was."""
+def colony_access(user_id: int, *, change: bool = False) -> ColumnElement[bool]:
+    """Whether `user_id` may read a Colony (with `change`, record its events): its hive is one
+    they may read (change), or it has no hive any more and they recorded it."""
+    hives = hives_of(user_id, change=change).with_only_columns(Hive.id)
+    return Colony.hive_id.in_(hives) | (Colony.hive_id.is_(None) & (Colony.owner_id == user_id))
+
+
+def queen_access(user_id: int, *, change: bool = False) -> ColumnElement[bool]:
+    """Whether `user_id` may read (change) a Queen: through her colony, as colony_access; a
+    queen of no colony is her recorder's."""
+    colonies = select(Colony.id).where(colony_access(user_id, change=change))
+    return Queen.colony_id.in_(colonies) | (Queen.colony_id.is_(None) & (Queen.owner_id == user_id))
+
+
+async def colony_of(
+    db: AsyncSession, user_id: int, colony_id: int, *, change: bool = False
+) -> Colony | None:
+    """The colony if `user_id` may read it (with `change`, record its events); None otherwise,
+    exactly as for one that never was."""
     colony: Colony | None = await db.scalar(
         select(Colony)
-        .where(Colony.id == colony_id, Colony.owner_id == owner_id)
+        .where(Colony.id == colony_id, colony_access(user_id, change=change))
         .execution_options(populate_existing=True)
     )
     return colony
+
+
+async def name_of(db: AsyncSession, user_id: int) -> str | None:
+    """The name of the account that recorded a colony or queen (None: deleted since)."""
+    return await db.scalar(select(User.name).where(User.id == user_id))
 
 
 async def living_colony_in(db: AsyncSession, hive_id: int) -> Colony | None:
@@ -91,8 +120,11 @@ async def living_colony_in(db: AsyncSession, hive_id: int) -> Colony | None:
     return colony
 
 
-async def colonies_of(db: AsyncSession, owner_id: int, *, alive: bool = False) -> list[Colony]:
-    query = select(Colony).where(Colony.owner_id == owner_id)
+async def colonies_of(
+    db: AsyncSession, user_id: int, *, alive: bool = False, change: bool = False
+) -> list[Colony]:
+    """The colonies `user_id` may read (with `change`, change); with `alive`, the living."""
+    query = select(Colony).where(colony_access(user_id, change=change))
     if alive:
         query = query.where(Colony.status == ColonyStatus.alive)
     return list(await db.scalars(query.order_by(Colony.name, Colony.id)))
@@ -104,15 +136,17 @@ async def hive_of(db: AsyncSession, colony: Colony) -> Hive | None:
     return await db.get(Hive, colony.hive_id)
 
 
-async def free_hives_of(db: AsyncSession, owner_id: int) -> list[Hive]:
-    """The user's hives that hold no living colony: where a split or a swarm may go."""
+async def free_hives_of(db: AsyncSession, user_id: int) -> list[Hive]:
+    """The hives `user_id` may change that hold no living colony: where a split or a swarm may
+    go."""
     living = select(Colony.hive_id).where(
         Colony.status == ColonyStatus.alive, Colony.hive_id.is_not(None)
     )
     return list(
         await db.scalars(
-            select(Hive)
-            .where(Hive.owner_id == owner_id, Hive.id.not_in(living))
+            hives_of(user_id, change=True)
+            .with_only_columns(Hive)
+            .where(Hive.id.not_in(living))
             .order_by(Hive.name, Hive.id)
         )
     )
@@ -140,17 +174,21 @@ async def queens_of_colony(db: AsyncSession, colony_id: int) -> list[Queen]:
     )
 
 
-async def queens_of(db: AsyncSession, owner_id: int) -> list[Queen]:
+async def queens_of(db: AsyncSession, user_id: int) -> list[Queen]:
+    """The queens `user_id` may read."""
     return list(
         await db.scalars(
-            select(Queen).where(Queen.owner_id == owner_id).order_by(Queen.year.desc(), Queen.id)
+            select(Queen).where(queen_access(user_id)).order_by(Queen.year.desc(), Queen.id)
         )
     )
 
 
-async def queen_of(db: AsyncSession, owner_id: int, queen_id: int) -> Queen | None:
+async def queen_of(
+    db: AsyncSession, user_id: int, queen_id: int, *, change: bool = False
+) -> Queen | None:
+    """The queen if `user_id` may read her (with `change`, change her details)."""
     queen: Queen | None = await db.scalar(
-        select(Queen).where(Queen.id == queen_id, Queen.owner_id == owner_id)
+        select(Queen).where(Queen.id == queen_id, queen_access(user_id, change=change))
     )
     return queen
 
@@ -232,10 +270,11 @@ async def check_empty(db: AsyncSession, hive: Hive, field: str) -> None:
         raise Refused(field, HIVE_TAKEN)
 
 
-async def checked_mother(db: AsyncSession, owner_id: int, queen: QueenFields) -> int | None:
+async def checked_mother(db: AsyncSession, user_id: int, queen: QueenFields) -> int | None:
+    """The mother named, if `user_id` may read her."""
     if queen.mother_id is None:
         return None
-    if await queen_of(db, owner_id, queen.mother_id) is None:
+    if await queen_of(db, user_id, queen.mother_id) is None:
         raise Refused("mother_id", NOT_YOUR_QUEEN)
     return queen.mother_id
 
@@ -279,12 +318,12 @@ async def start(
     return colony
 
 
-async def _split_target(db: AsyncSession, mother: Colony, hive: Hive, data: SplitForm) -> Hive:
-    """The hive the daughter goes into: one of the user's that is empty, or a new one standing
-    beside the mother's."""
+async def _split_target(db: AsyncSession, by: int, hive: Hive, data: SplitForm) -> Hive:
+    """The hive the daughter goes into: an empty one that `by` may change, or a new one standing
+    beside the mother's, in her apiary, added by `by`."""
     if data.hive_id is not None:
         target: Hive | None = await db.scalar(
-            select(Hive).where(Hive.id == data.hive_id, Hive.owner_id == mother.owner_id)
+            hives_of(by, change=True).with_only_columns(Hive).where(Hive.id == data.hive_id)
         )
         if target is None:
             raise Refused("hive_id", NOT_YOUR_HIVE)
@@ -293,10 +332,10 @@ async def _split_target(db: AsyncSession, mother: Colony, hive: Hive, data: Spli
     if not data.new_hive_name:
         raise Refused("new_hive_name", HIVE_OR_NAME)
     target = Hive(
-        owner_id=mother.owner_id,
+        owner_id=by,
         name=data.new_hive_name,
         location=hive.location,
-        site=hive.site,
+        apiary_id=hive.apiary_id,
         frame_type=hive.frame_type,
         origin=ColonyOrigin.split,
         installed_on=data.happened_on,
@@ -307,16 +346,18 @@ async def _split_target(db: AsyncSession, mother: Colony, hive: Hive, data: Spli
 
 
 async def split(
-    db: AsyncSession, mother: Colony, data: SplitForm, today: date
+    db: AsyncSession, mother: Colony, data: SplitForm, today: date, by: int | None = None
 ) -> tuple[Colony, int]:
-    """A daughter colony made from `mother`: (the daughter, the event's id)."""
+    """A daughter colony made from `mother` by `by` (the colony's recorder if not given): (the
+    daughter, the event's id)."""
+    by = mother.owner_id if by is None else by
     check_alive(mother)
     hive = await hive_of(db, mother)
     check_day(data.happened_on, hive, today)
     if hive is None:
         raise Refused("colony", NOT_ALIVE)
-    target = await _split_target(db, mother, hive, data)
-    daughter = await _new_colony(db, mother.owner_id, target, target.name, data.happened_on)
+    target = await _split_target(db, by, hive, data)
+    daughter = await _new_colony(db, by, target, target.name, data.happened_on)
     event_id = await _event(
         db,
         mother,
@@ -337,14 +378,17 @@ async def _end(db: AsyncSession, colony: Colony, status: ColonyStatus, day: date
     await db.flush()
 
 
-async def union(db: AsyncSession, colony: Colony, data: UnionForm, today: date) -> int:
-    """The other colony joined into this one's hive: it ends (united), its hive is freed and
-    its queen is replaced by this colony's."""
+async def union(
+    db: AsyncSession, colony: Colony, data: UnionForm, today: date, by: int | None = None
+) -> int:
+    """The other colony (one `by` may change) joined into this one's hive: it ends (united),
+    its hive is freed and its queen is replaced by this colony's."""
+    by = colony.owner_id if by is None else by
     check_alive(colony)
     check_day(data.happened_on, await hive_of(db, colony), today)
     if data.other_colony_id == colony.id:
         raise Refused("other_colony_id", NOT_ITSELF)
-    other = await colony_of(db, colony.owner_id, data.other_colony_id)
+    other = await colony_of(db, by, data.other_colony_id, change=True)
     if other is None or other.status != ColonyStatus.alive:
         raise Refused("other_colony_id", NOT_YOUR_COLONY)
     freed = await hive_of(db, other)
@@ -364,15 +408,19 @@ async def union(db: AsyncSession, colony: Colony, data: UnionForm, today: date) 
     )
 
 
-async def requeen(db: AsyncSession, colony: Colony, data: RequeenForm, today: date) -> int:
-    """A new queen heads the colony; the one before (if any) goes as `old_queen_fate` says."""
+async def requeen(
+    db: AsyncSession, colony: Colony, data: RequeenForm, today: date, by: int | None = None
+) -> int:
+    """A new queen (recorded by `by`) heads the colony; the one before (if any) goes as
+    `old_queen_fate` says."""
+    by = colony.owner_id if by is None else by
     check_alive(colony)
     check_day(data.happened_on, await hive_of(db, colony), today)
-    mother_id = await checked_mother(db, colony.owner_id, data)
+    mother_id = await checked_mother(db, by, data)
     for old in await db.scalars(heading(colony.id)):
         old.status = data.old_queen_fate
     queen = Queen(
-        owner_id=colony.owner_id,
+        owner_id=by,
         colony_id=colony.id,
         year=data.year,
         colour=(data.colour or colour_of(data.year)).value,
@@ -398,7 +446,9 @@ async def requeen(db: AsyncSession, colony: Colony, data: RequeenForm, today: da
     )
 
 
-async def swarm_lost(db: AsyncSession, colony: Colony, data: SwarmLostForm, today: date) -> int:
+async def swarm_lost(
+    db: AsyncSession, colony: Colony, data: SwarmLostForm, today: date, by: int | None = None
+) -> int:
     """The colony swarmed and the swarm got away: a record, with the alert it answers."""
     check_alive(colony)
     check_day(data.happened_on, await hive_of(db, colony), today)
@@ -419,8 +469,8 @@ async def swarm_lost(db: AsyncSession, colony: Colony, data: SwarmLostForm, toda
 async def swarm_captured(
     db: AsyncSession, owner_id: int, hive: Hive, data: SwarmCapturedForm, today: date
 ) -> Colony:
-    """A swarm caught into an empty hive: a new colony, from one of the user's own colonies
-    when they know it. A city swarm report it came from is closed by the caller (the swarms
+    """A swarm caught into an empty hive: a new colony, from a colony the user may read when
+    they know it. A city swarm report it came from is closed by the caller (the swarms
     room's rule: only its claimer may), in this transaction."""
     check_day(data.happened_on, hive, today)
     await check_empty(db, hive, "name")
@@ -440,7 +490,9 @@ async def swarm_captured(
     return colony
 
 
-async def died(db: AsyncSession, colony: Colony, data: DiedForm, today: date) -> int:
+async def died(
+    db: AsyncSession, colony: Colony, data: DiedForm, today: date, by: int | None = None
+) -> int:
     """The colony is dead: it ends, its hive is a dead-out and its queens are dead."""
     check_alive(colony)
     hive = await hive_of(db, colony)
@@ -460,7 +512,9 @@ async def died(db: AsyncSession, colony: Colony, data: DiedForm, today: date) ->
     )
 
 
-async def sold(db: AsyncSession, colony: Colony, data: SoldForm, today: date) -> int:
+async def sold(
+    db: AsyncSession, colony: Colony, data: SoldForm, today: date, by: int | None = None
+) -> int:
     """The colony was sold or given away, with its hive and its queen."""
     check_alive(colony)
     hive = await hive_of(db, colony)
@@ -478,9 +532,10 @@ async def sold(db: AsyncSession, colony: Colony, data: SoldForm, today: date) ->
     )
 
 
-async def update_queen(db: AsyncSession, queen: Queen, data: QueenForm) -> None:
-    """A queen's details corrected; her mother must be the user's and not her own descendant."""
-    mother_id = await checked_mother(db, queen.owner_id, data)
+async def update_queen(db: AsyncSession, queen: Queen, data: QueenForm, by: int) -> None:
+    """A queen's details corrected by `by`; her mother must be one they may read and not her
+    own descendant."""
+    mother_id = await checked_mother(db, by, data)
     if mother_id is not None and (
         mother_id == queen.id or queen.id in await ancestors_of_queen(db, mother_id)
     ):
@@ -526,9 +581,10 @@ def _alive_on(day: date) -> object:
     return (Colony.started_on <= day) & (Colony.ended_on.is_(None) | (Colony.ended_on > day))
 
 
-async def season(db: AsyncSession, owner_id: int, year: int) -> Season:
+async def season(db: AsyncSession, user_id: int, year: int) -> Season:
+    """The year of the colonies `user_id` may read."""
     first, last = date(year, 1, 1), date(year, 12, 31)
-    mine = Colony.owner_id == owner_id
+    mine = colony_access(user_id)
 
     async def colonies(*where: object) -> int:
         counted = await db.scalar(select(func.count()).select_from(Colony).where(mine, *where))  # type: ignore[arg-type]

@@ -37,7 +37,8 @@ def qr_svg(url: str) -> Markup:
 
 @login_required
 async def tag_sheet(request: web.Request) -> web.Response:
-    visible = hives_of(user_of(request).id).where(Hive.status == HiveStatus.active)
+    # A tag opens the hive's inspection form: for the hives the user may record in.
+    visible = hives_of(user_of(request).id, change=True).where(Hive.status == HiveStatus.active)
     async with request.app[db_key]() as db:
         rows = await db.execute(visible.order_by(Hive.site.nulls_last(), Hive.name, Hive.id))
         hives = [row[0] for row in rows]

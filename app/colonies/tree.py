@@ -15,6 +15,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.colonies.queries import colony_access
 from app.models import Colony, ColonyEvent, ColonyEventKind
 
 
@@ -36,8 +37,9 @@ class Node:
     below: list[Node] = field(default_factory=list)
 
 
-async def links_of(db: AsyncSession, owner_id: int) -> list[Link]:
-    """Every parent-child link between the user's colonies."""
+async def links_of(db: AsyncSession, user_id: int) -> list[Link]:
+    """Every parent-child link from the colonies `user_id` may read (Family keeps those between
+    two of them)."""
     rows = await db.execute(
         select(
             ColonyEvent.colony_id,
@@ -47,7 +49,7 @@ async def links_of(db: AsyncSession, owner_id: int) -> list[Link]:
         )
         .join(Colony, Colony.id == ColonyEvent.colony_id)
         .where(
-            Colony.owner_id == owner_id,
+            colony_access(user_id),
             ColonyEvent.other_colony_id.is_not(None),
             ColonyEvent.kind.in_(
                 (ColonyEventKind.split, ColonyEventKind.union, ColonyEventKind.swarm_captured)
@@ -113,8 +115,9 @@ class Family:
         ]
 
 
-async def family_of(db: AsyncSession, owner_id: int) -> Family:
+async def family_of(db: AsyncSession, user_id: int) -> Family:
+    """The colonies `user_id` may read, and the links between them: their family tree."""
     colonies = await db.scalars(
-        select(Colony).where(Colony.owner_id == owner_id).order_by(Colony.started_on, Colony.id)
+        select(Colony).where(colony_access(user_id)).order_by(Colony.started_on, Colony.id)
     )
-    return Family({colony.id: colony for colony in colonies}, await links_of(db, owner_id))
+    return Family({colony.id: colony for colony in colonies}, await links_of(db, user_id))

@@ -70,8 +70,10 @@ def labels() -> dict[str, Any]:
     }
 
 
-async def owned_colony(request: web.Request, db: AsyncSession) -> Colony:
-    colony = await queries.colony_of(db, user_of(request).id, path_id(request))
+async def owned_colony(request: web.Request, db: AsyncSession, *, change: bool = True) -> Colony:
+    """The URL's colony if the user may record its events (without `change`, read it); else
+    404, as for a colony that never was."""
+    colony = await queries.colony_of(db, user_of(request).id, path_id(request), change=change)
     if colony is None:
         raise web.HTTPNotFound()
     return colony
@@ -108,10 +110,14 @@ async def create_once(
 @login_required
 async def colony_page(request: web.Request) -> web.Response:
     async with request.app[db_key]() as db:
-        colony = await owned_colony(request, db)
-        family = await family_of(db, colony.owner_id)
+        colony = await owned_colony(request, db, change=False)
+        user_id = user_of(request).id
+        family = await family_of(db, user_id)
+        may_change = await queries.colony_of(db, user_id, colony.id, change=True)
         context = {
             "colony": colony,
+            "may_change": may_change is not None,
+            "recorded_by": await queries.name_of(db, colony.owner_id),
             "hive": await queries.hive_of(db, colony),
             "queen": await queries.current_queen(db, colony.id),
             "queens": await queries.queens_of_colony(db, colony.id),
@@ -157,11 +163,11 @@ class EventKind:
     slug: str
     schema: type[EventForm]
     title: str
-    record: Callable[[AsyncSession, Colony, Any, date], Awaitable[int]]
+    record: Callable[[AsyncSession, Colony, Any, date, int], Awaitable[int]]
 
 
-async def _split(db: AsyncSession, colony: Colony, data: SplitForm, today: date) -> int:
-    _, event_id = await queries.split(db, colony, data, today)
+async def _split(db: AsyncSession, colony: Colony, data: SplitForm, today: date, by: int) -> int:
+    _, event_id = await queries.split(db, colony, data, today, by)
     return event_id
 
 
@@ -187,14 +193,17 @@ def event_values(request: web.Request, colony: Colony) -> dict[str, Any]:
     }
 
 
-async def event_choices(db: AsyncSession, colony: Colony, zone: ZoneInfo) -> dict[str, Any]:
-    """What the event forms offer to choose from: the user's empty hives, other living
-    colonies, queens, and the swarm alerts of the colony's hive."""
-    others = await queries.colonies_of(db, colony.owner_id, alive=True)
+async def event_choices(
+    db: AsyncSession, user_id: int, colony: Colony, zone: ZoneInfo
+) -> dict[str, Any]:
+    """What the event forms offer `user_id` to choose from: the empty hives and other living
+    colonies they may change, the queens they may read, and the swarm alerts of the colony's
+    hive."""
+    others = await queries.colonies_of(db, user_id, alive=True, change=True)
     return {
-        "free_hives": {str(h.id): h.name for h in await queries.free_hives_of(db, colony.owner_id)},
+        "free_hives": {str(h.id): h.name for h in await queries.free_hives_of(db, user_id)},
         "other_colonies": {str(c.id): c.name for c in others if c.id != colony.id},
-        "mother_queens": queen_choices(await queries.queens_of(db, colony.owner_id)),
+        "mother_queens": queen_choices(await queries.queens_of(db, user_id)),
         "swarm_alerts": {
             str(alert.id): _("Swarm alert of %(when)s", when=date_time(alert.raised_at, zone))
             for alert in (
@@ -230,7 +239,9 @@ async def event_page(
     status: int = 200,
 ) -> web.Response:
     async with request.app[db_key]() as db:
-        choices = await event_choices(db, colony, request.app[settings_key].zone)
+        choices = await event_choices(
+            db, user_of(request).id, colony, request.app[settings_key].zone
+        )
     return render(
         request,
         "colonies/event.html",
@@ -262,10 +273,13 @@ def event_create_view(kind: EventKind) -> Callable[[web.Request], Awaitable[web.
         today = local_today(request)
         data = form.data
 
+        user_id = user_of(request).id
+
         async def record(db: AsyncSession) -> idempotency.Answer:
-            mine = await queries.colony_of(db, colony.owner_id, colony.id)
-            assert mine is not None  # it was a moment ago, and colonies are never deleted
-            event_id = await kind.record(db, mine, data, today)
+            mine = await queries.colony_of(db, user_id, colony.id, change=True)
+            if mine is None:  # the user left the apiary a moment ago
+                raise web.HTTPNotFound()
+            event_id = await kind.record(db, mine, data, today, user_id)
             return idempotency.Answer(303, f"/colonies/{colony.id}#event-{event_id}")
 
         answer = await create_once(request, form, record)
@@ -367,7 +381,8 @@ async def read_capture(request: web.Request) -> Form[SwarmCapturedForm]:
 
 
 async def owned_queen(request: web.Request, db: AsyncSession) -> Queen:
-    queen = await queries.queen_of(db, user_of(request).id, path_id(request))
+    """The URL's queen if the user may change her details (her page is her form); else 404."""
+    queen = await queries.queen_of(db, user_of(request).id, path_id(request), change=True)
     if queen is None:
         raise web.HTTPNotFound()
     return queen
@@ -394,7 +409,9 @@ async def queen_page(
     request: web.Request, queen: Queen, form: Form[Any], *, status: int = 200
 ) -> web.Response:
     async with request.app[db_key]() as db:
-        mothers = queen_choices(await queries.queens_of(db, queen.owner_id), leave_out=queen.id)
+        mothers = queen_choices(
+            await queries.queens_of(db, user_of(request).id), leave_out=queen.id
+        )
     return render(
         request,
         "colonies/queen.html",
@@ -418,7 +435,7 @@ async def queen_update(request: web.Request) -> web.Response:
         queen = await owned_queen(request, db)
         if form.data is not None:
             try:
-                await queries.update_queen(db, queen, form.data)
+                await queries.update_queen(db, queen, form.data, user_of(request).id)
                 await db.commit()
             except Refused as refusal:
                 await db.rollback()

@@ -1,5 +1,8 @@
 """The field log in the JSON API: a key's owner lists and creates inspections and harvests.
 
+A key acts with its user's roles: it lists the records of every hive they may read, and
+records (as its user) only on hives they may change.
+
 The same schemas as the forms check the bodies. A create with an `Idempotency-Key` header that
 was seen before answers the first response again (same status, same body) and creates nothing;
 the same key with another body is a 422 problem document.
@@ -134,6 +137,9 @@ class InspectionOut(BaseModel):
     weather_temp_c: Decimal | None
     weather_conditions: str
     notes: str
+    recorded_by: int | None = Field(
+        description="The user who scheduled or recorded it (null: an account deleted since)."
+    )
 
     @classmethod
     def of(cls, inspection: Inspection) -> InspectionOut:
@@ -221,10 +227,11 @@ class HarvestOut(BaseModel):
     quality: dict[str, Any]
     notes: str
     shares: dict[int, Decimal]
+    recorded_by: int = Field(description="The user who recorded the harvest.")
 
     @classmethod
     def of(cls, harvest: Harvest, shares: dict[int, Decimal]) -> HarvestOut:
-        return answer_of(cls, harvest, shares=shares)
+        return answer_of(cls, harvest, shares=shares, recorded_by=harvest.owner_id)
 
 
 class InspectionList(BaseModel):
@@ -235,8 +242,8 @@ class HarvestList(BaseModel):
     items: list[HarvestOut]
 
 
-async def recorded_inspection(db: AsyncSession, data: InspectionIn) -> idempotency.Answer:
-    new_id = await queries.record(db, data.hive_id, data)
+async def recorded_inspection(db: AsyncSession, data: InspectionIn, by: int) -> idempotency.Answer:
+    new_id = await queries.record(db, data.hive_id, data, by=by)
     inspection = await db.get_one(Inspection, new_id)
     return created(InspectionOut.of(inspection), f"/api/v1/inspections/{new_id}")
 
@@ -285,7 +292,7 @@ async def inspection_create(request: web.Request) -> web.Response:
         # once the inspection went with its deleted hive), a new request by the hive's owner.
         async def create() -> idempotency.Answer:
             await hive_for(request, data.hive_id, change=True, db=db)
-            return await recorded_inspection(db, data)
+            return await recorded_inspection(db, data, owner_id)
 
         return await create_once(db, guard, create, kept_as=Inspection)
 
@@ -320,8 +327,8 @@ async def harvest_create(request: web.Request) -> web.Response:
     async with request.app[db_key]() as db, db.begin():
 
         async def create() -> idempotency.Answer:
-            owned = await queries.owned_hive_ids(db, owner_id, data.hive_ids)
-            missing = sorted(set(data.hive_ids) - owned)
+            changeable = await queries.changeable_hive_ids(db, owner_id, data.hive_ids)
+            missing = sorted(set(data.hive_ids) - changeable)
             if missing:
                 raise Problem(404, f"You have no hive {missing[0]}.")
             return await created_harvest(db, owner_id, data)

@@ -1,6 +1,8 @@
 """The field log's SQL: inspections, harvests, the Today view, the timeline, the calendar.
 
-Every query is scoped to the owner through the hive: another user's records are not found.
+Every query is scoped through the hive to the members of its apiary (app/web/auth.py): a
+record of a hive the user may not read is not found, and one they may only read (a viewer's) is
+not found for a change either.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from app.models import (
     User,
     VarroaMethod,
 )
+from app.web.auth import MEMBERS_HIVE, apiaries_of, members_hive_sql, roles_for
 from app.web.formatting import number
 from app.web.i18n import N_, _, ngettext
 
@@ -45,17 +48,33 @@ def season_of(day: date) -> tuple[date, date]:
     return date(day.year, 1, 1), date(day.year, 12, 31)
 
 
+def members_hive(user_id: int, *, change: bool = False) -> Any:
+    """The condition on `Hive` that `user_id` may read it (with `change`, change it)."""
+    return Hive.apiary_id.in_(apiaries_of(user_id, roles_for(change=change)))
+
+
+def sql_access(user_id: int, *, change: bool = False) -> dict[str, Any]:
+    """The parameters of MEMBERS_HIVE in the plain-SQL statements below."""
+    return {"user_id": user_id, "roles": [role.value for role in roles_for(change=change)]}
+
+
+async def name_of(db: AsyncSession, user_id: int | None) -> str | None:
+    """The name of the account that recorded something (None: unknown, or deleted since)."""
+    return None if user_id is None else await db.scalar(select(User.name).where(User.id == user_id))
+
+
 # --- Inspections ---------------------------------------------------------------------------
 
 
 async def inspection_of(
-    db: AsyncSession, owner_id: int, inspection_id: int
+    db: AsyncSession, user_id: int, inspection_id: int, *, change: bool = False
 ) -> tuple[Inspection, Hive] | None:
+    """The inspection and its hive, if `user_id` may read it (with `change`, change it)."""
     row = (
         await db.execute(
             select(Inspection, Hive)
             .join(Hive, Hive.id == Inspection.hive_id)
-            .where(Inspection.id == inspection_id, Hive.owner_id == owner_id)
+            .where(Inspection.id == inspection_id, members_hive(user_id, change=change))
         )
     ).first()
     return None if row is None else (row[0], row[1])
@@ -86,13 +105,13 @@ async def previous_inspection(db: AsyncSession, hive_id: int) -> Inspection | No
 
 
 async def inspections_of(
-    db: AsyncSession, owner_id: int, hive_id: int | None, limit: int
+    db: AsyncSession, user_id: int, hive_id: int | None, limit: int
 ) -> list[Inspection]:
-    """The owner's inspections (of one hive, if given), newest first."""
+    """The inspections of the hives `user_id` may read (of one hive, if given), newest first."""
     query = (
         select(Inspection)
         .join(Hive, Hive.id == Inspection.hive_id)
-        .where(Hive.owner_id == owner_id)
+        .where(members_hive(user_id))
         .order_by(Inspection.id.desc())
         .limit(limit)
     )
@@ -101,9 +120,13 @@ async def inspections_of(
     return list(await db.scalars(query))
 
 
-async def schedule(db: AsyncSession, hive_id: int, form: ScheduleForm) -> int:
+async def schedule(db: AsyncSession, hive_id: int, form: ScheduleForm, by: int) -> int:
+    """Plan an inspection of the hive; `by` is the member who plans it."""
     inspection = Inspection(
-        hive_id=hive_id, scheduled_for=form.scheduled_for, schedule_note=form.schedule_note
+        hive_id=hive_id,
+        scheduled_for=form.scheduled_for,
+        schedule_note=form.schedule_note,
+        recorded_by=by,
     )
     db.add(inspection)
     await db.flush()
@@ -118,17 +141,24 @@ def _checklist(form: InspectionForm) -> dict[str, Any]:
 
 
 async def record(
-    db: AsyncSession, hive_id: int, form: InspectionForm, schedule_id: int | None = None
+    db: AsyncSession,
+    hive_id: int,
+    form: InspectionForm,
+    schedule_id: int | None = None,
+    *,
+    by: int,
 ) -> int:
-    """Record an inspection (filling in its schedule, if any) and schedule the next one."""
+    """Record an inspection (filling in its schedule, if any) and schedule the next one; `by`
+    is the member who recorded it (of a schedule, whoever planned it gives way to them)."""
     scheduled = None if schedule_id is None else await open_schedule_of(db, hive_id, schedule_id)
     if scheduled is None:
         scheduled = Inspection(hive_id=hive_id)
         db.add(scheduled)
     for name, value in _checklist(form).items():
         setattr(scheduled, name, value)
+    scheduled.recorded_by = by
     if form.next_inspection_on is not None:
-        await _schedule_once(db, hive_id, form.next_inspection_on)
+        await _schedule_once(db, hive_id, form.next_inspection_on, by)
     await _boxes_follow(db, hive_id, form.actions)
     await db.flush()
     return scheduled.id
@@ -154,17 +184,22 @@ async def _boxes_follow(db: AsyncSession, hive_id: int, actions: Sequence[str]) 
         )
 
 
-async def correct(db: AsyncSession, inspection: Inspection, form: InspectionForm) -> None:
-    """Write the checklist over a recorded inspection (or record a scheduled one)."""
+async def correct(
+    db: AsyncSession, inspection: Inspection, form: InspectionForm, *, by: int
+) -> None:
+    """Write the checklist over a recorded inspection (it stays its recorder's), or record a
+    scheduled one (then `by`, who records it, is its recorder)."""
     stored = await db.get_one(Inspection, inspection.id)
+    if stored.done_at is None:
+        stored.recorded_by = by
     for name, value in _checklist(form).items():
         setattr(stored, name, value)
     if form.next_inspection_on is not None:
-        await _schedule_once(db, stored.hive_id, form.next_inspection_on)
+        await _schedule_once(db, stored.hive_id, form.next_inspection_on, by)
     await db.flush()
 
 
-async def _schedule_once(db: AsyncSession, hive_id: int, day: date) -> None:
+async def _schedule_once(db: AsyncSession, hive_id: int, day: date, by: int) -> None:
     """Schedule `day` unless the hive already has an open schedule that day."""
     exists = await db.scalar(
         select(Inspection.id).where(
@@ -174,7 +209,7 @@ async def _schedule_once(db: AsyncSession, hive_id: int, day: date) -> None:
         )
     )
     if exists is None:
-        db.add(Inspection(hive_id=hive_id, scheduled_for=day))
+        db.add(Inspection(hive_id=hive_id, scheduled_for=day, recorded_by=by))
 
 
 async def mark_done(db: AsyncSession, inspection: Inspection, at: datetime) -> None:
@@ -241,17 +276,21 @@ def worries(inspection: Inspection | Glance, varroa_limit: float) -> list[str]:
 # --- Harvests -----------------------------------------------------------------------------
 
 
-async def active_hives_of(db: AsyncSession, owner_id: int) -> list[Hive]:
+async def active_hives_of(db: AsyncSession, user_id: int) -> list[Hive]:
+    """The active hives `user_id` may record a harvest of (those they may change)."""
     rows = await db.scalars(
         select(Hive)
-        .where(Hive.owner_id == owner_id, Hive.status == HiveStatus.active)
-        .order_by(Hive.site.nulls_last(), Hive.name)
+        .where(members_hive(user_id, change=True), Hive.status == HiveStatus.active)
+        .order_by(Hive.site, Hive.name)
     )
     return list(rows)
 
 
-async def owned_hive_ids(db: AsyncSession, owner_id: int, hive_ids: list[int]) -> set[int]:
-    rows = await db.scalars(select(Hive.id).where(Hive.owner_id == owner_id, Hive.id.in_(hive_ids)))
+async def changeable_hive_ids(db: AsyncSession, user_id: int, hive_ids: list[int]) -> set[int]:
+    """Those of `hive_ids` that `user_id` may change (record a harvest of)."""
+    rows = await db.scalars(
+        select(Hive.id).where(members_hive(user_id, change=True), Hive.id.in_(hive_ids))
+    )
     return set(rows)
 
 
@@ -313,7 +352,8 @@ async def withdrawal_of(db: AsyncSession, hive_ids: list[int], day: date) -> Har
 
 
 async def create_harvest(db: AsyncSession, owner_id: int, form: HarvestForm) -> int:
-    """The harvest and its shares; HarvestWithheld (nothing written) when the withdrawal guard
+    """The harvest and its shares, recorded by `owner_id` (the member who took it; the harvest
+    is read through its hives); HarvestWithheld (nothing written) when the withdrawal guard
     refuses it."""
     withheld = await withdrawal_of(db, form.hive_ids, form.harvested_on)
     if withheld is not None:
@@ -341,6 +381,7 @@ class HarvestView:
     harvest: Harvest
     shares: list[tuple[int, str, Decimal]]  # hive id, hive name, kg
     treatments: list[TreatmentOfLot] = field(default_factory=list)
+    recorded_by: str | None = None  # the name of the member who recorded it
 
 
 @dataclass(frozen=True)
@@ -385,10 +426,35 @@ async def treatments_before(
     return [TreatmentOfLot(*row) for row in rows]
 
 
-async def harvest_of(db: AsyncSession, owner_id: int, harvest_id: int) -> HarvestView | None:
-    harvest = await db.scalar(
-        select(Harvest).where(Harvest.id == harvest_id, Harvest.owner_id == owner_id)
+def readable_harvests(user_id: int) -> Any:
+    """The ids of the harvests `user_id` may read: those of a hive they may read."""
+    return (
+        select(HarvestShare.harvest_id)
+        .join(Hive, Hive.id == HarvestShare.hive_id)
+        .where(members_hive(user_id))
     )
+
+
+def unchangeable_shares(user_id: int) -> Any:
+    """The shares of a harvest (correlated) from a hive that `user_id` may not change."""
+    return (
+        select(HarvestShare.hive_id)
+        .join(Hive, Hive.id == HarvestShare.hive_id)
+        .where(HarvestShare.harvest_id == Harvest.id, ~members_hive(user_id, change=True))
+        .exists()
+    )
+
+
+async def harvest_of(
+    db: AsyncSession, user_id: int, harvest_id: int, *, change: bool = False
+) -> HarvestView | None:
+    """The harvest, if `user_id` may read one of its hives (with `change`, change all)."""
+    query = select(Harvest).where(
+        Harvest.id == harvest_id, Harvest.id.in_(readable_harvests(user_id))
+    )
+    if change:
+        query = query.where(~unchangeable_shares(user_id))
+    harvest = await db.scalar(query)
     if harvest is None:
         return None
     rows = await db.execute(
@@ -399,17 +465,18 @@ async def harvest_of(db: AsyncSession, owner_id: int, harvest_id: int) -> Harves
     )
     shares = [(row[0], row[1], row[2]) for row in rows]
     treatments = await treatments_before(db, [share[0] for share in shares], harvest.harvested_on)
-    return HarvestView(harvest, shares, treatments)
+    return HarvestView(harvest, shares, treatments, await name_of(db, harvest.owner_id))
 
 
 async def delete_harvest(db: AsyncSession, harvest: Harvest) -> None:
     await db.execute(delete(Harvest).where(Harvest.id == harvest.id))
 
 
-async def recent_harvests(db: AsyncSession, owner_id: int, limit: int = 50) -> list[Harvest]:
+async def recent_harvests(db: AsyncSession, user_id: int, limit: int = 50) -> list[Harvest]:
+    """The latest harvests of the hives `user_id` may read."""
     rows = await db.scalars(
         select(Harvest)
-        .where(Harvest.owner_id == owner_id)
+        .where(Harvest.id.in_(readable_harvests(user_id)))
         .order_by(Harvest.harvested_on.desc(), Harvest.id.desc())
         .limit(limit)
     )
@@ -417,9 +484,9 @@ async def recent_harvests(db: AsyncSession, owner_id: int, limit: int = 50) -> l
 
 
 async def harvests_with_shares(
-    db: AsyncSession, owner_id: int, limit: int
+    db: AsyncSession, user_id: int, limit: int
 ) -> list[tuple[Harvest, dict[int, Decimal]]]:
-    harvests = await recent_harvests(db, owner_id, limit)
+    harvests = await recent_harvests(db, user_id, limit)
     shares: dict[int, dict[int, Decimal]] = {harvest.id: {} for harvest in harvests}
     rows = await db.execute(
         select(HarvestShare.harvest_id, HarvestShare.hive_id, HarvestShare.kg).where(
@@ -441,25 +508,26 @@ class SeasonTotals:
 
 
 SEASON_BY_HIVE = text(
-    """
-    SELECT hive.id, hive.name, coalesce(hive.site, '') AS site, sum(share.kg) AS kg
+    f"""
+    SELECT hive.id, hive.name, apiary.name AS site, sum(share.kg) AS kg
     FROM harvests AS harvest
     JOIN harvest_shares AS share ON share.harvest_id = harvest.id
     JOIN hives AS hive ON hive.id = share.hive_id
-    WHERE harvest.owner_id = :owner_id AND harvest.harvested_on BETWEEN :first AND :last
-    GROUP BY hive.id
+    JOIN apiaries AS apiary ON apiary.id = hive.apiary_id
+    WHERE {MEMBERS_HIVE} AND harvest.harvested_on BETWEEN :first AND :last
+    GROUP BY hive.id, apiary.name
     ORDER BY kg DESC, hive.name
-    """
+    """  # noqa: S608 - MEMBERS_HIVE is a constant; values are bound
 )
 
 
-async def season_totals(db: AsyncSession, owner_id: int, day: date) -> SeasonTotals:
+async def season_totals(db: AsyncSession, user_id: int, day: date) -> SeasonTotals:
+    """The season's honey from the hives `user_id` may read: by hive, by apiary, in all."""
     first, last = season_of(day)
-    rows = (
-        await db.execute(SEASON_BY_HIVE, {"owner_id": owner_id, "first": first, "last": last})
-    ).all()
+    params = {**sql_access(user_id), "first": first, "last": last}
+    rows = (await db.execute(SEASON_BY_HIVE, params)).all()
     first_day = await db.scalar(
-        select(func.min(Harvest.harvested_on)).where(Harvest.owner_id == owner_id)
+        select(func.min(Harvest.harvested_on)).where(Harvest.id.in_(readable_harvests(user_id)))
     )
     totals = SeasonTotals(year=day.year, first_year=first_day.year if first_day else None)
     by_site: dict[str, Decimal] = {}
@@ -483,36 +551,38 @@ class TimelineEntry:
     kg: Decimal | None = None
     total_kg: Decimal | None = None
     at: datetime | None = None  # the moment, where there is one: orders entries of one day
+    by: str | None = None  # the name of the member who recorded it, where known
 
 
 async def timeline_of(db: AsyncSession, hive: Hive, limit: int = 100) -> list[TimelineEntry]:
     """The hive's inspections (planned and done), harvests, installation and its adding to
     CityHive, newest first; on one day, the later moment first."""
-    inspections = await db.scalars(
-        select(Inspection)
+    inspections = await db.execute(
+        select(Inspection, User.name)
+        .outerjoin(User, User.id == Inspection.recorded_by)
         .where(Inspection.hive_id == hive.id)
         .order_by(func.coalesce(func.date(Inspection.done_at), Inspection.scheduled_for).desc())
         .limit(limit)
     )
     entries: list[TimelineEntry] = []
-    for inspection in inspections:
+    for inspection, by in inspections:
         if inspection.done_at is not None:
+            day = inspection.done_at.date()
             entries.append(
-                TimelineEntry(
-                    "inspection", inspection.done_at.date(), inspection, at=inspection.done_at
-                )
+                TimelineEntry("inspection", day, inspection, at=inspection.done_at, by=by)
             )
         elif inspection.scheduled_for is not None:  # the table's when_known check holds
-            entries.append(TimelineEntry("scheduled", inspection.scheduled_for, inspection))
+            entries.append(TimelineEntry("scheduled", inspection.scheduled_for, inspection, by=by))
     harvests = await db.execute(
-        select(Harvest.id, Harvest.harvested_on, HarvestShare.kg, Harvest.total_kg)
+        select(Harvest.id, Harvest.harvested_on, HarvestShare.kg, Harvest.total_kg, User.name)
         .join(HarvestShare, HarvestShare.harvest_id == Harvest.id)
+        .outerjoin(User, User.id == Harvest.owner_id)
         .where(HarvestShare.hive_id == hive.id)
         .order_by(Harvest.harvested_on.desc())
         .limit(limit)
     )
     entries += [
-        TimelineEntry(kind="harvest", day=row[1], harvest_id=row[0], kg=row[2], total_kg=row[3])
+        TimelineEntry("harvest", row[1], harvest_id=row[0], kg=row[2], total_kg=row[3], by=row[4])
         for row in harvests
     ]
     if hive.installed_on is not None:
@@ -547,17 +617,19 @@ def timeline_order(entry: OnTimeline) -> tuple[date, datetime, bool]:
 # --- Today -----------------------------------------------------------------------------------
 
 # Plain SQL, so the benchmark's bare handler runs exactly these statements through asyncpg.
-TODAY_SCHEDULE = """
+# Each reads the hives of the apiaries the user is a member of (MEMBERS_HIVE: :user_id, :roles).
+TODAY_SCHEDULE = f"""
     SELECT inspection.id, inspection.hive_id, hive.name AS hive_name, inspection.scheduled_for,
-           inspection.schedule_note
+           inspection.schedule_note,
+           {members_hive_sql(change=True)} AS may_change
     FROM inspections AS inspection
     JOIN hives AS hive ON hive.id = inspection.hive_id
-    WHERE hive.owner_id = :owner_id AND inspection.done_at IS NULL
+    WHERE {MEMBERS_HIVE} AND inspection.done_at IS NULL
       AND inspection.scheduled_for <= :horizon
     ORDER BY inspection.scheduled_for, hive.name
     LIMIT 200
-"""
-TODAY_LATEST = """
+"""  # noqa: S608 - MEMBERS_HIVE is a constant; values are bound
+TODAY_LATEST = f"""
     SELECT hive.id AS hive_id, hive.name AS hive_name, latest.*
     FROM hives AS hive
     CROSS JOIN LATERAL (
@@ -569,14 +641,17 @@ TODAY_LATEST = """
         ORDER BY inspection.done_at DESC
         LIMIT 1
     ) AS latest
-    WHERE hive.owner_id = :owner_id AND hive.status = 'active'
+    WHERE {MEMBERS_HIVE} AND hive.status = 'active'
     ORDER BY hive.name
-"""
-TODAY_SEASON = """
-    SELECT coalesce(sum(total_kg), 0) AS kg, count(*) AS harvests
-    FROM harvests
-    WHERE owner_id = :owner_id AND harvested_on BETWEEN :first AND :last
-"""
+"""  # noqa: S608 - MEMBERS_HIVE is a constant; values are bound
+# The season's honey from the hives the user may read, and in how many harvests.
+TODAY_SEASON = f"""
+    SELECT coalesce(sum(share.kg), 0) AS kg, count(DISTINCT share.harvest_id) AS harvests
+    FROM harvest_shares AS share
+    JOIN harvests AS harvest ON harvest.id = share.harvest_id
+    JOIN hives AS hive ON hive.id = share.hive_id
+    WHERE {MEMBERS_HIVE} AND harvest.harvested_on BETWEEN :first AND :last
+"""  # noqa: S608 - MEMBERS_HIVE is a constant; values are bound
 
 
 @dataclass
@@ -586,6 +661,7 @@ class DueInspection:
     hive_name: str
     scheduled_for: date
     note: str
+    may_change: bool = True  # the reader may record it, mark it done or move it (not a viewer)
 
 
 @dataclass
@@ -649,17 +725,17 @@ def latest_from_row(row: Any, varroa_limit: float) -> LatestInspection:
     return LatestInspection(row.hive_id, row.hive_name, glance, worries(glance, varroa_limit))
 
 
-async def today(db: AsyncSession, owner_id: int, day: date, varroa_limit: float) -> Today:
+async def today(db: AsyncSession, user_id: int, day: date, varroa_limit: float) -> Today:
+    """What is due and what was seen in the hives `user_id` may read (shared ones too)."""
     first, last = season_of(day)
+    access = sql_access(user_id)
     schedule_rows = await db.execute(
-        text(TODAY_SCHEDULE), {"owner_id": owner_id, "horizon": day + timedelta(days=7)}
+        text(TODAY_SCHEDULE), {**access, "horizon": day + timedelta(days=7)}
     )
     due = [DueInspection(*row) for row in schedule_rows]
-    latest_rows = await db.execute(text(TODAY_LATEST), {"owner_id": owner_id})
+    latest_rows = await db.execute(text(TODAY_LATEST), access)
     latest = [latest_from_row(row, varroa_limit) for row in latest_rows]
-    season = (
-        await db.execute(text(TODAY_SEASON), {"owner_id": owner_id, "first": first, "last": last})
-    ).one()
+    season = (await db.execute(text(TODAY_SEASON), {**access, "first": first, "last": last})).one()
     overdue, due_today, this_week = split_schedule(day, due)
     return Today(day, overdue, due_today, this_week, latest, season.kg, season.harvests)
 
@@ -695,13 +771,14 @@ async def calendar_owner(db: AsyncSession, secret: str) -> tuple[int, str | None
 
 
 async def scheduled_for_calendar(
-    db: AsyncSession, owner_id: int, since: date
+    db: AsyncSession, user_id: int, since: date
 ) -> list[tuple[Inspection, str]]:
+    """The planned inspections of the active hives `user_id` may read, for their calendar."""
     rows = await db.execute(
         select(Inspection, Hive.name)
         .join(Hive, Hive.id == Inspection.hive_id)
         .where(
-            Hive.owner_id == owner_id,
+            members_hive(user_id),
             Inspection.done_at.is_(None),
             Inspection.scheduled_for >= since,
             Hive.status == HiveStatus.active,

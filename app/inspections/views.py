@@ -59,9 +59,13 @@ def checklist_choices() -> dict[str, Any]:
     }
 
 
-async def owned_inspection(request: web.Request) -> tuple[Inspection, Hive]:
+async def owned_inspection(request: web.Request, *, change: bool = True) -> tuple[Inspection, Hive]:
+    """The URL's inspection and its hive, if the user may change it (or, without `change`, read
+    it): else 404, as for an inspection that does not exist."""
     async with request.app[db_key]() as db:
-        found = await queries.inspection_of(db, user_of(request).id, path_id(request))
+        found = await queries.inspection_of(
+            db, user_of(request).id, path_id(request), change=change
+        )
     if found is None:
         raise web.HTTPNotFound()
     return found
@@ -173,7 +177,9 @@ async def inspection_create(request: web.Request) -> web.Response:
         return await inspection_refused(request, found, form)
 
     async def record(db: AsyncSession) -> idempotency.Answer:
-        inspection_id = await queries.record(db, found.hive.id, data, schedule_id)
+        inspection_id = await queries.record(
+            db, found.hive.id, data, schedule_id, by=user_of(request).id
+        )
         return created(f"/hives/{found.hive.id}#inspection-{inspection_id}")
 
     answer = await idempotency.create_from_form(
@@ -225,7 +231,7 @@ async def inspection_update(request: web.Request) -> web.Response:
     if data is None:
         return inspection_page(request, found, form, previous=None, editing=inspection, status=422)
     async with request.app[db_key]() as db, db.begin():
-        await queries.correct(db, inspection, data)
+        await queries.correct(db, inspection, data, by=user_of(request).id)
     return redirect(request, f"/hives/{found.hive.id}#inspection-{inspection.id}")
 
 
@@ -264,7 +270,7 @@ async def schedule_create(request: web.Request) -> web.Response:
     data = form.data
 
     async def schedule(db: AsyncSession) -> idempotency.Answer:
-        await queries.schedule(db, found.hive.id, data)
+        await queries.schedule(db, found.hive.id, data, user_of(request).id)
         return created(f"/hives/{found.hive.id}")
 
     answer = await idempotency.create_from_form(request, form, user_of(request).id, key, schedule)
@@ -278,13 +284,20 @@ async def schedule_create(request: web.Request) -> web.Response:
 
 @login_required
 async def inspection_detail(request: web.Request) -> web.Response:
-    inspection, hive = await owned_inspection(request)
+    inspection, hive = await owned_inspection(request, change=False)
+    async with request.app[db_key]() as db:
+        recorded_by = await queries.name_of(db, inspection.recorded_by)
+        may_change = await queries.inspection_of(
+            db, user_of(request).id, inspection.id, change=True
+        )
     return render(
         request,
         "inspections/detail.html",
         {
             "inspection": inspection,
             "hive": hive,
+            "recorded_by": recorded_by,
+            "may_change": may_change is not None,
             "worries": queries.worries(inspection, request.app[settings_key].varroa_alert_per_100),
             **checklist_choices(),
         },
@@ -457,9 +470,9 @@ async def harvest_create(request: web.Request) -> web.Response:
     data = form.data
 
     async def harvest(db: AsyncSession) -> idempotency.Answer:
-        owned = await queries.owned_hive_ids(db, user.id, data.hive_ids)
-        if owned != set(data.hive_ids):
-            raise web.HTTPNotFound()  # a hive that is not yours does not exist
+        changeable = await queries.changeable_hive_ids(db, user.id, data.hive_ids)
+        if changeable != set(data.hive_ids):
+            raise web.HTTPNotFound()  # a hive you may not change is not there to harvest
         return created(f"/harvests/{await queries.create_harvest(db, user.id, data)}")
 
     try:
@@ -493,9 +506,11 @@ async def harvest_list(request: web.Request) -> web.Response:
     )
 
 
-async def owned_harvest(request: web.Request) -> queries.HarvestView:
+async def owned_harvest(request: web.Request, *, change: bool = False) -> queries.HarvestView:
+    """The URL's harvest if the user may read one of its hives (with `change`, change all of
+    them); else 404."""
     async with request.app[db_key]() as db:
-        found = await queries.harvest_of(db, user_of(request).id, path_id(request))
+        found = await queries.harvest_of(db, user_of(request).id, path_id(request), change=change)
     if found is None:
         raise web.HTTPNotFound()
     return found
@@ -504,17 +519,27 @@ async def owned_harvest(request: web.Request) -> queries.HarvestView:
 @login_required
 async def harvest_detail(request: web.Request) -> web.Response:
     found = await owned_harvest(request)
+    async with request.app[db_key]() as db:
+        may_change = await queries.harvest_of(
+            db, user_of(request).id, found.harvest.id, change=True
+        )
     return render(
         request,
         "inspections/harvest.html",
-        {"harvest": found.harvest, "shares": found.shares, "treatments": found.treatments},
+        {
+            "harvest": found.harvest,
+            "shares": found.shares,
+            "treatments": found.treatments,
+            "recorded_by": found.recorded_by,
+            "may_change": may_change is not None,
+        },
         partial="partials/inspections/harvest.html",
     )
 
 
 @login_required
 async def harvest_delete(request: web.Request) -> web.Response:
-    found = await owned_harvest(request)
+    found = await owned_harvest(request, change=True)
     async with request.app[db_key]() as db, db.begin():
         await queries.delete_harvest(db, found.harvest)
     return redirect(request, "/harvests")

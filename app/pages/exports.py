@@ -36,7 +36,7 @@ from typing import Any
 
 import structlog
 from aiohttp import web
-from sqlalchemy import Select, func, select, tuple_
+from sqlalchemy import Select, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 
@@ -53,7 +53,7 @@ from app.treatments.register import (
     register_query,
     register_values,
 )
-from app.web.auth import login_required, user_of
+from app.web.auth import hives_of, login_required, user_of
 from app.web.htmx import render
 from app.web.i18n import N_, _, ngettext, translate
 from app.web.middlewares import path_template
@@ -111,11 +111,16 @@ INSPECTION_COLUMNS = [
 ]  # fmt: skip
 
 
-def inspections_query(owner_id: int) -> Select[*tuple[Any, ...]]:
+def readable_hive_ids(user_id: int) -> Select[*tuple[Any, ...]]:
+    """The ids of the hives `user_id` may read: an export holds what its reader may read."""
+    return hives_of(user_id).with_only_columns(Hive.id)
+
+
+def inspections_query(user_id: int) -> Select[*tuple[Any, ...]]:
     return (
         select(Inspection, Hive.name)
         .join(Hive, Hive.id == Inspection.hive_id)
-        .where(Hive.owner_id == owner_id)
+        .where(Hive.id.in_(readable_hive_ids(user_id)))
     )
 
 
@@ -140,12 +145,13 @@ HARVEST_COLUMNS = [
 ]  # fmt: skip
 
 
-def harvests_query(owner_id: int) -> Select[*tuple[Any, ...]]:
+def harvests_query(user_id: int) -> Select[*tuple[Any, ...]]:
+    """The shares of the hives `user_id` may read, with their harvests (whoever recorded them)."""
     return (
         select(Harvest, HarvestShare.hive_id, Hive.name, HarvestShare.kg)
         .join(HarvestShare, HarvestShare.harvest_id == Harvest.id)
         .join(Hive, Hive.id == HarvestShare.hive_id)
-        .where(Harvest.owner_id == owner_id)
+        .where(Hive.id.in_(readable_hive_ids(user_id)))
     )
 
 
@@ -172,10 +178,8 @@ HIVE_COLUMNS = [
 ]  # fmt: skip
 
 
-def hives_query(owner_id: int) -> Select[*tuple[Any, ...]]:
-    return select(Hive, func.ST_Y(Hive.location), func.ST_X(Hive.location)).where(
-        Hive.owner_id == owner_id
-    )
+def hives_query(user_id: int) -> Select[*tuple[Any, ...]]:
+    return hives_of(user_id)
 
 
 def hive_row(row: Any) -> list[Any]:

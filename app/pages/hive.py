@@ -11,16 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.colonies import queries as colonies
 from app.colonies.views import labels as colony_labels
 from app.hives.views import choices
 from app.inspections.queries import timeline_of, timeline_order, withdrawal_of
 from app.keys import db_key
+from app.models import CHANGING_ROLES, ApiaryMember, ApiaryRole, Hive
 from app.sensors.device_views import weighing_values
 from app.sensors.queries import sensor_panel
 from app.treatments.queries import treatments_of
-from app.web.auth import hive_for
+from app.web.auth import hive_for, user_of
 from app.web.context import local_today, map_settings
 from app.web.forms import Form
 from app.web.htmx import render
@@ -38,28 +41,40 @@ def queen_missing(timeline: list[Any]) -> bool:
     )
 
 
+async def role_in_apiary(db: AsyncSession, user_id: int, hive: Hive) -> ApiaryRole | None:
+    """The asker's role in the hive's apiary: which of the page's controls they may use."""
+    return await db.scalar(
+        select(ApiaryMember.role).where(
+            ApiaryMember.apiary_id == hive.apiary_id, ApiaryMember.user_id == user_id
+        )
+    )
+
+
 async def hive_page(request: web.Request) -> web.Response:
     async with request.app[db_key]() as db:
-        found = await hive_for(request, db=db)
+        found = await hive_for(request, db=db)  # anonymous visitors go to the log-in page here
+        user_id = user_of(request).id
+        role = await role_in_apiary(db, user_id, found.hive)
         timeline: list[Any] = [
             *await timeline_of(db, found.hive),
             *await colonies.events_of_hive(db, found.hive.id),
         ]
         timeline.sort(key=timeline_order, reverse=True)
-        treatments = await treatments_of(db, found.hive.owner_id, hive_id=found.hive.id)
+        treatments = await treatments_of(db, user_id, hive_id=found.hive.id)
         withheld = await withdrawal_of(db, [found.hive.id], local_today(request))
         colony = await colonies.living_colony_in(db, found.hive.id)
         queen = await colonies.current_queen(db, colony.id) if colony else None
         boxes = await colonies.boxes_of(db, found.hive.id)
-        sensors = await sensor_panel(
-            db, found.hive.owner_id, found.hive.id, request.query.get("range")
-        )
+        sensors = await sensor_panel(db, user_id, found.hive.id, request.query.get("range"))
     return render(
         request,
         "hives/detail.html",
         {
             "found": found,
             "hive": found.hive,
+            # Record, edit and weigh for owners and keepers; delete for owners (hive_for's rule).
+            "may_change": role in CHANGING_ROLES,
+            "may_delete": role is ApiaryRole.owner,
             "timeline": timeline,
             "treatments": treatments[::-1],  # newest first
             "withheld": withheld,

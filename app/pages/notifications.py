@@ -124,14 +124,14 @@ async def swarm_news(db: AsyncSession, now: datetime) -> list[Outgoing]:
 
 
 async def alert_news(db: AsyncSession) -> list[Outgoing]:
-    """Alerts of the last day, to their hive's owner's devices."""
+    """Alerts of the last day, to the devices of each member who may read their hive."""
     raised = await alerts_to_push(db, LOOKBACK)
-    devices = await push.devices_for(db, Kind.alerts, {alert.owner_id for alert in raised})
+    devices = await push.devices_for(db, Kind.alerts, {alert.user_id for alert in raised})
     pairs = [
         (device, alert, f"alert:{alert.id}")
         for alert in raised
         for device in devices
-        if device.user_id == alert.owner_id
+        if device.user_id == alert.user_id
     ]
     queued = await push.already_queued(db, [(d.subscription_id, s) for d, _a, s in pairs])
     outgoing = []

@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.inspections.queries import today
 from app.keys import db_key, settings_key, user_key
-from app.models import Hive, HiveStatus
+from app.models import CHANGING_ROLES, Hive, HiveStatus
 from app.sensors.queries import open_alerts_of
 from app.swarms.queries import open_reports_near
 from app.treatments.queries import due_winter_oxalic, strips_due
-from app.web.auth import hives_of
+from app.web.auth import apiaries_of, hives_of
 from app.web.htmx import render
 
 
@@ -56,8 +56,12 @@ async def home(request: web.Request) -> web.Response:
 
 async def hives_overview(
     db: AsyncSession, user_id: int
-) -> Sequence[Row[int, str, str | None, HiveStatus]]:
-    """The user's hives by site and name, for the overview (no locations needed here)."""
-    visible = hives_of(user_id).with_only_columns(Hive.id, Hive.name, Hive.site, Hive.status)
-    result = await db.execute(visible.order_by(Hive.site.nulls_last(), Hive.name))
+) -> Sequence[Row[int, str, str | None, HiveStatus, bool]]:
+    """The hives the user may read by site and name, for the overview (no locations needed
+    here), and whether they may record in each (`may_change`: not a viewer's)."""
+    may_change = Hive.apiary_id.in_(apiaries_of(user_id, CHANGING_ROLES)).label("may_change")
+    visible = hives_of(user_id).with_only_columns(
+        Hive.id, Hive.name, Hive.site, Hive.status, may_change
+    )
+    result = await db.execute(visible.order_by(Hive.site, Hive.name))
     return result.all()

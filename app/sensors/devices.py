@@ -28,10 +28,11 @@ from app.sensors.ingest import (
     OwnedSensor,
     device_time,
     problem,
-    sensors_of_hive,
+    sensors_of_device_hive,
     value_problem,
 )
 from app.sensors.schemas import KEY_ALONE_LENGTH
+from app.web.auth import members_hive_sql
 
 
 @dataclass(frozen=True)
@@ -47,18 +48,21 @@ class PostingDevice:
     csv_fields: list[str] | None
 
 
-_DEVICE = """
+# `may_post`: the API key's user ($2; NULL for a key alone) may change the device's hive.
+_DEVICE = f"""
     SELECT d.id, d.hive_id, h.owner_id, d.name, d.type::text AS type,
-           d.weight_offset, d.weight_multiplier, d.csv_fields
+           d.weight_offset, d.weight_multiplier, d.csv_fields,
+           {members_hive_sql("h.apiary_id", "$2::integer", change=True)} AS may_post
     FROM devices d JOIN hives h ON h.id = d.hive_id
     WHERE d.key = $1
-"""
+"""  # noqa: S608 - the access rule's own SQL
 
 
 async def device_of_key(
     pg: asyncpg.Connection, key: str, owner_id: int | None = None
 ) -> PostingDevice | None:
-    """The device with this key (of this owner, when the post came with an API key).
+    """The device with this key (on a hive this user may change, when the post came with an
+    API key: a keeper's key posts for the apiary's devices, a viewer's for none).
 
     A key alone, without the owner's API key, opens only a device whose key is a secret: at
     least KEY_ALONE_LENGTH characters, and not a LoRaWAN device, whose DevEUI is printed on it.
@@ -68,8 +72,8 @@ async def device_of_key(
         return None  # no key holds a NUL (PostgreSQL text cannot), so no device has this one
     if owner_id is None and len(key) < KEY_ALONE_LENGTH:
         return None
-    row = await pg.fetchrow(_DEVICE, key)
-    if row is None or (owner_id is not None and row["owner_id"] != owner_id):
+    row = await pg.fetchrow(_DEVICE, key, owner_id)
+    if row is None or (owner_id is not None and not row["may_post"]):
         return None
     if owner_id is None and row["type"] == DeviceType.ttn.value:
         return None
@@ -130,7 +134,7 @@ async def sensors_by_field(
             [wanted[name][1] for name in names],
         )
         have = await _fields(pg, device.id)
-    owned = {s.id: s for s in await sensors_of_hive(pg, device.owner_id, device.hive_id)}
+    owned = {s.id: s for s in await sensors_of_device_hive(pg, device.hive_id)}
     return {name: owned[sensor_id] for name, sensor_id in have.items() if sensor_id in owned}
 
 

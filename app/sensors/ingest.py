@@ -38,11 +38,13 @@ from app.sensors.schemas import (
     UserRule,
 )
 from app.settings import INGEST_CONNECTIONS
+from app.web.auth import members_hive_sql
 
 
 @dataclass(frozen=True)
 class OwnedSensor:
-    """A sensor the key's owner may post to, with what the alert checks need to know of it."""
+    """A sensor the key's owner may post to (its hive is one they may change: an owner or a
+    keeper of its apiary), with what the alert checks need to know of it."""
 
     id: int
     hive_id: int
@@ -86,10 +88,15 @@ _OWNED_SENSORS = """
     FROM sensors s
     JOIN hives h ON h.id = s.hive_id
     LEFT JOIN alert_rules r ON r.hive_id = s.hive_id
-    WHERE h.owner_id = {owner} AND {which}
+    WHERE {which}
 """
-OWNED_SENSORS_OF_HIVE = _OWNED_SENSORS.format(owner="$1", which="s.hive_id = $2")
-OWNED_SENSORS_AMONG = _OWNED_SENSORS.format(owner="$1", which="s.id = ANY($2::integer[])")
+# The hives the user ($1) may change, as app/web/auth.py says: a keeper's key posts to the
+# apiary's sensors, a viewer's to none.
+MAY_CHANGE = members_hive_sql("h.apiary_id", "$1", change=True)
+OWNED_SENSORS_OF_HIVE = _OWNED_SENSORS.format(which=f"{MAY_CHANGE} AND s.hive_id = $2")
+OWNED_SENSORS_AMONG = _OWNED_SENSORS.format(which=f"{MAY_CHANGE} AND s.id = ANY($2::integer[])")
+# A device's hive's sensors: the device's key (checked first, app/sensors/devices.py) opens it.
+SENSORS_OF_DEVICE_HIVE = _OWNED_SENSORS.format(which="s.hive_id = $1")
 
 
 def _owned(row: asyncpg.Record) -> OwnedSensor:
@@ -135,21 +142,31 @@ def user_rules_of(found: str | None) -> tuple[UserRule, ...]:
 
 
 async def sensors_among(
-    pg: asyncpg.Connection, owner_id: int, sensor_ids: Sequence[int]
+    pg: asyncpg.Connection, user_id: int, sensor_ids: Sequence[int]
 ) -> dict[int, OwnedSensor]:
-    """Which of `sensor_ids` are the owner's, by id."""
-    rows = await pg.fetch(OWNED_SENSORS_AMONG, owner_id, list(sensor_ids))
+    """Which of `sensor_ids` `user_id` may post to (on hives they may change), by id."""
+    rows = await pg.fetch(OWNED_SENSORS_AMONG, user_id, list(sensor_ids))
     return {row["id"]: _owned(row) for row in rows}
 
 
-async def sensors_of_hive(pg: asyncpg.Connection, owner_id: int, hive_id: int) -> list[OwnedSensor]:
-    rows = await pg.fetch(OWNED_SENSORS_OF_HIVE, owner_id, hive_id)
+async def sensors_of_hive(pg: asyncpg.Connection, user_id: int, hive_id: int) -> list[OwnedSensor]:
+    """The hive's sensors, if `user_id` may change the hive (else none)."""
+    rows = await pg.fetch(OWNED_SENSORS_OF_HIVE, user_id, hive_id)
     return [_owned(row) for row in rows]
 
 
-async def owns_hive(pg: asyncpg.Connection, owner_id: int, hive_id: int) -> bool:
+async def sensors_of_device_hive(pg: asyncpg.Connection, hive_id: int) -> list[OwnedSensor]:
+    """The sensors of a device's hive, for a post its key (and its user's) already opened."""
+    rows = await pg.fetch(SENSORS_OF_DEVICE_HIVE, hive_id)
+    return [_owned(row) for row in rows]
+
+
+async def owns_hive(pg: asyncpg.Connection, user_id: int, hive_id: int) -> bool:
+    """Whether `user_id` may post readings to the hive: they may change it."""
     found = await pg.fetchval(
-        "SELECT 1 FROM hives WHERE id = $1 AND owner_id = $2", hive_id, owner_id
+        f"SELECT 1 FROM hives h WHERE h.id = $2 AND {MAY_CHANGE}",  # noqa: S608 - constants
+        user_id,
+        hive_id,
     )
     return found is not None
 

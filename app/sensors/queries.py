@@ -1,6 +1,8 @@
 """The sensors' SQL: sensors on a hive, the charts' downsampling, alerts, rules, the webhook.
 
-Every query is scoped to the owner: another user's sensor or alert is simply not found.
+Every query is scoped through the hive to the members of its apiary (app/web/auth.py): a
+sensor or alert of a hive the user may not read is simply not found. An alert is raised once
+per hive and shown to, and acknowledged by, each member who may read (change) it.
 Storing readings is in ingest.py (raw asyncpg, one statement per batch); raising alerts is in
 alerts.py.
 """
@@ -11,6 +13,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
@@ -22,6 +25,7 @@ from app.models import (
     AlertRules,
     AlertSleep,
     AlertWebhook,
+    ApiaryMember,
     Device,
     Hive,
     HiveRule,
@@ -48,29 +52,45 @@ from app.sensors.schemas import (
     Sleep,
     chart_range,
 )
+from app.web.auth import apiaries_of, roles_for
 from app.web.formatting import number
 from app.web.i18n import _, ngettext, translate
 
 # --- sensors --------------------------------------------------------------------------------
 
 
-async def sensors_of_hive(db: AsyncSession, owner_id: int, hive_id: int) -> list[Sensor]:
+def members_hive(user_id: int, *, change: bool = False) -> Any:
+    """The condition on `Hive` that `user_id` may read it (with `change`, change it)."""
+    return Hive.apiary_id.in_(apiaries_of(user_id, roles_for(change=change)))
+
+
+async def sensors_of_hive(db: AsyncSession, user_id: int, hive_id: int) -> list[Sensor]:
+    """The sensors of the hive, if `user_id` may read it."""
     rows = await db.scalars(
         select(Sensor)
         .join(Hive, Hive.id == Sensor.hive_id)
-        .where(Sensor.hive_id == hive_id, Hive.owner_id == owner_id)
+        .where(Sensor.hive_id == hive_id, members_hive(user_id))
         .order_by(Sensor.kind, Sensor.name)
     )
     return list(rows)
 
 
+async def may_change_hive(db: AsyncSession, user_id: int, hive_id: int) -> bool:
+    """Whether `user_id` may change the hive: its pages offer them the forms that do."""
+    found = await db.scalar(
+        select(Hive.id).where(Hive.id == hive_id, members_hive(user_id, change=True))
+    )
+    return found is not None
+
+
 async def sensors_of_owner(
-    db: AsyncSession, owner_id: int, hive_id: int | None = None
+    db: AsyncSession, user_id: int, hive_id: int | None = None
 ) -> list[Sensor]:
+    """The sensors of the hives `user_id` may read (of one hive, if given)."""
     selection = (
         select(Sensor)
         .join(Hive, Hive.id == Sensor.hive_id)
-        .where(Hive.owner_id == owner_id)
+        .where(members_hive(user_id))
         .order_by(Sensor.hive_id, Sensor.kind, Sensor.name)
     )
     if hive_id is not None:
@@ -78,11 +98,12 @@ async def sensors_of_owner(
     return list(await db.scalars(selection))
 
 
-async def sensor_of(db: AsyncSession, owner_id: int, hive_id: int, sensor_id: int) -> Sensor | None:
+async def sensor_of(db: AsyncSession, user_id: int, hive_id: int, sensor_id: int) -> Sensor | None:
+    """The hive's sensor, if `user_id` may read the hive (a change checks the hive first)."""
     return await db.scalar(
         select(Sensor)
         .join(Hive, Hive.id == Sensor.hive_id)
-        .where(Sensor.id == sensor_id, Sensor.hive_id == hive_id, Hive.owner_id == owner_id)
+        .where(Sensor.id == sensor_id, Sensor.hive_id == hive_id, members_hive(user_id))
     )
 
 
@@ -400,6 +421,7 @@ class AlertView:
     raised_at: datetime
     resolved_at: datetime | None
     acknowledged_at: datetime | None
+    may_acknowledge: bool = True  # the reader may change the hive (a viewer only reads it)
 
     @property
     def label(self) -> str:
@@ -417,7 +439,8 @@ class AlertView:
         return translate(ALERT_OF_HIVE[self.kind]) % {"hive": self.hive_name}
 
 
-def _alerts_selection(owner_id: int):  # type: ignore[no-untyped-def]  # a long Select[...]
+def _alerts_selection(user_id: int):  # type: ignore[no-untyped-def]  # a long Select[...]
+    """The alerts of the hives `user_id` may read, and whether they may acknowledge each."""
     return (
         select(
             Alert.id,
@@ -431,10 +454,11 @@ def _alerts_selection(owner_id: int):  # type: ignore[no-untyped-def]  # a long 
             Alert.raised_at,
             Alert.resolved_at,
             Alert.acknowledged_at,
+            members_hive(user_id, change=True),
         )
         .join(Hive, Hive.id == Alert.hive_id)
         .outerjoin(Sensor, Sensor.id == Alert.sensor_id)
-        .where(Hive.owner_id == owner_id)
+        .where(members_hive(user_id))
     )
 
 
@@ -468,8 +492,9 @@ async def alert_of(db: AsyncSession, user_id: int, alert_id: int) -> AlertView |
 
 
 async def acknowledge_alert(db: AsyncSession, user_id: int, alert_id: int) -> bool:
-    """Acknowledge one of the user's alerts; False if there is no such alert of theirs."""
-    owned = select(Hive.id).where(Hive.owner_id == user_id).scalar_subquery()
+    """Acknowledge an alert of a hive the user may change (for every member who reads it);
+    False if there is no such alert for them."""
+    owned = select(Hive.id).where(members_hive(user_id, change=True)).scalar_subquery()
     result = await db.execute(
         update(Alert)
         .where(Alert.id == alert_id, Alert.hive_id.in_(owned))
@@ -492,7 +517,7 @@ async def alerts_raised_since(
                 func.coalesce(func.max(Alert.id), 0),
             )
             .join(Hive, Hive.id == Alert.hive_id)
-            .where(Hive.owner_id == user_id)
+            .where(members_hive(user_id))
         )
     ).one()
     return int(row[0]), int(row[1])
@@ -549,7 +574,7 @@ class SensorPanel:
 
 async def sensor_panel(
     db: AsyncSession,
-    owner_id: int,
+    user_id: int,
     hive_id: int,
     range_key: str | None,
     now: datetime | None = None,
@@ -557,7 +582,7 @@ async def sensor_panel(
     """The hive page's sensors panel for the range a URL asks for (?range=7d; else 24 h)."""
     now = now or datetime.now(UTC)
     chart = chart_range(range_key)
-    sensors = await sensors_of_hive(db, owner_id, hive_id)
+    sensors = await sensors_of_hive(db, user_id, hive_id)
     latest = [
         Latest(
             sensor,
@@ -567,7 +592,7 @@ async def sensor_panel(
         for sensor in sensors
     ]
     series = await downsampled(db, [sensor.id for sensor in sensors], chart, now)
-    alerts = await open_alerts_of(db, owner_id, hive_id)
+    alerts = await open_alerts_of(db, user_id, hive_id)
     return SensorPanel(hive_id, chart, latest, series, alerts)
 
 
@@ -623,10 +648,10 @@ async def note_delivery(db: AsyncSession, user_id: int, url: str, outcome: str) 
 
 @dataclass(frozen=True)
 class RaisedAlert:
-    """An alert as a notification tells its hive's owner of it."""
+    """An alert as a notification tells one member of its hive's apiary of it."""
 
     id: int
-    owner_id: int
+    user_id: int
     hive_id: int
     hive_name: str
     kind: AlertKind
@@ -634,11 +659,30 @@ class RaisedAlert:
 
 async def alerts_to_push(db: AsyncSession, since: timedelta) -> list[RaisedAlert]:
     """Every hive's alerts raised in the last `since` and not yet acknowledged, oldest first,
-    with the owner to tell (gathered for Web Push by app/pages/)."""
+    once for each member who may read the hive (gathered for Web Push by app/pages/)."""
     rows = await db.execute(
-        select(Alert.id, Hive.owner_id, Hive.id, Hive.name, Alert.kind)
+        select(Alert.id, ApiaryMember.user_id, Hive.id, Hive.name, Alert.kind)
         .join(Hive, Hive.id == Alert.hive_id)
-        .where(Alert.raised_at > func.now() - since, Alert.acknowledged_at.is_(None))
-        .order_by(Alert.id)
+        .join(ApiaryMember, ApiaryMember.apiary_id == Hive.apiary_id)
+        .where(
+            Alert.raised_at > func.now() - since,
+            Alert.acknowledged_at.is_(None),
+            ApiaryMember.role.in_(roles_for()),
+        )
+        .order_by(Alert.id, ApiaryMember.user_id)
     )
     return [RaisedAlert(*row) for row in rows]
+
+
+async def readers_of(db: AsyncSession, hive_ids: Sequence[int]) -> dict[int, list[int]]:
+    """The members who may read each of these hives, by hive: whom its alerts are told to."""
+    rows = await db.execute(
+        select(Hive.id, ApiaryMember.user_id)
+        .join(ApiaryMember, ApiaryMember.apiary_id == Hive.apiary_id)
+        .where(Hive.id.in_(list(hive_ids)), ApiaryMember.role.in_(roles_for()))
+        .order_by(Hive.id, ApiaryMember.user_id)
+    )
+    readers: dict[int, list[int]] = {hive_id: [] for hive_id in hive_ids}
+    for hive_id, user_id in rows:
+        readers[hive_id].append(user_id)
+    return readers

@@ -87,8 +87,10 @@ async def sensors_page(
         sensors = await queries.sensors_of_hive(db, user_of(request).id, found.hive.id)
         rules = await queries.rules_of(db, found.hive.id)
         devices = await queries.devices_of_hive(db, found.hive.id)
+        may_change = await queries.may_change_hive(db, user_of(request).id, found.hive.id)
     context = {
         "hive": found.hive,
+        "may_change": may_change,
         "sensors": sensors,
         "rules": rules,
         "devices": devices,

@@ -166,20 +166,23 @@ async def post(
 
 
 async def deliver(app: web.Application, raised: Sequence[Raised]) -> None:
-    """Each alert to its owner's webhook, if they have one; the outcome is noted for them."""
+    """Each alert to the webhook of every member who may read its hive, if they have one; the
+    outcome is noted for each of them."""
     settings = app[settings_key]
     client = app[webhook_client_key]
-    for owner_id in sorted({alert.owner_id for alert in raised}):
+    async with app[db_key]() as db:
+        readers = await queries.readers_of(db, sorted({alert.hive_id for alert in raised}))
+    for user_id in sorted({user for users in readers.values() for user in users}):
         async with app[db_key]() as db:
-            hook = await queries.webhook_of(db, owner_id)
+            hook = await queries.webhook_of(db, user_id)
         if hook is None:
             continue
         url = hook.url
-        for alert in (a for a in raised if a.owner_id == owner_id):
+        for alert in (a for a in raised if user_id in readers[a.hive_id]):
             delivered, outcome = await post(client, settings, url, payload(alert))
             log.info("webhook", alert_id=alert.id, delivered=delivered, outcome=outcome)
             async with app[db_key]() as db:
-                await queries.note_delivery(db, owner_id, url, outcome)
+                await queries.note_delivery(db, user_id, url, outcome)
 
 
 def deliver_later(app: web.Application, raised: Sequence[Raised]) -> None:

@@ -1,7 +1,11 @@
 """The medicines records' SQL: purchases and their stock, disposals, treatments, the register.
 
-Every query is scoped to the owner. A treatment or a disposal takes from one batch: the batch's
-row is locked first, so two records made at once cannot together take more than it holds.
+Medicine purchases, their stock and disposals are the purchasing user's own (personal stock:
+no one else reads or takes from a batch). Treatments are read through their treated hives, by
+every member of those hives' apiaries (app/treatments/register.py: treatment_readable), and
+recorded, from one's own batch, only on hives one may change. A treatment or a disposal takes
+from one batch: the batch's row is locked first, so two records made at once cannot together
+take more than it holds.
 """
 
 from __future__ import annotations
@@ -23,8 +27,9 @@ from app.models import (
     TreatedHive,
     Treatment,
     TreatmentMethod,
+    User,
 )
-from app.treatments.register import in_period
+from app.treatments.register import in_period, treated_hive_readable, treatment_readable
 from app.treatments.schemas import DisposalForm, PurchaseForm, TreatmentForm
 from app.web.auth import hives_of
 from app.web.i18n import N_
@@ -94,6 +99,7 @@ class Batch:
 
 
 def batches_query(owner_id: int) -> Select[MedicinePurchase, Decimal]:
+    """The batches `owner_id` bought: their own stock, never shared with an apiary."""
     return select(MedicinePurchase, stock_column()).where(MedicinePurchase.owner_id == owner_id)
 
 
@@ -181,16 +187,18 @@ async def disposals_of(db: AsyncSession, purchase_id: int) -> list[MedicineDispo
 # --- Treatments ---------------------------------------------------------------------------------
 
 
-async def active_hives_of(db: AsyncSession, owner_id: int) -> list[Hive]:
-    mine = hives_of(owner_id, change=True).with_only_columns(Hive)
-    query = mine.where(Hive.status == HiveStatus.active).order_by(Hive.site.nulls_last(), Hive.name)
+async def active_hives_of(db: AsyncSession, user_id: int) -> list[Hive]:
+    """The active hives `user_id` may treat (change)."""
+    mine = hives_of(user_id, change=True).with_only_columns(Hive)
+    query = mine.where(Hive.status == HiveStatus.active).order_by(Hive.site, Hive.name)
     return list((await db.execute(query)).scalars())
 
 
 async def create_treatment(db: AsyncSession, owner_id: int, form: TreatmentForm) -> Treatment:
-    """A treatment from one batch to the hives named: refused (Refusal) when the batch was
-    bought later, had expired, or holds less than the quantity; NotYours for another's hive or
-    batch. Nothing is written unless all is well."""
+    """A treatment by `owner_id` from one of their batches to the hives named: refused
+    (Refusal) when the batch was bought later, had expired, or holds less than the quantity;
+    NotYours for a hive they may not change (every hive treated needs change rights) or
+    another's batch. Nothing is written unless all is well."""
     mine = hives_of(owner_id, change=True).with_only_columns(Hive.id, Hive.name)
     hives = (await db.execute(mine.where(Hive.id.in_(form.hive_ids)))).all()
     if len(hives) != len(set(form.hive_ids)):
@@ -220,6 +228,7 @@ class TreatmentView:
     treatment: Treatment
     purchase: MedicinePurchase
     hives: list[tuple[int | None, str]]  # hive id (None once deleted), hive name
+    recorded_by: str | None = None  # the name of the account that recorded it
 
     @property
     def hive_names(self) -> str:
@@ -234,8 +243,9 @@ class TreatmentView:
 
 
 async def _views(
-    db: AsyncSession, query: Select[Treatment, MedicinePurchase]
+    db: AsyncSession, user_id: int, query: Select[Treatment, MedicinePurchase]
 ) -> list[TreatmentView]:
+    """The treatments with the hives of each that `user_id` may read, and who recorded them."""
     rows = (await db.execute(query)).all()
     if not rows:
         return []
@@ -243,30 +253,40 @@ async def _views(
     hives: dict[int, list[tuple[int | None, str]]] = {treatment_id: [] for treatment_id in ids}
     treated = await db.execute(
         select(TreatedHive.treatment_id, TreatedHive.hive_id, TreatedHive.hive_name)
-        .where(TreatedHive.treatment_id.in_(ids))
+        .join(Treatment, Treatment.id == TreatedHive.treatment_id)
+        .where(TreatedHive.treatment_id.in_(ids), treated_hive_readable(user_id))
         .order_by(TreatedHive.hive_name, TreatedHive.id)
     )
     for treatment_id, hive_id, hive_name in treated:
         hives[treatment_id].append((hive_id, hive_name))
-    return [TreatmentView(row[0], row[1], hives[row[0].id]) for row in rows]
+    owners = {row[0].owner_id for row in rows}
+    found = await db.execute(select(User.id, User.name).where(User.id.in_(owners)))
+    names: dict[int, str] = dict(found.all())
+    return [
+        TreatmentView(row[0], row[1], hives[row[0].id], names.get(row[0].owner_id)) for row in rows
+    ]
 
 
-def treatments_query(owner_id: int) -> Select[Treatment, MedicinePurchase]:
+def treatments_query(user_id: int, *, change: bool = False) -> Select[Treatment, MedicinePurchase]:
+    """The treatments `user_id` may read (with `change`, change), with their batch."""
     return (
         select(Treatment, MedicinePurchase)
         .join(MedicinePurchase, MedicinePurchase.id == Treatment.purchase_id)
-        .where(Treatment.owner_id == owner_id)
+        .where(treatment_readable(user_id, change=change))
     )
 
 
-async def treatment_of(db: AsyncSession, owner_id: int, treatment_id: int) -> TreatmentView | None:
-    found = await _views(db, treatments_query(owner_id).where(Treatment.id == treatment_id))
+async def treatment_of(
+    db: AsyncSession, user_id: int, treatment_id: int, *, change: bool = False
+) -> TreatmentView | None:
+    query = treatments_query(user_id, change=change).where(Treatment.id == treatment_id)
+    found = await _views(db, user_id, query)
     return found[0] if found else None
 
 
 async def treatments_of(
     db: AsyncSession,
-    owner_id: int,
+    user_id: int,
     *,
     hive_id: int | None = None,
     purchase_id: int | None = None,
@@ -275,25 +295,29 @@ async def treatments_of(
     until: date | None = None,
     limit: int = 1000,
 ) -> list[TreatmentView]:
-    """The owner's treatments by date (oldest first), of one hive, batch or site, in a period."""
-    query = treatments_query(owner_id)
+    """The treatments `user_id` may read by date (oldest first), of one hive, batch or site, in
+    a period."""
+    query = treatments_query(user_id)
     if hive_id is not None:
         treated = select(TreatedHive.treatment_id).where(TreatedHive.hive_id == hive_id)
         query = query.where(Treatment.id.in_(treated))
     if purchase_id is not None:
         query = query.where(Treatment.purchase_id == purchase_id)
     query = in_period(query, since, until, site)  # an apiary's register: hives standing there
-    return await _views(db, query.order_by(Treatment.started_on, Treatment.id).limit(limit))
+    return await _views(
+        db, user_id, query.order_by(Treatment.started_on, Treatment.id).limit(limit)
+    )
 
 
-async def strips_due(db: AsyncSession, owner_id: int, day: date) -> list[TreatmentView]:
-    """Strips still in whose treatment ended on or before `day`: due out."""
-    query = treatments_query(owner_id).where(
+async def strips_due(db: AsyncSession, user_id: int, day: date) -> list[TreatmentView]:
+    """Strips still in whose treatment ended on or before `day`, in hives `user_id` may change:
+    due out."""
+    query = treatments_query(user_id, change=True).where(
         Treatment.method == TreatmentMethod.strips,
         Treatment.strips_removed_on.is_(None),
         Treatment.ends_on <= day,
     )
-    return await _views(db, query.order_by(Treatment.ends_on, Treatment.id))
+    return await _views(db, user_id, query.order_by(Treatment.ends_on, Treatment.id))
 
 
 async def remove_strips(db: AsyncSession, found: TreatmentView, day: date) -> None:
@@ -341,7 +365,8 @@ class Register:
 async def register_of(
     db: AsyncSession, owner_id: int, since: date, until: date, site: str | None = None
 ) -> Register:
-    """The register the page prints, the CSV writes and the API answers."""
+    """The register the page prints, the CSV writes and the API answers: the treatments of the
+    hives `owner_id` may read, and the batches they bought and disposed of (their own)."""
     treatments = await treatments_of(db, owner_id, site=site, since=since, until=until)
     bought = [
         batch
@@ -353,9 +378,9 @@ async def register_of(
     return Register(since, until, site, treatments, bought, disposals)
 
 
-async def sites_of(db: AsyncSession, owner_id: int) -> list[str]:
-    """The owner's apiaries (their hives' sites), for a register per apiary."""
-    mine = hives_of(owner_id).with_only_columns(Hive.site).where(Hive.site.is_not(None))
+async def sites_of(db: AsyncSession, user_id: int) -> list[str]:
+    """The apiaries of the hives `user_id` may read (their names), for a register per apiary."""
+    mine = hives_of(user_id).with_only_columns(Hive.site)
     return sorted({site for site in (await db.execute(mine.distinct())).scalars() if site})
 
 
@@ -437,7 +462,8 @@ def winter_started(day: date) -> date | None:
 
 
 async def due_winter_oxalic(db: AsyncSession, owner_id: int, day: date) -> list[Hive]:
-    """The active hives not given oxalic acid this winter, while the window is open."""
+    """The active hives `owner_id` may treat not given oxalic acid this winter, while the window
+    is open."""
     started = winter_started(day)
     if started is None:
         return []

@@ -8,9 +8,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, select
 
 from app.models import Hive, MedicinePurchase, TreatedHive, Treatment
+from app.web.auth import hives_of
 
 REGISTER_COLUMNS = [
     "treatment_id", "started_on", "ends_on", "hive_id", "hive_name", "product",
@@ -22,19 +23,53 @@ REGISTER_COLUMNS = [
 REGISTER_ORDER = (Treatment.started_on, Treatment.id, TreatedHive.id)
 
 
+def treated_hive_readable(user_id: int) -> ColumnElement[bool]:
+    """Whether `user_id` may read a treated hive's row (TreatedHive, with its Treatment at
+    hand): the hive is one they may read, or it was deleted since and they gave the treatment
+    (the legal record stays with whoever recorded it)."""
+    readable = hives_of(user_id).with_only_columns(Hive.id)
+    return TreatedHive.hive_id.in_(readable) | (
+        TreatedHive.hive_id.is_(None) & (Treatment.owner_id == user_id)
+    )
+
+
+def treatment_readable(user_id: int, *, change: bool = False) -> ColumnElement[bool]:
+    """Whether `user_id` may read a Treatment (one of its rows is readable), or with `change`,
+    also change it (strips out): they may change every one of its hives that is still kept."""
+    readable = (
+        select(TreatedHive.id)
+        .where(TreatedHive.treatment_id == Treatment.id, treated_hive_readable(user_id))
+        .exists()
+    )
+    if not change:
+        return readable
+    changeable = hives_of(user_id, change=True).with_only_columns(Hive.id)
+    kept_elsewhere = (
+        select(TreatedHive.id)
+        .where(
+            TreatedHive.treatment_id == Treatment.id,
+            TreatedHive.hive_id.is_not(None),
+            TreatedHive.hive_id.not_in(changeable),
+        )
+        .exists()
+    )
+    return readable & ~kept_elsewhere
+
+
 def register_query(
-    owner_id: int,
+    user_id: int,
     since: date | None = None,
     until: date | None = None,
     site: str | None = None,
 ) -> Select[Treatment, MedicinePurchase, TreatedHive]:
-    """The register's rows: of treatments started from `since` to `until`, and of one apiary
-    with `site` (a treatment given to a hive standing there, with all its hives)."""
+    """The register's rows: the treated hives `user_id` may read, of treatments started from
+    `since` to `until`, and of one apiary with `site` (a treatment given to a hive standing
+    there, with all its hives the user may read)."""
     query = (
         select(Treatment, MedicinePurchase, TreatedHive)
         .join(MedicinePurchase, MedicinePurchase.id == Treatment.purchase_id)
         .join(TreatedHive, TreatedHive.treatment_id == Treatment.id)
-        .where(Treatment.owner_id == owner_id)
+        .where(treated_hive_readable(user_id))
     )
     return in_period(query, since, until, site)
 

@@ -266,9 +266,10 @@ async def treatment_create(request: web.Request) -> web.Response:
     return redirect(request, answer.location or "/treatments")
 
 
-async def owned_treatment(request: web.Request) -> queries.TreatmentView:
+async def owned_treatment(request: web.Request, *, change: bool = False) -> queries.TreatmentView:
+    """The URL's treatment if the user may read it (with `change`, change it); else 404."""
     async with request.app[db_key]() as db:
-        found = await queries.treatment_of(db, user_of(request).id, path_id(request))
+        found = await queries.treatment_of(db, user_of(request).id, path_id(request), change=change)
     if found is None:
         raise web.HTTPNotFound()
     return found
@@ -284,11 +285,15 @@ async def treatment_detail_page(
         form = Form(values={"removed_on": local_today(request).isoformat()})
     async with request.app[db_key]() as db:
         effects = await queries.effects_of(db, found, request.app[settings_key].zone.key)
+        changeable = await queries.treatment_of(
+            db, user_of(request).id, found.treatment.id, change=True
+        )
     return render(
         request,
         "treatments/treatment.html",
         {
             "found": found,
+            "may_change": changeable is not None,
             "treatment": found.treatment,
             "form": form,
             "effects": effects,
@@ -307,13 +312,15 @@ async def treatment_detail(request: web.Request) -> web.Response:
 @login_required
 async def strips_removed(request: web.Request) -> web.Response:
     """Strips taken out (from the treatment's page or Today's "strips due out")."""
-    found = await owned_treatment(request)
+    found = await owned_treatment(request, change=True)
     posted = await request.post()
     form = validate({"removed_on": str(posted.get("removed_on", ""))}, StripsRemovedForm)
     if form.data is not None:
         try:
             async with request.app[db_key]() as db, db.begin():
-                again = await queries.treatment_of(db, user_of(request).id, found.treatment.id)
+                again = await queries.treatment_of(
+                    db, user_of(request).id, found.treatment.id, change=True
+                )
                 assert again is not None
                 await queries.remove_strips(db, again, form.data.removed_on)
         except queries.Refusal as refusal:

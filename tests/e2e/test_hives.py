@@ -28,7 +28,7 @@ def add_hive_by_typing(
     page.get_by_label("Latitude").fill(latitude)
     page.get_by_label("Longitude").fill(longitude)
     if site:
-        page.get_by_label("Apiary or site").fill(site)
+        page.get_by_label("Apiary", exact=True).fill(site)
     page.get_by_role("button", name="Add hive").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(name)
     match = re.search(r"/hives/(\d+)$", page.url)

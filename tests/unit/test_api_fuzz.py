@@ -505,7 +505,7 @@ async def _prepare(database_url: str) -> None:
         EXISTING["node"].append(KOTORI_NODE)
         done_at = datetime.now(UTC) - timedelta(days=3)
         form = InspectionForm(done_at=done_at, frames_of_bees=8)
-        EXISTING["inspection"].append(await field_log.record(db, hive_id, form))
+        EXISTING["inspection"].append(await field_log.record(db, hive_id, form, by=user.id))
         harvest = HarvestForm(harvested_on=date.today(), hive_ids=EXISTING_HIVES[:2], total_kg=20)
         EXISTING["harvest"].append(await field_log.create_harvest(db, user.id, harvest))
         await medicines(db, user.id)

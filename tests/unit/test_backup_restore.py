@@ -21,8 +21,14 @@ async def snapshot(url: str) -> dict[str, object]:
                 "SELECT id, name, email, password_hash FROM users ORDER BY id"
             ),
             "hives": await conn.fetch(
-                "SELECT id, owner_id, name, site, status::text, ST_AsText(location) AS point, "
-                "ST_SRID(location) AS srid FROM hives ORDER BY id"
+                "SELECT hive.id, hive.owner_id, hive.name, apiary.name AS site, hive.status::text,"
+                " ST_AsText(hive.location) AS point, ST_SRID(hive.location) AS srid"
+                " FROM hives AS hive JOIN apiaries AS apiary ON apiary.id = hive.apiary_id"
+                " ORDER BY hive.id"
+            ),
+            "members": await conn.fetch(
+                "SELECT apiary_id, user_id, role::text FROM apiary_members"
+                " ORDER BY apiary_id, user_id"
             ),
             "revision": await conn.fetchval("SELECT version_num FROM alembic_version"),
             "index": await conn.fetchval(

@@ -31,7 +31,7 @@ from app.models import (
 from app.swarms import queries as swarm_queries
 from app.swarms.schemas import CollectorForm, SwarmReportForm
 from app.web.api import new_key
-from tests.unit.conftest import csrf_token, make_user
+from tests.unit.conftest import apiary_of, csrf_token, make_user
 from tests.unit.test_hives import new_hive_id
 from tests.unit.test_inspections import record
 
@@ -654,6 +654,7 @@ async def test_the_tag_sheet_has_a_code_for_each_active_hive_opening_its_inspect
     db.add(
         Hive(
             owner_id=stranger.id,
+            apiary_id=await apiary_of(db, stranger.id),
             name="Not yours",
             location="SRID=4326;POINT(13.4 52.5)",
             frame_type="dadant",

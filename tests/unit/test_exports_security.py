@@ -20,7 +20,7 @@ from sqlalchemy import text
 from app.keys import export_slots_key
 from app.main import create_app
 from app.models import Harvest, HarvestShare, Hive, Inspection
-from tests.unit.conftest import log_in, make_user
+from tests.unit.conftest import apiary_of, log_in, make_user
 from tests.unit.test_field_log_data import calendar_url
 
 # ---------------------------------------------------------------------------------------------
@@ -37,8 +37,10 @@ async def hives_with_long_notes(db, owner_id: int) -> None:
     await db.execute(
         text(
             """
-            INSERT INTO hives (owner_id, name, location, frame_type, notes)
-            SELECT :owner, 'Hive ' || n, ST_SetSRID(ST_MakePoint(13.4, 52.5), 4326), 'national',
+            INSERT INTO hives (owner_id, apiary_id, name, location, frame_type, notes)
+            SELECT :owner, apiary_for(:owner, NULL, ST_SetSRID(ST_MakePoint(13.4, 52.5), 4326),
+                                      'Home'),
+                   'Hive ' || n, ST_SetSRID(ST_MakePoint(13.4, 52.5), 4326), 'national',
                    (SELECT string_agg(md5(random()::text || n || block), '')
                     FROM generate_series(1, :blocks) AS block)
             FROM generate_series(1, :hives) AS n
@@ -255,9 +257,9 @@ async def account_with_formulas(db, owner_id: int) -> None:
     for index, formula in enumerate(FORMULAS):
         hive = Hive(
             owner_id=owner_id,
+            apiary_id=await apiary_of(db, owner_id, formula[:100]),
             name=formula[:100],
             location=WKTElement("POINT(-0.0937 51.5202)", srid=4326),
-            site=formula[:100],
             frame_type="national",
             notes=formula,
         )
@@ -341,6 +343,7 @@ async def test_item13_calendar_text_with_control_characters_parses_in_icalendar_
 ):
     hive = Hive(
         owner_id=user.id,
+        apiary_id=await apiary_of(db, user.id),
         name="Roof\r\nSUMMARY:spoofed",
         location=WKTElement("POINT(13.4 52.5)", srid=4326),
         frame_type="national",

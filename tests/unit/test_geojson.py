@@ -7,7 +7,7 @@ import re
 
 import asyncpg
 from geojson_pydantic import FeatureCollection
-from sqlalchemy import func, text
+from sqlalchemy import func, null, text
 
 from app.hives.queries import GEOJSON
 from app.main import create_app
@@ -18,11 +18,16 @@ from tests.unit.conftest import log_in, make_user
 KREUZBERG = {"west": 13.39, "south": 52.49, "east": 13.42, "north": 52.505}
 
 
-def hive(owner_id: int, name: str, lon: float, lat: float, **fields) -> Hive:
+def hive(
+    owner_id: int, name: str, lon: float, lat: float, site: str | None = None, **fields
+) -> Hive:
+    """A hive of `owner_id`'s, in their apiary named `site` (else their first)."""
+    location = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
     return Hive(
         owner_id=owner_id,
+        apiary_id=func.apiary_for(owner_id, null() if site is None else site, location, "Home"),
         name=name,
-        location=func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326),
+        location=location,
         frame_type="national",
         **fields,
     )
@@ -94,6 +99,21 @@ async def test_other_peoples_hives_are_never_in_it(logged_in, db, user):
     assert [f["properties"]["name"] for f in collection["features"]] == ["Mine"]
 
 
+# Every hive to one account, in one apiary of theirs (apiary_for runs once: an InitPlan).
+ALL_TO = text(
+    "UPDATE hives SET owner_id = :owner, apiary_id = (SELECT apiary_for(:owner, NULL,"
+    " ST_SetSRID(ST_MakePoint(13.4, 52.5), 4326), 'Home'))"
+)
+MEMBER = ["owner", "keeper", "viewer"]  # the roles that read a hive (MEMBERS_HIVE's :roles)
+
+
+def as_literal(value: object) -> str:
+    """A value written into SQL: an array of texts as ARRAY[...], anything else by repr."""
+    if isinstance(value, list):
+        return "ARRAY[" + ", ".join(repr(item) for item in value) + "]"
+    return repr(value)
+
+
 def as_positional(sql: str) -> tuple[str, list[str]]:
     """`sql` with its :name parameters numbered $1, $2, ... as PREPARE wants, and the names."""
     names: list[str] = []
@@ -110,14 +130,14 @@ async def test_at_100000_hives_the_bbox_query_uses_the_spatial_index(db, user, d
     # One account with the whole city's hives (a city association's, say): the owner filter
     # narrows nothing, so only the bounding box can make the query fast.
     await add_city_hives(db, 100_000)
-    await db.execute(text("UPDATE hives SET owner_id = :owner"), {"owner": user.id})
+    await db.execute(ALL_TO, {"owner": user.id})
     await db.commit()
     await db.execute(text("ANALYZE hives"))
     await db.commit()
     plan = "\n".join(
         await db.scalars(
             text("EXPLAIN " + GEOJSON.text),
-            {"owner_id": user.id, "cap": 2000, **KREUZBERG},
+            {"user_id": user.id, "roles": MEMBER, "cap": 2000, **KREUZBERG},
         )
     )
     assert "ix_hives_location" in plan, plan
@@ -132,12 +152,12 @@ async def test_at_100000_hives_the_bbox_query_uses_the_spatial_index(db, user, d
         ),
         GEOJSON.text,
     )
-    values = {"owner_id": user.id, "cap": 2000, **KREUZBERG}
+    values = {"user_id": user.id, "roles": MEMBER, "cap": 2000, **KREUZBERG}
     conn = await asyncpg.connect(database_url)
     try:
         await conn.execute("SET plan_cache_mode = force_generic_plan")
         await conn.execute(f"PREPARE map_in_box AS {positional}")
-        arguments = ", ".join(repr(values[name]) for name in names)
+        arguments = ", ".join(as_literal(values[name]) for name in names)
         rows = await conn.fetch(f"EXPLAIN EXECUTE map_in_box({arguments})")
         generic = "\n".join(row[0] for row in rows)
     finally:
@@ -147,7 +167,7 @@ async def test_at_100000_hives_the_bbox_query_uses_the_spatial_index(db, user, d
 
 async def test_the_bbox_returns_exactly_the_hives_inside(logged_in, db, user):
     await add_city_hives(db, 2_000, seed=7)
-    await db.execute(text("UPDATE hives SET owner_id = :owner"), {"owner": user.id})
+    await db.execute(ALL_TO, {"owner": user.id})
     await db.commit()
     inside = set(
         await db.scalars(

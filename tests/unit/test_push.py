@@ -35,7 +35,7 @@ from app.push.vapid import application_server_key
 from app.swarms import queries as swarm_queries
 from app.treatments import queries as treatment_queries
 from app.treatments.schemas import PurchaseForm, TreatmentForm
-from tests.unit.conftest import csrf_token, log_in, make_user
+from tests.unit.conftest import apiary_of, csrf_token, log_in, make_user
 from tests.unit.push_service import PushService, b64url
 
 CONTACT = "+49 30 1234567"
@@ -294,7 +294,13 @@ async def test_a_sensor_alert_is_pushed_to_the_hives_owner_linking_to_the_hive(
 ):
     owner = await make_user(db)
     other = await make_user(db, name="Other", email="other@example.org")
-    hive = Hive(owner_id=owner.id, name="Linden 2", location=point(NEAR), frame_type="dadant")
+    hive = Hive(
+        owner_id=owner.id,
+        apiary_id=await apiary_of(db, owner.id),
+        name="Linden 2",
+        location=point(NEAR),
+        frame_type="dadant",
+    )
     db.add(hive)
     await db.commit()
     db.add(
@@ -323,7 +329,13 @@ async def test_the_daily_reminder_lists_what_today_lists_at_the_chosen_time(
     day = datetime.now(zone).date()
     hives = []
     for name in ("Apple", "Birch", "Cherry"):
-        hive = Hive(owner_id=owner.id, name=name, location=point(NEAR), frame_type="dadant")
+        hive = Hive(
+            owner_id=owner.id,
+            apiary_id=await apiary_of(db, owner.id),
+            name=name,
+            location=point(NEAR),
+            frame_type="dadant",
+        )
         db.add(hive)
         hives.append(hive)
     await db.commit()
@@ -387,7 +399,13 @@ async def test_the_daily_reminder_lists_the_strips_due_out_as_today_does(
     owners = []
     for name in ("Apple", "Birch"):
         owner = await make_user(db, email=f"{name.lower()}@example.org")
-        hive = Hive(owner_id=owner.id, name=name, location=point(NEAR), frame_type="dadant")
+        hive = Hive(
+            owner_id=owner.id,
+            apiary_id=await apiary_of(db, owner.id),
+            name=name,
+            location=point(NEAR),
+            frame_type="dadant",
+        )
         db.add(hive)
         await db.commit()
         owners.append((owner, hive))
@@ -396,7 +414,13 @@ async def test_the_daily_reminder_lists_the_strips_due_out_as_today_does(
     await db.commit()
     await strips_in(db, both, apple, day - timedelta(days=1))
     await strips_in(db, strips_only, birch, day)  # due out today
-    later = Hive(owner_id=strips_only.id, name="Cherry", location=point(NEAR), frame_type="dadant")
+    later = Hive(
+        owner_id=strips_only.id,
+        apiary_id=await apiary_of(db, strips_only.id),
+        name="Cherry",
+        location=point(NEAR),
+        frame_type="dadant",
+    )
     db.add(later)
     await db.commit()
     await strips_in(db, strips_only, later, day + timedelta(days=1))  # not due yet

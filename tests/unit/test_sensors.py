@@ -22,7 +22,7 @@ from app.models import FrameType, Hive, Reading, Sensor, SensorKind, SensorPlace
 from app.sensors.ingest import check_readings
 from app.sensors.schemas import MAX_BATCH
 from app.web.api import new_key
-from tests.unit.conftest import csrf_token, log_in, make_user
+from tests.unit.conftest import apiary_of, csrf_token, log_in, make_user
 
 PROBLEM = "application/problem+json"
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -34,6 +34,7 @@ NOW = datetime.now(UTC).replace(microsecond=0)
 async def make_hive(db, owner_id: int, name: str = "Rooftop One") -> int:
     hive = Hive(
         owner_id=owner_id,
+        apiary_id=await apiary_of(db, owner_id),
         name=name,
         location=WKTElement("POINT(13.405 52.52)", srid=4326),
         frame_type=FrameType.langstroth,
