@@ -20,7 +20,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.city.grid import EDGE_M, HEXAGON_POLYGON, HexGrid, hexagon_cells
 from app.geo import feature_collection, within_metres
+from app.web.auth import MEMBERS_HIVE, roles_for
 
+# The beekeepers behind some hives, as a threshold counts them: the accounts that added them,
+# but no more than the apiaries they stand in. The members of a shared apiary all know its hives,
+# so four members who each added one in a hexagon are one party there, not four: counted as
+# four, the hexagon's count minus their hives would be the outsiders' colonies.
+BEEKEEPERS = "least(count(DISTINCT owner_id), count(DISTINCT apiary_id))"
 # Whoever asks, a published count covers the colonies of at least this many other beekeepers.
 MINIMUM_OTHER_BEEKEEPERS = 3
 # So a hexagon needs one more in all: an asker who keeps bees in it still leaves three others.
@@ -65,7 +71,7 @@ def published_cells(nearby: str = "TRUE") -> str:
     """
     return f"""
     plane AS (
-        SELECT id, owner_id,
+        SELECT id, owner_id, apiary_id,
                ST_X(location) * CAST(:kx AS float8) AS x,
                ST_Y(location) * CAST(:ky AS float8) AS y
         FROM hives
@@ -76,7 +82,7 @@ def published_cells(nearby: str = "TRUE") -> str:
     ), {hexagon_cells("plane")},
     counted AS (
         SELECT i, j, min(cx) AS cx, min(cy) AS cy, count(*) AS colonies,
-               count(DISTINCT owner_id) AS beekeepers
+               {BEEKEEPERS} AS beekeepers
         FROM cells GROUP BY i, j
     ), {PUBLISH}"""  # noqa: S608 - `nearby` is SQL from this module, never user input
 
@@ -146,7 +152,9 @@ FORAGE = text(
                    / ST_Area(ST_Hexagon(CAST(:edge AS float8), i, j)) AS share,
                (SELECT count(*) FROM cells
                 WHERE cells.i = published.i AND cells.j = published.j
-                  AND cells.id = :exclude_hive_id AND cells.owner_id = :owner_id) AS moving
+                  AND cells.id = :exclude_hive_id
+                  AND EXISTS (SELECT 1 FROM hives AS hive
+                              WHERE hive.id = cells.id AND {MEMBERS_HIVE})) AS moving
         FROM published, centre
         WHERE ST_Intersects(ST_Hexagon(CAST(:edge AS float8), i, j), centre.circle)
     )
@@ -204,8 +212,9 @@ async def forage_pressure(
     """The colonies that the published hexagons around the spot's hexagon hold.
 
     `exclude_hive_id` is the hive being moved, which must not count against itself: it is
-    taken off a published count that holds it, and only if `owner_id` owns it, or anyone could
-    learn whether a hive of their choosing stands near the spot by asking with and without it.
+    taken off a published count that holds it, and only if `owner_id` may read it (a member of
+    its apiary, who knows where it stands already), or anyone could learn whether a hive of
+    their choosing stands near the spot by asking with and without it.
     """
     colonies, few = (
         await db.execute(
@@ -217,7 +226,8 @@ async def forage_pressure(
                 "longitude": longitude,
                 "radius": radius_m,
                 "exclude_hive_id": exclude_hive_id or 0,
-                "owner_id": owner_id or 0,
+                "user_id": owner_id or 0,
+                "roles": [role.value for role in roles_for()],
             },
         )
     ).one()
@@ -254,13 +264,13 @@ CITY_TOTALS = text(
     season AS (
         SELECT date_trunc('year', now()) AS starts
     ), harvested AS (
-        SELECT harvest_shares.hive_id, hives.owner_id, sum(harvest_shares.kg) AS kg
+        SELECT harvest_shares.hive_id, hives.owner_id, hives.apiary_id, sum(harvest_shares.kg) AS kg
         FROM harvest_shares
         JOIN harvests ON harvests.id = harvest_shares.harvest_id
         JOIN hives ON hives.id = harvest_shares.hive_id, season
         WHERE harvests.harvested_on >= season.starts
           AND hives.location && ST_MakeEnvelope(:west, :south, :east, :north, 4326)
-        GROUP BY harvest_shares.hive_id, hives.owner_id
+        GROUP BY harvest_shares.hive_id, hives.owner_id, hives.apiary_id
     )
     SELECT
         (SELECT CAST(extract(year FROM starts) AS int) FROM season),
@@ -270,7 +280,7 @@ CITY_TOTALS = text(
         (SELECT count(*) FROM swarm_reports, season WHERE created_at >= season.starts),
         (SELECT count(*) FROM swarm_reports, season
          WHERE created_at >= season.starts AND outcome = 'collected'),
-        (SELECT CASE WHEN count(DISTINCT owner_id) >= {PUBLISHED_BEEKEEPERS}
+        (SELECT CASE WHEN {BEEKEEPERS} >= {PUBLISHED_BEEKEEPERS}
                      THEN sum(kg) / count(*) END
          FROM harvested)
     """  # noqa: S608 - built from this module's constants; values are bound parameters

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pytest
 from geojson_pydantic import FeatureCollection
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, null, select, text, update
 
 from app.city import cache, queries
 from app.city.grid import EDGE_M, HexGrid
@@ -28,10 +28,12 @@ SPOT = (52.5219, 13.4132)  # latitude, longitude: Alexanderplatz
 
 
 def hive(owner_id: int, lon: float, lat: float, status: str = "active") -> Hive:
+    location = func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326)
     return Hive(
         owner_id=owner_id,
+        apiary_id=func.apiary_for(owner_id, null(), location, "Home"),
         name="Hive",
-        location=func.ST_SetSRID(func.ST_MakePoint(lon, lat), 4326),
+        location=location,
         frame_type="national",
         status=HiveStatus(status),
     )
@@ -176,6 +178,32 @@ async def test_a_hexagon_is_counted_only_once_four_beekeepers_keep_bees_in_it(un
     await db.commit()
     _, collection = await density(client)
     assert [f["properties"] for f in collection["features"]] == [{"count": 6, "band": "6-10"}]
+
+
+async def test_the_members_of_one_shared_apiary_count_as_one_beekeeper(uncached, db):
+    """Four members of one apiary, each adding a hive in one hexagon, all know those hives: as
+    four beekeepers, the published count minus theirs would be the outsiders' colonies there."""
+    members = await beekeepers(db, 4)
+    db.add(hive(members[0], SPOT[1], SPOT[0]))
+    await db.commit()
+    apiary = await db.scalar(select(Hive.apiary_id))
+    for member in members[1:]:
+        await db.execute(
+            text("INSERT INTO apiary_members (apiary_id, user_id, role) VALUES (:a, :u, 'keeper')"),
+            {"a": apiary, "u": member},
+        )
+        db.add(
+            Hive(
+                owner_id=member,
+                apiary_id=apiary,
+                name="Shared",
+                location=func.ST_SetSRID(func.ST_MakePoint(SPOT[1], SPOT[0]), 4326),
+                frame_type="national",
+            )
+        )
+    await db.commit()
+    _, collection = await density(uncached)
+    assert [f["properties"] for f in collection["features"]] == [{"count": None, "band": "few"}]
 
 
 async def test_an_empty_city_is_an_empty_collection(client):
@@ -491,7 +519,8 @@ async def test_forage_pressure_counts_through_the_spatial_index(db):
         "longitude": SPOT[1],
         "radius": 1000,
         "exclude_hive_id": 0,
-        "owner_id": 0,
+        "user_id": 0,
+        "roles": ["owner", "keeper", "viewer"],
         **dict(zip(("west", "south", "east", "north"), Settings().service_bounds, strict=True)),
     }
     plan = "\n".join(await db.scalars(text("EXPLAIN " + queries.FORAGE.text), values))
