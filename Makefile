@@ -23,7 +23,7 @@ help:
 	@echo "            results in docs/benchmarks.md"
 
 run: deps
-	$(UV) run --locked python -m app run
+	TEMPLATES_RELOAD=true $(UV) run --locked python -m app run  # edited templates show at once
 
 # pytest-xdist: a worker per CPU, each with its own test databases and e2e server; whole files
 # (tests/conftest.py makes each file a group; a long walk's shards are groups of their own) in
