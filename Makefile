@@ -19,11 +19,11 @@ help:
 	@echo "make bench  benchmarks, results in docs/benchmarks.md"
 	@echo "make load   200 connections for 60 s, then the database stopped and the app killed"
 	@echo "            under load (bench/load.py, bench/faults.py); results in docs/benchmarks.md"
-	@echo "make lighthouse  Lighthouse 12.2.3 (npx) on the home, map and hive pages, mobile;"
+	@echo "make lighthouse  Lighthouse 12.2.3 (npx) on Today, the map, a hive, a form, mobile;"
 	@echo "            results in docs/benchmarks.md"
 
 run: deps
-	$(UV) run --locked python -m app run
+	TEMPLATES_RELOAD=true $(UV) run --locked python -m app run  # edited templates show at once
 
 # pytest-xdist: a worker per CPU, each with its own test databases and e2e server; whole files
 # (tests/conftest.py makes each file a group; a long walk's shards are groups of their own) in

@@ -6,6 +6,8 @@ python -m app migrate    apply migrations
 python -m app seed       load the demo data into an empty database
 python -m app db start|stop|status|url    the local PostGIS cluster under DATA_DIR
 python -m app i18n update|add LANG|check  the translation catalogues (docs/i18n.md)
+python -m app sensors rebuild-rollups [--since YYYY-MM-DD] [--sensor ID ...]
+                         the readings' hourly and daily rollups again from the raw readings
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from datetime import UTC, date, datetime, time
 
 import structlog
 from babel.core import UnknownLocaleError
@@ -23,6 +26,7 @@ from app import catalogues, migrate, server
 from app.db import ClusterError, local_cluster, make_engine, with_database
 from app.observability import configure_logging
 from app.seed import add_city_hives, load_demo_data
+from app.sensors.rollups import rebuild_rollups
 from app.settings import Settings, describe_errors
 
 log = structlog.get_logger("cityhive")
@@ -43,6 +47,14 @@ def main(argv: list[str] | None = None) -> int:
     i18n = commands.add_parser("i18n", help="extract texts; update, add or check a catalogue")
     i18n.add_argument("action", choices=["update", "add", "check"])
     i18n.add_argument("language", nargs="?", help="for add: the new language's code, e.g. it")
+    sensors_parser = commands.add_parser("sensors", help="the sensors' readings")
+    sensors_parser.add_argument("action", choices=["rebuild-rollups"])
+    sensors_parser.add_argument(
+        "--since", type=date.fromisoformat, metavar="YYYY-MM-DD", help="from this UTC day on"
+    )
+    sensors_parser.add_argument(
+        "--sensor", type=int, action="append", metavar="ID", help="only these"
+    )
     args = parser.parse_args(argv)
     if args.command == "i18n":  # needs no settings: it reads and writes files only
         return translations(args)
@@ -103,6 +115,24 @@ async def seed_once(settings: Settings, city_hives: int = 0) -> None:
         await engine.dispose()
 
 
+def sensors(settings: Settings, args: argparse.Namespace) -> int:
+    """rebuild-rollups: the hourly and daily rollups computed again from the raw readings
+    (docs/operations.md), one sensor at a time while the app runs."""
+    since = datetime.combine(args.since, time(), UTC) if args.since else None
+    rebuilt = asyncio.run(rebuild(with_database(settings), since, args.sensor))
+    print(f"rollups rebuilt for {rebuilt} sensors" + (f" from {args.since}" if since else ""))
+    return 0
+
+
+async def rebuild(settings: Settings, since: datetime | None, sensor_ids: list[int] | None) -> int:
+    engine = make_engine(settings.async_database_url)
+    try:
+        async with AsyncSession(engine, expire_on_commit=False) as db:
+            return await rebuild_rollups(db, since, sensor_ids)
+    finally:
+        await engine.dispose()
+
+
 def database(settings: Settings, args: argparse.Namespace) -> int:
     cluster = local_cluster(settings.data_dir, settings.local_pg_port)
     if args.action == "start":
@@ -153,6 +183,7 @@ COMMANDS = {
     "migrate": migrate_command,
     "seed": seed,
     "db": database,
+    "sensors": sensors,
 }
 
 if __name__ == "__main__":

@@ -53,6 +53,7 @@ from app.swarms.routes import routes as swarm_routes
 from app.treatments.routes import routes as treatment_routes
 from app.web import formatting, i18n
 from app.web.auth import current_user_middleware
+from app.web.compression import compression_middleware
 from app.web.context import csrf_field
 from app.web.csrf import csrf_middleware
 from app.web.errors import error_middleware
@@ -101,7 +102,12 @@ TEMPLATE_OPTIONS: dict[str, Any] = {
 
 
 def configure_templates(env: jinja2.Environment, settings: Settings, assets: StaticAssets) -> None:
-    """What every template may use (bench/today.py renders with the same environment)."""
+    """What every template may use (bench/today.py renders with the same environment).
+
+    Outside development (TEMPLATES_RELOAD unset) a template is compiled once and then served
+    from the environment's cache: the loader no longer asks the disk on every render whether
+    its file, and every file it extends or includes, has changed."""
+    env.auto_reload = settings.templates_reload
     env.install_gettext_callables(  # type: ignore[attr-defined]
         gettext=i18n.translate, ngettext=i18n.plural, newstyle=True
     )
@@ -122,6 +128,7 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[
             client_address_middleware(settings.trusted_proxies),  # the client behind a proxy
             observe_requests_middleware,  # a request id, one log line and the metrics per request
+            compression_middleware,  # pages and JSON brotli or gzip, once, error pages too
             error_middleware,  # error pages in both shapes, JSON problems on the API
             database_outage_middleware,  # the database away: 503 at once, not a 500 or a hang
             static_files_middleware(STATIC),  # gzipped styles and scripts; no session

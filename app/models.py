@@ -582,6 +582,47 @@ class Reading(Base):
     __table_args__ = ({"postgresql_partition_by": "RANGE (recorded_at)"},)
 
 
+class _ReadingRollup:
+    """One sensor's readings in one bucket: lowest, highest, sum and count (the mean is
+    total / readings, and adds up over buckets where a mean would not).
+
+    Kept by statement triggers on `readings` (migration 0017), in the statement that writes the
+    readings, whichever way it does (the API's COPY or INSERT, a weighing, a backfill by hand);
+    only the rows a statement really inserted count, so a replayed reading is never counted
+    twice. The raw readings are the truth: `python -m app sensors rebuild-rollups` computes
+    the rollups again from them. Not partitioned: a sensor has 8,760 hours a year.
+    """
+
+    sensor_id: Mapped[int] = mapped_column(
+        ForeignKey("sensors.id", ondelete="CASCADE"), primary_key=True
+    )
+    bucket: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    low: Mapped[float]
+    high: Mapped[float]
+    total: Mapped[float]
+    readings: Mapped[int]
+
+
+class ReadingHour(_ReadingRollup, Base):
+    """A sensor's readings of one hour (the bucket starts on the hour). The 30-day chart."""
+
+    __tablename__ = "readings_hourly"
+
+
+class ReadingDay(_ReadingRollup, Base):
+    """A sensor's readings of one day, from midnight UTC to midnight UTC. The 1-year chart.
+
+    Why UTC days and not the city's (`TIME_ZONE`): the database keeps these rows in the
+    statement that stores the readings and knows no setting of the app, and a UTC day is always
+    24 hours, so a day is exactly its 24 hours and a changed `TIME_ZONE` leaves every row right.
+    The charts' buckets have always started at fixed UTC instants (`date_bin` from 2000-01-01
+    UTC), so the year's chart means what it meant. Shown in Berlin, a day's point runs from 1
+    (2 in summer) to 1 (2) at night and carries its local date: a shift nobody sees in a year.
+    """
+
+    __tablename__ = "readings_daily"
+
+
 class AlertKind(enum.StrEnum):
     swarm = "swarm"
     temperature = "temperature"

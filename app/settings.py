@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     cookie_secure: bool = False
+    templates_reload: bool = Field(
+        default=False,
+        description="Read an edited template again on its next render (development); "
+        "otherwise each is compiled once per process and never looked at on disk again.",
+    )
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     data_dir: Path = ROOT / ".data"
     local_pg_port: int = Field(default=54329, ge=1024, le=65535)

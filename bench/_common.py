@@ -93,6 +93,27 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def children(pid: int) -> list[int]:
+    """The live child processes of `pid` (a gunicorn master's workers)."""
+    found = []
+    with contextlib.suppress(OSError):
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found += [int(child) for child in (task / "children").read_text().split()]
+    return found
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process, its live children, and its reaped children."""
+    stat = Path(f"/proc/{pid}/stat").read_text()
+    fields = stat.rsplit(")", 1)[1].split()  # utime, stime, cutime, cstime: 14 to 17
+    own = sum(int(field) for field in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+    live = 0.0
+    for child in children(pid):
+        with contextlib.suppress(OSError):  # it may end meanwhile
+            live += process_cpu_seconds(child)
+    return own + live
+
+
 @dataclass
 class Server:
     name: str
@@ -101,8 +122,13 @@ class Server:
     log_path: Path
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the server process so far (it has no children)."""
-        return process_cpu_seconds(self.process.pid)
+        """User + system CPU time of the server so far: its process and, with WORKERS > 1, its
+        workers, live or ended (an ended worker's time is its master's, once reaped)."""
+        return tree_cpu_seconds(self.process.pid)
+
+    def pids(self) -> list[int]:
+        """The server's process and its workers."""
+        return [self.process.pid, *children(self.process.pid)]
 
     def log_tail(self, lines: int = 30) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
@@ -117,7 +143,8 @@ def server(
     port = free_port()
     log_path = logs / f"{name}.log"
     command = [arg.replace("{port}", str(port)) for arg in command]
-    with log_path.open("wb") as log_file:
+    # Append mode: with WORKERS > 1 every worker's line lands whole at the end (O_APPEND).
+    with log_path.open("ab") as log_file:
         process = subprocess.Popen(
             command,
             cwd=ROOT,

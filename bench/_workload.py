@@ -49,9 +49,11 @@ def csrf_of(reply: Reply) -> str:
 
 
 def post_form(
-    port: int, path: str, cookie: str, fields: dict[str, str], timeout: float = 30
+    port: int, path: str, cookie: str | None, fields: dict[str, str], timeout: float = 30
 ) -> Reply:
-    headers = {"Cookie": cookie, "Content-Type": FORM}
+    headers = {"Content-Type": FORM}
+    if cookie is not None:  # a visitor without a session has none (a stateless CSRF token)
+        headers["Cookie"] = cookie
     return request(port, "POST", path, headers, urlencode(fields).encode(), timeout=timeout)
 
 
@@ -72,14 +74,14 @@ def hive_form(name: str, rng: random.Random) -> dict[str, str]:
 def sign_up(port: int, email: str, hives: int, seed: int = 8) -> Beekeeper:
     """A new account through /signup, an API key from the profile page, `hives` hives by API."""
     page = get(port, path="/signup")
-    cookie = cookie_from(page)
-    if cookie is None:
-        raise SystemExit("GET /signup set no session cookie")
+    cookie = cookie_from(page)  # None: a visitor's first page sets no session cookie
     form = {"name": "Load Tester", "email": email, "password": PASSWORD, "_csrf": csrf_of(page)}
     reply = post_form(port, "/signup", cookie, form)
     if reply.status != 303:
         raise SystemExit(f"POST /signup answered {reply.status}: {reply.body[:300]!r}")
-    cookie = cookie_from(reply) or cookie
+    cookie = cookie_from(reply)
+    if cookie is None:
+        raise SystemExit("POST /signup set no session cookie")
     csrf = csrf_of(get(port, {"Cookie": cookie}, "/profile"))
     reply = post_form(port, "/profile/api-keys", cookie, {"key_name": "load", "_csrf": csrf})
     found = NEW_KEY.search(reply.body)

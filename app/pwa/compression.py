@@ -9,8 +9,8 @@ images get the file as it is, through aiohttp's FileResponse (ETag, ranges, 304)
 Static files are answered before the session and CSRF middlewares: they need neither, and a
 response that sets a cookie is one that no shared cache keeps (nor should a file fetched
 without the user's cookie, such as a manifest icon, replace the user's session cookie).
-Pages are left as they are: they are a few kilobytes, and their `Vary` belongs to the htmx
-renderer.
+Pages, fragments and JSON are compressed once per answer by app/web/compression.py, which
+leaves these (already encoded) alone.
 """
 
 from __future__ import annotations

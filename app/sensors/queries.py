@@ -364,18 +364,74 @@ class Series:
 # Buckets start at fixed instants (multiples of the bucket since 2000-01-01 UTC), so a chart
 # shows the same points whenever it is drawn. The primary key (sensor_id, recorded_at) serves
 # the range; each month's partition outside it is skipped.
-DOWNSAMPLED = text(
-    """
+ORIGIN = datetime(2000, 1, 1, tzinfo=UTC)
+RAW_BUCKETS = """
     SELECT sensor_id,
            extract(epoch FROM date_bin(:bucket, recorded_at, TIMESTAMPTZ '2000-01-01 00:00Z'))
                ::bigint AS bucket_start,
            min(value) AS low, max(value) AS high, avg(value) AS mean, count(*) AS readings
     FROM readings
-    WHERE sensor_id = ANY(:sensor_ids) AND recorded_at >= :since AND recorded_at < :until
+    WHERE sensor_id = ANY(:sensor_ids) AND recorded_at >= {since} AND recorded_at < {until}
     GROUP BY sensor_id, bucket_start
-    ORDER BY sensor_id, bucket_start
-    """
+"""
+DOWNSAMPLED = text(
+    RAW_BUCKETS.format(since=":since", until=":until") + "ORDER BY sensor_id, bucket_start"
 )
+# The longer ranges read the rollups (hourly or daily, whichever is the coarsest that fits the
+# chart's bucket; see ReadingHour in app/models.py) for the buckets wholly inside the range, and
+# the raw readings for the part of a bucket at either end (the range starts `span` before now,
+# seldom on a bucket's edge): each bucket comes whole from one of the two, so the chart is the
+# same as from raw readings alone, but the year's reads 365 rows per sensor, not 105,120.
+ROLLUPS = ((timedelta(days=1), "readings_daily"), (timedelta(hours=1), "readings_hourly"))
+ROLLED_UP = """
+    SELECT sensor_id,
+           extract(epoch FROM date_bin(:bucket, bucket, TIMESTAMPTZ '2000-01-01 00:00Z'))
+               ::bigint AS bucket_start,
+           min(low) AS low, max(high) AS high, sum(total) / sum(readings) AS mean,
+           sum(readings) AS readings
+    FROM {table}
+    WHERE sensor_id = ANY(:sensor_ids) AND bucket >= :inner_since AND bucket < :inner_until
+    GROUP BY sensor_id, bucket_start
+"""
+
+
+def rollup_for(bucket: timedelta) -> str | None:
+    """The rollup table a chart of this bucket reads, or None for the raw readings."""
+    for width, table in ROLLUPS:
+        if bucket % width == timedelta(0):
+            return table
+    return None
+
+
+def _bucket_edge(at: datetime, bucket: timedelta, *, up: bool) -> datetime:
+    """The start of `at`'s bucket (or of the next one, going up, unless `at` is on an edge)."""
+    steps, rest = divmod(at - ORIGIN, bucket)
+    return ORIGIN + bucket * (steps + (1 if up and rest else 0))
+
+
+def downsampled_query(
+    chart: ChartRange, since: datetime, until: datetime
+) -> tuple[str, dict[str, datetime]]:
+    """The chart's SQL and its parameters beside sensor_ids and bucket: from the rollups where
+    one fits the bucket, else from the raw readings."""
+    table = rollup_for(chart.bucket)
+    inner_since = _bucket_edge(since, chart.bucket, up=True)
+    inner_until = _bucket_edge(until, chart.bucket, up=False)
+    if table is None or inner_since >= inner_until:
+        return DOWNSAMPLED.text, {"since": since, "until": until}
+    parts = [
+        ROLLED_UP.format(table=table),
+        RAW_BUCKETS.format(since=":since", until=":inner_since"),
+        RAW_BUCKETS.format(since=":inner_until", until=":until"),
+    ]
+    sql = " UNION ALL ".join(f"({part})" for part in parts) + " ORDER BY sensor_id, bucket_start"
+    values = {
+        "since": since,
+        "until": until,
+        "inner_since": inner_since,
+        "inner_until": inner_until,
+    }
+    return sql, values
 
 
 async def downsampled(
@@ -385,14 +441,10 @@ async def downsampled(
     series = {sensor_id: Series(sensor_id) for sensor_id in sensor_ids}
     if not sensor_ids:
         return series
+    # `until`: the latest readings, from a clock a little fast
+    sql, values = downsampled_query(chart, now - chart.span, now + timedelta(days=1))
     rows = await db.execute(
-        DOWNSAMPLED,
-        {
-            "bucket": chart.bucket,
-            "sensor_ids": list(sensor_ids),
-            "since": now - chart.span,
-            "until": now + timedelta(days=1),  # the latest readings, from a clock a little fast
-        },
+        text(sql), {"bucket": chart.bucket, "sensor_ids": list(sensor_ids), **values}
     )
     totals: dict[int, float] = {}
     for sensor_id, start, low, high, mean, count in rows:

@@ -93,7 +93,8 @@ class ChartRange:
     key: str
     label: str  # the range switch: "7 days"
     span: timedelta
-    bucket: timedelta  # span / bucket <= about 1,000 points per series
+    bucket: timedelta  # span / bucket <= about 1,000 points per series; from 1 hour, a
+    # whole number of hours or days reads the rollups (queries.py downsampled)
     last: str  # before the summary: "Last 7 days: lowest …"
     within: str  # in the chart's description: "Weight chart, last 7 days: …"
     empty: str  # "No readings in the last 7 days."
@@ -133,7 +134,7 @@ RANGES = {
             "1y",
             N_("1 year"),
             timedelta(days=365),
-            timedelta(hours=12),
+            timedelta(days=1),  # a day's rollup per point (app/models.py ReadingDay)
             last=N_("Last 1 year"),
             within=N_("last 1 year"),
             empty=N_("No readings in the last 1 year."),

@@ -30,7 +30,14 @@ from aiohttp_session import Session, get_session, new_session
 from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.keys import csrf_token_key, db_key, session_token_hash_key, settings_key, user_key
+from app.keys import (
+    csrf_token_key,
+    db_key,
+    engine_key,
+    session_token_hash_key,
+    settings_key,
+    user_key,
+)
 from app.models import (
     CHANGING_ROLES,
     READING_ROLES,
@@ -43,7 +50,7 @@ from app.models import (
 )
 from app.settings import Settings
 from app.web.api import Problem, api_owner
-from app.web.csrf import new_token
+from app.web.csrf import anonymous_token, new_token
 from app.web.htmx import htmx
 from app.web.i18n import N_, _, translate
 from app.web.paths import MAX_ID, path_id
@@ -84,7 +91,7 @@ async def user_of_session(request: web.Request, session: Session, token: str) ->
     """The user of a live session, in one query; an expired session's row is deleted."""
     now = clock()
     settings = request.app[settings_key]
-    async with request.app[db_key]() as db:
+    async with statement_by_statement(request) as db:
         found = (
             await db.execute(
                 select(User, UserSession)
@@ -111,6 +118,18 @@ async def user_of_session(request: web.Request, session: Session, token: str) ->
     return user
 
 
+@asynccontextmanager
+async def statement_by_statement(request: web.Request) -> AsyncIterator[AsyncSession]:
+    """A session whose statements each commit on their own (AUTOCOMMIT), for the session lookup
+    that every signed-in request makes: its select, and the one delete or update it may make,
+    need no transaction around them, and a transaction's BEGIN and ROLLBACK are two round trips
+    to the database on each request (docs/benchmarks.md, issue 21)."""
+    async with request.app[engine_key].connect() as connection:
+        await connection.execution_options(isolation_level="AUTOCOMMIT")
+        async with AsyncSession(bind=connection, expire_on_commit=False) as db:
+            yield db
+
+
 def session_expired(row: UserSession, now: float, settings: Settings) -> bool:
     return (
         now - row.signed_in_at.timestamp() > settings.session_absolute_seconds
@@ -119,11 +138,12 @@ def session_expired(row: UserSession, now: float, settings: Settings) -> bool:
 
 
 def end_session(request: web.Request, session: Session) -> None:
-    """Forget who this was, in the browser. Pages rendered from here on post with a new CSRF
-    token, which the emptied session keeps, so the log-in form they lead to works."""
+    """Forget who this was, in the browser (the emptied session deletes its cookie). Pages
+    rendered from here on post with a stateless CSRF token, as any visitor without a session
+    does (app/web/csrf.py), so the log-in form they lead to works."""
     session.invalidate()
     if csrf_token_key in request:
-        request[csrf_token_key] = new_token(session)
+        request[csrf_token_key] = anonymous_token(request)
 
 
 async def login(request: web.Request, user: User) -> None:
@@ -166,6 +186,7 @@ async def logout(request: web.Request) -> None:
             await db.execute(delete(UserSession).where(UserSession.token_hash == token_hash(token)))
             await db.commit()
     session.invalidate()
+    request[csrf_token_key] = anonymous_token(request)
     request[user_key] = None
 
 
@@ -175,6 +196,7 @@ async def logout_everywhere(request: web.Request, user: User) -> None:
         await end_sessions_of(db, user.id)
         await db.commit()
     (await get_session(request)).invalidate()
+    request[csrf_token_key] = anonymous_token(request)
     request[user_key] = None
 
 

@@ -106,8 +106,10 @@ def plural(singular: str, plural: str, n: int) -> str:
     return catalogue(_language.get()).ngettext(singular, plural, n)
 
 
+@functools.lru_cache(maxsize=512)
 def from_header(accept_language: str) -> str | None:
-    """The best of our languages for an Accept-Language header, or None."""
+    """The best of our languages for an Accept-Language header, or None. Remembered per header
+    value: browsers send a few values, and negotiating one is on every request's path."""
     wanted = []
     for part in accept_language.split(","):
         tag, _semicolon, weight = part.strip().partition(";q=")

@@ -4,9 +4,13 @@
 //   data-map="picker"  hive form: tap, drag or locate to fill the latitude/longitude inputs
 // Maps start through htmx.onLoad (so swapped-in content gets them too) and are removed before
 // htmx snapshots the page for history. No inline code or styles here: the CSP forbids them.
+// Leaflet, its cluster plug-in and their styles load on first need, from the URLs the map element
+// names (data-leaflet-scripts, data-leaflet-styles: templates/partials/macros/hives.html), so
+// pages without a map load none of it; a map below the first screen (a hive's or a swarm's
+// point) waits until it is about to scroll into view. The service worker precaches them all.
 (function () {
   "use strict";
-  if (typeof L === "undefined" || typeof htmx === "undefined") return;
+  if (typeof htmx === "undefined") return;
 
   // The English; the page's language comes from its texts block (CityHiveText, in app.js).
   var text = window.CityHiveText.texts({
@@ -35,6 +39,7 @@
   var number = window.CityHiveText.number;
   var live = [];       // {element, map, saved}: the maps this script created
   var suspended = [];  // elements whose map was removed for a history snapshot
+  var library = null;  // the Promise of Leaflet, once asked for
 
   // ---- helpers ----
 
@@ -75,10 +80,46 @@
       button.removeAttribute("aria-busy");
     }
     navigator.geolocation.getCurrentPosition(
-      function (position) { done(); onFound(L.latLng(position.coords.latitude, position.coords.longitude)); },
+      function (position) {
+        done();
+        var lat = position.coords.latitude, lng = position.coords.longitude;
+        onFound(window.L ? L.latLng(lat, lng) : { lat: lat, lng: lng });
+      },
       function () { done(); onFail(); },
       { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 }
     );
+  }
+
+  // ---- loading Leaflet ----
+
+  // A script or a stylesheet added to the head, before `before` (null: at the end).
+  function loaded(tag, attributes, before) {
+    return new Promise(function (resolve, reject) {
+      var node = document.createElement(tag);
+      Object.keys(attributes).forEach(function (name) { node[name] = attributes[name]; });
+      node.addEventListener("load", resolve);
+      node.addEventListener("error", function () { reject(new Error("could not load " + (node.src || node.href))); });
+      document.head.insertBefore(node, before || null);
+    });
+  }
+
+  function words(value) { return String(value || "").split(/\s+/).filter(Boolean); }
+
+  // The styles all at once, in their order before the page's own (map.css overrides Leaflet's
+  // look: 44 px buttons, fonts); the scripts one after the other (the plug-in extends L).
+  function loadLeaflet(element) {
+    if (window.L) return Promise.resolve(window.L);
+    if (library) return library;
+    var pageStyles = document.head.querySelector('link[rel="stylesheet"]');
+    var styles = words(element.dataset.leafletStyles).map(function (href) {
+      return loaded("link", { rel: "stylesheet", href: href }, pageStyles);
+    });
+    var scripts = words(element.dataset.leafletScripts).reduce(function (previous, src) {
+      return previous.then(function () { return loaded("script", { src: src, async: false }); });
+    }, Promise.resolve());
+    library = Promise.all(styles.concat([scripts])).then(function () { return window.L; });
+    library.catch(function () { library = null; });
+    return library;
   }
 
   // ---- map life cycle ----
@@ -110,7 +151,14 @@
 
   // ---- data-map="hives" ----
 
-  var LocateControl = L.Control.extend({
+  var LocateControl = null;  // made once Leaflet is here
+
+  function locateControl(options) {
+    LocateControl = LocateControl || L.Control.extend(LOCATE_CONTROL);
+    return new LocateControl(options);
+  }
+
+  var LOCATE_CONTROL = {
     options: { position: "topleft" },
     onAdd: function () {
       var container = L.DomUtil.create("div", "leaflet-bar map-locate");
@@ -122,7 +170,7 @@
       L.DomEvent.on(button, "click", function () { this.options.onClick(button); }, this);
       return container;
     }
-  });
+  };
 
   // What a GeoJSON feature says about a hive, or null; GeoJSON is [lon, lat], Leaflet [lat, lon].
   function readHive(feature) {
@@ -232,7 +280,7 @@
       else state.you = L.circleMarker(latlng, { radius: 9, color: "#fff", weight: 3, fillColor: "#1d4ed8", fillOpacity: 1 }).addTo(map);
     }
 
-    map.addControl(new LocateControl({
+    map.addControl(locateControl({
       onClick: function (button) { locate(button, showPosition, function () { say(text("map.noLocation")); }); }
     }));
     map.on("moveend", function () {
@@ -457,10 +505,36 @@
 
   var INIT = { hives: initHivesMap, point: initPointMap, picker: initPicker, density: initDensityMap, swarms: initSwarmsMap };
 
+  var LATER = { point: true };  // maps that are not what the page is for: started near the view
+  var waiting = [];  // elements whose map waits for Leaflet or for the reader to scroll to it
+  var watcher = "IntersectionObserver" in window ? new IntersectionObserver(function (entries) {
+    entries.forEach(function (entry) {
+      if (!entry.isIntersecting) return;
+      watcher.unobserve(entry.target);
+      start(entry.target);
+    });
+  }, { rootMargin: "200px" }) : null;
+
+  function startNow(element) {
+    var init = INIT[element.dataset.map];
+    waiting = waiting.filter(function (other) { return other !== element; });
+    if (!element.isConnected || live.some(function (entry) { return entry.element === element; })) return;
+    try { init(element); } catch (error) { console.error("map: could not start", element, error); }
+  }
+
+  function start(element) {
+    loadLeaflet(element).then(function () { startNow(element); }, function (error) {
+      waiting = waiting.filter(function (other) { return other !== element; });
+      console.warn("map:", error.message);  // offline and not yet cached: the page works without
+    });
+  }
+
   function initElement(element) {
     var init = INIT[element.dataset.map];
-    if (!init || live.some(function (entry) { return entry.element === element; })) return;
-    try { init(element); } catch (error) { console.error("map: could not start", element, error); }
+    if (!init || waiting.indexOf(element) >= 0 || live.some(function (entry) { return entry.element === element; })) return;
+    waiting.push(element);
+    if (LATER[element.dataset.map] && watcher && !window.L) watcher.observe(element);
+    else start(element);
   }
 
   function within(root, selector) {
@@ -477,6 +551,8 @@
   });
 
   document.addEventListener("htmx:beforeHistorySave", function () {
+    if (watcher) waiting.forEach(function (element) { watcher.unobserve(element); });
+    waiting = [];
     live.splice(0).forEach(function (entry) { suspended.push(entry.element); removeMap(entry); });
   });
 

@@ -57,6 +57,8 @@ def test_add_a_hive_at_the_apiary_by_tapping_the_map(page: Page) -> None:
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Rooftop One")
     expect(page.get_by_text("Warré")).to_be_visible()
+    # The small map starts (and Leaflet loads) as it comes near the view, below Record.
+    page.locator(".map--small").scroll_into_view_if_needed()
     expect(page.locator(".map--small .leaflet-marker-icon")).to_have_count(1)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SHOTS / "hive-page-phone.png", full_page=True)

@@ -114,7 +114,7 @@ async def user(db: AsyncSession) -> User:
 
 
 async def csrf_token(client: TestClient, path: str = "/login") -> str:
-    """The CSRF token of the client's session, as a page's form carries it."""
+    """The CSRF token a page's form carries: the session's, or a visitor's stateless one."""
     response = await client.get(path)
     match = CSRF_FIELD.search(await response.text())
     assert match, f"no CSRF field on {path}"

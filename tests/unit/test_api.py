@@ -362,6 +362,10 @@ async def test_the_api_page_explains_keys_and_each_endpoint(client):
         "PUT /api/v1/hives/{id}",
         "PATCH /api/v1/hives/{id}",
         "DELETE /api/v1/hives/{id}",
+        # The sensors page sends people here for readings: they are documented too.
+        "POST /api/v1/readings",
+        "POST /api/v1/devices/{hive_id}/readings",
+        "GET /api/v1/sensors",
     ):
         assert line in page
     assert page.count("curl ") >= 6

@@ -31,15 +31,24 @@ async def test_a_wrong_csrf_token_is_refused(client, db):
     assert await user_count(db) == 0
 
 
-async def test_a_token_from_another_session_is_refused(aiohttp_client, client, settings, db):
+async def test_a_token_from_another_session_is_refused(aiohttp_client, logged_in, settings, db):
+    """A browser with a session accepts only its session's token, not another browser's (a
+    visitor's stateless one included: tests/unit/test_csrf_stateless.py for those)."""
     from app.main import create_app
 
     other = await aiohttp_client(create_app(settings))
-    stolen = await csrf_token(other)
-    await csrf_token(client)
-    response = await client.post("/signup", data={**SIGNUP, "_csrf": stolen})
-    assert response.status == 403
-    assert await user_count(db) == 0
+    for stolen in (await csrf_token(other), await csrf_token(await log_in_elsewhere(other))):
+        response = await logged_in.post("/logout", data={"_csrf": stolen})
+        assert response.status == 403
+    assert "Hello, Ada Beekeeper" in await (await logged_in.get("/")).text()
+
+
+async def log_in_elsewhere(client):
+    """`client` signed in as a second beekeeper of its own."""
+    token = await csrf_token(client, "/signup")
+    data = {**SIGNUP, "_csrf": token}
+    assert (await client.post("/signup", data=data, allow_redirects=False)).status == 303
+    return client
 
 
 async def test_the_csrf_header_is_accepted_for_htmx(client, db):
@@ -146,7 +155,8 @@ async def test_behind_a_trusted_proxy_the_forwarded_client_is_counted(aiohttp_cl
     await client.post(
         "/login",
         data={"email": "x@example.org", "password": "guess", "_csrf": token},
-        headers={"X-Forwarded-For": "198.51.100.7, 127.0.0.1"},
+        # A browser says the form is our own page's: its token is good from any address then.
+        headers={"X-Forwarded-For": "198.51.100.7, 127.0.0.1", "Sec-Fetch-Site": "same-origin"},
     )
     assert await failures_by_address(db) == {"198.51.100.7": 1}
 

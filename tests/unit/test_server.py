@@ -68,6 +68,55 @@ def ready_as_a_proxy_asks(base: str) -> int | str:
     return closed
 
 
+def get_as_a_proxy_asks(base: str, path: str) -> tuple[int | str, int]:
+    """GET `path` on a new connection, asked again on another if the first closed before any
+    answer, as nginx does for an idempotent request (proxy_next_upstream error): the answer,
+    and how many times it was asked. A connection that a killed worker had accepted is closed by
+    the kernel unanswered; the listening socket, and what waits in it, stays with the others."""
+    host, port = base.removeprefix("http://").split(":")
+    closed = ""
+    for asked in (1, 2):
+        connection = http.client.HTTPConnection(host, int(port), timeout=10)
+        try:
+            connection.request("GET", path)
+            return connection.getresponse().status, asked
+        except ConnectionError as error:  # reset, or closed before the status line
+            closed = repr(error)
+        except OSError as error:
+            return repr(error), asked
+        finally:
+            connection.close()
+    return closed, 2
+
+
+class Load:
+    """Clients asking without pause, each on a new connection per request, until stopped."""
+
+    PATHS = ("/", "/health/ready", "/login")  # no database, the database, a form's page
+
+    def __init__(self, base: str, clients: int = 8) -> None:
+        self.answers: list[tuple[int | str, int]] = []
+        self.stop = threading.Event()
+        self.threads = [
+            threading.Thread(target=self.keep_asking, args=(base, self.PATHS[n % len(self.PATHS)]))
+            for n in range(clients)
+        ]
+
+    def keep_asking(self, base: str, path: str) -> None:
+        while not self.stop.is_set():
+            self.answers.append(get_as_a_proxy_asks(base, path))
+
+    def __enter__(self) -> Load:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join()
+
+
 def test_workers_share_the_port_are_replaced_and_restart_without_a_failed_request(
     database_server_url, tmp_path
 ):
@@ -99,9 +148,19 @@ def test_workers_share_the_port_are_replaced_and_restart_without_a_failed_reques
             first, second = workers_started(log)
             assert master.pid not in (first, second)
 
-            # A worker that dies is replaced; the port answers throughout.
-            os.kill(first, signal.SIGKILL)
-            until(lambda: len(workers_started(log)) == 3, "a worker in place of the dead", log)
+            # A worker killed under load: every request is answered, by the other worker
+            # (a request the dead one had accepted, asked again as a proxy does), and the dead
+            # one is replaced.
+            with Load(base) as load:
+                until(lambda: len(load.answers) >= 50, "answers before the kill", log)
+                os.kill(first, signal.SIGKILL)
+                killed_at = len(load.answers)
+                until(lambda: len(workers_started(log)) == 3, "a worker in place of the dead", log)
+                until(lambda: len(load.answers) >= killed_at + 50, "answers after the kill", log)
+            statuses = [status for status, _asked in load.answers]
+            assert set(statuses) == {200}, [s for s in statuses if s != 200]
+            asked_twice = sum(asked == 2 for _status, asked in load.answers)
+            assert asked_twice <= len(load.threads)  # at most those the dead worker held
             assert ready(base) == 200
 
             # SIGHUP: new workers take over, the old ones finish; no request fails meanwhile.

@@ -257,16 +257,26 @@ def session_cookie_of(response) -> tuple[str, dict[str, str]]:
     return name, {key: morsel[key] for key in ("secure", "path", "domain", "httponly")}
 
 
-async def test_over_https_the_cookie_is_a_host_only_secure_one(aiohttp_client, settings):
+async def logging_in(client, user):
+    """The answer to a log-in (a visitor's pages set no cookie: the session starts here)."""
+    token = await csrf_token(client)
+    return await client.post(
+        "/login",
+        data={"email": user.email, "password": PASSWORD, "_csrf": token},
+        allow_redirects=False,
+    )
+
+
+async def test_over_https_the_cookie_is_a_host_only_secure_one(aiohttp_client, settings, user):
     secure = settings.model_copy(update={"cookie_secure": True})
     client = await aiohttp_client(create_app(secure))
-    name, attributes = session_cookie_of(await client.get("/login"))
+    name, attributes = session_cookie_of(await logging_in(client, user))
     assert name == f"__Host-{SESSION_COOKIE}"
     assert attributes == {"secure": True, "path": "/", "domain": "", "httponly": True}
 
 
-async def test_over_plain_http_the_cookie_has_no_prefix(client):
-    name, attributes = session_cookie_of(await client.get("/login"))
+async def test_over_plain_http_the_cookie_has_no_prefix(client, user):
+    name, attributes = session_cookie_of(await logging_in(client, user))
     assert name == SESSION_COOKIE
     assert attributes["secure"] == ""
 

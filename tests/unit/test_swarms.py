@@ -252,6 +252,12 @@ async def test_swarm_collecting_is_for_signed_in_beekeepers(client):
     assert response.status == 401
 
 
+async def test_a_beekeeper_without_hives_is_offered_swarm_collecting_on_today(logged_in):
+    page = await (await logged_in.get("/")).text()
+    assert "You have no hives yet." in page
+    assert '<a class="button" href="/swarms">Swarm collecting</a>' in page
+
+
 async def test_a_beekeeper_opts_in_as_a_collector_and_can_stop(logged_in, db, user):
     page = await (await logged_in.get("/swarms")).text()
     assert "Become a swarm collector" in page

@@ -188,6 +188,9 @@ async def test_stock_follows_purchases_treatments_and_disposals(logged_in, db):
     form = await (await logged_in.get("/treatments/new")).text()
     assert "OX-114" not in form
     assert "No medicine in stock." in form
+    # No select left to label: the field's name is plain text, not a label for nothing.
+    assert '<label for="purchase_id">' not in form
+    assert '<p id="purchase_id"><strong>Medicine and batch</strong></p>' in form
 
 
 async def test_concurrent_treatments_cannot_take_more_than_the_batch_holds(logged_in, db):
