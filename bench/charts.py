@@ -86,8 +86,9 @@ async def fill(url: str, now: datetime) -> tuple[int, int, str]:
             "VALUES ('Bench', 'bench@example.org', 'never logs in') RETURNING id"
         )
         hive_id = await conn.fetchval(
-            "INSERT INTO hives (owner_id, name, location, frame_type) VALUES "
-            "($1, 'Rooftop', ST_SetSRID(ST_MakePoint(13.4, 52.5), 4326), 'dadant') RETURNING id",
+            "INSERT INTO hives (owner_id, apiary_id, name, location, frame_type) SELECT $1,"
+            " apiary_for($1, NULL, at, 'Bench'), 'Rooftop', at, 'dadant'"
+            " FROM ST_SetSRID(ST_MakePoint(13.4, 52.5), 4326) AS at RETURNING id",
             user_id,
         )
         sensor_ids = [

@@ -150,8 +150,9 @@ async def prepare(url: str, clients: int) -> Setup:
         devices = []
         for number in range(clients):
             hive_id = await conn.fetchval(
-                "INSERT INTO hives (owner_id, name, location, frame_type) VALUES "
-                "($1, $2, ST_SetSRID(ST_MakePoint(13.4, 52.5), 4326), 'dadant') RETURNING id",
+                "INSERT INTO hives (owner_id, apiary_id, name, location, frame_type) SELECT $1,"
+                " apiary_for($1, NULL, at, 'Bench'), $2, at, 'dadant'"
+                " FROM ST_SetSRID(ST_MakePoint(13.4, 52.5), 4326) AS at RETURNING id",
                 user_id,
                 f"Device {number}",
             )

@@ -161,11 +161,11 @@ def statements(owner_id: int) -> tuple[dict[str, Statement], dict[str, Any]]:
     constants; the ORM ones (the hives, the alerts) are the app's selections, built the same
     way and compiled once by SQLAlchemy's asyncpg dialect, as the app's engine does on every
     request. prepare() checks that each is the very text the app sends."""
-    from sqlalchemy import select
     from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
 
     from app.inspections.queries import TODAY_LATEST, TODAY_SCHEDULE, TODAY_SEASON
-    from app.models import Alert, Hive
+    from app.models import Alert
+    from app.pages.today import overview_selection
     from app.sensors.queries import _alerts_selection
     from app.swarms.queries import OPEN_REPORTS_NEAR
 
@@ -183,11 +183,7 @@ def statements(owner_id: int) -> tuple[dict[str, Statement], dict[str, Any]]:
 
     found = {
         # app.pages.today.hives_overview
-        "hives": compiled(
-            select(Hive.id, Hive.name, Hive.site, Hive.status)
-            .where(Hive.owner_id == owner_id)
-            .order_by(Hive.site.nulls_last(), Hive.name)
-        ),
+        "hives": compiled(overview_selection(owner_id)),
         # app.inspections.queries.today
         "schedule": plain(TODAY_SCHEDULE),
         "latest": plain(TODAY_LATEST),
@@ -263,6 +259,9 @@ def serve_bare(port: int, owner_id: int) -> None:
     dsn = os.environ[DSN_VARIABLE]
     today_statements, constant = statements(owner_id)
     constant |= {"owner_id": owner_id, "user_id": owner_id, "limit": SWARM_REPORTS_LIMIT}
+    from app.web.auth import roles_for
+
+    constant |= {"roles": list(roles_for())}  # the roles that read the user's hives
     pool_key = web.AppKey("pool", asyncpg.Pool)
     user_key = web.AppKey("user", dict)
     answered = {"count": 0}
@@ -557,9 +556,9 @@ async def seed(connection: Any, day: date, zone: ZoneInfo) -> Seeded:
         installed.append(date(day.year - SEASONS - rng.randint(0, 3), rng.randint(4, 7), 1))
     await connection.execute(
         """
-        INSERT INTO hives (owner_id, name, site, location, frame_type, origin, installed_on)
-        SELECT $1, name, site, ST_SetSRID(ST_MakePoint(lon, lat), 4326), 'dadant', 'nucleus',
-               installed
+        INSERT INTO hives (owner_id, name, apiary_id, location, frame_type, origin, installed_on)
+        SELECT $1, name, apiary_for($1, site, ST_SetSRID(ST_MakePoint(lon, lat), 4326), NULL),
+               ST_SetSRID(ST_MakePoint(lon, lat), 4326), 'dadant', 'nucleus', installed
         FROM unnest($2::text[], $3::text[], $4::float8[], $5::float8[], $6::date[])
              AS t(name, site, lon, lat, installed)
         """,

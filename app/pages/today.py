@@ -59,9 +59,14 @@ async def hives_overview(
 ) -> Sequence[Row[int, str, str | None, HiveStatus, bool]]:
     """The hives the user may read by site and name, for the overview (no locations needed
     here), and whether they may record in each (`may_change`: not a viewer's)."""
+    result = await db.execute(overview_selection(user_id))
+    return result.all()
+
+
+def overview_selection(user_id: int):  # type: ignore[no-untyped-def]  # a long Select[...]
+    """The overview's statement (bench/today.py runs the very same)."""
     may_change = Hive.apiary_id.in_(apiaries_of(user_id, CHANGING_ROLES)).label("may_change")
     visible = hives_of(user_id).with_only_columns(
         Hive.id, Hive.name, Hive.site, Hive.status, may_change
     )
-    result = await db.execute(visible.order_by(Hive.site, Hive.name))
-    return result.all()
+    return visible.order_by(Hive.site, Hive.name)
