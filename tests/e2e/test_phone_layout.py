@@ -194,7 +194,7 @@ def test_a_phone_has_a_one_row_top_bar_a_bottom_navigation_and_the_action_first(
     page.get_by_role("link", name="Record an inspection of Rooftop One").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Inspect Rooftop One")
     places.get_by_role("link", name="More").click()
-    expect(page.get_by_role("navigation", name="More places").get_by_role("link")).to_have_count(9)
+    expect(page.get_by_role("navigation", name="More places").get_by_role("link")).to_have_count(10)
 
     # A desktop keeps its header and has no bottom navigation.
     desktop_page.goto("/login")

@@ -16,7 +16,7 @@ async def test_unknown_page_is_a_404_page(client):
     assert response.status == 404
     assert body.startswith("<!doctype html>")
     assert "Page not found" in body
-    assert response.headers["Vary"] == "HX-Request, Accept-Language"
+    assert response.headers["Vary"] == "HX-Request, Accept-Encoding, Accept-Language"
 
 
 async def test_unknown_page_for_htmx_is_a_404_fragment(client):

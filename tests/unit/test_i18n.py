@@ -83,6 +83,12 @@ HIDDEN_ELEMENTS = frozenset({"script", "style"})
 # English, for webhooks and the API), which pages show in the reader's language.
 GERMAN_DATA = [
     "UPDATE users SET name = 'Ada Linde' WHERE id = :owner",
+    "UPDATE users SET name = CASE email WHEN 'keeper@example.org' THEN 'Kurt Imme'"
+    " WHEN 'viewer@example.org' THEN 'Vera Wabe' ELSE 'Rudi Stock' END"
+    " WHERE email IN ('keeper@example.org', 'viewer@example.org', 'removed@example.org')",
+    "UPDATE apiaries SET name = 'Dachgarten', address = 'Lindenstraße 4'"
+    " WHERE id IN (SELECT apiary_id FROM apiary_members WHERE user_id = :owner)",
+    "UPDATE clubs SET name = 'Imkerverein Pankow'",
     "UPDATE hives SET name = 'Linde', notes = 'Hinter dem Wassertank' WHERE owner_id = :owner",
     "UPDATE api_keys SET name = 'Stockwaage' WHERE user_id = :owner",
     "UPDATE sensors SET name = 'Waage'"

@@ -402,7 +402,7 @@ async def test_pages_come_in_both_shapes(logged_in):
         fragment = await logged_in.get(path, headers={"HX-Request": "true"})
         assert "<html" in await full.text()
         assert "<html" not in await fragment.text()
-        assert fragment.headers["Vary"] == "HX-Request, Accept-Language"
+        assert fragment.headers["Vary"] == "HX-Request, Accept-Encoding, Accept-Language"
 
 
 async def test_anonymous_visitors_are_sent_to_log_in(client):

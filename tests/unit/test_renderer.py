@@ -19,7 +19,7 @@ async def test_plain_get_is_a_full_page(client):
     assert body.startswith(FULL_PAGE)
     assert '<main id="main"' in body
     assert "Beekeeping for the city" in body
-    assert response.headers["Vary"] == "HX-Request, Accept-Language"
+    assert response.headers["Vary"] == "HX-Request, Accept-Encoding, Accept-Language"
 
 
 async def test_htmx_request_gets_only_the_fragment(client):
@@ -29,7 +29,7 @@ async def test_htmx_request_gets_only_the_fragment(client):
     assert "Beekeeping for the city" in body
     assert "<html" not in body
     assert "<header" not in body
-    assert response.headers["Vary"] == "HX-Request, Accept-Language"
+    assert response.headers["Vary"] == "HX-Request, Accept-Encoding, Accept-Language"
 
 
 @pytest.mark.parametrize(
@@ -41,7 +41,7 @@ async def test_boosted_and_history_restore_get_the_full_page(client, extra):
     response = await client.get("/", headers={"HX-Request": "true", **extra})
     body = await response.text()
     assert body.startswith(FULL_PAGE)
-    assert response.headers["Vary"] == "HX-Request, Accept-Language"
+    assert response.headers["Vary"] == "HX-Request, Accept-Encoding, Accept-Language"
 
 
 async def test_the_shell_configures_htmx_as_the_design_requires(client):

@@ -190,7 +190,7 @@ async def test_sensor_pages_come_as_fragments_for_htmx(logged_in, hive, scale):
     body = await fragment.text()
     assert "<html" not in body
     assert 'id="sensors-page-title"' in body
-    assert fragment.headers["Vary"] == "HX-Request, Accept-Language"
+    assert fragment.headers["Vary"] == "HX-Request, Accept-Encoding, Accept-Language"
 
 
 async def test_another_users_hive_and_sensors_do_not_exist_for_them(

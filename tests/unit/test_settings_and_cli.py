@@ -116,8 +116,10 @@ def test_city_hives_stand_in_berlins_green_places(monkeypatch, database_url, cle
             row = (
                 await db.execute(
                     text(
-                        "SELECT min(ST_X(location)), max(ST_X(location)), min(ST_Y(location)), "
-                        "max(ST_Y(location)), count(DISTINCT site) FROM hives"
+                        "SELECT min(ST_X(hives.location)), max(ST_X(hives.location)), "
+                        "min(ST_Y(hives.location)), "
+                        "max(ST_Y(hives.location)), count(DISTINCT apiaries.name) FROM hives"
+                        " JOIN apiaries ON apiaries.id = hives.apiary_id"
                     )
                 )
             ).one()
