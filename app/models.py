@@ -1214,6 +1214,8 @@ class ColonyEvent(Base):
         ForeignKey("swarm_reports.id", ondelete="SET NULL")
     )
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
+    # Who recorded it (a member of the colony's apiary then; it stays theirs after).
+    recorded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (

@@ -159,6 +159,7 @@ class ColonyEventOut(BaseModel):
     detail: str
     swarm_report_id: int | None
     alert_id: int | None
+    recorded_by: int | None = Field(description="The user who recorded it, where known.")
     created_at: datetime
 
 

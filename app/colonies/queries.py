@@ -211,6 +211,7 @@ class EventView:
     event: ColonyEvent
     colony_name: str
     other_colony_name: str | None
+    by: str | None = None  # the name of the member who recorded it, where known
     at: datetime | None = None  # a day's event has no moment: after the day's timed entries
 
     @property
@@ -223,14 +224,15 @@ class EventView:
 async def _views(db: AsyncSession, where: object, limit: int) -> list[EventView]:
     other = aliased(Colony)
     rows = await db.execute(
-        select(ColonyEvent, Colony.name, other.name)
+        select(ColonyEvent, Colony.name, other.name, User.name)
         .join(Colony, Colony.id == ColonyEvent.colony_id)
         .outerjoin(other, other.id == ColonyEvent.other_colony_id)
+        .outerjoin(User, User.id == ColonyEvent.recorded_by)
         .where(where)  # type: ignore[arg-type]
         .order_by(ColonyEvent.happened_on.desc(), ColonyEvent.id.desc())
         .limit(limit)
     )
-    return [EventView(row[0], row[1], row[2]) for row in rows]
+    return [EventView(row[0], row[1], row[2], row[3]) for row in rows]
 
 
 async def events_of_colony(db: AsyncSession, colony_id: int, limit: int = 200) -> list[EventView]:
@@ -292,8 +294,13 @@ async def ancestors_of_queen(db: AsyncSession, queen_id: int) -> list[int]:
 # --- the events --------------------------------------------------------------------------------
 
 
-async def _event(db: AsyncSession, colony: Colony, kind: ColonyEventKind, **values: object) -> int:
-    event = ColonyEvent(colony_id=colony.id, kind=kind, hive_id=colony.hive_id, **values)
+async def _event(
+    db: AsyncSession, colony: Colony, kind: ColonyEventKind, by: int | None, **values: object
+) -> int:
+    """Record an event of `colony`, in the name of `by` (the member who recorded it)."""
+    event = ColonyEvent(
+        colony_id=colony.id, kind=kind, hive_id=colony.hive_id, recorded_by=by, **values
+    )
     db.add(event)
     await db.flush()
     return event.id
@@ -314,7 +321,9 @@ async def start(
     check_day(data.happened_on, hive, today)
     await check_empty(db, hive, "name")
     colony = await _new_colony(db, owner_id, hive, data.name, data.happened_on)
-    await _event(db, colony, ColonyEventKind.started, happened_on=data.happened_on, note=data.note)
+    await _event(
+        db, colony, ColonyEventKind.started, owner_id, happened_on=data.happened_on, note=data.note
+    )
     return colony
 
 
@@ -362,6 +371,7 @@ async def split(
         db,
         mother,
         ColonyEventKind.split,
+        by,
         happened_on=data.happened_on,
         note=data.note,
         other_colony_id=daughter.id,
@@ -401,6 +411,7 @@ async def union(
         db,
         colony,
         ColonyEventKind.union,
+        by,
         happened_on=data.happened_on,
         note=data.note,
         other_colony_id=other.id,
@@ -439,6 +450,7 @@ async def requeen(
         db,
         colony,
         ColonyEventKind.requeen,
+        by,
         happened_on=data.happened_on,
         note=data.note,
         queen_id=queen.id,
@@ -460,6 +472,7 @@ async def swarm_lost(
         db,
         colony,
         ColonyEventKind.swarm_lost,
+        by,
         happened_on=data.happened_on,
         note=data.note,
         alert_id=data.alert_id,
@@ -482,6 +495,7 @@ async def swarm_captured(
         db,
         colony,
         ColonyEventKind.swarm_captured,
+        owner_id,
         happened_on=data.happened_on,
         note=data.note,
         other_colony_id=data.from_colony_id,
@@ -506,6 +520,7 @@ async def died(
         db,
         colony,
         ColonyEventKind.died,
+        by,
         happened_on=data.happened_on,
         note=data.note,
         detail=data.detail,
@@ -526,6 +541,7 @@ async def sold(
         db,
         colony,
         ColonyEventKind.sold,
+        by,
         happened_on=data.happened_on,
         note=data.note,
         detail=data.detail,

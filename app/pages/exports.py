@@ -43,7 +43,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from app.hives.queries import hives_geojson
 from app.inspections.schemas import mites_per_100
 from app.keys import db_key, export_slots_key, settings_key
-from app.models import Harvest, HarvestShare, Hive, Inspection
+from app.models import Harvest, HarvestShare, Hive, Inspection, User
 from app.slots import Slot, SlotsFull
 from app.treatments.register import (
     REGISTER_COLUMNS,
@@ -107,7 +107,7 @@ INSPECTION_COLUMNS = [
     "brood_pattern", "temperament", "honey_frames", "pollen_frames", "varroa_count",
     "varroa_method", "varroa_sample", "mites_per_100_bees", "treatment_product",
     "treatment_dose", "feeding_kind", "feeding_amount", "weight_kg", "actions",
-    "weather_temp_c", "weather_conditions", "notes", "schedule_note",
+    "weather_temp_c", "weather_conditions", "notes", "schedule_note", "recorded_by",
 ]  # fmt: skip
 
 
@@ -117,17 +117,20 @@ def readable_hive_ids(user_id: int) -> Select[*tuple[Any, ...]]:
 
 
 def inspections_query(user_id: int) -> Select[*tuple[Any, ...]]:
+    """The inspections of the hives `user_id` may read, with the name of who recorded each."""
     return (
-        select(Inspection, Hive.name)
+        select(Inspection, Hive.name, User.name)
         .join(Hive, Hive.id == Inspection.hive_id)
+        .outerjoin(User, User.id == Inspection.recorded_by)
         .where(Hive.id.in_(readable_hive_ids(user_id)))
     )
 
 
 def inspection_row(row: Any) -> list[Any]:
-    inspection, hive_name = row
+    inspection, hive_name, recorded_by = row
     values = {column: getattr(inspection, column, None) for column in INSPECTION_COLUMNS}
     values["hive_name"] = hive_name
+    values["recorded_by"] = recorded_by
     values["mites_per_100_bees"] = mites_per_100(
         inspection.varroa_count, inspection.varroa_method, inspection.varroa_sample
     )
@@ -135,40 +138,41 @@ def inspection_row(row: Any) -> list[Any]:
 
 
 def inspection_key(row: Any) -> tuple[Any, ...]:
-    inspection, _ = row
+    inspection = row[0]
     return (inspection.hive_id, inspection.id)
 
 
 HARVEST_COLUMNS = [
     "harvest_id", "harvested_on", "hive_id", "hive_name", "kg", "harvest_total_kg", "frames",
-    "moisture_pct", "honey_kind", "quality", "notes",
+    "moisture_pct", "honey_kind", "quality", "notes", "recorded_by",
 ]  # fmt: skip
 
 
 def harvests_query(user_id: int) -> Select[*tuple[Any, ...]]:
     """The shares of the hives `user_id` may read, with their harvests (whoever recorded them)."""
     return (
-        select(Harvest, HarvestShare.hive_id, Hive.name, HarvestShare.kg)
+        select(Harvest, HarvestShare.hive_id, Hive.name, HarvestShare.kg, User.name)
         .join(HarvestShare, HarvestShare.harvest_id == Harvest.id)
         .join(Hive, Hive.id == HarvestShare.hive_id)
+        .join(User, User.id == Harvest.owner_id)
         .where(Hive.id.in_(readable_hive_ids(user_id)))
     )
 
 
 def harvest_row(row: Any) -> list[Any]:
-    harvest, hive_id, hive_name, kg = row
+    harvest, hive_id, hive_name, kg, recorded_by = row
     return [
         _text(value)
         for value in (
             harvest.id, harvest.harvested_on, hive_id, hive_name, kg, harvest.total_kg,
             harvest.frames, harvest.moisture_pct, harvest.honey_kind, harvest.quality,
-            harvest.notes,
+            harvest.notes, recorded_by,
         )
     ]  # fmt: skip
 
 
 def harvest_key(row: Any) -> tuple[Any, ...]:
-    harvest, hive_id, _, _ = row
+    harvest, hive_id = row[0], row[1]
     return (harvest.harvested_on, harvest.id, hive_id)
 
 

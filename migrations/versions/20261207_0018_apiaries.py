@@ -2,7 +2,7 @@
 apiary named after it (the hives without a site, one named "My apiary"), at the centre of its
 hives, with the owner as its owner; no hive, site name or record is lost. The site column goes:
 a hive's site is its apiary's name from here on. Inspections remember who recorded them (the
-hive's owner, for those recorded before).
+hive's owner, for those recorded before), and so do colony events.
 
 Revision ID: 0018
 Revises: 0017
@@ -170,9 +170,18 @@ def upgrade() -> None:
         "UPDATE inspections SET recorded_by = hives.owner_id FROM hives"
         " WHERE hives.id = inspections.hive_id"
     )
+    op.add_column(
+        "colony_events",
+        sa.Column("recorded_by", sa.Integer(), sa.ForeignKey("users.id", ondelete="SET NULL")),
+    )
+    op.execute(
+        "UPDATE colony_events SET recorded_by = colonies.owner_id FROM colonies"
+        " WHERE colonies.id = colony_events.colony_id"
+    )
 
 
 def downgrade() -> None:
+    op.drop_column("colony_events", "recorded_by")
     op.execute("DROP TRIGGER apiary_members_access ON apiary_members")
     op.execute("DROP FUNCTION bump_access_version()")
     op.drop_column("users", "access_version")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from app.accounts import queries as key_queries
-from app.models import Colony, Hive, Queen
+from app.models import Colony, ColonyEvent, Hive, Queen
 from app.web.api import new_key
 from tests.unit.test_colonies import colony_with_hive, event
 from tests.unit.test_hives import new_hive_id
@@ -62,7 +62,7 @@ async def test_a_viewer_reads_colonies_but_records_no_event(
 
 
 async def test_a_keeper_records_events_under_their_own_name(
-    logged_in, aiohttp_client, settings, db
+    logged_in, aiohttp_client, settings, db, user
 ):
     hive_id, colony_id = await colony_with_hive(logged_in, name="Acacia")
     keeper, kim = await member_client(aiohttp_client, settings, db, hive_id, "keeper", "Kim")
@@ -87,6 +87,15 @@ async def test_a_keeper_records_events_under_their_own_name(
     assert "Kim" in page
     tree = await (await logged_in.get(f"/colonies/{colony_id}")).text()
     assert f"/colonies/{daughter.id}" in tree  # the owner's family tree holds Kim's split
+    # each of Kim's events says so, on the colony's page and on the hive's timeline
+    events = await db.scalars(select(ColonyEvent).where(ColonyEvent.colony_id == colony_id))
+    assert {e.kind.value: e.recorded_by for e in events} == {
+        "started": user.id,  # Ada started the colony
+        "requeen": kim.id,
+        "split": kim.id,
+    }
+    timeline = await (await logged_in.get(f"/hives/{hive_id}")).text()
+    assert timeline.count('<span class="recorded-by">by Kim</span>') >= 2
 
 
 async def test_a_member_taken_out_of_the_apiary_finds_no_colony(

@@ -4,6 +4,8 @@ taken out of the apiary finds nothing at all."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date, timedelta
 
 import pytest
@@ -194,6 +196,11 @@ async def test_exports_hold_what_the_member_may_read(
         answer = await viewer.get(f"/exports/{table}.csv")
         assert answer.status == 200
         assert "Linden" in await answer.text(), table
+    # who recorded each inspection, in its own column
+    rows = list(
+        csv.DictReader(io.StringIO(await (await viewer.get("/exports/inspections.csv")).text()))
+    )
+    assert [row["recorded_by"] for row in rows if row["done_at"]] == ["Ada Beekeeper"]
     await remove(db, vic)
     for table in ("inspections", "hives"):
         assert "Linden" not in await (await viewer.get(f"/exports/{table}.csv")).text(), table
