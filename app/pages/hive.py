@@ -11,19 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.colonies import queries as colonies
 from app.colonies.views import labels as colony_labels
 from app.hives.views import choices
 from app.inspections.queries import timeline_of, timeline_order, withdrawal_of
 from app.keys import db_key
-from app.models import CHANGING_ROLES, ApiaryMember, ApiaryRole, Hive
+from app.models import CHANGING_ROLES, ApiaryRole
 from app.sensors.device_views import weighing_values
 from app.sensors.queries import sensor_panel
 from app.treatments.queries import treatments_of
-from app.web.auth import hive_for, user_of
+from app.web.auth import hive_for, role_in, user_of
 from app.web.context import local_today, map_settings
 from app.web.forms import Form
 from app.web.htmx import render
@@ -41,20 +39,11 @@ def queen_missing(timeline: list[Any]) -> bool:
     )
 
 
-async def role_in_apiary(db: AsyncSession, user_id: int, hive: Hive) -> ApiaryRole | None:
-    """The asker's role in the hive's apiary: which of the page's controls they may use."""
-    return await db.scalar(
-        select(ApiaryMember.role).where(
-            ApiaryMember.apiary_id == hive.apiary_id, ApiaryMember.user_id == user_id
-        )
-    )
-
-
 async def hive_page(request: web.Request) -> web.Response:
     async with request.app[db_key]() as db:
         found = await hive_for(request, db=db)  # anonymous visitors go to the log-in page here
         user_id = user_of(request).id
-        role = await role_in_apiary(db, user_id, found.hive)
+        role = await role_in(db, user_id, found.hive.apiary_id)
         timeline: list[Any] = [
             *await timeline_of(db, found.hive),
             *await colonies.events_of_hive(db, found.hive.id),

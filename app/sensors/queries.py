@@ -25,7 +25,6 @@ from app.models import (
     AlertRules,
     AlertSleep,
     AlertWebhook,
-    ApiaryMember,
     Device,
     Hive,
     HiveRule,
@@ -33,6 +32,7 @@ from app.models import (
     Sensor,
     SensorKind,
     SensorPlacement,
+    apiary_roles,
 )
 from app.sensors.alerts import shown_message
 from app.sensors.schemas import (
@@ -713,15 +713,16 @@ async def alerts_to_push(db: AsyncSession, since: timedelta) -> list[RaisedAlert
     """Every hive's alerts raised in the last `since` and not yet acknowledged, oldest first,
     once for each member who may read the hive (gathered for Web Push by app/pages/)."""
     rows = await db.execute(
-        select(Alert.id, ApiaryMember.user_id, Hive.id, Hive.name, Alert.kind)
+        select(Alert.id, apiary_roles.c.user_id, Hive.id, Hive.name, Alert.kind)
+        .distinct()  # a member who also organises the apiary's club is told once
         .join(Hive, Hive.id == Alert.hive_id)
-        .join(ApiaryMember, ApiaryMember.apiary_id == Hive.apiary_id)
+        .join(apiary_roles, apiary_roles.c.apiary_id == Hive.apiary_id)
         .where(
             Alert.raised_at > func.now() - since,
             Alert.acknowledged_at.is_(None),
-            ApiaryMember.role.in_(roles_for()),
+            apiary_roles.c.role.in_(roles_for()),
         )
-        .order_by(Alert.id, ApiaryMember.user_id)
+        .order_by(Alert.id, apiary_roles.c.user_id)
     )
     return [RaisedAlert(*row) for row in rows]
 
@@ -729,10 +730,11 @@ async def alerts_to_push(db: AsyncSession, since: timedelta) -> list[RaisedAlert
 async def readers_of(db: AsyncSession, hive_ids: Sequence[int]) -> dict[int, list[int]]:
     """The members who may read each of these hives, by hive: whom its alerts are told to."""
     rows = await db.execute(
-        select(Hive.id, ApiaryMember.user_id)
-        .join(ApiaryMember, ApiaryMember.apiary_id == Hive.apiary_id)
-        .where(Hive.id.in_(list(hive_ids)), ApiaryMember.role.in_(roles_for()))
-        .order_by(Hive.id, ApiaryMember.user_id)
+        select(Hive.id, apiary_roles.c.user_id)
+        .distinct()
+        .join(apiary_roles, apiary_roles.c.apiary_id == Hive.apiary_id)
+        .where(Hive.id.in_(list(hive_ids)), apiary_roles.c.role.in_(roles_for()))
+        .order_by(Hive.id, apiary_roles.c.user_id)
     )
     readers: dict[int, list[int]] = {hive_id: [] for hive_id in hive_ids}
     for hive_id, user_id in rows:

@@ -345,6 +345,18 @@ def apiaries_of(user_id: int, roles: Iterable[ApiaryRole] = READING_ROLES) -> Se
     )
 
 
+async def role_in(db: AsyncSession, user_id: int, apiary_id: int) -> ApiaryRole | None:
+    """The user's role in an apiary, the highest if they have two (a keeper who organises the
+    club that owns it), or None: which of a page's controls to show them."""
+    role: ApiaryRole | None = await db.scalar(
+        # the highest role is the least in the enum's order: owner, keeper, viewer
+        select(func.min(apiary_roles.c.role)).where(
+            apiary_roles.c.apiary_id == apiary_id, apiary_roles.c.user_id == user_id
+        )
+    )
+    return role
+
+
 def roles_for(*, change: bool = False, own: bool = False) -> tuple[ApiaryRole, ...]:
     """The apiary roles that may read a hive, or change it, or (`own`) delete it."""
     if own:

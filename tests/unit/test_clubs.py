@@ -14,6 +14,7 @@ from app.apiaries import clubs
 from app.apiaries.queries import Refused
 from app.main import create_app
 from app.models import Apiary, ClubMember, ClubRole, Hive, Inspection
+from app.sensors.queries import readers_of
 from tests.unit.conftest import csrf_token, engine_session, log_in, make_user
 
 HIVE = {"name": "Linde", "latitude": "52.5", "longitude": "13.4", "frame_type": "dadant"}
@@ -188,6 +189,10 @@ async def test_an_organiser_runs_the_clubs_apiary_an_ordinary_member_does_not_se
     assert (await people["ben"].get(f"/hives/{hive}/edit")).status == 200
     shown = await (await people["ben"].get(f"/apiaries/{apiary}")).text()
     assert "Your role: Owner" in shown
+    # the hive's page offers him an owner's controls
+    page = await (await people["ben"].get(f"/hives/{hive}")).text()
+    assert f'href="/hives/{hive}/edit"' in page
+    assert f'href="/hives/{hive}/delete"' in page
     # Cleo, a member of the club only, does not see it; a keeper of it does
     for path in (f"/apiaries/{apiary}", f"/hives/{hive}"):
         assert (await people["cleo"].get(path)).status == 404, path
@@ -335,3 +340,14 @@ async def test_two_organisers_stepping_down_at_once_leave_one(people, db, settin
             .where(ClubMember.club_id == club, ClubMember.role == ClubRole.organiser)
         )
         assert organisers == 1
+
+
+async def test_the_clubs_organisers_are_told_of_its_hives_alerts_once(people, db):
+    club = await make_club(people)
+    await join_club(people, db, club, "ben", "organiser")
+    apiary, hive = await garden(db)
+    ada, ben = await user_id(db, "Ada"), await user_id(db, "Ben")
+    assert await readers_of(db, [hive]) == {hive: [ada]}
+    assert (await give(people["ada"], apiary, club, "/clubs")).status == 303
+    # Ada is the apiary's owner and organises its club: told once, as is Ben, an organiser
+    assert await readers_of(db, [hive]) == {hive: sorted([ada, ben])}
