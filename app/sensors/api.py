@@ -48,6 +48,7 @@ from app.slots import SlotsFull
 from app.web import throttle
 from app.web.api import (
     PROBLEM_JSON,
+    READINGS_REFUSED_TYPE,
     Problem,
     TooManyRequests,
     api_owner,
@@ -61,7 +62,6 @@ from app.web.paths import MAX_ID, path_id
 
 log = structlog.get_logger(__name__)
 
-REFUSED_TYPE = "/api#readings-refused"
 BATCHES_PER_KEY = "readings-per-key"  # the throttle bucket, keyed by API key id
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
@@ -330,7 +330,7 @@ async def answer(
     elif not checked.total:  # a device post with no readings, refused for its time, say
         detail = f"Nothing was stored: {checked.errors[0]['message']}"
     body = {
-        "type": REFUSED_TYPE,
+        "type": READINGS_REFUSED_TYPE,
         "title": HTTPStatus(422).phrase,
         "status": 422,
         "detail": detail,

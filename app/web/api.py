@@ -43,7 +43,8 @@ PROBLEM_JSON = "application/problem+json"
 VALIDATION_TYPE = "/api#validation"
 AUTHENTICATION_TYPE = "/api#authentication-problem"
 RECORD_GONE_TYPE = "/api#idempotency-record-gone"
-PROBLEM_TYPES = (VALIDATION_TYPE, AUTHENTICATION_TYPE, RECORD_GONE_TYPE)
+READINGS_REFUSED_TYPE = "/api#readings-refused"  # a readings post that stored some or none
+PROBLEM_TYPES = (VALIDATION_TYPE, AUTHENTICATION_TYPE, RECORD_GONE_TYPE, READINGS_REFUSED_TYPE)
 JSON_TYPE = "application/json"
 
 
