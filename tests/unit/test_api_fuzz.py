@@ -109,6 +109,8 @@ EXISTING: dict[str, list[Any]] = {
     "colony": [],
     "queen": [],
     "colony_event": [],
+    "apiary": [],
+    "member": [],
 }
 # The owner's devices, by the key each posts with (a BEEP base, a LoRaWAN scale by its DevEUI).
 BEEP_KEY = "fuzz-beep-base-0001"
@@ -137,6 +139,11 @@ PATH_IDS = {
     ("/api/v1/queens/{id}", "id"): "queen",
     ("/api/v1/hives/{id}/boxes", "id"): "hive",
     ("/api/v1/colony-events/{id}", "id"): "colony_event",
+    ("/api/v1/apiaries/{id}", "id"): "apiary",
+    ("/api/v1/apiaries/{id}/members", "id"): "apiary",
+    ("/api/v1/apiaries/{id}/members/{user}", "id"): "apiary",
+    ("/api/v1/apiaries/{id}/members/{user}", "user"): "member",
+    ("/api/v1/apiaries/{id}/invitations", "id"): "apiary",
 }
 
 # Operations that may refuse schema-valid input with a 422 problem document, each for a rule
@@ -185,23 +192,28 @@ class BearerKey:
 
 @schema.hook
 def flatmap_path_parameters(context, path_parameters):
-    """Half the time, an id that names one of the owner's things rather than any number."""
+    """Half the time, ids that name the owner's things rather than any numbers."""
     operation = context.operation
     path = operation.path if operation is not None else ""
+    deleting = operation is not None and operation.method.upper() == "DELETE"
+    given = dict(path_parameters or {})
+    known = {}
     for (operation_path, name), thing in PATH_IDS.items():
-        if path == operation_path and name in (path_parameters or {}) and EXISTING[thing]:
-            ids = EXISTING[thing]
-            if operation is not None and operation.method.upper() == "DELETE":
-                kept, ids = ids[:KEPT_HIVES], ids[KEPT_HIVES:]
-                if path_parameters.get(name) in kept:
-                    # hypothesis also tries the constants of this module, FIRST_HIVE_ID among
-                    # them: a DELETE of a kept hive names one that does not exist instead.
-                    path_parameters = {**path_parameters, name: 2**31 - 1}
-            known = st.sampled_from(ids).map(
-                lambda found, name=name, given=path_parameters: {**given, name: found}
-            )
-            return st.one_of(st.just(path_parameters), known)
-    return st.just(path_parameters)
+        if path != operation_path or name not in given or not EXISTING[thing]:
+            continue
+        ids = EXISTING[thing]
+        # The owner's only membership of their apiary is fuzzed as it is: its removal is refused.
+        if deleting and thing not in ("apiary", "member"):
+            kept, ids = ids[:KEPT_HIVES], ids[KEPT_HIVES:]
+            if given[name] in kept:
+                # hypothesis also tries the constants of this module, FIRST_HIVE_ID among
+                # them: a DELETE of a kept hive names one that does not exist instead.
+                given[name] = 2**31 - 1
+        known[name] = st.sampled_from(ids)
+    if not known:
+        return st.just(given)
+    named = st.fixed_dictionaries(known).map(lambda found: {**given, **found})
+    return st.one_of(st.just(given), named)
 
 
 def within_unstated_rules(case) -> None:
@@ -489,6 +501,8 @@ async def _prepare(database_url: str) -> None:
             )
             EXISTING_HIVES.append(await hive_queries.create_hive(db, user.id, hive))
         hive_id = EXISTING_HIVES[0]
+        EXISTING["apiary"].append(await db.scalar(select(Hive.apiary_id).where(Hive.id == hive_id)))
+        EXISTING["member"].append(user.id)  # its only owner: a demotion or removal is refused
         for kind in SensorKind:
             sensor = Sensor(
                 hive_id=hive_id, name=kind.value, kind=kind, placement=SensorPlacement.inside
