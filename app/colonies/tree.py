@@ -2,8 +2,10 @@
 
 A split makes its daughter the child of the colony it came from; a swarm captured from one of
 the user's own colonies is that colony's child; a union makes the colony that stayed the child
-of the one joined into it as well, so two lineages meet in it. The tree is built from one query
-of the user's links, and drawn as nested lists (templates/partials/colonies/tree.html).
+of the one joined into it as well, so two lineages meet in it; and a colony whose queen is the
+daughter of a queen who heads (or headed) another colony is that colony's child through her
+(drawn as a requeening). The tree is built from two queries of the user's links, and drawn as
+nested lists (templates/partials/colonies/macros.html).
 """
 
 from __future__ import annotations
@@ -12,11 +14,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import Date, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from app.colonies.queries import colony_access
-from app.models import Colony, ColonyEvent, ColonyEventKind
+from app.models import Colony, ColonyEvent, ColonyEventKind, Queen
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,31 @@ async def links_of(db: AsyncSession, user_id: int) -> list[Link]:
             links.append(Link(parent=colony_id, child=other_id, kind=kind, on=on))
         else:  # the colony joined into this one, or the colony the swarm came from
             links.append(Link(parent=other_id, child=colony_id, kind=kind, on=on))
+    linked = {(link.parent, link.child) for link in links}
+    for link in await queen_links_of(db, user_id):
+        if (link.parent, link.child) not in linked:  # a split's daughter raising her own queen
+            linked.add((link.parent, link.child))
+            links.append(link)
     return links
+
+
+async def queen_links_of(db: AsyncSession, user_id: int) -> list[Link]:
+    """A link from the colony of each queen's mother to the colony the daughter heads, where
+    they differ: a colony requeened with a queen reared from another's comes from that one too."""
+    daughter, mother = aliased(Queen), aliased(Queen)
+    on = func.coalesce(daughter.introduced_on, cast(daughter.created_at, Date))
+    rows = await db.execute(
+        select(mother.colony_id, daughter.colony_id, on)
+        .join(mother, mother.id == daughter.mother_id)
+        .join(Colony, Colony.id == daughter.colony_id)
+        .where(colony_access(user_id), mother.colony_id != daughter.colony_id)
+        .order_by(on, daughter.id)
+    )
+    return [
+        Link(parent=parent, child=child, kind=ColonyEventKind.requeen, on=day)
+        for parent, child, day in rows
+        if parent is not None and child is not None  # as the query asks
+    ]
 
 
 @dataclass

@@ -545,6 +545,40 @@ async def test_the_tree_follows_five_generations_and_a_union_of_two_lineages(log
     assert page.count('<ul class="tree"') >= 5
 
 
+async def test_a_colony_requeened_with_another_colonys_daughter_queen_descends_from_it(
+    logged_in, db, user
+):
+    _, eve = await colony_with_hive(logged_in, name="Eve")
+    _, adam = await colony_with_hive(logged_in, name="Adam")
+    assert (
+        await event(logged_in, eve, "requeen", happened_on="2025-06-15", year="2024")
+    ).status == 303
+    evas_queen = await db.scalar(select(Queen.id).where(Queen.colony_id == eve))
+    # Adam gets a queen reared from Eve's: Adam now comes from Eve, through her.
+    response = await event(
+        logged_in,
+        adam,
+        "requeen",
+        happened_on="2025-07-20",
+        year="2025",
+        origin="own_rearing",
+        mother_id=str(evas_queen),
+    )
+    assert response.status == 303, await response.text()
+    family = await family_of(db, user.id)
+    [daughter] = family.descendants(eve)
+    assert (daughter.colony.name, daughter.kind, daughter.on) == (
+        "Adam",
+        "requeen",
+        date(2025, 7, 20),
+    )
+    assert [node.colony.name for node in family.ancestors(adam)] == ["Eve"]
+    assert [root.colony.name for root in family.lineages()] == ["Eve"]
+    page = await (await logged_in.get(f"/colonies/{adam}")).text()
+    tree = page.split('id="tree-title"')[1].split('id="queens-title"')[0]
+    assert ">Eve</a>" in tree
+
+
 async def test_the_season_adds_up(logged_in, db, user):
     user_id = user.id
     a, b, c = [
