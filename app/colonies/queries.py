@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, func, or_, select, true
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
@@ -39,6 +39,7 @@ from app.colonies.schemas import (
 from app.models import (
     Alert,
     AlertKind,
+    Apiary,
     Colony,
     ColonyEvent,
     ColonyEventKind,
@@ -51,7 +52,7 @@ from app.models import (
     QueenStatus,
     User,
 )
-from app.web.auth import hives_of
+from app.web.auth import apiaries_of, hives_of
 from app.web.i18n import N_
 
 NOT_ALIVE = N_("This colony is no longer alive: it can have no more events.")
@@ -86,6 +87,23 @@ def colony_access(user_id: int, *, change: bool = False) -> ColumnElement[bool]:
     they may read (change), or it has no hive any more and they recorded it."""
     hives = hives_of(user_id, change=change).with_only_columns(Hive.id)
     return Colony.hive_id.in_(hives) | (Colony.hive_id.is_(None) & (Colony.owner_id == user_id))
+
+
+def in_apiary(apiary_id: int | None) -> ColumnElement[bool]:
+    """Whether a Colony lives (or last lived) in a hive of the apiary; any, without one."""
+    if apiary_id is None:
+        return true()
+    return Colony.hive_id.in_(select(Hive.id).where(Hive.apiary_id == apiary_id))
+
+
+async def apiary_choices(db: AsyncSession, user_id: int) -> list[tuple[int, str]]:
+    """The apiaries `user_id` may read, as (id, name), to narrow a page to one of them."""
+    rows = await db.execute(
+        select(Apiary.id, Apiary.name)
+        .where(Apiary.id.in_(apiaries_of(user_id)), Apiary.archived_at.is_(None))
+        .order_by(Apiary.name, Apiary.id)
+    )
+    return [(apiary_id, name) for apiary_id, name in rows]
 
 
 def queen_access(user_id: int, *, change: bool = False) -> ColumnElement[bool]:
@@ -597,10 +615,10 @@ def _alive_on(day: date) -> object:
     return (Colony.started_on <= day) & (Colony.ended_on.is_(None) | (Colony.ended_on > day))
 
 
-async def season(db: AsyncSession, user_id: int, year: int) -> Season:
-    """The year of the colonies `user_id` may read."""
+async def season(db: AsyncSession, user_id: int, year: int, apiary_id: int | None = None) -> Season:
+    """The year of the colonies `user_id` may read (in the apiary `apiary_id`, if given)."""
     first, last = date(year, 1, 1), date(year, 12, 31)
-    mine = colony_access(user_id)
+    mine = colony_access(user_id) & in_apiary(apiary_id)
 
     async def colonies(*where: object) -> int:
         counted = await db.scalar(select(func.count()).select_from(Colony).where(mine, *where))  # type: ignore[arg-type]

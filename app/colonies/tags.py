@@ -11,6 +11,8 @@ import segno
 from aiohttp import web
 from markupsafe import Markup
 
+from app.colonies.queries import apiary_choices
+from app.colonies.views import asked_apiary
 from app.keys import db_key
 from app.models import Hive, HiveStatus
 from app.web.auth import hives_of, login_required, user_of
@@ -37,15 +39,24 @@ def qr_svg(url: str) -> Markup:
 
 @login_required
 async def tag_sheet(request: web.Request) -> web.Response:
-    # A tag opens the hive's inspection form: for the hives the user may record in.
-    visible = hives_of(user_of(request).id, change=True).where(Hive.status == HiveStatus.active)
+    """Labels for the hives the user may record in (a tag opens the inspection form), of all
+    their apiaries or of the one asked for."""
+    user_id = user_of(request).id
     async with request.app[db_key]() as db:
+        apiary_id = await asked_apiary(request, db)
+        visible = hives_of(user_id, change=True).where(Hive.status == HiveStatus.active)
+        if apiary_id is not None:
+            visible = visible.where(Hive.apiary_id == apiary_id)
         rows = await db.execute(visible.order_by(Hive.site.nulls_last(), Hive.name, Hive.id))
         hives = [row[0] for row in rows]
+        apiaries = await apiary_choices(db, user_id)
     tags = []
     for hive in hives:
         url = absolute_url(request, record_path(hive.id))
         tags.append(Tag(hive, url, qr_svg(url)))
     return render(
-        request, "colonies/tags.html", {"tags": tags}, partial="partials/colonies/tags.html"
+        request,
+        "colonies/tags.html",
+        {"tags": tags, "apiaries": apiaries, "apiary_id": apiary_id},
+        partial="partials/colonies/tags.html",
     )

@@ -18,7 +18,7 @@ from sqlalchemy import Date, cast, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
-from app.colonies.queries import colony_access
+from app.colonies.queries import colony_access, in_apiary
 from app.models import Colony, ColonyEvent, ColonyEventKind, Queen
 
 
@@ -142,9 +142,12 @@ class Family:
         ]
 
 
-async def family_of(db: AsyncSession, user_id: int) -> Family:
-    """The colonies `user_id` may read, and the links between them: their family tree."""
+async def family_of(db: AsyncSession, user_id: int, apiary_id: int | None = None) -> Family:
+    """The colonies `user_id` may read (those of the apiary `apiary_id`, if given), and the
+    links between them: their family tree."""
     colonies = await db.scalars(
-        select(Colony).where(colony_access(user_id)).order_by(Colony.started_on, Colony.id)
+        select(Colony)
+        .where(colony_access(user_id), in_apiary(apiary_id))
+        .order_by(Colony.started_on, Colony.id)
     )
     return Family({colony.id: colony for colony in colonies}, await links_of(db, user_id))

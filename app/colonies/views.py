@@ -43,13 +43,13 @@ from app.colonies.tree import family_of
 from app.keys import db_key, settings_key
 from app.models import Colony, Hive, Queen
 from app.web import idempotency
-from app.web.auth import HiveView, hive_for, login_required, user_of
+from app.web.auth import HiveView, apiary_for, hive_for, login_required, user_of
 from app.web.context import local_today
 from app.web.formatting import date_time
 from app.web.forms import Form, read_form
 from app.web.htmx import redirect, render
 from app.web.i18n import N_, _, translate
-from app.web.paths import path_id
+from app.web.paths import MAX_ID, path_id
 
 COLONY_LABEL = N_("Colony")
 
@@ -138,17 +138,37 @@ def season_year(request: web.Request) -> int:
     return this_year
 
 
+async def asked_apiary(request: web.Request, db: AsyncSession) -> int | None:
+    """The apiary `?apiary=` narrows a page to, if any: one the user may read, else 404."""
+    asked = request.query.get("apiary", "")
+    if not asked:
+        return None
+    if not asked.isdigit() or int(asked) > MAX_ID:
+        raise web.HTTPNotFound()
+    return (await apiary_for(request, int(asked), db=db)).apiary.id
+
+
 @login_required
 async def colony_list(request: web.Request) -> web.Response:
-    """The user's lineages (every colony with all that came from it) and a season's numbers."""
+    """The user's lineages (every colony with all that came from it) and a season's numbers,
+    of all their apiaries or of one."""
     year = season_year(request)
+    user_id = user_of(request).id
     async with request.app[db_key]() as db:
-        family = await family_of(db, user_of(request).id)
-        season = await queries.season(db, user_of(request).id, year)
+        apiary_id = await asked_apiary(request, db)
+        family = await family_of(db, user_id, apiary_id)
+        season = await queries.season(db, user_id, year, apiary_id)
+        apiaries = await queries.apiary_choices(db, user_id)
     return render(
         request,
         "colonies/list.html",
-        {"lineages": family.lineages(), "season": season, **labels()},
+        {
+            "lineages": family.lineages(),
+            "season": season,
+            "apiaries": apiaries,
+            "apiary_id": apiary_id,
+            **labels(),
+        },
         partial="partials/colonies/list.html",
     )
 

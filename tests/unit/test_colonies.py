@@ -710,6 +710,40 @@ async def test_the_tag_sheet_has_a_code_for_each_active_hive_opening_its_inspect
     assert "Not yours" not in sheet
 
 
+async def test_lineages_season_and_tags_of_one_apiary(
+    logged_in, db, user, aiohttp_client, settings
+):
+    garden = await new_hive_id(logged_in, name="Linde", site="Garden")
+    roof = await new_hive_id(logged_in, name="Esche", site="Roof")
+    eve = await start_colony(logged_in, garden, "2025-06-01")
+    adam = await start_colony(logged_in, roof, "2025-06-01")
+    await split(logged_in, db, eve, on="2025-07-01", new_hive_name="Birke")  # into Garden
+    garden_id = await db.scalar(select(Hive.apiary_id).where(Hive.id == garden))
+    page = await (await logged_in.get(f"/colonies?apiary={garden_id}&year=2025")).text()
+    lineages = page.split('id="lineages-title"')[1]
+    assert f'href="/colonies/{eve}"' in lineages
+    assert f'href="/colonies/{adam}"' not in lineages
+    assert '<dd data-season="splits">1</dd>' in page
+    assert '<dd data-season="at_end">2</dd>' in page  # Eve and her daughter; not Adam
+    assert f'<option value="{garden_id}" selected>Garden</option>' in page
+    sheet = (await (await logged_in.get(f"/hives/tags?apiary={garden_id}")).text()).split(
+        'class="tag-grid"'
+    )[1]
+    assert sheet.count("<svg") == 2  # Linde and Birke
+    assert f"/hives/{roof}/" not in sheet
+    # the apiary's page links both
+    apiary_page = await (await logged_in.get(f"/apiaries/{garden_id}")).text()
+    assert f'href="/colonies?apiary={garden_id}"' in apiary_page
+    assert f'href="/hives/tags?apiary={garden_id}"' in apiary_page
+    # another's apiary, or no apiary at all, is not found
+    stranger = await make_user(db, email="stranger@example.org")
+    theirs = await apiary_of(db, stranger.id)
+    for path in ("/colonies", "/hives/tags"):
+        for asked in (str(theirs), "x", str(2**31)):
+            response = await logged_in.get(f"{path}?apiary={asked}")
+            assert response.status == 404, (path, asked)
+
+
 # --- the JSON API -------------------------------------------------------------------------------
 
 
