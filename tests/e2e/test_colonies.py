@@ -1,13 +1,14 @@
 """Colonies on a phone: a colony in a new hive, split, the daughter requeened, both on the
 family tree (with JavaScript and as plain forms); a claimed city swarm captured into a new hive,
 the report closed and linked from the colony; the QR tag sheet printed, and a tag's URL opened
-offline."""
+offline; an event recorded offline, stored once back online."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
 
+import asyncpg
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -15,6 +16,7 @@ from tests.e2e import test_pwa
 from tests.e2e.journeys import sign_up_from_home, submit, unique_email
 from tests.e2e.test_field_log import today_in_berlin
 from tests.e2e.test_hives import add_hive_by_typing
+from tests.e2e.test_offline import badge_count, beside_playwright
 from tests.e2e.test_swarms import ALEXANDERPLATZ, STATUS_PATH, become_collector, expect_stage
 
 pytestmark = pytest.mark.e2e
@@ -145,3 +147,53 @@ def test_the_qr_sheet_prints_and_a_tags_url_opens_offline(app_page: Callable[...
     expect(page.get_by_role("heading", level=1)).to_contain_text("South")
     expect(page.locator("#inspection-form")).to_be_visible()
     page.context.set_offline(False)
+
+
+def test_a_colony_event_recorded_offline_is_stored_once_back_online(
+    app_page: Callable[..., Page], database_url: str
+) -> None:
+    """The colony's event forms are the outbox's: a requeening recorded at the hive without a
+    signal waits on the phone, and arrives once when the connection comes back."""
+    page = app_page()
+    sign_up_from_home(page, name="Ada", email=unique_email())
+    test_pwa.wait_for_the_worker(page)
+    hive_id = test_pwa.add_hive(page, "Linden")
+    page.get_by_role("link", name="New colony").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("New colony · Linden")
+    submit(page, page.get_by_role("button", name="Save"), plain_form=False, lands_on=None)
+    expect(page).to_have_url(re.compile(r"/colonies/\d+$"))
+    colony_id = int(page.url.rsplit("/", 1)[1])
+    page.goto(f"/hives/{hive_id}")
+    test_pwa.wait_until_saved(page, [f"/hives/{hive_id}", f"/colonies/{colony_id}/requeen"])
+
+    page.context.set_offline(True)
+    page.reload()
+    page.get_by_role("link", name="Requeen", exact=True).click()
+    form = page.locator("#colony-event-form")
+    form.get_by_label("Race or line").fill("Carnica")
+    form.get_by_role("button", name="Save").click()
+    expect(page.locator("#alerts")).to_contain_text("Saved on this phone: Requeen · Linden")
+    expect(badge_count(page)).to_have_text("1")
+
+    page.context.set_offline(False)
+    expect(badge_count(page)).to_have_text("0", timeout=20_000)
+    stored = beside_playwright(
+        fetch(
+            database_url,
+            "SELECT kind::text, queens.race FROM colony_events"
+            " LEFT JOIN queens ON queens.colony_id = colony_events.colony_id"
+            " WHERE colony_events.colony_id = $1 AND kind = 'requeen'",
+            colony_id,
+        )
+    )
+    assert [tuple(row) for row in stored] == [("requeen", "Carnica")]
+    page.goto(f"/colonies/{colony_id}")
+    expect(page.locator("#current-queen")).to_contain_text("Carnica")
+
+
+async def fetch(database_url: str, query: str, *args: object) -> list[asyncpg.Record]:
+    connection = await asyncpg.connect(database_url)
+    try:
+        return list(await connection.fetch(query, *args))
+    finally:
+        await connection.close()
