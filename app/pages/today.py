@@ -21,7 +21,7 @@ from app.keys import db_key, settings_key, user_key
 from app.models import CHANGING_ROLES, Hive, HiveStatus
 from app.sensors.queries import open_alerts_of
 from app.swarms.queries import open_reports_near
-from app.treatments.queries import due_winter_oxalic, strips_due
+from app.treatments.queries import counts_due, due_winter_oxalic, strips_due
 from app.web.auth import apiaries_of, hives_of
 from app.web.htmx import render
 
@@ -39,6 +39,7 @@ async def home(request: web.Request) -> web.Response:
         swarm_reports = await open_reports_near(db, user.id)
         strips = await strips_due(db, user.id, day)
         winter_oxalic = await due_winter_oxalic(db, user.id, day)
+        mite_counts = await counts_due(db, user.id, day, settings.zone.key)
     return render(
         request,
         "home/apiary.html",
@@ -49,6 +50,7 @@ async def home(request: web.Request) -> web.Response:
             "swarm_reports": swarm_reports,
             "strips_due": strips,
             "winter_oxalic": winter_oxalic,
+            "counts_due": mite_counts,
         },
         partial="partials/home/apiary.html",
     )

@@ -11,11 +11,12 @@ take more than it holds.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, exists, func, select
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import (
@@ -445,6 +446,64 @@ async def effects_of(db: AsyncSession, found: TreatmentView, zone: str) -> list[
             )
         )
     return effects
+
+
+# --- A mite count after a treatment ------------------------------------------------------------
+
+# A varroa count a week after a treatment ends shows what it did (its page sets it beside the
+# count before); six weeks on, the next count tells of the season rather than the treatment.
+COUNT_AFTER = timedelta(days=7)
+COUNT_UNTIL = timedelta(days=42)
+
+
+@dataclass(frozen=True)
+class CountDue:
+    """A treated hive whose mites are to be counted: the treatment, its medicine, its end."""
+
+    hive_id: int
+    hive_name: str
+    treatment_id: int
+    product: str
+    ended_on: date
+
+
+async def counts_due(db: AsyncSession, user_id: int, day: date, zone: str) -> list[CountDue]:
+    """The active hives `user_id` may record in whose latest treatment ended one to six weeks
+    before `day` (one still running or just ended asks for nothing yet) and that have had no
+    varroa count since (an inspection's day is its day in the
+    city's time zone `zone`), the longest waiting first."""
+    latest = (
+        select(
+            TreatedHive.hive_id,
+            Hive.name,
+            Treatment.id,
+            MedicinePurchase.product,
+            Treatment.ends_on,
+        )
+        .join(Treatment, Treatment.id == TreatedHive.treatment_id)
+        .join(MedicinePurchase, MedicinePurchase.id == Treatment.purchase_id)
+        .join(Hive, Hive.id == TreatedHive.hive_id)
+        .where(
+            Hive.id.in_(hives_of(user_id, change=True).with_only_columns(Hive.id)),
+            Hive.status == HiveStatus.active,
+        )
+        .ext(distinct_on(TreatedHive.hive_id))  # the latest treatment of each hive
+        .order_by(TreatedHive.hive_id, Treatment.ends_on.desc(), Treatment.id.desc())
+        .subquery()
+    )
+    rows = await db.execute(
+        select(latest)
+        .where(latest.c.ends_on.between(day - COUNT_UNTIL, day - COUNT_AFTER))
+        .where(
+            ~exists().where(
+                Inspection.hive_id == latest.c.hive_id,
+                Inspection.varroa_count.is_not(None),
+                func.date(func.timezone(zone, Inspection.done_at)) > latest.c.ends_on,
+            )
+        )
+        .order_by(latest.c.ends_on, latest.c.name)
+    )
+    return [CountDue(*row) for row in rows]
 
 
 # --- The winter oxalic treatment window -----------------------------------------------------------

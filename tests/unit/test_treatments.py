@@ -815,6 +815,31 @@ async def test_a_treatment_shows_the_mites_before_and_after_and_flags_a_super(lo
     assert flagged.format(shown(TODAY - timedelta(days=10))) not in page
 
 
+async def test_today_asks_for_a_mite_count_a_week_after_a_treatment_until_one_is_made(logged_in):
+    north = await new_hive_id(logged_in, name="North")
+    south = await new_hive_id(logged_in, name="South")
+    west = await new_hive_id(logged_in, name="West")
+    purchase_id = await buy(logged_in, purchased_on=ago(120))
+    # North: ended 8 days ago. South: ended 3 days ago, too soon. West: ended 50 days ago,
+    # too long ago; and North's earlier treatment is not asked about apart.
+    for hive, started in ((north, 60), (north, 10), (south, 5), (west, 52)):
+        given = await treat(logged_in, [hive], purchase_id, started_on=ago(started), quantity="5")
+        assert given.status == 303, await given.text()
+    today = await (await logged_in.get("/")).text()
+    counts = today.split('id="mite-counts"')[1].split("</section>")[0]
+    assert "Count the mites after a treatment" in today
+    assert f'id="count-{north}"' in counts
+    assert f"Oxybee, ended {shown(TODAY - timedelta(days=8))}" in counts
+    assert f'href="/hives/{north}/inspections/new"' in counts
+    for other in (south, west):
+        assert f'id="count-{other}"' not in counts
+    # an inspection without a count does not answer it; one with a count does
+    await inspect(logged_in, north, ago(1), frames_of_bees="8")
+    assert f'id="count-{north}"' in await (await logged_in.get("/")).text()
+    await inspect(logged_in, north, ago(0), varroa_count="3", varroa_method="alcohol_wash")
+    assert 'id="mite-counts"' not in await (await logged_in.get("/")).text()
+
+
 async def test_the_winter_oxalic_window_lists_the_hives_not_yet_treated(logged_in, db, user):
     north = await new_hive_id(logged_in, name="North")
     await new_hive_id(logged_in, name="South")
