@@ -19,6 +19,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     SmallInteger,
@@ -1007,6 +1008,25 @@ class MedicinePurchase(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     __table_args__ = (CheckConstraint("quantity > 0", name="purchase_quantity_positive"),)
+
+
+class PurchaseProof(Base):
+    """A photo or PDF of a purchase's invoice or receipt (its proof, which the register cites).
+    The content is checked to be what its media type says before it is kept."""
+
+    __tablename__ = "purchase_proofs"
+
+    purchase_id: Mapped[int] = mapped_column(
+        ForeignKey("medicine_purchases.id", ondelete="CASCADE"), primary_key=True
+    )
+    media_type: Mapped[str] = mapped_column(String(30))
+    filename: Mapped[str] = mapped_column(String(200))
+    content: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    size: Mapped[int]  # bytes
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
 
 
 class MedicineDisposal(Base):

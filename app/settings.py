@@ -122,6 +122,11 @@ class Settings(BaseSettings):
     map_feature_cap: int = Field(
         default=2000, ge=1, description="Most hives in one GeoJSON answer (it says when it is cut)."
     )
+    upload_max_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=1024,
+        description="Largest file a form takes (a photo or PDF of a medicine's receipt).",
+    )
     readings_max_body_bytes: int = Field(
         default=8 * 1024 * 1024,
         ge=1024,

@@ -10,6 +10,10 @@ routes.post("/medicines")(views.purchase_create)
 routes.get("/medicines/new", name="purchase_new")(views.purchase_new)
 routes.get(r"/medicines/{id:\d+}", name="purchase_detail")(views.purchase_detail)
 routes.post(r"/medicines/{id:\d+}/disposals", name="disposal_create")(views.disposal_create)
+# Its proof of purchase: a photo or PDF of the receipt, sent, shown and taken away.
+routes.post(r"/medicines/{id:\d+}/proof", name="proof_upload")(views.proof_upload)
+routes.get(r"/medicines/{id:\d+}/proof", name="proof_file")(views.proof_file)
+routes.post(r"/medicines/{id:\d+}/proof/delete", name="proof_delete")(views.proof_delete)
 
 # Treatments: the register (a period's records, for print), record one, one treatment, strips out.
 routes.get("/treatments", name="treatment_register")(views.register)

@@ -16,11 +16,12 @@ from typing import Any
 from urllib.parse import urlencode
 
 from aiohttp import web
+from aiohttp.helpers import content_disposition_header
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.keys import db_key, settings_key
-from app.treatments import queries
+from app.treatments import proofs, queries
 from app.treatments.register import read_day
 from app.treatments.schemas import (
     ACTIVE_SUBSTANCES,
@@ -35,6 +36,7 @@ from app.treatments.schemas import (
 from app.web import formatting, idempotency
 from app.web.auth import login_required, safe_next, user_of
 from app.web.context import local_today
+from app.web.csrf import takes_upload
 from app.web.forms import Form, read_form, validate
 from app.web.htmx import redirect, render, vary
 from app.web.i18n import _, translate
@@ -141,12 +143,14 @@ async def purchase_page_of(
     batch: queries.Batch,
     form: Form[DisposalForm] | None = None,
     status: int = 200,
+    proof_form: Form[Any] | None = None,
 ) -> web.Response:
     async with request.app[db_key]() as db:
         treatments = await queries.treatments_of(
             db, user_of(request).id, purchase_id=batch.purchase.id
         )
         disposals = await queries.disposals_of(db, batch.purchase.id)
+        proof = await proofs.proof_of(db, batch.purchase.id)
     if form is None:
         values = {
             "disposed_on": local_today(request).isoformat(),
@@ -162,6 +166,10 @@ async def purchase_page_of(
             "treatments": treatments,
             "disposals": disposals,
             "form": form,
+            "proof": proof,
+            "proof_form": proof_form or Form(values={}),
+            "proof_kinds": proofs.KIND_LABELS,
+            "upload_mb": request.app[settings_key].upload_max_bytes // (1024 * 1024),
             "today": local_today(request),
             **choices(),
         },
@@ -197,6 +205,68 @@ async def disposal_create(request: web.Request) -> web.Response:
     if answer is None:
         return await purchase_page_of(request, await owned_batch(request), form, status=422)
     return redirect(request, answer.location or "/medicines")
+
+
+# --- Proof of purchase: a photo or PDF of the receipt ------------------------------------------
+
+
+async def sent_file(request: web.Request, name: str, limit: int) -> tuple[bytes, str]:
+    """The file sent as `name` (its first `limit` + 1 bytes, enough to tell it is too large)
+    and its name; nothing and "" if none was."""
+    sent = (await request.post()).get(name)
+    if not isinstance(sent, web.FileField):
+        return b"", ""
+    return sent.file.read(limit + 1), sent.filename or ""
+
+
+@login_required
+@takes_upload
+async def proof_upload(request: web.Request) -> web.Response:
+    """Keep the photo or PDF sent as the purchase's proof (in place of one before), or show
+    the page again with what is wrong beside the field, nothing kept."""
+    limit = request.app[settings_key].upload_max_bytes
+    content, sent_name = await sent_file(request, "proof", limit)
+    batch = await owned_batch(request)
+    media_type = proofs.media_type_of(content)
+    if not content or len(content) > limit or media_type is None:
+        if not content:
+            problem = translate(proofs.NO_FILE)
+        elif len(content) > limit:
+            problem = _(proofs.TOO_LARGE, size=limit // (1024 * 1024))
+        else:
+            problem = translate(proofs.NOT_A_PROOF)
+        proof_form: Form[Any] = Form(values={}, labels={"proof": translate(proofs.PROOF_LABEL)})
+        proof_form.add_error("proof", problem)
+        return await purchase_page_of(request, batch, status=422, proof_form=proof_form)
+    filename = proofs.safe_filename(sent_name, media_type)
+    async with request.app[db_key].begin() as db:
+        await proofs.keep_proof(db, batch.purchase.id, media_type, filename, content)
+    return redirect(request, f"/medicines/{batch.purchase.id}#proof")
+
+
+@login_required
+async def proof_file(request: web.Request) -> web.StreamResponse:
+    """The proof as it was sent, under its own media type and name (shown, not a page)."""
+    batch = await owned_batch(request)
+    async with request.app[db_key]() as db:
+        found = await proofs.content_of(db, batch.purchase.id)
+    if found is None:
+        raise web.HTTPNotFound()
+    media_type, filename, content = found
+    response = web.Response(body=content, content_type=media_type)
+    response.headers["Content-Disposition"] = content_disposition_header(
+        "inline", filename=filename
+    )
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response
+
+
+@login_required
+async def proof_delete(request: web.Request) -> web.Response:
+    batch = await owned_batch(request)
+    async with request.app[db_key].begin() as db:
+        await proofs.drop_proof(db, batch.purchase.id)
+    return redirect(request, f"/medicines/{batch.purchase.id}#proof")
 
 
 # --- Treatments -----------------------------------------------------------------------------------

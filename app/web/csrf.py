@@ -22,6 +22,8 @@ import hashlib
 import hmac
 import secrets
 import time
+from collections.abc import Callable
+from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -145,6 +147,19 @@ def _secret(request: web.Request) -> str:
     return secret.get_secret_value()
 
 
+# A view that takes a file (see takes_upload) reads a body of up to the settings'
+# upload_max_bytes and this much more for the form's other fields and the multipart framing.
+TAKES_UPLOAD = "takes_upload"
+UPLOAD_FORM_ROOM = 64 * 1024
+
+
+def takes_upload[H: Callable[..., Any]](view: H) -> H:
+    """Mark a view whose form sends a file: its body may be as large as upload_max_bytes (the
+    view checks the file's own size), where every other body is held to max_body_bytes."""
+    setattr(view, TAKES_UPLOAD, True)
+    return view
+
+
 @web.middleware
 async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.path.startswith(EXEMPT_PREFIXES):  # no token, so no session cookie, on the API
@@ -152,6 +167,24 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
     session = await get_session(request)  # the cookie is only read if the browser sent one
     kept = session.get(SESSION_KEY)
     request[csrf_token_key] = kept or anonymous_token(request)
+    upload = getattr(request.match_info.handler, TAKES_UPLOAD, False)
+    if upload and request.method not in SAFE_METHODS:  # a file: a larger body
+        limit = request.app[settings_key].upload_max_bytes + UPLOAD_FORM_ROOM
+        request = request.clone(client_max_size=limit)
+        posted = await request.post()  # a body beyond the limit: 413, and nothing kept
+        try:
+            return await _checked(request, session, kept, handler)
+        finally:  # aiohttp keeps each file in a temporary file, for whoever reads it to close
+            for value in posted.values():
+                if isinstance(value, web.FileField):
+                    value.file.close()
+    return await _checked(request, session, kept, handler)
+
+
+async def _checked(
+    request: web.Request, session: Session, kept: str | None, handler: Handler
+) -> web.StreamResponse:
+    """The handler's answer, if the request is safe or carries the token."""
     if request.method not in SAFE_METHODS:
         sent = request.headers.get("X-CSRF-Token")
         if sent is None and request.content_type in FORM_TYPES:

@@ -72,6 +72,7 @@ from app.models import (
 from app.settings import Settings
 from app.swarms import queries as swarm_queries
 from app.swarms.schemas import CollectorForm, SwarmReportForm
+from app.treatments import proofs
 from app.treatments import queries as treatment_queries
 from app.treatments.schemas import DisposalForm, PurchaseForm, TreatmentForm
 from app.web.api import new_key
@@ -429,6 +430,13 @@ MATRIX = [
     Row("POST",  "/medicines/{id}/disposals", Redirect("/medicines/"), 404, LOGIN, LOGIN,
         form={"disposed_on": TODAY, "quantity": "1"}, fill={"id": "purchase"},
         scope="user"),
+    # Its proof of purchase (a photo or PDF): a form without a file is refused beside the field.
+    Row("POST",  "/medicines/{id}/proof",                422,   404,   LOGIN,    LOGIN,
+        form={}, fill={"id": "purchase"}, scope="user"),
+    Row("GET",   "/medicines/{id}/proof",                200,   404,   LOGIN,    LOGIN,
+        fill={"id": "purchase"}, scope="user"),
+    Row("POST",  "/medicines/{id}/proof/delete", Redirect("/medicines/"), 404, LOGIN, LOGIN,
+        form={}, fill={"id": "purchase"}, scope="user"),
     Row("GET",   "/treatments",                         200,   200,   LOGIN,    LOGIN),
     Row("POST",  "/treatments",   Redirect("/treatments/"), 404,  LOGIN,    LOGIN,
         form=TREATMENT_FORM,
@@ -843,6 +851,7 @@ async def medicines_of(db, owner: User, hive_id: int) -> dict[str, int]:
         purchase.id,
         DisposalForm(disposed_on=long_ago, quantity=Decimal(1), how=SECRET_NOTES),
     )
+    await proofs.keep_proof(db, purchase.id, "application/pdf", "receipt.pdf", b"%PDF-1.7\n")
     await db.commit()
     return {"purchase": purchase.id, "treatment": treatment.id, "disposal": disposal.id}
 
@@ -1048,6 +1057,8 @@ async def owners_state(db, owner_id: int) -> list[Any]:
         " WHERE h.owner_id = :owner ORDER BY s.hive_id",
         "SELECT secret_hash FROM calendar_feeds WHERE user_id = :owner",
         "SELECT * FROM medicine_purchases WHERE owner_id = :owner ORDER BY id",
+        "SELECT f.purchase_id, f.sha256, f.uploaded_at FROM purchase_proofs f"
+        " JOIN medicine_purchases p ON p.id = f.purchase_id WHERE p.owner_id = :owner",
         "SELECT d.* FROM medicine_disposals d JOIN medicine_purchases p ON p.id = d.purchase_id"
         " WHERE p.owner_id = :owner ORDER BY d.id",
         "SELECT * FROM treatments WHERE owner_id = :owner ORDER BY id",

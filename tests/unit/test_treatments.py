@@ -15,11 +15,19 @@ from decimal import Decimal
 from html import escape
 from zoneinfo import ZoneInfo
 
+import aiohttp
 from babel.dates import format_date
 from sqlalchemy import func, select
 
 from app.main import create_app
-from app.models import Harvest, MedicineDisposal, MedicinePurchase, TreatedHive, Treatment
+from app.models import (
+    Harvest,
+    MedicineDisposal,
+    MedicinePurchase,
+    PurchaseProof,
+    TreatedHive,
+    Treatment,
+)
 from app.treatments import queries
 from app.treatments.register import REGISTER_COLUMNS
 from app.web import i18n
@@ -866,3 +874,86 @@ async def test_the_winter_oxalic_window_lists_the_hives_not_yet_treated(logged_i
         assert 'id="winter-oxalic"' not in today
     else:  # no oxalic acid given this winter yet: both hives are listed
         assert "Not yet treated this winter: North, South." in today
+
+
+# --- Proof of purchase --------------------------------------------------------------------------
+
+PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + bytes(17)
+
+
+async def send_proof(client, purchase_id: int, content: bytes, name: str, media_type: str):
+    page = f"/medicines/{purchase_id}"
+    form = aiohttp.FormData(quote_fields=False)  # a name as a browser sends it
+    form.add_field("_csrf", await csrf_token(client, page))
+    form.add_field("proof", io.BytesIO(content), filename=name, content_type=media_type)
+    return await client.post(f"{page}/proof", data=form, allow_redirects=False)
+
+
+async def test_a_photo_or_pdf_of_the_receipt_is_kept_with_its_purchase(logged_in, db):
+    purchase_id = await buy(logged_in)
+    page = f"/medicines/{purchase_id}"
+    assert "No photo or PDF of the invoice yet." in await (await logged_in.get(page)).text()
+    sent = await send_proof(logged_in, purchase_id, PDF, "C:\\fakepath\\Rechnung 0815.pdf", "x/y")
+    assert (sent.status, sent.headers["Location"]) == (303, f"{page}#proof")
+    shown_page = await (await logged_in.get(page)).text()
+    assert (
+        f'<a href="{page}/proof" target="_blank" rel="noopener">Rechnung 0815.pdf</a>' in shown_page
+    )
+    assert "PDF, 1 kB" in shown_page
+    kept = await logged_in.get(f"{page}/proof")
+    assert kept.status == 200
+    assert await kept.read() == PDF
+    assert kept.headers["Content-Type"] == "application/pdf"
+    assert kept.headers["Content-Disposition"].startswith("inline;")
+    assert "Rechnung%200815.pdf" in kept.headers["Content-Disposition"]
+    assert kept.headers["X-Content-Type-Options"] == "nosniff"
+    # another takes its place; then it is removed
+    assert (await send_proof(logged_in, purchase_id, PNG, "receipt.png", "image/png")).status == 303
+    again = await logged_in.get(f"{page}/proof")
+    assert (again.headers["Content-Type"], await again.read()) == ("image/png", PNG)
+    removed = await post_form(logged_in, f"{page}/proof/delete", page, {})
+    assert removed.status == 303
+    assert (await logged_in.get(f"{page}/proof")).status == 404
+    assert await db.scalar(select(func.count()).select_from(PurchaseProof)) == 0
+
+
+async def test_a_file_that_is_no_proof_is_refused_beside_the_field(aiohttp_client, settings, db):
+    one_mb = 1024 * 1024
+    client = await aiohttp_client(
+        create_app(settings.model_copy(update={"upload_max_bytes": one_mb}))
+    )
+    await make_user(db, email="ada@example.org")
+    await log_in(client, "ada@example.org")
+    purchase_id = await buy(client)
+    assert (
+        await send_proof(client, purchase_id, PDF, "receipt.pdf", "application/pdf")
+    ).status == 303
+    for content, name, message in (
+        (b"<html><script>alert(1)</script>", "receipt.pdf", "is not a photo (JPEG, PNG or WebP)"),
+        (b"", "", "Choose a photo or PDF of the invoice or receipt."),
+        (PDF + bytes(one_mb), "big.pdf", "This file is larger than 1 MB."),
+    ):
+        refused = await send_proof(client, purchase_id, content, name, "application/pdf")
+        assert refused.status == 422, name
+        text = await refused.text()
+        assert message in text
+        assert 'id="proof-error"' in text
+        assert 'aria-invalid="true"' in text
+        kept = await client.get(f"/medicines/{purchase_id}/proof")
+        assert await kept.read() == PDF  # the one before is still kept
+    # a body beyond the file's limit and the form's room is not read at all
+    beyond = await send_proof(client, purchase_id, PDF + bytes(one_mb + 100_000), "huge.pdf", "x")
+    assert beyond.status == 413
+    # someone else's purchase does not exist for them
+    other = await aiohttp_client(create_app(settings))
+    await make_user(db, email="bo@example.org")
+    await log_in(other, "bo@example.org")
+    assert (await other.get(f"/medicines/{purchase_id}/proof")).status == 404
+    token = await csrf_token(other, "/medicines/new")
+    form = aiohttp.FormData()
+    form.add_field("_csrf", token)
+    form.add_field("proof", PNG, filename="x.png", content_type="image/png")
+    taken = await other.post(f"/medicines/{purchase_id}/proof", data=form, allow_redirects=False)
+    assert taken.status == 404
+    assert await (await client.get(f"/medicines/{purchase_id}/proof")).read() == PDF
