@@ -470,8 +470,8 @@ class CountDue:
 async def counts_due(db: AsyncSession, user_id: int, day: date, zone: str) -> list[CountDue]:
     """The active hives `user_id` may record in whose latest treatment ended one to six weeks
     before `day` (one still running or just ended asks for nothing yet) and that have had no
-    varroa count since (an inspection's day is its day in the
-    city's time zone `zone`), the longest waiting first."""
+    varroa count since (an inspection's day is its day in the city's time zone `zone`), the
+    longest waiting first."""
     latest = (
         select(
             TreatedHive.hive_id,
