@@ -169,8 +169,10 @@ async def csrf_middleware(request: web.Request, handler: Handler) -> web.StreamR
     request[csrf_token_key] = kept or anonymous_token(request)
     upload = getattr(request.match_info.handler, TAKES_UPLOAD, False)
     if upload and request.method not in SAFE_METHODS:  # a file: a larger body
+        # aiohttp has no body limit per route, and request.clone() would give the view a
+        # request whose state (its language, say) the response hooks never see: set it here.
         limit = request.app[settings_key].upload_max_bytes + UPLOAD_FORM_ROOM
-        request = request.clone(client_max_size=limit)
+        request._client_max_size = limit
         posted = await request.post()  # a body beyond the limit: 413, and nothing kept
         try:
             return await _checked(request, session, kept, handler)

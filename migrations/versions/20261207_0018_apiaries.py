@@ -59,17 +59,20 @@ APIARY_FOR = """
     -- membership for each hive.
     SET plan_cache_mode = force_custom_plan
     AS $$
-    DECLARE found int;
+    DECLARE found int; candidate int;
     BEGIN
-        -- The user's own apiaries first (a few rows, by the user_id index), then those that fit.
-        WITH mine AS MATERIALIZED (
+        -- The user's own apiaries (a few rows, by the user_id index), each looked up by its key:
+        -- no statement here may walk every apiary, whatever the statistics say.
+        FOR candidate IN
             SELECT member.apiary_id FROM apiary_members AS member
             WHERE member.user_id = asker AND member.role IN ('owner', 'keeper')
-        )
-        SELECT mine.apiary_id INTO found
-        FROM mine JOIN apiaries AS apiary ON apiary.id = mine.apiary_id
-        WHERE apiary.archived_at IS NULL AND (wanted IS NULL OR apiary.name = wanted)
-        ORDER BY mine.apiary_id LIMIT 1;
+            ORDER BY member.apiary_id
+        LOOP
+            SELECT apiary.id INTO found FROM apiaries AS apiary
+            WHERE apiary.id = candidate AND apiary.archived_at IS NULL
+              AND (wanted IS NULL OR apiary.name = wanted);
+            EXIT WHEN found IS NOT NULL;
+        END LOOP;
         IF found IS NULL THEN
             INSERT INTO apiaries (name, location) VALUES (coalesce(wanted, unnamed), at)
             RETURNING id INTO found;
