@@ -62,6 +62,10 @@ def add_hive(page: Page, t: Words, name: str, latitude: str, longitude: str) -> 
     expect(heading(page)).to_have_text(name)
 
 
+# A shop's receipt as a PDF (the least a reader opens).
+RECEIPT = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\ntrailer << /Root 1 0 R >>\n%%EOF\n"
+
+
 def buy_oxalic_acid(page: Page, t: Words, today: date, *, from_today: bool = True) -> None:
     if from_today:
         page.goto("/")
@@ -85,6 +89,15 @@ def buy_oxalic_acid(page: Page, t: Words, today: date, *, from_today: bool = Tru
     expect(page.locator("#stock")).to_have_text(
         t("In stock: %(amount)s %(unit)s", amount="100", unit=t("ml"))
     )
+    # The shop's receipt, kept with the batch as the proof of purchase.
+    proof = page.locator("#proof-form")
+    proof.get_by_label(t("A photo or PDF of the invoice")).set_input_files(
+        files=[{"name": "R-2026-0815.pdf", "mimeType": "application/pdf", "buffer": RECEIPT}]
+    )
+    proof.get_by_role("button", name=t("Upload")).click()
+    kept = page.locator("#proof").get_by_role("link", name="R-2026-0815.pdf")
+    expect(kept).to_be_visible()
+    assert page.request.get(kept.get_attribute("href") or "").body() == RECEIPT
 
 
 def treat_both_from_today(page: Page, t: Words, language: str, today: date) -> None:
