@@ -212,10 +212,13 @@ async def test_a_claimed_report_is_not_pushed_and_a_switched_off_device_hears_no
     assert push_service.received == []
 
 
-async def test_a_410_removes_the_subscription(app_client, push_service, db):
+@pytest.mark.parametrize("gone", [404, 410])
+async def test_a_subscription_the_push_service_no_longer_knows_is_removed(
+    app_client, push_service, db, gone
+):
     near = await collector(db, "Near", NEAR)
     device_id = await subscribe(db, near, push_service.browser("near"))
-    push_service.answers["near"] = [410]
+    push_service.answers["near"] = [gone]
     await add_report(db)
 
     await push_round(app_client.server.app)
