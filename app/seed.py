@@ -198,32 +198,71 @@ async def add_city_hives(db: AsyncSession, count: int, *, seed: int = 2026) -> i
         )
     )
     columns: dict[str, list[object]] = {
-        key: [] for key in ("owner", "name", "site", "lon", "lat", "frame", "origin", "installed")
+        key: [] for key in ("owner", "name", "apiary", "lon", "lat", "frame", "origin", "installed")
     }
     frames = [f.value for f in FrameType]
     origins = [o.value for o in ColonyOrigin]
+    # Each new beekeeper's hives at one place stand in one apiary of theirs, there: what
+    # apiary_for would answer for each hive of a new account, made here in three statements
+    # (apiary_for once per hive costs a plan per hive, and on stale statistics far more).
+    apiaries: dict[tuple[int, str], int] = {}  # (owner, place): its number in `places`
+    places: list[tuple[int, str, float, float]] = []
+    numbers: list[int] = []  # each hive's apiary, by its number in `places`
     for index in range(count):
         place, lon, lat, spread = BERLIN_PLACES[rng.randrange(len(BERLIN_PLACES))]
         east, north = rng.gauss(0, spread / 2), rng.gauss(0, spread / 2)
-        columns["owner"].append(user_ids[index // HIVES_PER_BEEKEEPER])
+        owner = user_ids[index // HIVES_PER_BEEKEEPER]
+        if (owner, place) not in apiaries:
+            apiaries[(owner, place)] = len(places)
+            places.append((owner, place, lon, lat))
+        columns["owner"].append(owner)
         columns["name"].append(f"Hive {index % HIVES_PER_BEEKEEPER + 1}")
-        columns["site"].append(place)
+        numbers.append(apiaries[(owner, place)])
         columns["lon"].append(lon + east / (METRES_PER_DEGREE * 0.6088))  # cos(52.5°)
         columns["lat"].append(lat + north / METRES_PER_DEGREE)
         columns["frame"].append(rng.choice(frames))
         columns["origin"].append(rng.choice(origins))
         columns["installed"].append(date(2026, 6, 1) - timedelta(days=rng.randrange(2000)))
+    ids = list(
+        await db.scalars(
+            text("SELECT nextval('apiaries_id_seq') FROM generate_series(1, :n)"),
+            {"n": len(places)},
+        )
+    )
+    await db.execute(
+        text(
+            "INSERT INTO apiaries (id, name, location) "
+            "SELECT id, name, ST_SetSRID(ST_MakePoint(lon, lat), 4326) "
+            "FROM unnest(CAST(:id AS int[]), CAST(:name AS text[]), CAST(:lon AS float8[]), "
+            "CAST(:lat AS float8[])) AS t(id, name, lon, lat)"
+        ),
+        {
+            "id": ids,
+            "name": [place for _, place, _, _ in places],
+            "lon": [lon for _, _, lon, _ in places],
+            "lat": [lat for _, _, _, lat in places],
+        },
+    )
+    await db.execute(
+        text(
+            "INSERT INTO apiary_members (apiary_id, user_id, role) "
+            "SELECT apiary, owner, 'owner' FROM unnest(CAST(:apiary AS int[]), "
+            "CAST(:owner AS int[])) AS t(apiary, owner)"
+        ),
+        {"apiary": ids, "owner": [owner for owner, _, _, _ in places]},
+    )
+    columns["apiary"] = [ids[number] for number in numbers]
     await db.execute(
         text(
             "INSERT INTO hives (owner_id, name, apiary_id, location, frame_type, origin, "
             "installed_on) "
-            "SELECT owner, name, apiary_for(owner, site, at, NULL), at, "
+            "SELECT owner, name, apiary, at, "
             "CAST(frame AS frame_type), CAST(origin AS colony_origin), installed "
             "FROM (SELECT *, ST_SetSRID(ST_MakePoint(lon, lat), 4326) AS at "
-            "FROM unnest(CAST(:owner AS int[]), CAST(:name AS text[]), CAST(:site AS text[]), "
+            "FROM unnest(CAST(:owner AS int[]), CAST(:name AS text[]), CAST(:apiary AS int[]), "
             "CAST(:lon AS float8[]), CAST(:lat AS float8[]), CAST(:frame AS text[]), "
             "CAST(:origin AS text[]), CAST(:installed AS date[])) "
-            "AS t(owner, name, site, lon, lat, frame, origin, installed)) AS hive"
+            "AS t(owner, name, apiary, lon, lat, frame, origin, installed)) AS hive"
         ),
         columns,
     )
