@@ -48,9 +48,10 @@ OWNERS = """
 """
 
 
-# The one rule of where a new hive goes (app/hives/queries.py: apiary_named, the seed and the
-# benchmarks all call it): the apiary of that name among those the user may change hives in,
-# the earliest; without a name, their earliest; else a new one that they own, at the hive.
+# The one rule of where a new hive goes (app/hives/queries.py: apiary_named, the demo data and
+# the benchmarks call it; the seed's generated city makes the same apiaries in bulk for its new
+# accounts): the apiary of that name among those the user may change hives in, the earliest;
+# without a name, their earliest; else a new one that they own, at the hive.
 APIARY_FOR = """
     CREATE FUNCTION apiary_for(asker int, wanted text, at geometry, unnamed text)
     RETURNS int LANGUAGE plpgsql VOLATILE
