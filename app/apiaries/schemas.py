@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, EmailStr, Field, StringConstraints, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, StringConstraints, ValidationInfo, field_validator
 
 from app.models import ApiaryRole
 from app.web.forms import NO_NUL, NOT_BLANK, Blank, Number
@@ -52,6 +52,14 @@ class ApiaryForm(BaseModel):
         return value
 
 
+# The address of an account to invite: looked up, never written to. An address no account has
+# (one of a reserved domain, say, which sign-up refuses) is answered as such (409), not as a
+# malformed field: only something that is no address at all is a 422.
+AccountAddress = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
+]
+
+
 class InvitationForm(BaseModel):
     """An invitation: a link (no email), or to the existing account with this email."""
 
@@ -59,7 +67,9 @@ class InvitationForm(BaseModel):
     days: Annotated[int, Number, Field(ge=1, le=MAX_INVITATION_DAYS)] = Field(
         default=7, title=N_("Valid for (days)")
     )
-    email: Annotated[EmailStr | None, Blank] = Field(default=None, title=N_("Email (optional)"))
+    email: Annotated[AccountAddress | None, Blank] = Field(
+        default=None, title=N_("Email (optional)")
+    )
 
 
 class RoleForm(BaseModel):

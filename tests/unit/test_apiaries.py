@@ -327,6 +327,15 @@ async def test_the_api_makes_an_apiary_once_and_invites_by_link(people, db):
     accepted = await post(people["cleo"], f"/invitations/{token}", f"/invitations/{token}")
     assert accepted.status == 303
     assert await roles(db, made["id"]) == {"Ada": "owner", "Cleo": "viewer"}
+    # an address no account has (sign-up refuses a reserved domain) is no one to invite (409);
+    # only something that is no address at all is a bad field (422)
+    for email, status in (("/*k3@okebq46.test", 409), ("no address", 422)):
+        refused = await people["ada"].post(
+            f"/api/v1/apiaries/{made['id']}/invitations",
+            json={"role": "viewer", "days": 3, "email": email},
+            headers={"Authorization": ada["Authorization"]},
+        )
+        assert refused.status == status, email
 
 
 async def test_the_apiary_page_speaks_german(people, db):
