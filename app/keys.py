@@ -11,6 +11,7 @@ from py_vapid import Vapid02
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.assets import StaticAssets
+from app.connection import RequestConnection
 from app.metrics import Metrics
 from app.models import KeyOwner, User
 from app.settings import Settings
@@ -47,3 +48,5 @@ session_token_hash_key = web.RequestKey("session_token_hash", str)
 language_key = web.RequestKey[tuple[str, bool]]("language")
 # The API key the request carries and its holder, once app/web/api.py has looked it up.
 key_holder_key = web.RequestKey("key_holder", KeyOwner)
+# The request's database connection, lent to its sessions one at a time (app/web/database.py).
+request_connection_key = web.RequestKey("request_connection", RequestConnection)

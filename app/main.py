@@ -56,6 +56,7 @@ from app.web.auth import current_user_middleware
 from app.web.compression import compression_middleware
 from app.web.context import csrf_field
 from app.web.csrf import csrf_middleware
+from app.web.database import request_connection_middleware
 from app.web.errors import error_middleware
 from app.web.middlewares import (
     add_response_headers,
@@ -132,6 +133,7 @@ def create_app(settings: Settings) -> web.Application:
             error_middleware,  # error pages in both shapes, JSON problems on the API
             database_outage_middleware,  # the database away: 503 at once, not a 500 or a hang
             static_files_middleware(STATIC),  # gzipped styles and scripts; no session
+            request_connection_middleware,  # one pooled connection per request, at its first query
             # None of the three for answers that are the same for everyone: no session, no cookie.
             not_for_shared_answers(session_middleware(session_storage(settings))),
             not_for_shared_answers(csrf_middleware),  # every unsafe request carries the token

@@ -19,6 +19,7 @@ CORE = {
     "settings",
     "keys",
     "db",
+    "connection",
     "models",
     "metrics",
     "observability",

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.accounts import queries
 from app.accounts.passwords import hash_password, verify_password
 from app.accounts.schemas import ApiKeyForm, LogIn, PasswordChange, Profile, SignUp
-from app.keys import db_key, metrics_key, settings_key, user_key
+from app.keys import metrics_key, settings_key, user_key
 from app.models import User
 from app.web import api, i18n, throttle
 from app.web.auth import (
@@ -27,6 +27,7 @@ from app.web.auth import (
     this_session,
     user_of,
 )
+from app.web.database import db_session
 from app.web.forms import Form, read_form
 from app.web.htmx import htmx, redirect, render
 from app.web.i18n import N_, _, translate
@@ -63,7 +64,7 @@ signup_form = blank_form(signup_page)
 async def signup(request: web.Request) -> web.Response:
     form = await read_form(request, SignUp)
     if form.data is not None:
-        async with request.app[db_key]() as db:
+        async with db_session(request) as db:
             try:
                 user = await queries.create_user(
                     db,
@@ -159,7 +160,7 @@ async def login_submit(request: web.Request) -> web.Response:
     if form.data is None:
         return login_page(request, form, status=422)
     metrics = request.app[metrics_key]
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         if wait := await password_attempt_wait(request, db, form.data.email):
             response = login_page(
                 request,
@@ -214,7 +215,7 @@ async def profile_page(
     """The profile page: details, password, then API keys; `partial` is the section htmx gets
     alone."""
     user = user_of(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         hives = await queries.hive_count(db, user)
         keys = await queries.keys_of(db, user.id)
         sessions = await sessions_of(db, user.id)
@@ -262,7 +263,7 @@ async def profile_update(request: web.Request) -> web.Response:
     user = user_of(request)
     form = await read_form(request, Profile)
     if form.data is not None:
-        async with request.app[db_key]() as db:
+        async with db_session(request) as db:
             try:
                 await queries.update_profile(db, user, name=form.data.name, email=form.data.email)
             except queries.EmailTaken:
@@ -287,7 +288,7 @@ async def password_change(request: web.Request) -> web.Response:
         return await profile_page(
             request, details_of(user), 422, password_form=form, partial=PASSWORD_PARTIAL
         )
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         if wait := await password_attempt_wait(request, db, user.email):
             form.add_error(
                 "current_password",
@@ -328,7 +329,7 @@ async def api_key_create(request: web.Request) -> web.Response:
             request, details_of(user), 422, key_form=form, partial=API_KEYS_PARTIAL
         )
     made = api.new_key()
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         await queries.create_key(
             db, user.id, name=form.data.key_name, prefix=made.prefix, key_hash=made.hash
         )
@@ -342,7 +343,7 @@ async def api_key_create(request: web.Request) -> web.Response:
 @login_required
 async def api_key_revoke(request: web.Request) -> web.Response:
     user = user_of(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         if not await queries.revoke_key(db, user.id, path_id(request)):
             raise web.HTTPNotFound()
     if htmx(request).wants_fragment:
@@ -367,7 +368,7 @@ async def language_choose(request: web.Request) -> web.Response:
         # The reason is English (the status line); the error page shows it translated.
         raise web.HTTPUnprocessableEntity(reason=N_("Choose one of the languages offered."))
     if (user := request.get(user_key)) is not None:
-        async with request.app[db_key]() as db:
+        async with db_session(request) as db:
             await queries.choose_language(db, user.id, chosen)
     next_path = posted.get("next")
     response = redirect(request, safe_next(next_path if isinstance(next_path, str) else None))

@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.apiaries import queries
 from app.apiaries.schemas import ApiaryForm, InvitationForm, RoleForm
-from app.keys import db_key
 from app.models import Apiary, ApiaryRole
 from app.web import idempotency
 from app.web.api import (
@@ -32,6 +31,7 @@ from app.web.api import (
     read_json,
 )
 from app.web.auth import Membership, apiary_for
+from app.web.database import db_session
 from app.web.i18n import translate
 from app.web.paths import path_id
 
@@ -133,7 +133,7 @@ def refused(error: queries.Refused, field: str) -> Problem:
 @api_view
 async def apiary_list(request: web.Request) -> web.Response:
     user_id = await api_owner(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         rows = await queries.apiaries_of_user(db, user_id)
         items = [await apiary_out(db, Membership(row.apiary, row.role)) for row in rows]
     return answer(ApiaryList(items=items))
@@ -153,19 +153,19 @@ async def apiary_create(request: web.Request) -> web.Response:
         made = await apiary_out(db, await apiary_for(request, apiary_id, db=db))
         return created(made, str(request.app.router["api_apiary"].url_for(id=str(apiary_id))))
 
-    async with request.app[db_key]() as db, db.begin():
+    async with db_session(request) as db, db.begin():
         return await create_once(db, guard, add, kept_as=Apiary)
 
 
 @api_view
 async def apiary_detail(request: web.Request) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         return answer(await apiary_out(db, await apiary_for(request, db=db)))
 
 
 @api_view
 async def member_list(request: web.Request) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         found = await apiary_for(request, db=db)
         members = await queries.members_of(db, found.apiary.id)
     items = [
@@ -179,7 +179,7 @@ async def member_role(request: web.Request) -> web.Response:
     found = await apiary_for(request, own=True)
     data = parse_body(RoleIn, await read_json(request))
     user_id = path_id(request, "user")
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         try:
             known = await queries.change_role(db, found.apiary.id, user_id, data.role)
         except queries.Refused as error:
@@ -200,7 +200,7 @@ async def member_remove(request: web.Request) -> web.Response:
     user_id = path_id(request, "user")
     asker = await api_owner(request)
     found = await apiary_for(request, own=user_id != asker)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         try:
             known = await queries.remove_member(db, found.apiary.id, user_id)
         except queries.Refused as error:
@@ -218,7 +218,7 @@ async def invitation_create(request: web.Request) -> web.Response:
     data = parse_body(InvitationIn, await read_json(request))
     if found.apiary.archived_at is not None:
         raise Problem(409, "The apiary is archived: open it again to invite.")
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         try:
             made, token = await queries.invite(db, found.apiary.id, await api_owner(request), data)
         except queries.Refused as error:

@@ -18,9 +18,10 @@ from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
 from app.apiaries import clubs
 from app.apiaries.queries import Refused
-from app.keys import db_key, settings_key
+from app.keys import settings_key
 from app.models import Club, ClubRole
 from app.web.auth import apiary_for, login_required, user_of
+from app.web.database import db_session
 from app.web.forms import NOT_BLANK, Form, Number, read_form
 from app.web.htmx import redirect, render
 from app.web.i18n import N_, translate
@@ -81,7 +82,7 @@ class ClubMembership:
 async def club_for(request: web.Request, *, organise: bool = False) -> ClubMembership:
     """The URL's club with the asker's role, if they have joined it (with `organise`, as an
     organiser); to anyone else it does not exist (404)."""
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         found = await clubs.membership(db, path_id(request), user_of(request).id)
     if found is None or (organise and found[1] != ClubRole.organiser):
         raise web.HTTPNotFound()
@@ -94,7 +95,7 @@ async def club_for(request: web.Request, *, organise: bool = False) -> ClubMembe
 @login_required
 async def club_list(request: web.Request) -> web.Response:
     user = user_of(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         mine = await clubs.clubs_of_user(db, user.id)
         invitations = await clubs.invitations_for(db, user.id)
     context = {"clubs": mine, "invitations": invitations, "roles": club_roles()}
@@ -121,7 +122,7 @@ async def club_create(request: web.Request) -> web.Response:
     form = await read_form(request, ClubForm)
     if form.data is None:
         return form_page(request, form, status=422)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         club_id = await clubs.create_club(db, user_of(request).id, form.data.name)
     return redirect(request, f"/clubs/{club_id}")
 
@@ -140,7 +141,7 @@ async def detail_page(
     club = found.club
     user_id = user_of(request).id
     day = datetime.now(request.app[settings_key].zone).date()
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         apiaries = await clubs.apiaries_of_club(db, club.id)
         members = await clubs.members_of_club(db, club.id)
         due = await clubs.due_in_club(db, club.id, day)
@@ -184,7 +185,7 @@ async def member_add(request: web.Request) -> web.Response:
     form = await read_form(request, ClubMemberForm)
     if form.data is None:
         return await detail_page(request, found, member_form=form, status=422)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         try:
             await clubs.add_member(db, found.club.id, user_of(request).id, str(form.data.email))
         except Refused as refused:
@@ -200,7 +201,7 @@ async def member_role(request: web.Request) -> web.Response:
     if form.data is None:
         refusal = next(iter(form.errors.values()))
         return await detail_page(request, found, refusal=refusal, status=422)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         try:
             known = await clubs.change_role(
                 db, found.club.id, path_id(request, "user"), form.data.role
@@ -217,7 +218,7 @@ async def member_remove(request: web.Request) -> web.Response:
     """Take a member out of the club, or withdraw their invitation."""
     found = await club_for(request, organise=True)
     user_id = path_id(request, "user")
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         try:
             known = await clubs.remove_member(db, found.club.id, user_id)
         except Refused as refused:
@@ -232,7 +233,7 @@ async def member_remove(request: web.Request) -> web.Response:
 @login_required
 async def club_leave(request: web.Request) -> web.Response:
     found = await club_for(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         try:
             await clubs.remove_member(db, found.club.id, user_of(request).id)
         except Refused as refused:
@@ -243,7 +244,7 @@ async def club_leave(request: web.Request) -> web.Response:
 @login_required
 async def club_accept(request: web.Request) -> web.Response:
     """The person added to the club joins it; to anyone else the club does not exist."""
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         if not await clubs.accept(db, path_id(request), user_of(request).id):
             raise web.HTTPNotFound()
     return redirect(request, f"/clubs/{path_id(request)}")
@@ -251,7 +252,7 @@ async def club_accept(request: web.Request) -> web.Response:
 
 @login_required
 async def club_decline(request: web.Request) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         if not await clubs.decline(db, path_id(request), user_of(request).id):
             raise web.HTTPNotFound()
     return redirect(request, "/clubs")
@@ -270,7 +271,7 @@ async def apiary_club(request: web.Request) -> web.Response:
         raise web.HTTPUnprocessableEntity(reason=NO_SUCH_CLUB)
     club_id = form.data.club_id
     user_id = user_of(request).id
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         if club_id is not None and club_id not in dict(await clubs.organised_by(db, user_id)):
             raise web.HTTPNotFound()
         try:

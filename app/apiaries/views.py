@@ -22,10 +22,10 @@ from app.apiaries.schemas import (
     InvitationForm,
     RoleForm,
 )
-from app.keys import db_key
 from app.models import ApiaryRole
 from app.web.auth import Membership, apiary_for, login_required, user_of
 from app.web.context import map_settings
+from app.web.database import db_session
 from app.web.forms import Form, read_form
 from app.web.htmx import redirect, render
 from app.web.i18n import translate
@@ -39,7 +39,7 @@ def roles() -> dict[ApiaryRole, str]:
 @login_required
 async def apiary_list(request: web.Request) -> web.Response:
     user = user_of(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         apiaries = await queries.apiaries_of_user(db, user.id)
         invitations = await queries.invitations_for(db, user.id)
     context = {"apiaries": apiaries, "invitations": invitations, "roles": roles()}
@@ -59,7 +59,7 @@ async def detail_page(
     status: int = 200,
 ) -> web.Response:
     apiary = found.apiary
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         hives = await queries.hives_in(db, apiary.id)
         members = await queries.members_of(db, apiary.id)
         invitations = await queries.open_invitations(db, apiary.id) if found.owns else []
@@ -120,7 +120,7 @@ async def apiary_create(request: web.Request) -> web.Response:
     form = await read_form(request, ApiaryForm)
     if form.data is None:
         return form_page(request, form, status=422)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         apiary_id = await queries.create_apiary(db, user_of(request).id, form.data)
     return redirect(request, f"/apiaries/{apiary_id}")
 
@@ -128,7 +128,7 @@ async def apiary_create(request: web.Request) -> web.Response:
 async def apiary_edit(request: web.Request) -> web.Response:
     found = await apiary_for(request, own=True)
     apiary = found.apiary
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         latitude, longitude = await queries.location_of(db, apiary.id)
     values = {
         "name": apiary.name,
@@ -146,7 +146,7 @@ async def apiary_update(request: web.Request) -> web.Response:
     form = await read_form(request, ApiaryForm)
     if form.data is None:
         return form_page(request, form, found=found, status=422)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         await queries.update_apiary(db, found.apiary.id, form.data)
     return redirect(request, f"/apiaries/{found.apiary.id}")
 
@@ -155,14 +155,14 @@ async def apiary_archive(request: web.Request) -> web.Response:
     """Archive an apiary (or open it again): its hives and records stay, no one is invited."""
     found = await apiary_for(request, own=True)
     archived = (await request.post()).get("archived") == "true"
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         await queries.set_archived(db, found.apiary.id, archived)
     return redirect(request, f"/apiaries/{found.apiary.id}")
 
 
 async def apiary_delete(request: web.Request) -> web.Response:
     found = await apiary_for(request, own=True)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         try:
             await queries.delete_apiary(db, found.apiary.id)
         except queries.Refused as refused:
@@ -180,7 +180,7 @@ async def member_role(request: web.Request) -> web.Response:
         return await detail_page(
             request, found, refusal=next(iter(form.errors.values())), status=422
         )
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         try:
             known = await queries.change_role(
                 db, found.apiary.id, path_id(request, "user"), form.data.role
@@ -194,7 +194,7 @@ async def member_role(request: web.Request) -> web.Response:
 
 async def member_remove(request: web.Request) -> web.Response:
     found = await apiary_for(request, own=True)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         try:
             known = await queries.remove_member(db, found.apiary.id, path_id(request, "user"))
         except queries.Refused as refused:
@@ -207,7 +207,7 @@ async def member_remove(request: web.Request) -> web.Response:
 async def after_member_change(request: web.Request, found: Membership) -> web.Response:
     """Back to the apiary's page, or, for an owner who has just stepped down from running it
     (or out of it), wherever they may still go."""
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         mine = {
             row.apiary.id: row.role
             for row in await queries.apiaries_of_user(db, user_of(request).id)
@@ -219,7 +219,7 @@ async def after_member_change(request: web.Request, found: Membership) -> web.Re
 
 async def apiary_leave(request: web.Request) -> web.Response:
     found = await apiary_for(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         try:
             await queries.remove_member(db, found.apiary.id, user_of(request).id)
         except queries.Refused as refused:
@@ -237,7 +237,7 @@ async def invitation_create(request: web.Request) -> web.Response:
     form = await read_form(request, InvitationForm)
     if form.data is None or found.apiary.archived_at is not None:
         return await detail_page(request, found, invitation_form=form, status=422)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         try:
             _, token = await queries.invite(db, found.apiary.id, user_of(request).id, form.data)
         except queries.Refused as refused:
@@ -251,7 +251,7 @@ async def invitation_create(request: web.Request) -> web.Response:
 
 async def invitation_revoke(request: web.Request) -> web.Response:
     found = await apiary_for(request, own=True)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         if not await queries.revoke(db, found.apiary.id, path_id(request, "invitation")):
             raise web.HTTPNotFound()
     return redirect(request, f"/apiaries/{found.apiary.id}")
@@ -260,7 +260,7 @@ async def invitation_revoke(request: web.Request) -> web.Response:
 @login_required
 async def invitation_page(request: web.Request) -> web.Response:
     """What a link invites to, with Accept; one that cannot be used says so and changes nothing."""
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         invitation = await queries.invitation_by_token(db, request.match_info["token"])
     return invitation_answer(request, invitation)
 
@@ -277,7 +277,7 @@ def invitation_answer(request: web.Request, invitation: queries.Invitation | Non
 
 @login_required
 async def invitation_accept(request: web.Request) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         invitation = await queries.invitation_by_token(db, request.match_info["token"])
         apiary_id = invitation and await queries.accept(db, invitation.id, user_of(request).id)
     if not apiary_id:
@@ -289,7 +289,7 @@ async def invitation_accept(request: web.Request) -> web.Response:
 async def account_invitation_accept(request: web.Request) -> web.Response:
     """Accept an invitation addressed to the signed-in account."""
     user_id = user_of(request).id
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         invitation = await queries.invitation_for_user(db, path_id(request), user_id)
         apiary_id = invitation and await queries.accept(db, invitation.id, user_id)
     if not apiary_id:
@@ -299,6 +299,6 @@ async def account_invitation_accept(request: web.Request) -> web.Response:
 
 @login_required
 async def account_invitation_decline(request: web.Request) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         await queries.decline(db, path_id(request), user_of(request).id)
     return redirect(request, "/apiaries")

@@ -13,11 +13,12 @@ from app.city.cache import density_cache, statistics_cache
 from app.city.chart import BAR, swarm_chart
 from app.city.grid import HexGrid
 from app.geo import Latitude, Longitude
-from app.keys import db_key, settings_key
+from app.keys import settings_key
 from app.settings import Settings
 from app.web import throttle
 from app.web.auth import login_required, user_of
 from app.web.context import map_settings
+from app.web.database import db_session
 from app.web.forms import Form, validate
 from app.web.htmx import htmx, render
 from app.web.i18n import N_
@@ -49,7 +50,7 @@ async def density_geojson(request: web.Request) -> web.Response:
     settings = request.app[settings_key]
 
     async def make() -> str:
-        async with request.app[db_key]() as db:
+        async with db_session(request) as db:
             return await queries.density_geojson(db, grid_of(settings), settings.service_bounds)
 
     collection, fresh_for = await density_cache(request.app).get(
@@ -68,7 +69,7 @@ async def city_statistics(request: web.Request) -> web.Response:
     settings = request.app[settings_key]
 
     async def make() -> queries.CityStatistics:
-        async with request.app[db_key]() as db:
+        async with db_session(request) as db:
             return await queries.city_statistics(db, grid_of(settings), settings.service_bounds)
 
     stats, _ = await statistics_cache(request.app).get(settings.density_cache_seconds, make)
@@ -111,7 +112,7 @@ async def forage(request: web.Request) -> web.Response:
     form = validate(values, ForageQuery) if asked else Form[ForageQuery](values=values)
     pressure = None
     if form.data is not None:
-        async with request.app[db_key]() as db:
+        async with db_session(request) as db:
             wait = await throttle.take(
                 db,
                 bucket="forage",

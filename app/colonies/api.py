@@ -30,7 +30,6 @@ from app.colonies.schemas import (
     SwarmLostForm,
     UnionForm,
 )
-from app.keys import db_key
 from app.models import (
     Colony,
     ColonyEvent,
@@ -54,6 +53,7 @@ from app.web.api import (
 )
 from app.web.auth import hive_for
 from app.web.context import local_today
+from app.web.database import db_session
 from app.web.paths import path_id
 
 MAX_LISTED = 500
@@ -198,7 +198,7 @@ def listed(model: type[BaseModel], items: Sequence[BaseModel]) -> web.Response:
 @api_view
 async def colony_list(request: web.Request) -> web.Response:
     owner_id = await api_owner(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         colonies = await queries.colonies_of(db, owner_id)
     return listed(ColonyList, [answer_of(ColonyOut, colony) for colony in colonies[:MAX_LISTED]])
 
@@ -206,7 +206,7 @@ async def colony_list(request: web.Request) -> web.Response:
 @api_view
 async def queen_list(request: web.Request) -> web.Response:
     owner_id = await api_owner(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         queens = await queries.queens_of(db, owner_id)
     return listed(QueenList, [answer_of(QueenOut, queen) for queen in queens[:MAX_LISTED]])
 
@@ -215,7 +215,7 @@ async def queen_list(request: web.Request) -> web.Response:
 async def queen_detail(request: web.Request) -> web.Response:
     owner_id = await api_owner(request)
     queen_id = path_id(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         queen = await queries.queen_of(db, owner_id, queen_id)
     if queen is None:
         raise Problem(404, f"You have no queen {queen_id}.")
@@ -229,7 +229,7 @@ def owned_events() -> Any:
 @api_view
 async def event_list(request: web.Request) -> web.Response:
     owner_id = await api_owner(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         rows = await db.scalars(
             owned_events()
             .where(queries.colony_access(owner_id))
@@ -244,7 +244,7 @@ async def event_list(request: web.Request) -> web.Response:
 async def event_detail(request: web.Request) -> web.Response:
     owner_id = await api_owner(request)
     event_id = path_id(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         event = await db.scalar(
             owned_events().where(queries.colony_access(owner_id), ColonyEvent.id == event_id)
         )
@@ -281,7 +281,7 @@ async def event_create(request: web.Request) -> web.Response:
     guard = idempotency.for_json(request, owner_id, key, body)
     today = local_today(request)
     try:
-        async with request.app[db_key]() as db, db.begin():
+        async with db_session(request) as db, db.begin():
             colony = await queries.colony_of(db, owner_id, data.colony_id, change=True)
             if colony is None:
                 raise Problem(404, f"You have no colony {data.colony_id}.")
@@ -305,7 +305,7 @@ def boxes_answer(hive_id: int, boxes: Any) -> web.Response:
 
 @api_view
 async def boxes_detail(request: web.Request) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         found = await hive_for(request, db=db)
         boxes = await queries.boxes_of(db, found.hive.id)
     return boxes_answer(found.hive.id, boxes)
@@ -314,7 +314,7 @@ async def boxes_detail(request: web.Request) -> web.Response:
 @api_view
 async def boxes_replace(request: web.Request) -> web.Response:
     data = parse_body(BoxesIn, await read_json(request))
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         found = await hive_for(request, change=True, db=db)
         await queries.save_boxes(db, found.hive.id, data)
         await db.commit()

@@ -13,9 +13,9 @@ from markupsafe import Markup
 
 from app.colonies.queries import apiary_choices
 from app.colonies.views import asked_apiary
-from app.keys import db_key
 from app.models import Hive, HiveStatus
 from app.web.auth import hives_of, login_required, user_of
+from app.web.database import db_session
 from app.web.htmx import render
 from app.web.urls import absolute_url
 
@@ -42,7 +42,7 @@ async def tag_sheet(request: web.Request) -> web.Response:
     """Labels for the hives the user may record in (a tag opens the inspection form), of all
     their apiaries or of the one asked for."""
     user_id = user_of(request).id
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         apiary_id = await asked_apiary(request, db)
         visible = hives_of(user_id, change=True).where(Hive.status == HiveStatus.active)
         if apiary_id is not None:

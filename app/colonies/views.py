@@ -40,11 +40,12 @@ from app.colonies.schemas import (
     colour_of,
 )
 from app.colonies.tree import family_of
-from app.keys import db_key, settings_key
+from app.keys import settings_key
 from app.models import Colony, Hive, Queen
 from app.web import idempotency
 from app.web.auth import HiveView, apiary_for, hive_for, login_required, user_of
 from app.web.context import local_today
+from app.web.database import db_session
 from app.web.formatting import date_time
 from app.web.forms import Form, read_form
 from app.web.htmx import redirect, render
@@ -109,7 +110,7 @@ async def create_once(
 
 @login_required
 async def colony_page(request: web.Request) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         colony = await owned_colony(request, db, change=False)
         user_id = user_of(request).id
         family = await family_of(db, user_id)
@@ -154,7 +155,7 @@ async def colony_list(request: web.Request) -> web.Response:
     of all their apiaries or of one."""
     year = season_year(request)
     user_id = user_of(request).id
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         apiary_id = await asked_apiary(request, db)
         family = await family_of(db, user_id, apiary_id)
         season = await queries.season(db, user_id, year, apiary_id)
@@ -258,7 +259,7 @@ async def event_page(
     *,
     status: int = 200,
 ) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         choices = await event_choices(
             db, user_of(request).id, colony, request.app[settings_key].zone
         )
@@ -274,7 +275,7 @@ async def event_page(
 def event_form_view(kind: EventKind) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     @login_required
     async def view(request: web.Request) -> web.Response:
-        async with request.app[db_key]() as db:
+        async with db_session(request) as db:
             colony = await owned_colony(request, db)
         form: Form[Any] = Form(values=event_values(request, colony))
         if colony.status != "alive":
@@ -287,7 +288,7 @@ def event_form_view(kind: EventKind) -> Callable[[web.Request], Awaitable[web.St
 def event_create_view(kind: EventKind) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     @login_required
     async def view(request: web.Request) -> web.Response:
-        async with request.app[db_key]() as db:
+        async with db_session(request) as db:
             colony = await owned_colony(request, db)
         form: Form[Any] = await read_form(request, kind.schema)
         today = local_today(request)
@@ -428,7 +429,7 @@ def queen_values(queen: Queen) -> dict[str, Any]:
 async def queen_page(
     request: web.Request, queen: Queen, form: Form[Any], *, status: int = 200
 ) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         mothers = queen_choices(
             await queries.queens_of(db, user_of(request).id), leave_out=queen.id
         )
@@ -443,7 +444,7 @@ async def queen_page(
 
 @login_required
 async def queen_edit(request: web.Request) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         queen = await owned_queen(request, db)
     return await queen_page(request, queen, Form(values=queen_values(queen)))
 
@@ -451,7 +452,7 @@ async def queen_edit(request: web.Request) -> web.Response:
 @login_required
 async def queen_update(request: web.Request) -> web.Response:
     form = await read_form(request, QueenForm)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         queen = await owned_queen(request, db)
         if form.data is not None:
             try:
@@ -484,7 +485,7 @@ def boxes_page(
 @login_required
 async def boxes_form(request: web.Request) -> web.Response:
     found = await hive_for(request, change=True)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         boxes = await queries.boxes_of(db, found.hive.id)
     stored = BoxesForm.model_validate(boxes, from_attributes=True) if boxes else BoxesForm()
     values = {
@@ -502,7 +503,7 @@ async def boxes_save(request: web.Request) -> web.Response:
     form = await read_form(request, BoxesForm)
     if form.data is None:
         return boxes_page(request, found, form, status=422)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         await queries.save_boxes(db, found.hive.id, form.data)
         await db.commit()
     return redirect(request, f"/hives/{found.hive.id}")

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.hives import queries
 from app.hives.queries import HivePage
 from app.hives.schemas import HiveForm, HiveListQuery
-from app.keys import db_key
 from app.models import ColonyOrigin, FrameType, Hive, HiveStatus
 from app.web import idempotency
 from app.web.api import (
@@ -32,6 +31,7 @@ from app.web.api import (
     read_json,
 )
 from app.web.auth import HiveView, hive_for
+from app.web.database import db_session
 from app.web.i18n import translate
 
 
@@ -115,7 +115,7 @@ async def hive_list(request: web.Request) -> web.Response:
         query = HiveListQuery.model_validate(dict(request.query))
     except ValidationError as error:
         raise Problem.invalid(error, "query") from error
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         page = await queries.list_hives(db, owner_id, query)
     return answer(HiveList.of(page))
 
@@ -128,7 +128,7 @@ async def hive_create(request: web.Request) -> web.Response:
     body = await read_json(request)
     data = parse_body(HiveIn, body)
     guard = idempotency.for_json(request, owner_id, key, body)
-    async with request.app[db_key]() as db, db.begin():
+    async with db_session(request) as db, db.begin():
         return await create_once(
             db, guard, lambda: added_hive(request, db, owner_id, data), kept_as=Hive
         )
@@ -169,7 +169,7 @@ async def hive_patch(request: web.Request) -> web.Response:
 
 async def changed(request: web.Request, data: HiveIn) -> web.Response:
     """Store `data` as the URL's hive, if the key's holder may change it; the hive as it is now."""
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         found = await hive_for(request, change=True, db=db)
         try:
             await queries.update_hive(db, await api_owner(request), found, data)
@@ -182,7 +182,7 @@ async def changed(request: web.Request, data: HiveIn) -> web.Response:
 
 @api_view
 async def hive_delete(request: web.Request) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         found = await hive_for(request, own=True, db=db)
         await queries.delete_hive(db, found.hive.id)
     return web.Response(status=204)

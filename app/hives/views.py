@@ -24,11 +24,12 @@ from app.hives.schemas import (
     HiveForm,
     HiveListQuery,
 )
-from app.keys import db_key, settings_key, user_key
+from app.keys import settings_key, user_key
 from app.models import User
 from app.web import idempotency
 from app.web.auth import HiveView, hive_for, login_required, user_of
 from app.web.context import map_settings
+from app.web.database import db_session
 from app.web.forms import Form, read_form
 from app.web.htmx import htmx, push_url, redirect, render
 from app.web.i18n import translate
@@ -72,7 +73,7 @@ def page_url(query: HiveListQuery, page: int) -> str:
 async def hive_list(request: web.Request) -> web.Response:
     user = user_of(request)
     query = list_query(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         page = await queries.list_hives(db, user.id, query)
         sites = await queries.sites_of(db, user.id)
     context = {
@@ -97,7 +98,7 @@ async def form_page(
     status: int = 200,
 ) -> web.Response:
     action = "/hives" if hive is None else f"/hives/{hive.hive.id}/edit"
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         apiary_names = await queries.sites_of(db, user_of(request).id)
     context = {"form": form, "hive": hive, "action": action, "apiary_names": apiary_names}
     return render(
@@ -175,7 +176,7 @@ async def hive_update(request: web.Request) -> web.Response:
     form = await read_form(request, HiveForm)
     if form.data is None:
         return await form_page(request, form, hive=found, status=422)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         try:
             await queries.update_hive(db, user_of(request).id, found, form.data)
         except queries.MoveRefused:
@@ -196,7 +197,7 @@ async def hive_delete_confirm(request: web.Request) -> web.Response:
 
 async def hive_delete(request: web.Request) -> web.Response:
     found = await hive_for(request, own=True)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         await queries.delete_hive(db, found.hive.id)
     return redirect(request, "/hives")
 
@@ -220,7 +221,7 @@ async def hives_geojson(request: web.Request) -> web.Response:
             raise web.HTTPUnprocessableEntity(
                 reason=f"Invalid bbox: {bbox_problem(error)}"
             ) from None
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         collection = await queries.hives_geojson(
             db, user.id, bbox, request.app[settings_key].map_feature_cap
         )

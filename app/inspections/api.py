@@ -29,7 +29,7 @@ from app.inspections.schemas import (
     in_the_future,
     mites_per_100,
 )
-from app.keys import db_key, settings_key
+from app.keys import settings_key
 from app.models import Harvest, Inspection, QueenCells, Temperament, VarroaMethod
 from app.web import idempotency
 from app.web.api import (
@@ -45,6 +45,7 @@ from app.web.api import (
     read_json,
 )
 from app.web.auth import hive_for, queried_hive_id
+from app.web.database import db_session
 from app.web.paths import path_id
 
 MAX_LISTED = 500
@@ -257,7 +258,7 @@ async def created_harvest(db: AsyncSession, owner_id: int, data: HarvestForm) ->
 @api_view
 async def inspection_list(request: web.Request) -> web.Response:
     owner_id = await api_owner(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         hive_id = await queried_hive_id(request, db)
         rows = await queries.inspections_of(db, owner_id, hive_id, MAX_LISTED)
     return json_answer(
@@ -287,7 +288,7 @@ async def inspection_create(request: web.Request) -> web.Response:
                 }
             ],
         )
-    async with request.app[db_key]() as db, db.begin():
+    async with db_session(request) as db, db.begin():
         # The hive is checked inside the create: a repeat is answered by its key first (410
         # once the inspection went with its deleted hive), a new request by the hive's owner.
         async def create() -> idempotency.Answer:
@@ -301,7 +302,7 @@ async def inspection_create(request: web.Request) -> web.Response:
 async def inspection_detail(request: web.Request) -> web.Response:
     owner_id = await api_owner(request)
     inspection_id = path_id(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         found = await queries.inspection_of(db, owner_id, inspection_id)
     if found is None:
         raise Problem(404, f"You have no inspection {inspection_id}.")
@@ -311,7 +312,7 @@ async def inspection_detail(request: web.Request) -> web.Response:
 @api_view
 async def harvest_list(request: web.Request) -> web.Response:
     owner_id = await api_owner(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         rows = await queries.harvests_with_shares(db, owner_id, MAX_LISTED)
     items = [HarvestOut.of(harvest, shares) for harvest, shares in rows]
     return json_answer(HarvestList(items=items).model_dump_json(), 200, "")
@@ -324,7 +325,7 @@ async def harvest_create(request: web.Request) -> web.Response:
     body = await read_json(request)
     data = parse_body(HarvestIn, body).root.as_form()
     guard = idempotency.for_json(request, owner_id, key, body)
-    async with request.app[db_key]() as db, db.begin():
+    async with db_session(request) as db, db.begin():
 
         async def create() -> idempotency.Answer:
             changeable = await queries.changeable_hive_ids(db, owner_id, data.hive_ids)
@@ -360,7 +361,7 @@ def withheld_problem(withheld: queries.HarvestWithheld) -> Problem:
 async def harvest_detail(request: web.Request) -> web.Response:
     owner_id = await api_owner(request)
     harvest_id = path_id(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         found = await queries.harvest_of(db, owner_id, harvest_id)
     if found is None:
         raise Problem(404, f"You have no harvest {harvest_id}.")

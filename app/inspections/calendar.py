@@ -19,11 +19,12 @@ from datetime import UTC, date, datetime, timedelta
 from aiohttp import web
 
 from app.inspections import queries
-from app.keys import db_key, settings_key
+from app.keys import settings_key
 from app.models import Inspection
 from app.web import i18n
 from app.web.auth import login_required, user_of
 from app.web.context import local_today
+from app.web.database import db_session
 from app.web.htmx import render
 from app.web.i18n import _
 from app.web.urls import absolute_url, public_origin
@@ -114,7 +115,7 @@ def calendar(
 
 async def feed(request: web.Request) -> web.Response:
     secret = request.match_info["secret"]
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         found = await queries.calendar_owner(db, secret)
         if found is None:
             raise web.HTTPNotFound()
@@ -138,7 +139,7 @@ async def feed(request: web.Request) -> web.Response:
 
 @login_required
 async def calendar_page(request: web.Request) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         current = await queries.calendar_feed_of(db, user_of(request).id)
     return render(
         request,
@@ -152,9 +153,9 @@ async def calendar_page(request: web.Request) -> web.Response:
 async def calendar_rotate(request: web.Request) -> web.Response:
     """A new secret URL, shown once; the previous URL stops working."""
     secret = secrets.token_urlsafe(32)
-    async with request.app[db_key]() as db, db.begin():
+    async with db_session(request) as db, db.begin():
         await queries.set_calendar_secret(db, user_of(request).id, secret)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         current = await queries.calendar_feed_of(db, user_of(request).id)
     url = absolute_url(request, f"/calendar/{secret}.ics")
     response = render(

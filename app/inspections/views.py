@@ -29,11 +29,12 @@ from app.inspections.schemas import (
     ScheduleForm,
     in_the_future,
 )
-from app.keys import db_key, settings_key
+from app.keys import settings_key
 from app.models import Hive, Inspection
 from app.web import formatting, idempotency
 from app.web.auth import HiveView, hive_for, login_required, safe_next, user_of
 from app.web.context import local_today
+from app.web.database import db_session
 from app.web.forms import Form, read_form, validate
 from app.web.htmx import redirect, render, vary
 from app.web.i18n import N_, _, translate
@@ -62,7 +63,7 @@ def checklist_choices() -> dict[str, Any]:
 async def owned_inspection(request: web.Request, *, change: bool = True) -> tuple[Inspection, Hive]:
     """The URL's inspection and its hive, if the user may change it (or, without `change`, read
     it): else 404, as for an inspection that does not exist."""
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         found = await queries.inspection_of(
             db, user_of(request).id, path_id(request), change=change
         )
@@ -125,7 +126,7 @@ def inspection_page(
 async def inspection_new(request: web.Request) -> web.Response:
     found = await hive_for(request, change=True)
     schedule = None
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         previous = await queries.previous_inspection(db, found.hive.id)
         schedule_id = as_id(request.query.get("schedule", ""))
         if schedule_id is not None:
@@ -161,7 +162,7 @@ async def inspection_refused(
     request: web.Request, found: HiveView, form: Form[InspectionForm]
 ) -> web.Response:
     """The checklist again (422) with its messages, and last time's values beside it."""
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         previous = await queries.previous_inspection(db, found.hive.id)
     return inspection_page(request, found, form, previous=previous, status=422)
 
@@ -230,7 +231,7 @@ async def inspection_update(request: web.Request) -> web.Response:
     data = in_the_city(form, request)
     if data is None:
         return inspection_page(request, found, form, previous=None, editing=inspection, status=422)
-    async with request.app[db_key]() as db, db.begin():
+    async with db_session(request) as db, db.begin():
         await queries.correct(db, inspection, data, by=user_of(request).id)
     return redirect(request, f"/hives/{found.hive.id}#inspection-{inspection.id}")
 
@@ -285,7 +286,7 @@ async def schedule_create(request: web.Request) -> web.Response:
 @login_required
 async def inspection_detail(request: web.Request) -> web.Response:
     inspection, hive = await owned_inspection(request, change=False)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         recorded_by = await queries.name_of(db, inspection.recorded_by)
         may_change = await queries.inspection_of(
             db, user_of(request).id, inspection.id, change=True
@@ -322,7 +323,7 @@ def back_to(request: web.Request, posted: Any, default: str) -> web.Response:
 async def inspection_done(request: web.Request) -> web.Response:
     inspection, hive = await owned_inspection(request)
     posted = await request.post()
-    async with request.app[db_key]() as db, db.begin():
+    async with db_session(request) as db, db.begin():
         await queries.mark_done(db, inspection, local_now(request))
     return back_to(request, posted, f"/hives/{hive.id}")
 
@@ -353,7 +354,7 @@ async def inspection_reschedule(request: web.Request) -> web.Response:
             partial="partials/inspections/reschedule.html",
             status=422,
         )
-    async with request.app[db_key]() as db, db.begin():
+    async with db_session(request) as db, db.begin():
         await queries.reschedule(db, inspection, form.data.scheduled_for)
     return back_to(request, posted, f"/hives/{hive.id}")
 
@@ -380,7 +381,7 @@ async def inspection_reschedule_form(request: web.Request) -> web.Response:
 @login_required
 async def inspection_delete(request: web.Request) -> web.Response:
     inspection, hive = await owned_inspection(request)
-    async with request.app[db_key]() as db, db.begin():
+    async with db_session(request) as db, db.begin():
         await queries.delete_inspection(db, inspection)
     return redirect(request, f"/hives/{hive.id}")
 
@@ -389,7 +390,7 @@ async def inspection_delete(request: web.Request) -> web.Response:
 
 
 async def active_hives(request: web.Request) -> list[Hive]:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         return await queries.active_hives_of(db, user_of(request).id)
 
 
@@ -495,7 +496,7 @@ async def harvest_list(request: web.Request) -> web.Response:
     day = local_today(request)
     if year.isdigit() and 1900 <= int(year) <= day.year:
         day = date(int(year), 12, 31)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         totals = await queries.season_totals(db, user.id, day)
         harvests = await queries.recent_harvests(db, user.id)
     return render(
@@ -509,7 +510,7 @@ async def harvest_list(request: web.Request) -> web.Response:
 async def owned_harvest(request: web.Request, *, change: bool = False) -> queries.HarvestView:
     """The URL's harvest if the user may read one of its hives (with `change`, change all of
     them); else 404."""
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         found = await queries.harvest_of(db, user_of(request).id, path_id(request), change=change)
     if found is None:
         raise web.HTTPNotFound()
@@ -519,7 +520,7 @@ async def owned_harvest(request: web.Request, *, change: bool = False) -> querie
 @login_required
 async def harvest_detail(request: web.Request) -> web.Response:
     found = await owned_harvest(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         may_change = await queries.harvest_of(
             db, user_of(request).id, found.harvest.id, change=True
         )
@@ -540,6 +541,6 @@ async def harvest_detail(request: web.Request) -> web.Response:
 @login_required
 async def harvest_delete(request: web.Request) -> web.Response:
     found = await owned_harvest(request, change=True)
-    async with request.app[db_key]() as db, db.begin():
+    async with db_session(request) as db, db.begin():
         await queries.delete_harvest(db, found.harvest)
     return redirect(request, "/harvests")

@@ -54,6 +54,7 @@ from app.treatments.register import (
     register_values,
 )
 from app.web.auth import hives_of, login_required, user_of
+from app.web.database import let_go
 from app.web.htmx import render
 from app.web.i18n import N_, _, ngettext, translate
 from app.web.middlewares import path_template
@@ -325,6 +326,9 @@ def export_slot(request: web.Request, user_id: int) -> Slot:
 
 
 async def streamed(request: web.Request, filename: str, content_type: str) -> web.StreamResponse:
+    """The answer's headers sent; the body follows in batches, each read with a session of its
+    own, so the request's connection goes back to the pool first (app/web/database.py)."""
+    await let_go(request)
     response = web.StreamResponse(
         headers={
             "Content-Type": content_type,

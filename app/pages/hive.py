@@ -16,13 +16,13 @@ from app.colonies import queries as colonies
 from app.colonies.views import labels as colony_labels
 from app.hives.views import choices
 from app.inspections.queries import timeline_of, timeline_order, withdrawal_of
-from app.keys import db_key
 from app.models import CHANGING_ROLES, ApiaryRole
 from app.sensors.device_views import weighing_values
 from app.sensors.queries import sensor_panel
 from app.treatments.queries import treatments_of
 from app.web.auth import hive_for, role_in, user_of
 from app.web.context import local_today, map_settings
+from app.web.database import db_session
 from app.web.forms import Form
 from app.web.htmx import render
 
@@ -40,7 +40,7 @@ def queen_missing(timeline: list[Any]) -> bool:
 
 
 async def hive_page(request: web.Request) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         found = await hive_for(request, db=db)  # anonymous visitors go to the log-in page here
         user_id = user_of(request).id
         role = await role_in(db, user_id, found.hive.apiary_id)

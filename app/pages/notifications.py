@@ -46,6 +46,7 @@ from app.swarms.schemas import HEIGHT_LABELS, SIZE_PHRASES
 from app.treatments.queries import strips_due
 from app.web import i18n
 from app.web.auth import device_of
+from app.web.database import db_session
 from app.web.formatting import ago, distance
 from app.web.forms import read_form
 from app.web.htmx import redirect
@@ -327,7 +328,7 @@ async def watch_report(request: web.Request) -> web.Response:
     claimed and when it is collected. The status link is the only key, as for the page."""
     token = request.match_info["token"]
     form = await read_form(request, SubscriptionForm)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         found = await swarms.report_by_token(db, token)
         if found is None:
             raise web.HTTPNotFound()

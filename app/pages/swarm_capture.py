@@ -13,12 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.colonies import queries as colonies
 from app.colonies import views as colony_views
-from app.keys import db_key
 from app.models import Hive
 from app.swarms import queries as swarms
 from app.web import idempotency
 from app.web.auth import HiveView, hive_for, login_required, user_of
 from app.web.context import local_today
+from app.web.database import db_session
 from app.web.forms import Form
 from app.web.htmx import redirect
 from app.web.i18n import N_, _
@@ -30,7 +30,7 @@ async def capture_page(
     request: web.Request, found: HiveView, form: Form[Any], *, status: int = 200
 ) -> web.Response:
     user_id = user_of(request).id
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         sources = await colonies.colonies_of(db, user_id)
         claimed = await swarms.claimed_by(db, user_id)
     reports = {

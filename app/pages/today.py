@@ -17,12 +17,13 @@ from sqlalchemy import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.inspections.queries import today
-from app.keys import db_key, settings_key, user_key
+from app.keys import settings_key, user_key
 from app.models import CHANGING_ROLES, Hive, HiveStatus
 from app.sensors.queries import open_alerts_of
 from app.swarms.queries import open_reports_near
 from app.treatments.queries import counts_due, due_winter_oxalic, strips_due
 from app.web.auth import apiaries_of, hives_of
+from app.web.database import db_session
 from app.web.htmx import render
 
 
@@ -32,7 +33,7 @@ async def home(request: web.Request) -> web.Response:
         return render(request, "home/welcome.html", partial="partials/home/welcome.html")
     settings = request.app[settings_key]
     day = datetime.now(settings.zone).date()
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         hives = await hives_overview(db, user.id)
         agenda = await today(db, user.id, day, settings.varroa_alert_per_100)
         alerts = await open_alerts_of(db, user.id)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from app.keys import db_key, vapid_key
+from app.keys import vapid_key
 from app.models import PushSubscription
 from app.push import queries
 from app.push.schemas import SubscriptionForm, SwitchesForm
 from app.push.vapid import application_server_key
 from app.web.auth import device_name, device_of, login_required, user_of
+from app.web.database import db_session
 from app.web.forms import Form, read_form
 from app.web.htmx import redirect, render
 from app.web.i18n import language, translate
@@ -30,7 +31,7 @@ async def devices_page(
     switches_form: tuple[int, Form[SwitchesForm]] | None = None,
     status: int = 200,
 ) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         devices = await queries.devices_of(db, user_of(request).id)
     forms: dict[int, Form[SwitchesForm]] = {device.id: switches_of(device) for device in devices}
     if switches_form is not None and switches_form[0] in forms:
@@ -83,7 +84,7 @@ async def subscribe(request: web.Request) -> web.Response:
     form = await read_form(request, SubscriptionForm)
     if form.data is None:
         return await devices_page(request, subscription_form=form, status=422)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         await queries.add_device(
             db,
             user_of(request).id,
@@ -100,7 +101,7 @@ async def switches(request: web.Request) -> web.Response:
     form = await read_form(request, SwitchesForm)
     if form.data is None:
         return await devices_page(request, switches_form=(device_id, form), status=422)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         if not await queries.set_switches(db, user_of(request).id, device_id, form.data):
             raise web.HTTPNotFound()
     return redirect(request, f"{DEVICES}?saved=1")
@@ -108,7 +109,7 @@ async def switches(request: web.Request) -> web.Response:
 
 @login_required
 async def remove(request: web.Request) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         if not await queries.remove_device(db, user_of(request).id, path_id(request)):
             raise web.HTTPNotFound()
     return redirect(request, DEVICES)

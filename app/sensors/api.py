@@ -18,7 +18,7 @@ import asyncpg
 import structlog
 from aiohttp import web
 
-from app.keys import batch_slots_key, db_key, ingest_pool_key, metrics_key, settings_key
+from app.keys import batch_slots_key, ingest_pool_key, metrics_key, settings_key
 from app.models import KeyOwner
 from app.sensors import alerts, queries
 from app.sensors.ingest import (
@@ -58,6 +58,7 @@ from app.web.api import (
     presented_key,
     strict_json,
 )
+from app.web.database import db_session
 from app.web.paths import MAX_ID, path_id
 
 log = structlog.get_logger(__name__)
@@ -170,7 +171,7 @@ async def count_post(request: web.Request, bucket: str, sender_id: int, sender: 
     """Count a post of readings against its sender's READINGS_BATCHES_PER_KEY per
     READINGS_WINDOW_SECONDS (an API key's, a device's); past it, 429 with Retry-After."""
     settings = request.app[settings_key]
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         wait = await throttle.take(
             db,
             bucket=bucket,
@@ -372,7 +373,7 @@ async def sensor_list(request: web.Request) -> web.Response:
             "int_parsing",
             "1 field of the query did not validate.",
         )
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         sensors = await queries.sensors_of_owner(db, owner_id, int(hive) if hive else None)
     items = [
         SensorOut(
@@ -393,7 +394,7 @@ async def sensor_list(request: web.Request) -> web.Response:
 @api_view
 async def alert_list(request: web.Request) -> web.Response:
     owner_id = await api_owner(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         open_alerts = await queries.open_alerts_of(db, owner_id)
     answered = AlertList(items=[AlertOut.of(alert) for alert in open_alerts])
     return web.json_response(text=answered.model_dump_json())

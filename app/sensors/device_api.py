@@ -17,7 +17,7 @@ from typing import Any
 
 from aiohttp import web
 
-from app.keys import db_key, ingest_pool_key, settings_key
+from app.keys import ingest_pool_key, settings_key
 from app.sensors import devices
 from app.sensors.api import (
     answer,
@@ -48,6 +48,7 @@ from app.web.api import (
     key_holder,
     wrong_key,
 )
+from app.web.database import db_session
 
 POSTS_PER_DEVICE = "readings-per-device"  # the throttle bucket, keyed by device id
 NO_DEVICE_KEY = "Send the device's key as `key` (its BEEP key or DevEUI, from its CityHive page)."
@@ -57,7 +58,7 @@ FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 async def unknown_device(request: web.Request) -> Problem:
     """Count a wrong device key against the client's address (as a wrong API key is)."""
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         refused = await wrong_key(db, request)
     if isinstance(refused, TooManyRequests):
         return refused

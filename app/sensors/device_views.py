@@ -17,7 +17,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.keys import db_key, settings_key
+from app.keys import settings_key
 from app.models import Device
 from app.sensors import queries
 from app.sensors.schemas import (
@@ -31,6 +31,7 @@ from app.sensors.schemas import (
 from app.sensors.views import labels, sensors_page
 from app.web import idempotency
 from app.web.auth import HiveView, hive_for, login_required, user_of
+from app.web.database import db_session
 from app.web.forms import Form, read_form, validate
 from app.web.htmx import redirect, render
 from app.web.i18n import _, translate
@@ -41,7 +42,7 @@ from app.web.urls import public_origin
 
 async def owned_device(request: web.Request) -> tuple[HiveView, Device]:
     found = await hive_for(request, change=True)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         device = await queries.device_of(db, found.hive.id, path_id(request, "device_id"))
     if device is None:
         raise web.HTTPNotFound()
@@ -58,7 +59,7 @@ async def device_add(request: web.Request) -> web.Response:
     form = await read_form(request, DeviceForm)
     if form.data is not None:
         key = form.data.device_key or secrets.token_hex(16)
-        async with request.app[db_key]() as db:
+        async with db_session(request) as db:
             if await queries.device_name_taken(db, found.hive.id, form.data.device_name):
                 form.add_error("device_name", _("This hive already has a device with this name."))
             elif await queries.device_key_taken(db, key):
@@ -72,7 +73,7 @@ async def device_add(request: web.Request) -> web.Response:
 @login_required
 async def device_page(request: web.Request) -> web.Response:
     found, device = await owned_device(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         sensors = await queries.sensors_of_device(db, device.id)
     context = {
         "hive": found.hive,
@@ -99,7 +100,7 @@ async def device_delete_confirm(request: web.Request) -> web.Response:
 @login_required
 async def device_delete(request: web.Request) -> web.Response:
     found, device = await owned_device(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         await queries.remove_device(db, device.id)
     return redirect(request, f"/hives/{found.hive.id}/sensors")
 
@@ -115,7 +116,7 @@ async def calibration_page(
     form: Form[Any],
     status: int = 200,
 ) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         raw = await queries.raw_weight_of(db, device.id)
     context = {"hive": found.hive, "device": device, "raw": raw, "step": step, "form": form}
     return render(
@@ -133,7 +134,7 @@ def plain(value: float) -> str:
 
 
 async def newest_raw(request: web.Request, device: Device) -> str:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         raw = await queries.raw_weight_of(db, device.id)
     return plain(raw.last_value) if raw is not None and raw.last_value is not None else ""
 
@@ -180,7 +181,7 @@ async def calibrate_known_save(request: web.Request) -> web.Response:
         return await calibration_page(request, found, device, 2, form, status=422)
     data = form.data
     multiplier = data.known_kg / (data.loaded - data.empty)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         await queries.calibrate(db, device.id, data.empty, multiplier)
     return redirect(request, device_path(device))
 

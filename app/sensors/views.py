@@ -14,7 +14,7 @@ from aiohttp_session import get_session
 from babel.dates import get_month_names
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.keys import db_key, settings_key
+from app.keys import settings_key
 from app.models import AlertKind, HiveRule, RuleComparison, Sensor
 from app.sensors import queries
 from app.sensors.schemas import (
@@ -40,6 +40,7 @@ from app.sensors.schemas import (
 )
 from app.sensors.webhooks import outcome_text, url_problem
 from app.web.auth import HiveView, hive_for, login_required, safe_next, user_of
+from app.web.database import db_session
 from app.web.formatting import number
 from app.web.forms import Form, read_form
 from app.web.htmx import htmx, push_url, redirect, render, trigger_client_event
@@ -53,7 +54,7 @@ POLL_INTERVAL = timedelta(seconds=60)  # base.html polls this often
 
 async def owned_sensor(request: web.Request) -> tuple[HiveView, Sensor]:
     found = await hive_for(request, change=True)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         sensor = await queries.sensor_of(
             db, user_of(request).id, found.hive.id, path_id(request, "sensor_id")
         )
@@ -83,7 +84,7 @@ async def sensors_page(
     status: int = 200,
     device_form: Form[DeviceForm] | None = None,
 ) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         sensors = await queries.sensors_of_hive(db, user_of(request).id, found.hive.id)
         rules = await queries.rules_of(db, found.hive.id)
         devices = await queries.devices_of_hive(db, found.hive.id)
@@ -116,7 +117,7 @@ async def sensor_add(request: web.Request) -> web.Response:
     found = await hive_for(request, change=True)
     form = await read_form(request, SensorForm)
     if form.data is not None:
-        async with request.app[db_key]() as db:
+        async with db_session(request) as db:
             if await queries.name_taken(db, found.hive.id, form.data.name):
                 form.add_error("name", _("This hive already has a sensor with this name."))
             else:
@@ -153,7 +154,7 @@ async def sensor_update(request: web.Request) -> web.Response:
     found, sensor = await owned_sensor(request)
     form = await read_form(request, SensorRenameForm)
     if form.data is not None:
-        async with request.app[db_key]() as db:
+        async with db_session(request) as db:
             if await queries.name_taken(db, found.hive.id, form.data.name, but=sensor.id):
                 form.add_error("name", _("This hive already has a sensor with this name."))
             else:
@@ -176,7 +177,7 @@ async def sensor_delete_confirm(request: web.Request) -> web.Response:
 @login_required
 async def sensor_delete(request: web.Request) -> web.Response:
     found, sensor = await owned_sensor(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         await queries.remove_sensor(db, sensor.id)
     return redirect(request, f"/hives/{found.hive.id}/sensors")
 
@@ -210,7 +211,7 @@ async def rules_page(
     sleep_form: Form[AlertSleepForm] | None = None,
     rule_form: Form[HiveRuleForm] | None = None,
 ) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         if form is None:
             form = Form(values=rule_values(await queries.rules_of(db, found.hive.id)))
         if sleep_form is None:
@@ -312,7 +313,7 @@ async def hive_rule_create(request: web.Request) -> web.Response:
     form = await read_form(request, HiveRuleForm, lists=RULE_LISTS)
     if form.data is None:
         return await rules_page(request, found, status=422, rule_form=form)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         await queries.save_hive_rule(db, found.hive.id, form.data)
     return redirect(request, f"/hives/{found.hive.id}/alert-rules")
 
@@ -326,14 +327,14 @@ def rule_page(
 
 @login_required
 async def hive_rule_edit(request: web.Request) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         found, rule = await owned_rule(request, db)
         return rule_page(request, found, rule, Form(values=rule_form_values(rule)), 200)
 
 
 @login_required
 async def hive_rule_update(request: web.Request) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         found, rule = await owned_rule(request, db)
         form = await read_form(request, HiveRuleForm, lists=RULE_LISTS)
         if form.data is None:
@@ -345,7 +346,7 @@ async def hive_rule_update(request: web.Request) -> web.Response:
 @login_required
 async def hive_rule_switch(request: web.Request) -> web.Response:
     """Switch a rule off (it watches nothing more) or back on."""
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         found, rule = await owned_rule(request, db)
         await queries.switch_hive_rule(db, rule)
     return redirect(request, f"/hives/{found.hive.id}/alert-rules")
@@ -353,7 +354,7 @@ async def hive_rule_switch(request: web.Request) -> web.Response:
 
 @login_required
 async def hive_rule_delete(request: web.Request) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         found, rule = await owned_rule(request, db)
         await queries.delete_hive_rule(db, rule)
     return redirect(request, f"/hives/{found.hive.id}/alert-rules")
@@ -386,7 +387,7 @@ async def sleeps_update(request: web.Request) -> web.Response:
     form = await read_form(request, AlertSleepForm, lists=SLEEP_FIELDS)
     if form.data is None:
         return await rules_page(request, found, status=422, sleep_form=form)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         await queries.save_sleeps(db, found.hive.id, form.data.sleeps())
     return redirect(request, f"/hives/{found.hive.id}/alert-rules")
 
@@ -397,7 +398,7 @@ async def rules_update(request: web.Request) -> web.Response:
     form = await read_form(request, AlertRulesForm)
     if form.data is None:
         return await rules_page(request, found, form, status=422)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         await queries.save_rules(db, found.hive.id, form.data)
     return redirect(request, f"/hives/{found.hive.id}/sensors")
 
@@ -411,7 +412,7 @@ async def hive_charts(request: web.Request) -> web.Response:
     or a page of its own. The address bar shows the hive page with the range, which loads as
     a full page too."""
     chart = chart_range(request.query.get("range"))
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         found = await hive_for(request, db=db)
         panel = await queries.sensor_panel(db, user_of(request).id, found.hive.id, chart.key)
     response = render(
@@ -432,7 +433,7 @@ async def alerts_page(
     request: web.Request, form: Form[WebhookForm] | None = None, status: int = 200
 ) -> web.Response:
     user = user_of(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         open_alerts = await queries.open_alerts_of(db, user.id)
         acknowledged = await queries.recent_acknowledged_alerts(db, user.id)
         hook = await queries.webhook_of(db, user.id)
@@ -462,7 +463,7 @@ async def webhook_update(request: web.Request) -> web.Response:
             form.add_error("url", translate(problem))
     if form.data is None:
         return await alerts_page(request, form, status=422)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         await queries.save_webhook(db, user_of(request).id, form.data.url)
     return redirect(request, "/alerts")
 
@@ -473,7 +474,7 @@ async def alert_acknowledge(request: web.Request) -> web.Response:
     the page the form was on."""
     user = user_of(request)
     alert_id = path_id(request, "alert_id")
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         if not await queries.acknowledge_alert(db, user.id, alert_id):
             raise web.HTTPNotFound()
         alert = await queries.alert_of(db, user.id, alert_id)
@@ -495,7 +496,7 @@ async def alerts_poll(request: web.Request) -> web.Response:
     user = user_of(request)
     session = await get_session(request)
     seen = session.get(POLL_KEY)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         new, newest = await queries.alerts_raised_since(
             db,
             user.id,

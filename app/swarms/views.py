@@ -14,7 +14,7 @@ from aiohttp import web
 from babel.numbers import format_decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.keys import db_key, settings_key, user_key
+from app.keys import settings_key, user_key
 from app.models import SwarmHeight, SwarmSize, User
 from app.swarms import queries
 from app.swarms.schemas import (
@@ -35,6 +35,7 @@ from app.swarms.schemas import (
 from app.web import throttle
 from app.web.auth import login_required, user_of
 from app.web.context import map_settings
+from app.web.database import db_session
 from app.web.formatting import number
 from app.web.forms import Form, read_form
 from app.web.htmx import htmx, push_url, redirect, render, retarget, trigger_client_event
@@ -121,7 +122,7 @@ async def report_submit(request: web.Request) -> web.Response:
     if form.data is None:
         return report_page(request, form, status=422)
     address = request.remote or "0.0.0.0"  # noqa: S104 - stored as sent, not a bind address
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         # Counted before the insert, under the throttle's lock: reports sent at once cannot
         # slip past the limit, and one whose insert fails still counts.
         wait = await throttle.take(
@@ -158,7 +159,7 @@ async def report_status(request: web.Request) -> web.Response:
     """The reporter's private page: where the report stands, and every time it was claimed,
     released or closed. The link is the only key to it."""
     token = request.match_info["token"]
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         found = await queries.report_by_token(db, token)
         if found is None:
             raise web.HTTPNotFound(
@@ -202,7 +203,7 @@ async def collect_page(
 ) -> web.Response:
     """/swarms: the collector's settings, the open reports near them and their claims."""
     user = user_of(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         collector = await queries.collector_of(db, user.id)
         reports = await queries.open_reports_near(db, user.id)
         claimed = await queries.claimed_by(db, user.id)
@@ -234,14 +235,14 @@ async def collector_save(request: web.Request) -> web.Response:
     form = await read_form(request, CollectorForm)
     if form.data is None:
         return await collect_page(request, form, status=422)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         await queries.save_collector(db, user_of(request).id, form.data)
     return redirect(request, "/swarms?saved=1")
 
 
 @login_required
 async def collector_stop(request: web.Request) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         await queries.stop_collecting(db, user_of(request).id)
     return redirect(request, "/swarms")
 
@@ -249,7 +250,7 @@ async def collector_stop(request: web.Request) -> web.Response:
 @login_required
 async def reports_near(request: web.Request) -> web.Response:
     """The open reports near the collector: the list that Today shows, alone for htmx."""
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         reports = await queries.open_reports_near(db, user_of(request).id)
     return render(
         request,
@@ -264,7 +265,7 @@ async def reports_geojson(request: web.Request) -> web.Response:
     user: User | None = request.get(user_key)
     if user is None:
         raise web.HTTPUnauthorized(reason="Log in to see swarm reports.")
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         collection = await queries.open_reports_geojson(db, user.id)
     return web.Response(
         text=collection,
@@ -289,7 +290,7 @@ async def report_page_for(
     """A report's page, for the collectors whose radius holds it and for its claimer; 404 for
     everyone else. The contact is on it while the viewer holds the claim."""
     user = user_of(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         found = await queries.report_for(db, report_id(request), user.id)
         if found is None:
             raise web.HTTPNotFound()
@@ -403,7 +404,7 @@ async def report_claim(request: web.Request) -> web.Response:
     """Claim a report within the collector's radius. Outside it the report does not exist for
     them: 404, as for an id that names nothing."""
     user = user_of(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         if await queries.collector_of(db, user.id) is None:
             return refused(
                 request,
@@ -424,7 +425,7 @@ async def report_claim(request: web.Request) -> web.Response:
 
 @login_required
 async def report_release(request: web.Request) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         if too_many := await claims_left(request, db):
             return too_many
         if not await queries.release(db, report_id(request), user_of(request).id):
@@ -437,7 +438,7 @@ async def report_close(request: web.Request) -> web.Response:
     form = await read_form(request, CloseForm)
     if form.data is None:
         return await report_page_for(request, close_form=form, status=422)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         if not await queries.close(db, report_id(request), user_of(request).id, form.data.outcome):
             return await not_yours(request, db)
     return redirect(request, f"/swarms/{report_id(request)}")

@@ -15,7 +15,6 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.keys import db_key
 from app.models import MedicineDisposal, MedicinePurchase, Treatment, TreatmentMethod
 from app.treatments import queries
 from app.treatments.schemas import (
@@ -41,6 +40,7 @@ from app.web.api import (
 )
 from app.web.auth import queried_hive_id
 from app.web.context import local_today
+from app.web.database import db_session
 from app.web.i18n import _
 from app.web.paths import path_id
 
@@ -226,7 +226,7 @@ def refusal_problem(refusal: queries.Refusal) -> Problem:
 @api_view
 async def purchase_list(request: web.Request) -> web.Response:
     owner_id = await api_owner(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         batches = await queries.batches_of(db, owner_id)
     items = [PurchaseOut.of(batch) for batch in batches[:MAX_LISTED]]
     return json_answer(PurchaseList(items=items).model_dump_json(), 200, "")
@@ -245,7 +245,7 @@ async def purchase_create(request: web.Request) -> web.Response:
     body = await read_json(request)
     data = parse_body(PurchaseIn, body)
     guard = idempotency.for_json(request, owner_id, key, body)
-    async with request.app[db_key]() as db, db.begin():
+    async with db_session(request) as db, db.begin():
         return await create_once(
             db, guard, lambda: created_purchase(db, owner_id, data), kept_as=MedicinePurchase
         )
@@ -255,7 +255,7 @@ async def purchase_create(request: web.Request) -> web.Response:
 async def purchase_detail(request: web.Request) -> web.Response:
     owner_id = await api_owner(request)
     purchase_id = path_id(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         batch = await queries.batch_of(db, owner_id, purchase_id)
     if batch is None:
         raise Problem(404, f"You have no purchase {purchase_id}.")
@@ -268,7 +268,7 @@ async def purchase_detail(request: web.Request) -> web.Response:
 @api_view
 async def treatment_list(request: web.Request) -> web.Response:
     owner_id = await api_owner(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         hive_id = await queried_hive_id(request, db)
         found = await queries.treatments_of(db, owner_id, hive_id=hive_id, limit=MAX_LISTED)
     items = [TreatmentOut.of(item) for item in found]
@@ -295,7 +295,7 @@ async def treatment_create(request: web.Request) -> web.Response:
     data = parse_body(TreatmentIn, body)
     guard = idempotency.for_json(request, owner_id, key, body)
     try:
-        async with request.app[db_key]() as db, db.begin():
+        async with db_session(request) as db, db.begin():
             return await create_once(
                 db, guard, lambda: created_treatment(db, owner_id, data), kept_as=Treatment
             )
@@ -307,7 +307,7 @@ async def treatment_create(request: web.Request) -> web.Response:
 async def treatment_detail(request: web.Request) -> web.Response:
     owner_id = await api_owner(request)
     treatment_id = path_id(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         found = await queries.treatment_of(db, owner_id, treatment_id)
     if found is None:
         raise Problem(404, f"You have no treatment {treatment_id}.")
@@ -327,7 +327,7 @@ async def medicine_list(request: web.Request) -> web.Response:
 
 async def owned_purchase(request: web.Request, owner_id: int) -> int:
     purchase_id = path_id(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         if await queries.batch_of(db, owner_id, purchase_id) is None:
             raise Problem(404, f"You have no purchase {purchase_id}.")
     return purchase_id
@@ -341,7 +341,7 @@ def disposal_out(disposal: MedicineDisposal) -> DisposalOut:
 async def disposal_list(request: web.Request) -> web.Response:
     owner_id = await api_owner(request)
     purchase_id = await owned_purchase(request, owner_id)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         disposals = await queries.disposals_of(db, purchase_id)
     items = [disposal_out(disposal) for disposal in disposals]
     return json_answer(DisposalList(items=items).model_dump_json(), 200, "")
@@ -367,7 +367,7 @@ async def disposal_create(request: web.Request) -> web.Response:
     purchase_id = await owned_purchase(request, owner_id)
     guard = idempotency.for_json(request, owner_id, key, body)
     try:
-        async with request.app[db_key]() as db, db.begin():
+        async with db_session(request) as db, db.begin():
             return await create_once(
                 db,
                 guard,
@@ -383,7 +383,7 @@ async def disposal_detail(request: web.Request) -> web.Response:
     owner_id = await api_owner(request)
     purchase_id = await owned_purchase(request, owner_id)
     disposal_id = path_id(request, "disposal_id")
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         disposal = await db.get(MedicineDisposal, disposal_id)
     if disposal is None or disposal.purchase_id != purchase_id:
         raise Problem(404, f"You have no disposal {disposal_id} of purchase {purchase_id}.")
@@ -418,7 +418,7 @@ async def register(request: web.Request) -> web.Response:
     first, last = default_period(local_today(request))
     since, until = query_day(request, "from", first), query_day(request, "to", last)
     site = request.query.get("site") or None
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         if site is not None and site not in await queries.sites_of(db, owner_id):
             raise Problem(404, f"You have no apiary {site!r}.")
         found = await queries.register_of(db, owner_id, since, until, site)

@@ -20,7 +20,7 @@ from aiohttp.helpers import content_disposition_header
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.keys import db_key, settings_key
+from app.keys import settings_key
 from app.treatments import proofs, queries
 from app.treatments.register import read_day
 from app.treatments.schemas import (
@@ -37,6 +37,7 @@ from app.web import formatting, idempotency
 from app.web.auth import login_required, safe_next, user_of
 from app.web.context import local_today
 from app.web.csrf import takes_upload
+from app.web.database import db_session
 from app.web.forms import Form, read_form, validate
 from app.web.htmx import redirect, render, vary
 from app.web.i18n import _, translate
@@ -77,7 +78,7 @@ def choices() -> dict[str, Any]:
 
 @login_required
 async def medicine_list(request: web.Request) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         batches = await queries.batches_of(db, user_of(request).id)
     return render(
         request,
@@ -131,7 +132,7 @@ async def purchase_create(request: web.Request) -> web.Response:
 
 
 async def owned_batch(request: web.Request) -> queries.Batch:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         batch = await queries.batch_of(db, user_of(request).id, path_id(request))
     if batch is None:
         raise web.HTTPNotFound()
@@ -145,7 +146,7 @@ async def purchase_page_of(
     status: int = 200,
     proof_form: Form[Any] | None = None,
 ) -> web.Response:
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         treatments = await queries.treatments_of(
             db, user_of(request).id, purchase_id=batch.purchase.id
         )
@@ -239,7 +240,7 @@ async def proof_upload(request: web.Request) -> web.Response:
         proof_form.add_error("proof", problem)
         return await purchase_page_of(request, batch, status=422, proof_form=proof_form)
     filename = proofs.safe_filename(sent_name, media_type)
-    async with request.app[db_key].begin() as db:
+    async with db_session(request) as db, db.begin():
         await proofs.keep_proof(db, batch.purchase.id, media_type, filename, content)
     return redirect(request, f"/medicines/{batch.purchase.id}#proof")
 
@@ -248,7 +249,7 @@ async def proof_upload(request: web.Request) -> web.Response:
 async def proof_file(request: web.Request) -> web.StreamResponse:
     """The proof as it was sent, under its own media type and name (shown, not a page)."""
     batch = await owned_batch(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         found = await proofs.content_of(db, batch.purchase.id)
     if found is None:
         raise web.HTTPNotFound()
@@ -264,7 +265,7 @@ async def proof_file(request: web.Request) -> web.StreamResponse:
 @login_required
 async def proof_delete(request: web.Request) -> web.Response:
     batch = await owned_batch(request)
-    async with request.app[db_key].begin() as db:
+    async with db_session(request) as db, db.begin():
         await proofs.drop_proof(db, batch.purchase.id)
     return redirect(request, f"/medicines/{batch.purchase.id}#proof")
 
@@ -276,7 +277,7 @@ async def treatment_page(
     request: web.Request, form: Form[TreatmentForm], status: int = 200
 ) -> web.Response:
     owner_id = user_of(request).id
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         hives = await queries.active_hives_of(db, owner_id)
         batches = await queries.batches_of(db, owner_id, in_stock=True)
     chosen = [hive for hive in hives if str(hive.id) in form.values.get("hive_ids", [])]
@@ -338,7 +339,7 @@ async def treatment_create(request: web.Request) -> web.Response:
 
 async def owned_treatment(request: web.Request, *, change: bool = False) -> queries.TreatmentView:
     """The URL's treatment if the user may read it (with `change`, change it); else 404."""
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         found = await queries.treatment_of(db, user_of(request).id, path_id(request), change=change)
     if found is None:
         raise web.HTTPNotFound()
@@ -353,7 +354,7 @@ async def treatment_detail_page(
 ) -> web.Response:
     if form is None:
         form = Form(values={"removed_on": local_today(request).isoformat()})
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         effects = await queries.effects_of(db, found, request.app[settings_key].zone.key)
         changeable = await queries.treatment_of(
             db, user_of(request).id, found.treatment.id, change=True
@@ -387,7 +388,7 @@ async def strips_removed(request: web.Request) -> web.Response:
     form = validate({"removed_on": str(posted.get("removed_on", ""))}, StripsRemovedForm)
     if form.data is not None:
         try:
-            async with request.app[db_key]() as db, db.begin():
+            async with db_session(request) as db, db.begin():
                 again = await queries.treatment_of(
                     db, user_of(request).id, found.treatment.id, change=True
                 )
@@ -431,7 +432,7 @@ async def register_for(request: web.Request, owner_id: int) -> tuple[queries.Reg
     """The register of the period (and apiary) the request asks for, and the owner's apiaries;
     an apiary the owner does not have shows all of them."""
     since, until = period_of(request)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         sites = await queries.sites_of(db, owner_id)
         site = request.query.get("site") if request.query.get("site") in sites else None
         return await queries.register_of(db, owner_id, since, until, site), sites

@@ -32,9 +32,10 @@ from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.keys import db_key, key_holder_key, settings_key
+from app.keys import key_holder_key, settings_key
 from app.models import ApiKey, Base, KeyOwner
 from app.web import i18n, idempotency, throttle
+from app.web.database import db_session
 
 PROBLEM_JSON = "application/problem+json"
 # Problem types that say more than the status: each resolves to its anchor on the /api page
@@ -381,7 +382,7 @@ async def key_holder(
     presented = key or presented_key(request)
     if presented is None:
         raise Problem(401, missing, auth=True)
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         holder = await owner_of_key(db, hash_key(presented))
         if holder is None:
             raise await wrong_key(db, request)

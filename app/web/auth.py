@@ -32,8 +32,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.keys import (
     csrf_token_key,
-    db_key,
-    engine_key,
     session_token_hash_key,
     settings_key,
     user_key,
@@ -51,6 +49,7 @@ from app.models import (
 from app.settings import Settings
 from app.web.api import Problem, api_owner
 from app.web.csrf import anonymous_token, new_token
+from app.web.database import db_session
 from app.web.htmx import htmx
 from app.web.i18n import N_, _, translate
 from app.web.paths import MAX_ID, path_id
@@ -91,7 +90,7 @@ async def user_of_session(request: web.Request, session: Session, token: str) ->
     """The user of a live session, in one query; an expired session's row is deleted."""
     now = clock()
     settings = request.app[settings_key]
-    async with statement_by_statement(request) as db:
+    async with db_session(request, autocommit=True) as db:
         found = (
             await db.execute(
                 select(User, UserSession)
@@ -118,18 +117,6 @@ async def user_of_session(request: web.Request, session: Session, token: str) ->
     return user
 
 
-@asynccontextmanager
-async def statement_by_statement(request: web.Request) -> AsyncIterator[AsyncSession]:
-    """A session whose statements each commit on their own (AUTOCOMMIT), for the session lookup
-    that every signed-in request makes: its select, and the one delete or update it may make,
-    need no transaction around them, and a transaction's BEGIN and ROLLBACK are two round trips
-    to the database on each request (docs/benchmarks.md, issue 21)."""
-    async with request.app[engine_key].connect() as connection:
-        await connection.execution_options(isolation_level="AUTOCOMMIT")
-        async with AsyncSession(bind=connection, expire_on_commit=False) as db:
-            yield db
-
-
 def session_expired(row: UserSession, now: float, settings: Settings) -> bool:
     return (
         now - row.signed_in_at.timestamp() > settings.session_absolute_seconds
@@ -153,7 +140,7 @@ async def login(request: web.Request, user: User) -> None:
     token = secrets.token_urlsafe(32)  # 256 bits
     now = clock()
     settings = request.app[settings_key]
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         await db.execute(
             delete(UserSession).where(
                 UserSession.user_id == user.id,
@@ -182,7 +169,7 @@ async def logout(request: web.Request) -> None:
     """End this session: its row first (so every copy of the cookie is dead), then the cookie."""
     session = await get_session(request)
     if (token := session.get(SESSION_ID)) is not None:
-        async with request.app[db_key]() as db:
+        async with db_session(request) as db:
             await db.execute(delete(UserSession).where(UserSession.token_hash == token_hash(token)))
             await db.commit()
     session.invalidate()
@@ -192,7 +179,7 @@ async def logout(request: web.Request) -> None:
 
 async def logout_everywhere(request: web.Request, user: User) -> None:
     """End every session of `user`, this one included, on every device."""
-    async with request.app[db_key]() as db:
+    async with db_session(request) as db:
         await end_sessions_of(db, user.id)
         await db.commit()
     (await get_session(request)).invalidate()
@@ -463,7 +450,7 @@ async def _session(request: web.Request, db: AsyncSession | None) -> AsyncIterat
     if db is not None:
         yield db
         return
-    async with request.app[db_key]() as own:
+    async with db_session(request) as own:
         yield own
 
 

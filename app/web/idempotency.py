@@ -40,8 +40,9 @@ from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.keys import db_key, metrics_key
+from app.keys import metrics_key
 from app.models import IdempotentRequest
+from app.web.database import db_session
 from app.web.forms import Form
 from app.web.i18n import N_, translate
 
@@ -232,7 +233,7 @@ async def create_from_form(
     sync in production; a repeat is not counted twice."""
     guard = await for_form(request, user_id, key)
     try:
-        async with request.app[db_key]() as db, db.begin():
+        async with db_session(request) as db, db.begin():
             answer = await guard.run(db, lambda: create(db))
     except KeyReused as error:
         form.add_error(FIELD, translate(str(error)))
