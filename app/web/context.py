@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any
 
@@ -41,8 +42,12 @@ def back_here(request: web.Request) -> str:
     return str(request.rel_url.with_query(kept or None).with_fragment(None))
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f]")
+
+
 def _typeable(text: str) -> bool:
-    return all(" " <= character != "\x7f" for character in text)
+    """No control character (one search, not a loop over each character of a long value)."""
+    return _CONTROL.search(text) is None
 
 
 @jinja2.pass_context

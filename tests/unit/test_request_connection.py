@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import make_mocked_request
 from sqlalchemy import event, select, text
 
@@ -72,7 +73,7 @@ async def request_through_middleware(client, view) -> None:
 
     async def handler(request):
         await view(request)
-        return None
+        return web.Response()
 
     await request_connection_middleware(request, handler)
 
