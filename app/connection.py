@@ -21,20 +21,26 @@ class RequestConnection:
         return not (self.lent or self.closed)
 
     async def lend(self) -> AsyncConnection:
+        self.lent = True  # before the checkout's await: a session opened meanwhile gets its own
         if self.connection is None:
-            self.connection = await self.engine.connect()
-        self.lent = True
+            try:
+                self.connection = await self.engine.connect()
+            except BaseException:
+                self.lent = False
+                raise
         return self.connection
 
     async def give_back(self, *, isolation_changed: bool = False) -> None:
-        self.lent = False
         connection = self.connection
-        if connection is None:
-            return
-        if connection.invalidated or self.closed:  # the database went away, or the request ended
+        ended = connection is not None and (connection.invalidated or self.closed)
+        try:
+            if connection is not None and not ended and isolation_changed:
+                level = connection.default_isolation_level
+                await connection.execution_options(isolation_level=level)
+        finally:
+            self.lent = False
+        if ended:  # the database went away, or the request ended while it was lent
             await self.close()
-        elif isolation_changed:
-            await connection.execution_options(isolation_level=connection.default_isolation_level)
 
     async def close(self) -> None:
         """Back to the pool (at once, or when the session it is lent to ends); later sessions

@@ -4,6 +4,7 @@ nothing behind for the next one; a nested session gets a connection of its own."
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -119,3 +120,24 @@ async def test_a_session_inside_another_gets_a_connection_of_its_own(client, db,
     assert len(seen) == 2
     pool = client.server.app[engine_key].pool
     assert pool.checkedout() == 0  # both back in the pool when the request ended
+
+
+async def test_sessions_opened_at_once_never_share_a_connection(client):
+    """Two sessions of one request opened at the same moment (a task beside the view): the one
+    that waits for the first checkout does not take the request's connection too."""
+    pids: list[int] = []
+    both_open = asyncio.Barrier(2)
+
+    async def one(request) -> None:
+        async with db_session(request) as db:
+            pids.append(await db.scalar(text("SELECT pg_backend_pid()")))
+            await both_open.wait()
+
+    async def view(request) -> None:
+        await asyncio.gather(one(request), one(request))
+
+    with checkouts(client) as seen:
+        await request_through_middleware(client, view)
+    assert len(seen) == 2
+    assert len(set(pids)) == 2
+    assert client.server.app[engine_key].pool.checkedout() == 0
