@@ -8,11 +8,11 @@ checkout is not free: the pool's pre-ping is three round trips (BEGIN, `;`, ROLL
 the first query, so a signed-in page that checked out twice paid them twice
 (docs/benchmarks.md, issue 21).
 
-A session opened while another of the same request is still open (one nested in the other)
-gets a connection of its own from the pool, as before: two sessions never share a connection at
-the same time. A streamed answer lets the request's connection go before it writes
-(`let_go`), so no connection waits on a slow client (app/pages/exports.py reads each batch with
-a session of its own).
+A session opened while another of the same request is still open (one nested in the other, or
+a task's beside the view's) gets a connection of its own from the pool, as before: two sessions
+never share a connection at the same time. A streamed answer lets the request's connection go
+before it writes (`let_go`), so no connection waits on a slow client (app/pages/exports.py reads
+each batch with a session of its own).
 """
 
 from __future__ import annotations
