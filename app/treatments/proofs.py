@@ -8,13 +8,13 @@ only, as a download's name the user gave it, never as a page of ours.
 from __future__ import annotations
 
 import hashlib
-import re
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import PurchaseProof
+from app.web.forms import CONTROL_CHARACTERS
 from app.web.i18n import N_
 
 # The signatures files of each kind begin with (a WebP file: RIFF, a size, then WEBP).
@@ -48,7 +48,7 @@ def media_type_of(content: bytes) -> str | None:
 def safe_filename(name: str, media_type: str) -> str:
     """The file's own name without folders or control characters, at most 200 characters,
     "receipt" if nothing is left."""
-    base = re.sub(r"[\x00-\x1f\x7f]", "", name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
+    base = CONTROL_CHARACTERS.sub("", name.replace("\\", "/").rsplit("/", 1)[-1]).strip()
     if not base:
         base = "receipt." + KIND_LABELS[media_type].lower()
     return base[-200:]

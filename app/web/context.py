@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import date, datetime
 from typing import Any
 
@@ -11,6 +10,7 @@ from aiohttp import web
 from markupsafe import Markup
 
 from app.keys import csrf_token_key, settings_key, user_key
+from app.web.forms import CONTROL_CHARACTERS
 
 
 def local_today(request: web.Request) -> date:
@@ -42,12 +42,9 @@ def back_here(request: web.Request) -> str:
     return str(request.rel_url.with_query(kept or None).with_fragment(None))
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f]")
-
-
 def _typeable(text: str) -> bool:
     """No control character (one search, not a loop over each character of a long value)."""
-    return _CONTROL.search(text) is None
+    return CONTROL_CHARACTERS.search(text) is None
 
 
 @jinja2.pass_context

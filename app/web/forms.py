@@ -9,6 +9,7 @@ what it means (null, numbers) and is read as strictly as JSON: one schema serves
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -20,6 +21,8 @@ from app.web.formatting import number
 from app.web.i18n import N_, _, translate
 
 IGNORED_FIELDS = frozenset({"_csrf"})
+# The C0 control characters and DEL: nothing a person types, in a link or in a file's name.
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f]")
 # PostgreSQL text cannot hold NUL: text with one is refused as input, never sent to the database.
 NO_NUL = r"^[^\x00]*$"
 # A required name must have more than the whitespace that strip_whitespace removes (Unicode's
