@@ -170,7 +170,7 @@ async def purchase_page_of(
             "proof": proof,
             "proof_form": proof_form or Form(values={}),
             "proof_kinds": proofs.KIND_LABELS,
-            "upload_mb": request.app[settings_key].upload_max_bytes // (1024 * 1024),
+            "upload_mb": upload_mb(request),
             "today": local_today(request),
             **choices(),
         },
@@ -211,6 +211,11 @@ async def disposal_create(request: web.Request) -> web.Response:
 # --- Proof of purchase: a photo or PDF of the receipt ------------------------------------------
 
 
+def upload_mb(request: web.Request) -> int:
+    """The largest file a form takes, in whole megabytes, as the page and its message say it."""
+    return request.app[settings_key].upload_max_bytes // (1024 * 1024)
+
+
 async def sent_file(request: web.Request, name: str, limit: int) -> tuple[bytes, str]:
     """The file sent as `name` (its first `limit` + 1 bytes, enough to tell it is too large)
     and its name; nothing and "" if none was."""
@@ -229,20 +234,20 @@ async def proof_upload(request: web.Request) -> web.Response:
     content, sent_name = await sent_file(request, "proof", limit)
     batch = await owned_batch(request)
     media_type = proofs.media_type_of(content)
-    if not content or len(content) > limit or media_type is None:
-        if not content:
-            problem = translate(proofs.NO_FILE)
-        elif len(content) > limit:
-            problem = _(proofs.TOO_LARGE, size=limit // (1024 * 1024))
-        else:
-            problem = translate(proofs.NOT_A_PROOF)
-        proof_form: Form[Any] = Form(values={}, labels={"proof": translate(proofs.PROOF_LABEL)})
-        proof_form.add_error("proof", problem)
-        return await purchase_page_of(request, batch, status=422, proof_form=proof_form)
-    filename = proofs.safe_filename(sent_name, media_type)
-    async with db_session(request) as db, db.begin():
-        await proofs.keep_proof(db, batch.purchase.id, media_type, filename, content)
-    return redirect(request, f"/medicines/{batch.purchase.id}#proof")
+    if not content:
+        problem = translate(proofs.NO_FILE)
+    elif len(content) > limit:
+        problem = _(proofs.TOO_LARGE, size=upload_mb(request))
+    elif media_type is None:
+        problem = translate(proofs.NOT_A_PROOF)
+    else:
+        filename = proofs.safe_filename(sent_name, media_type)
+        async with db_session(request) as db, db.begin():
+            await proofs.keep_proof(db, batch.purchase.id, media_type, filename, content)
+        return redirect(request, f"/medicines/{batch.purchase.id}#proof")
+    proof_form: Form[Any] = Form(values={}, labels={"proof": translate(proofs.PROOF_LABEL)})
+    proof_form.add_error("proof", problem)
+    return await purchase_page_of(request, batch, status=422, proof_form=proof_form)
 
 
 @login_required
