@@ -79,7 +79,7 @@ async def request_through_middleware(client, view) -> None:
     await request_connection_middleware(request, handler)
 
 
-async def test_sessions_in_turn_share_the_connection_and_start_clean(client, db):
+async def test_sessions_in_turn_share_the_connection_and_start_clean(client):
     backends: list[int] = []
 
     async def view(request) -> None:
@@ -107,7 +107,7 @@ async def test_sessions_in_turn_share_the_connection_and_start_clean(client, db)
     assert len(set(backends)) == 1
 
 
-async def test_a_session_inside_another_gets_a_connection_of_its_own(client, db, user):
+async def test_a_session_inside_another_gets_a_connection_of_its_own(client):
     async def view(request) -> None:
         async with db_session(request) as outer:
             outer_pid = await outer.scalar(text("SELECT pg_backend_pid()"))
