@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from app.db import make_engine
 from app.main import create_app
 from app.models import Base, User
+from app.sensors import webhooks
 from app.settings import Settings
 from tests.conftest import throwaway_database
 
@@ -159,3 +160,10 @@ async def share(db: AsyncSession, hive_id: int, user_id: int, role: str) -> None
         {"hive": hive_id, "user": user_id, "role": role},
     )
     await db.commit()
+
+
+@pytest.fixture
+def webhook_retries_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Webhook retries without the app's waits between them (0.5 s, then 1 s, 2 s ...): the
+    attempts are what these tests are about, not the clock."""
+    monkeypatch.setattr(webhooks, "RETRY_BASE_SECONDS", 0)

@@ -469,6 +469,7 @@ async def test_the_webhook_receives_the_alert(webhook_client, db, auth, hive, re
     assert "delivered (HTTP 200)" in page
 
 
+@pytest.mark.usefixtures("webhook_retries_at_once")
 async def test_a_failing_webhook_is_tried_again(webhook_client, settings, receiver):
     server, received, answers = receiver
     answers += [503, 500]
@@ -482,6 +483,7 @@ async def test_a_failing_webhook_is_tried_again(webhook_client, settings, receiv
     assert len(received) == 4  # a refusal is not retried
 
 
+@pytest.mark.usefixtures("webhook_retries_at_once")
 async def test_a_webhook_that_does_not_answer_in_time_fails(settings, aiohttp_server):
     gave_up = asyncio.Event()
 

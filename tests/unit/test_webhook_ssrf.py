@@ -24,6 +24,8 @@ from app.sensors.webhooks import NOT_DELIVERED, PRIVATE_REFUSED, client_session,
 from app.web.outbound import AddressRefused, connectable
 from tests.unit.conftest import csrf_token
 
+pytestmark = pytest.mark.usefixtures("webhook_retries_at_once")
+
 
 @dataclass
 class Listener:
