@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from argon2 import PasswordHasher
 from pydantic import SecretStr
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.db import make_engine
 from app.main import create_app
@@ -56,14 +56,19 @@ def emptying_sql() -> str:
     return "\n".join([*deletes, restart])
 
 
+@pytest.fixture(scope="session")
+async def worker_connection(database_url: str) -> AsyncIterator[asyncpg.Connection]:
+    """One connection for the whole run of this worker, to empty the tables between tests: a
+    new connection each time spent most of its 25 ms filling its caches of the tables."""
+    connection = await asyncpg.connect(database_url)
+    yield connection
+    await connection.close()
+
+
 @pytest.fixture
-async def clean_database(database_url: str) -> None:
+async def clean_database(worker_connection: asyncpg.Connection) -> None:
     """Each test starts from empty tables (the schema stays as the migrations built it)."""
-    conn = await asyncpg.connect(database_url)
-    try:
-        await conn.execute(emptying_sql())  # one implicit transaction
-    finally:
-        await conn.close()
+    await worker_connection.execute(emptying_sql())  # one implicit transaction
 
 
 @pytest.fixture
@@ -93,10 +98,19 @@ async def engine_session(url: str) -> AsyncIterator[AsyncSession]:
         await engine.dispose()
 
 
+@pytest.fixture(scope="session")
+async def worker_engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """The engine of the tests' own sessions, kept for the whole run of this worker: its pooled
+    connection stays warm from one test to the next."""
+    engine = make_engine(database_url.replace("postgresql://", "postgresql+asyncpg://", 1))
+    yield engine
+    await engine.dispose()
+
+
 @pytest.fixture
-async def db(settings: Settings) -> AsyncIterator[AsyncSession]:
+async def db(settings: Settings, worker_engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
     """A session of the tests' own, to set up data and to check what was stored."""
-    async with engine_session(settings.async_database_url) as session:
+    async with async_sessionmaker(worker_engine, expire_on_commit=False)() as session:
         yield session
 
 
