@@ -538,6 +538,10 @@ async def test_every_page_gives_its_scripts_their_words_in_its_language(logged_i
     ]
     assert french["sw.offline"] == "Vous êtes hors ligne"
 
+    # Each language's block is rendered once per app and kept: back in English, English again.
+    logged_in.session.cookie_jar.update_cookies({"cityhive_lang": "en"})
+    assert script_texts(await (await logged_in.get("/hives")).text()) == ("en", english)
+
 
 async def test_the_scripts_keep_the_same_english_as_the_texts_block(client):
     """Each script's own English (its fallback) is the block's English, key by key: a text
