@@ -69,9 +69,10 @@ system-deps:
 	@bash scripts/system-deps.sh $(if $(filter test e2e,$(MAKECMDGOALS)),--browser) \
 		$(if $(filter bench load,$(MAKECMDGOALS)),--bench)
 
-# The system Chromium where there is one; elsewhere Playwright's own build.
+# The system Chromium where there is one (its headless shell first); elsewhere Playwright's own.
 browser: deps
-	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
+	@if command -v chromium-headless-shell >/dev/null 2>&1 || command -v chromium >/dev/null 2>&1 \
+		|| command -v chromium-browser >/dev/null 2>&1; then \
 		echo "Using the system Chromium for the end-to-end tests"; \
 	else \
 		$(UV) run --locked playwright install $(if $(filter 0,$(shell id -u)),--with-deps) chromium; \

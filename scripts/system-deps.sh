@@ -41,9 +41,12 @@ if ! command -v python3 >/dev/null 2>&1 || ! python3 -c 'import venv, ensurepip'
   command -v uv >/dev/null 2>&1 || missing+=(python3 python3-venv)
 fi
 # Debian's chromium is a real package; Ubuntu's is a snap wrapper, so there Playwright's own
-# browser is used instead (see the Makefile's browser step).
-if [ "$want_browser" = 1 ] && ! have_chromium && grep -qi '^ID=debian' /etc/os-release 2>/dev/null; then
-  missing+=(chromium)
+# browser is used instead (see the Makefile's browser step). The end-to-end tests drive the
+# headless shell (the same Chromium without the browser around it, what Playwright runs headless
+# by default; half the CPU of chromium --headless); Lighthouse and people use chromium.
+if [ "$want_browser" = 1 ] && grep -qi '^ID=debian' /etc/os-release 2>/dev/null; then
+  have_chromium || missing+=(chromium)
+  command -v chromium-headless-shell >/dev/null 2>&1 || missing+=(chromium-headless-shell)
 fi
 
 if [ "$want_bench" = 1 ] && ! command -v wrk >/dev/null 2>&1; then
