@@ -12,11 +12,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, delete, func, select, update
+from sqlalchemy import ColumnElement, Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app.apiaries.queries import Refused, _commit_if_owned, _lock
+from app.apiaries.queries import Refused, _commit_if_owned, _lock, change_member
 from app.models import Apiary, ApiaryRole, Club, ClubMember, ClubRole, Hive, Inspection, User
 from app.web.auth import apiaries_of
 from app.web.i18n import N_
@@ -198,11 +199,7 @@ async def add_member(db: AsyncSession, club_id: int, inviter_id: int, email: str
     user_id = await db.scalar(select(User.id).where(User.email == email.lower()))
     if user_id is None:
         raise Refused(NO_ACCOUNT)
-    present = await db.scalar(
-        select(ClubMember.user_id).where(
-            ClubMember.club_id == club_id, ClubMember.user_id == user_id
-        )
-    )
+    present = await db.scalar(select(ClubMember.user_id).where(_club_member(club_id, user_id)))
     if present is not None:
         raise Refused(ALREADY_IN_CLUB)
     db.add(
@@ -211,53 +208,39 @@ async def add_member(db: AsyncSession, club_id: int, inviter_id: int, email: str
     await db.commit()
 
 
-async def _lock_club(db: AsyncSession, club_id: int) -> None:
-    """Take the club's row lock: member changes of one club happen one after another."""
-    await db.execute(select(Club.id).where(Club.id == club_id).with_for_update())
+def _locked_club(club_id: int) -> Select[Any]:
+    return select(Club.id).where(Club.id == club_id).with_for_update()
 
 
-async def _commit_if_organised(db: AsyncSession, club_id: int) -> None:
-    """Commit, unless the club would be left without a joined organiser (then nothing
-    changes)."""
-    organisers = await db.scalar(
+def _organisers(club_id: int) -> Select[Any]:
+    """How many joined organisers the club has."""
+    return (
         select(func.count())
         .select_from(ClubMember)
         .where(ClubMember.club_id == club_id, ClubMember.role == ClubRole.organiser, joined())
     )
-    if not organisers:
-        await db.rollback()
-        raise Refused(LAST_ORGANISER)
-    await db.commit()
+
+
+def _club_member(club_id: int, user_id: int) -> ColumnElement[bool]:
+    return (ClubMember.club_id == club_id) & (ClubMember.user_id == user_id)
 
 
 async def change_role(db: AsyncSession, club_id: int, user_id: int, role: ClubRole) -> bool:
     """Give a member another role; False if they are no member. Refused for the last
     organiser."""
-    await _lock_club(db, club_id)
-    changed = await db.execute(
-        update(ClubMember)
-        .where(ClubMember.club_id == club_id, ClubMember.user_id == user_id)
-        .values(role=role)
+    change = update(ClubMember).where(_club_member(club_id, user_id)).values(role=role)
+    return await change_member(
+        db, _locked_club(club_id), change, _organisers(club_id), LAST_ORGANISER
     )
-    if not changed.rowcount:  # type: ignore[attr-defined]
-        await db.rollback()
-        return False
-    await _commit_if_organised(db, club_id)
-    return True
 
 
 async def remove_member(db: AsyncSession, club_id: int, user_id: int) -> bool:
     """Take a member out of the club (or withdraw their invitation); False if they are no
     member. Refused for the last organiser. Used for leaving, too."""
-    await _lock_club(db, club_id)
-    removed = await db.execute(
-        delete(ClubMember).where(ClubMember.club_id == club_id, ClubMember.user_id == user_id)
+    change = delete(ClubMember).where(_club_member(club_id, user_id))
+    return await change_member(
+        db, _locked_club(club_id), change, _organisers(club_id), LAST_ORGANISER
     )
-    if not removed.rowcount:  # type: ignore[attr-defined]
-        await db.rollback()
-        return False
-    await _commit_if_organised(db, club_id)
-    return True
 
 
 async def accept(db: AsyncSession, club_id: int, user_id: int) -> bool:
@@ -265,8 +248,7 @@ async def accept(db: AsyncSession, club_id: int, user_id: int) -> bool:
     accepted = await db.execute(
         update(ClubMember)
         .where(
-            ClubMember.club_id == club_id,
-            ClubMember.user_id == user_id,
+            _club_member(club_id, user_id),
             ClubMember.joined_at.is_(None),
         )
         .values(joined_at=func.now())
@@ -279,8 +261,7 @@ async def decline(db: AsyncSession, club_id: int, user_id: int) -> bool:
     """The invited user turns the club down; False if they were not invited."""
     declined = await db.execute(
         delete(ClubMember).where(
-            ClubMember.club_id == club_id,
-            ClubMember.user_id == user_id,
+            _club_member(club_id, user_id),
             ClubMember.joined_at.is_(None),
         )
     )

@@ -13,8 +13,9 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, Select, delete, func, select, update
+from sqlalchemy import ColumnElement, Executable, Select, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.apiaries.schemas import ApiaryForm, InvitationForm
@@ -164,55 +165,71 @@ async def members_of(db: AsyncSession, apiary_id: int) -> list[MemberRow]:
     return [MemberRow(*row) for row in rows]
 
 
-async def _lock(db: AsyncSession, apiary_id: int) -> None:
-    """Take the apiary's row lock: member changes of one apiary happen one after another."""
-    await db.execute(select(Apiary.id).where(Apiary.id == apiary_id).with_for_update())
+# The members of an apiary and of a club change alike: one row at a time, under the group's
+# row lock (so the changes of one group happen one after another), and never so that no one is
+# left in charge (an owner; a club's joined organiser).
 
 
-async def _commit_if_owned(db: AsyncSession, apiary_id: int) -> None:
-    """Commit, unless the apiary would be left without an owner (then nothing changes). The
-    joined organisers of the club that owns it count as owners (the view apiary_roles): a club
-    always keeps one (app/apiaries/clubs.py)."""
-    owners = await db.scalar(
+async def change_member(
+    db: AsyncSession, lock: Select[Any], change: Executable, in_charge: Select[Any], refusal: str
+) -> bool:
+    """`change` (an update or delete of one member's row) under the group's `lock`: False, with
+    nothing changed, if there is no such member; refused with `refusal`, with nothing changed,
+    if `in_charge` (a count) finds no one left in charge."""
+    await db.execute(lock)
+    changed = await db.execute(change)
+    if not changed.rowcount:  # type: ignore[attr-defined]
+        await db.rollback()
+        return False
+    await commit_if_in_charge(db, in_charge, refusal)
+    return True
+
+
+async def commit_if_in_charge(db: AsyncSession, in_charge: Select[Any], refusal: str) -> None:
+    """Commit, unless `in_charge` (a count) finds no one left in charge: then nothing changes."""
+    if not await db.scalar(in_charge):
+        await db.rollback()
+        raise Refused(refusal)
+    await db.commit()
+
+
+def _locked(apiary_id: int) -> Select[Any]:
+    return select(Apiary.id).where(Apiary.id == apiary_id).with_for_update()
+
+
+def _owners(apiary_id: int) -> Select[Any]:
+    """How many owners the apiary has. The joined organisers of the club that owns it count as
+    owners (the view apiary_roles): a club always keeps one (app/apiaries/clubs.py)."""
+    return (
         select(func.count())
         .select_from(apiary_roles)
         .where(apiary_roles.c.apiary_id == apiary_id, apiary_roles.c.role == ApiaryRole.owner)
     )
-    if not owners:
-        await db.rollback()
-        raise Refused(LAST_OWNER)
-    await db.commit()
+
+
+async def _lock(db: AsyncSession, apiary_id: int) -> None:
+    await db.execute(_locked(apiary_id))
+
+
+async def _commit_if_owned(db: AsyncSession, apiary_id: int) -> None:
+    await commit_if_in_charge(db, _owners(apiary_id), LAST_OWNER)
+
+
+def _member(apiary_id: int, user_id: int) -> ColumnElement[bool]:
+    return (ApiaryMember.apiary_id == apiary_id) & (ApiaryMember.user_id == user_id)
 
 
 async def change_role(db: AsyncSession, apiary_id: int, user_id: int, role: ApiaryRole) -> bool:
     """Give a member another role; False if they are no member. Refused for the last owner."""
-    await _lock(db, apiary_id)
-    changed = await db.execute(
-        update(ApiaryMember)
-        .where(ApiaryMember.apiary_id == apiary_id, ApiaryMember.user_id == user_id)
-        .values(role=role)
-    )
-    if not changed.rowcount:  # type: ignore[attr-defined]
-        await db.rollback()
-        return False
-    await _commit_if_owned(db, apiary_id)
-    return True
+    change = update(ApiaryMember).where(_member(apiary_id, user_id)).values(role=role)
+    return await change_member(db, _locked(apiary_id), change, _owners(apiary_id), LAST_OWNER)
 
 
 async def remove_member(db: AsyncSession, apiary_id: int, user_id: int) -> bool:
     """Take a member out of the apiary (what they recorded stays, in their name); False if they
     are no member. Refused for the last owner. Used for leaving, too."""
-    await _lock(db, apiary_id)
-    removed = await db.execute(
-        delete(ApiaryMember).where(
-            ApiaryMember.apiary_id == apiary_id, ApiaryMember.user_id == user_id
-        )
-    )
-    if not removed.rowcount:  # type: ignore[attr-defined]
-        await db.rollback()
-        return False
-    await _commit_if_owned(db, apiary_id)
-    return True
+    change = delete(ApiaryMember).where(_member(apiary_id, user_id))
+    return await change_member(db, _locked(apiary_id), change, _owners(apiary_id), LAST_OWNER)
 
 
 # --- invitations ------------------------------------------------------------------------------
@@ -262,11 +279,7 @@ async def invite(
         invitee = await db.scalar(select(User.id).where(User.email == form.email.lower()))
         if invitee is None:
             raise Refused(NO_ACCOUNT)
-        member = await db.scalar(
-            select(ApiaryMember.user_id).where(
-                ApiaryMember.apiary_id == apiary_id, ApiaryMember.user_id == invitee
-            )
-        )
+        member = await db.scalar(select(ApiaryMember.user_id).where(_member(apiary_id, invitee)))
         if member is not None:
             raise Refused(ALREADY_MEMBER)
         invitation.invitee_id = invitee
@@ -366,11 +379,7 @@ async def accept(db: AsyncSession, invitation_id: int, user_id: int) -> int | No
         await db.rollback()
         return None
     await _lock(db, invitation.apiary_id)
-    current = await db.scalar(
-        select(ApiaryMember).where(
-            ApiaryMember.apiary_id == invitation.apiary_id, ApiaryMember.user_id == user_id
-        )
-    )
+    current = await db.scalar(select(ApiaryMember).where(_member(invitation.apiary_id, user_id)))
     order = list(ApiaryRole)  # owner, keeper, viewer: the higher role first
     if current is None:
         db.add(ApiaryMember(apiary_id=invitation.apiary_id, user_id=user_id, role=invitation.role))
