@@ -81,7 +81,14 @@ from app.treatments import proofs
 from app.treatments import queries as treatment_queries
 from app.treatments.schemas import DisposalForm, PurchaseForm, TreatmentForm
 from app.web.api import new_key
-from tests.unit.conftest import PASSWORD, csrf_token, emptying_sql, log_in, share
+from tests.unit.conftest import (
+    FORGET_PLANS,
+    PASSWORD,
+    csrf_token,
+    emptying_sql,
+    log_in,
+    share,
+)
 from tests.unit.test_headers import assert_security_headers
 
 PASSWORD_HASH = HASHER.hash(PASSWORD)
@@ -1017,6 +1024,7 @@ async def restore_world(connection: asyncpg.Connection, saved: SavedWorld) -> No
     script, one round trip, on the worker's own connection (a new one spent twice as long)."""
     script = [
         "BEGIN",
+        FORGET_PLANS,
         emptying_sql().rstrip().rstrip(";"),
         "SET LOCAL session_replication_role = replica",
     ]
